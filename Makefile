@@ -1,0 +1,41 @@
+# Two commands: `make run` (demo portal on http://127.0.0.1:5000) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app portal
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test venv system-deps migrate demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	scripts/install-system-deps.sh
+
+migrate: venv
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo --base-url http://$(HOST):$(PORT)
+
+run: demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: venv system-deps
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python bench/pdf.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts

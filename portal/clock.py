@@ -1,0 +1,22 @@
+"""The portal's notion of now: UTC-aware, injectable in tests through ``app.config['CLOCK']``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def now() -> datetime:
+    """Now, from the app's clock when inside an app context, else the system clock."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        clock: Clock = current_app.config.get("CLOCK") or utcnow
+        return clock()
+    return utcnow()

@@ -1,0 +1,113 @@
+"""The mandate state machine: a table of allowed transitions and the one function applying them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.events.service import emit_event
+from portal.mandates.models import Mandate, MandateStatus
+
+S = MandateStatus
+
+
+class MandateAction(enum.StrEnum):
+    #: The customer filled in the form and consented; verification has started (or restarted).
+    SUBMIT = "submit"
+    #: The provider or bank confirmed; the mandate may be used for collections.
+    ACTIVATE = "activate"
+    #: Verification failed for good (e.g. the bank rejected a B2B mandate).
+    FAIL = "fail"
+    #: Withdrawn before it became active (by the merchant or staff).
+    CANCEL = "cancel"
+    #: Ended after activation, by the debtor, the merchant or the bank.
+    REVOKE = "revoke"
+    #: Never signed in time, or unused for 36 months after activation.
+    EXPIRE = "expire"
+    #: Debtor account, name or reference changed on an active mandate.
+    AMEND = "amend"
+
+
+A = MandateAction
+
+#: (current status, action) → next status. Anything absent is illegal.
+TRANSITIONS: dict[tuple[MandateStatus, MandateAction], MandateStatus] = {
+    (S.INVITED, A.SUBMIT): S.AWAITING_VERIFICATION,
+    (S.INVITED, A.CANCEL): S.CANCELLED,
+    (S.INVITED, A.EXPIRE): S.EXPIRED,
+    (S.AWAITING_VERIFICATION, A.SUBMIT): S.AWAITING_VERIFICATION,
+    (S.AWAITING_VERIFICATION, A.ACTIVATE): S.ACTIVE,
+    (S.AWAITING_VERIFICATION, A.FAIL): S.FAILED,
+    (S.AWAITING_VERIFICATION, A.CANCEL): S.CANCELLED,
+    (S.AWAITING_VERIFICATION, A.EXPIRE): S.EXPIRED,
+    (S.ACTIVE, A.AMEND): S.ACTIVE,
+    (S.ACTIVE, A.REVOKE): S.REVOKED,
+    (S.ACTIVE, A.EXPIRE): S.EXPIRED,
+}
+
+#: The merchant event each action emits.
+EVENT_TYPES: dict[MandateAction, str] = {
+    A.SUBMIT: "mandate.signed",
+    A.ACTIVATE: "mandate.active",
+    A.FAIL: "mandate.failed",
+    A.CANCEL: "mandate.cancelled",
+    A.REVOKE: "mandate.revoked",
+    A.EXPIRE: "mandate.expired",
+    A.AMEND: "mandate.amended",
+}
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed from the mandate's current status."""
+
+    def __init__(self, status: MandateStatus, action: MandateAction) -> None:
+        super().__init__(f"cannot {action.value} a mandate that is {status.value}")
+        self.status = status
+        self.action = action
+
+
+def can_apply(mandate: Mandate, action: MandateAction) -> bool:
+    return (mandate.status, action) in TRANSITIONS
+
+
+def apply_transition(
+    session: Session,
+    mandate: Mandate,
+    action: MandateAction,
+    *,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> MandateStatus:
+    """Move the mandate, writing its audit event and merchant event in the same transaction."""
+    target = TRANSITIONS.get((mandate.status, action))
+    if target is None:
+        raise IllegalTransition(mandate.status, action)
+    now = now or clock_now()
+    previous = mandate.status
+    mandate.status = target
+    mandate.updated_at = now
+    details = {"from": previous.value, "to": target.value, **(data or {})}
+    record_audit(
+        session,
+        action=f"mandate.{action.value}",
+        subject=mandate.public_id,
+        actor=actor,
+        merchant_id=mandate.merchant_id,
+        data=details,
+        now=now,
+    )
+    emit_event(
+        session,
+        merchant_id=mandate.merchant_id,
+        type=EVENT_TYPES[action],
+        subject=mandate.public_id,
+        data={"mandate": mandate.public_id, "status": target.value, "previous_status": previous.value},
+        now=now,
+    )
+    return target

@@ -1,0 +1,134 @@
+"""Customers (debtors), their mandates, and the invitations that ask them to sign."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base
+from portal.merchants.models import Merchant
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by value in a plain string column (portable across SQLite and PostgreSQL)."""
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class Scheme(enum.StrEnum):
+    CORE = "CORE"
+    B2B = "B2B"
+
+
+class SequenceType(enum.StrEnum):
+    RECURRENT = "recurrent"
+    ONE_OFF = "one_off"
+
+
+class MandateStatus(enum.StrEnum):
+    INVITED = "invited"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class SigningMethod(enum.StrEnum):
+    #: Core: a one-cent payment through iDEAL/card proves the account.
+    PAYMENT_VERIFICATION = "payment_verification"
+    #: B2B: the debtor's bank accepts the mandate (pain.009 → pain.012).
+    BANK_EMANDATE = "bank_emandate"
+
+
+class Customer(Base):
+    """A debtor as the merchant knows them."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    name: Mapped[str] = mapped_column(String(140))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(5))
+    #: The merchant's own reference for this customer (ERP/CRM id).
+    external_reference: Mapped[str | None] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime]
+
+    merchant: Mapped[Merchant] = relationship(back_populates="customers")
+
+
+class Mandate(Base):
+    """A SEPA mandate; its status changes only through :mod:`portal.mandates.lifecycle`."""
+
+    __tablename__ = "mandate"
+    __table_args__ = (UniqueConstraint("merchant_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    #: Unique mandate reference (UMR) per creditor, ≤ 35 SEPA characters.
+    reference: Mapped[str] = mapped_column(String(35))
+    scheme: Mapped[Scheme] = mapped_column(_enum(Scheme))
+    sequence_type: Mapped[SequenceType] = mapped_column(_enum(SequenceType))
+    status: Mapped[MandateStatus] = mapped_column(_enum(MandateStatus), index=True)
+    #: Debtor as signed: name and optional postal address.
+    debtor_name: Mapped[str | None] = mapped_column(String(140))
+    debtor_address_line: Mapped[str | None] = mapped_column(String(140))
+    debtor_postal_code: Mapped[str | None] = mapped_column(String(16))
+    debtor_city: Mapped[str | None] = mapped_column(String(70))
+    debtor_country: Mapped[str | None] = mapped_column(String(2))
+    #: IBAN encrypted at rest (:class:`portal.crypto.FieldCipher`), a keyed hash for exact
+    #: search, and a masked form for display.
+    iban_ciphertext: Mapped[str | None] = mapped_column(Text)
+    iban_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    iban_masked: Mapped[str | None] = mapped_column(String(42))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    signing_method: Mapped[SigningMethod | None] = mapped_column(_enum(SigningMethod))
+    signed_at: Mapped[datetime | None]
+    #: Language and version of the mandate text the customer was shown.
+    locale: Mapped[str] = mapped_column(String(5))
+    text_version: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    merchant: Mapped[Merchant] = relationship(back_populates="mandates")
+    customer: Mapped[Customer] = relationship()
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="mandate")
+
+
+class InvitationChannel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    NONE = "none"
+
+
+class Invitation(Base):
+    """A link asking one customer to sign one mandate; usable once, until it expires."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandate.id"), index=True)
+    channel: Mapped[InvitationChannel] = mapped_column(_enum(InvitationChannel))
+    expires_at: Mapped[datetime]
+    #: When the customer first opened the link, when it was used to sign, or withdrawn.
+    opened_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    mandate: Mapped[Mandate] = relationship(back_populates="invitations")
+    merchant: Mapped[Merchant] = relationship()

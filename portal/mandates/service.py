@@ -1,0 +1,111 @@
+"""Inviting customers to sign and recording their account: the mandate rules outside the views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.db import cipher_of
+from portal.events.service import emit_event
+from portal.ids import new_public_id
+from portal.mandates.models import (
+    Customer,
+    Invitation,
+    InvitationChannel,
+    Mandate,
+    MandateStatus,
+    Scheme,
+    SequenceType,
+)
+from portal.merchants.models import Merchant
+from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
+
+DEFAULT_TTL = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    customer_name: str
+    customer_email: str | None = None
+    customer_phone: str | None = None
+    locale: str | None = None
+    external_reference: str | None = None
+    scheme: Scheme = Scheme.CORE
+    sequence_type: SequenceType = SequenceType.RECURRENT
+    channel: InvitationChannel = InvitationChannel.NONE
+    ttl: timedelta = DEFAULT_TTL
+
+
+def _unused_reference(session: Session, merchant: Merchant) -> str:
+    """A fresh mandate reference; the (merchant, reference) unique constraint is the backstop."""
+    while True:
+        reference = generate_mandate_reference()
+        taken = session.scalar(
+            select(Mandate.id).where(Mandate.merchant_id == merchant.id,
+                                     Mandate.reference == reference))
+        if taken is None:
+            return reference
+
+
+def invite_customer(
+    session: Session, merchant: Merchant, request: InvitationRequest, *,
+    actor: str = "system", now: datetime | None = None,
+) -> Invitation:
+    """Create the customer, a mandate in ``invited`` and the invitation that lets them sign it."""
+    now = now or clock_now()
+    locale = request.locale or merchant.locale
+    customer = Customer(
+        public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,
+        email=request.customer_email, phone=request.customer_phone, locale=locale,
+        external_reference=request.external_reference, created_at=now,
+    )
+    mandate = Mandate(
+        public_id=new_public_id("md"), merchant_id=merchant.id, customer=customer,
+        reference=_unused_reference(session, merchant), scheme=request.scheme,
+        sequence_type=request.sequence_type, status=MandateStatus.INVITED, locale=locale,
+        created_at=now, updated_at=now,
+    )
+    invitation = Invitation(
+        public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
+        channel=request.channel, expires_at=now + request.ttl, created_at=now,
+    )
+    session.add_all([customer, mandate, invitation])
+    session.flush()
+    record_audit(session, action="mandate.create", subject=mandate.public_id, actor=actor,
+                 merchant_id=merchant.id, now=now,
+                 data={"invitation": invitation.public_id, "reference": mandate.reference,
+                       "scheme": mandate.scheme.value, "sequence_type": mandate.sequence_type.value})
+    emit_event(session, merchant_id=merchant.id, type="mandate.created",
+               subject=mandate.public_id, now=now,
+               data={"mandate": mandate.public_id, "invitation": invitation.public_id,
+                     "reference": mandate.reference, "status": mandate.status.value})
+    return invitation
+
+
+def set_debtor_account(session: Session, mandate: Mandate, iban: str, bic: str | None) -> None:
+    """Record the debtor's account: encrypted IBAN, its lookup hash, masked form and BIC."""
+    account = validate_iban(iban)
+    cipher = cipher_of(session)
+    mandate.iban_ciphertext = cipher.encrypt(account.iban, "mandate.iban")
+    mandate.iban_hash = cipher.lookup_hash(account.iban)
+    mandate.iban_masked = mask_iban(account.iban)
+    mandate.bic = bic or account.bic
+
+
+def debtor_iban(session: Session, mandate: Mandate) -> str | None:
+    """The debtor's IBAN in clear, for documents and collections; never for logs."""
+    if mandate.iban_ciphertext is None:
+        return None
+    return cipher_of(session).decrypt(mandate.iban_ciphertext, "mandate.iban")
+
+
+def find_mandates_by_iban(session: Session, merchant: Merchant, iban: str) -> list[Mandate]:
+    """Exact IBAN search through the keyed hash."""
+    digest = cipher_of(session).lookup_hash(validate_iban(iban).iban)
+    return list(session.scalars(select(Mandate).where(
+        Mandate.merchant_id == merchant.id, Mandate.iban_hash == digest)))

@@ -1,0 +1,52 @@
+"""The merchant: a SEPA creditor with its branding, embedding and webhook settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base
+
+if TYPE_CHECKING:
+    from portal.mandates.models import Customer, Mandate
+
+
+class Merchant(Base):
+    __tablename__ = "merchant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Opaque id used in URLs and the API (``mer_…``).
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    #: Legal identity, as printed on mandates.
+    legal_name: Mapped[str] = mapped_column(String(140))
+    address_line: Mapped[str] = mapped_column(String(140))
+    postal_code: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str] = mapped_column(String(70))
+    country: Mapped[str] = mapped_column(String(2))
+    #: SEPA creditor identifier, validated (ISO 7064 mod 97-10) and stored normalised.
+    creditor_id: Mapped[str] = mapped_column(String(35), unique=True)
+    #: Branding shown to customers: name, logo bytes, ``#rrggbb`` colour, default locale.
+    display_name: Mapped[str] = mapped_column(String(70))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(String(40))
+    primary_colour: Mapped[str] = mapped_column(String(7), default="#1f4b99")
+    locale: Mapped[str] = mapped_column(String(5), default="nl")
+    #: Origins (``https://shop.example``) allowed to frame the signing and checkout pages.
+    frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Webhook endpoint and its signing secret (``whsec_…``); the previous secret stays valid
+    #: during a rotation overlap.
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(String(80))
+    webhook_previous_secret: Mapped[str | None] = mapped_column(String(80))
+    webhook_previous_secret_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    customers: Mapped[list[Customer]] = relationship(back_populates="merchant")
+    mandates: Mapped[list[Mandate]] = relationship(back_populates="merchant")
+
+    @property
+    def address_lines(self) -> tuple[str, ...]:
+        return (self.address_line, f"{self.postal_code} {self.city}".strip(), self.country)

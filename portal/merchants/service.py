@@ -1,0 +1,125 @@
+"""Creating and updating merchants, with every field validated before it is stored."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.ids import new_public_id
+from portal.merchants.models import Merchant
+from portal.sepa import CreditorIdError, validate_creditor_id
+
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+LOCALES = ("nl", "en", "de", "fr")
+LOGO_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
+
+
+class MerchantInputError(ValueError):
+    """One or more fields are invalid; ``errors`` maps field name → message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class MerchantDetails:
+    legal_name: str
+    address_line: str
+    postal_code: str
+    city: str
+    country: str
+    creditor_id: str
+    display_name: str | None = None
+    primary_colour: str = "#1f4b99"
+    locale: str = "nl"
+    frame_origins: tuple[str, ...] = ()
+    logo: bytes | None = None
+    logo_mime: str | None = None
+    webhook_url: str | None = None
+
+
+def normalise_origin(origin: str) -> str:
+    """``https://shop.example`` form, or ValueError; http only for loopback development."""
+    parts = urlsplit(origin.strip())
+    loopback = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") or (
+        parts.hostname or ""
+    ).startswith("127.")
+    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
+        raise ValueError(f"{origin!r} must be an https:// origin")
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{origin!r} must be an origin only (scheme://host[:port])")
+    if parts.username or parts.password:
+        raise ValueError(f"{origin!r} must not carry credentials")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _validate(details: MerchantDetails) -> dict[str, object]:
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {}
+    for name, limit in (("legal_name", 140), ("address_line", 140), ("postal_code", 16),
+                        ("city", 70)):
+        text = (getattr(details, name) or "").strip()
+        if not text:
+            errors[name] = "is required"
+        elif len(text) > limit:
+            errors[name] = f"must be at most {limit} characters"
+        values[name] = text
+    country = (details.country or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        errors["country"] = "must be a two-letter ISO 3166 country code"
+    values["country"] = country
+    try:
+        values["creditor_id"] = validate_creditor_id(details.creditor_id)
+    except CreditorIdError as exc:
+        errors["creditor_id"] = str(exc)
+    display = (details.display_name or details.legal_name or "").strip()
+    values["display_name"] = display[:70]
+    if not COLOUR.match(details.primary_colour or ""):
+        errors["primary_colour"] = "must be a colour like #1f4b99"
+    values["primary_colour"] = (details.primary_colour or "").lower()
+    if details.locale not in LOCALES:
+        errors["locale"] = f"must be one of {', '.join(LOCALES)}"
+    values["locale"] = details.locale
+    try:
+        values["frame_origins"] = sorted({normalise_origin(o) for o in details.frame_origins})
+    except ValueError as exc:
+        errors["frame_origins"] = str(exc)
+    if details.logo is not None and details.logo_mime not in LOGO_TYPES:
+        errors["logo"] = f"must be one of {', '.join(LOGO_TYPES)}"
+    values["logo"], values["logo_mime"] = details.logo, details.logo_mime
+    if details.webhook_url and urlsplit(details.webhook_url).scheme not in ("https", "http"):
+        errors["webhook_url"] = "must be an http(s) URL"
+    values["webhook_url"] = details.webhook_url or None
+    if errors:
+        raise MerchantInputError(errors)
+    return values
+
+
+def create_merchant(
+    session: Session, details: MerchantDetails, *, actor: str = "system",
+    now: datetime | None = None,
+) -> Merchant:
+    """Validate and add a merchant; a creditor identifier already in use is an input error."""
+    values = _validate(details)
+    if session.scalar(select(Merchant.id).where(Merchant.creditor_id == values["creditor_id"])):
+        raise MerchantInputError({"creditor_id": "is already used by another merchant"})
+    now = now or clock_now()
+    merchant = Merchant(public_id=new_public_id("mer"), created_at=now, **values)
+    session.add(merchant)
+    session.flush()
+    record_audit(session, action="merchant.create", subject=merchant.public_id, actor=actor,
+                 merchant_id=merchant.id, data={"creditor_id": merchant.creditor_id}, now=now)
+    return merchant
+
+
+def find_by_creditor_id(session: Session, creditor_id: str) -> Merchant | None:
+    return session.scalar(select(Merchant).where(Merchant.creditor_id == creditor_id))

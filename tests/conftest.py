@@ -1,0 +1,133 @@
+"""Fixtures: the app on a fresh database per test, on SQLite always and PostgreSQL when installed."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+from portal import create_app, migrate
+from portal.db import make_engine, state
+from tests.pgcluster import PostgresCluster, find_pg_bin
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed; `make test` installs it (as root) through "
+                    "scripts/install-system-deps.sh")
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(postgres_cluster: PostgresCluster) -> Iterator[Engine]:
+    """An autocommit engine on the cluster, with a migrated template database to copy."""
+    admin = create_engine(postgres_cluster.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE portal_template"))
+    engine = make_engine(postgres_cluster.url("portal_template"))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def new_postgres_database(request: pytest.FixtureRequest, template: str | None) -> str:
+    admin: Engine = request.getfixturevalue("postgres_admin")
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    with admin.connect() as connection:
+        clause = f" TEMPLATE {template}" if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    return cluster.url(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A migrated database of its own for this test."""
+    if backend == "sqlite":
+        target = tmp_path / "portal.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    return new_postgres_database(request, "portal_template")
+
+
+@pytest.fixture
+def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A database with no tables at all, for migration tests."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    return new_postgres_database(request, None)
+
+
+def test_settings(database_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "DATA_KEY": "test-data-key",
+        "INSTANCE_PATH": str(instance),
+        "PUBLIC_BASE_URL": "http://localhost",
+    }
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(test_settings(database_url, tmp_path / "instance"))
+    yield app
+    state(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session outside any request; tests commit what they want views to see."""
+    with state(app).factory() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
