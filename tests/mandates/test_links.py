@@ -1,0 +1,32 @@
+"""Signed invitation tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from portal.mandates.links import LinkInvalid, make_invitation_token, read_invitation_token
+
+EXPIRY = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_token_round_trips_and_carries_nothing_personal() -> None:
+    token = make_invitation_token("inv_abc", EXPIRY, "k1")
+    assert read_invitation_token(token, "k1") == ("inv_abc", EXPIRY)
+    assert "@" not in token
+
+
+def test_old_key_in_fallbacks_still_verifies() -> None:
+    token = make_invitation_token("inv_abc", EXPIRY, "old")
+    assert read_invitation_token(token, "new", ["old"])[0] == "inv_abc"
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(token, "new")
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+                                    lambda t: t[:10], lambda t: "x" + t, lambda t: ""])
+def test_tampered_token_is_invalid(mangle) -> None:
+    token = make_invitation_token("inv_abc", EXPIRY, "k1")
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(mangle(token), "k1")

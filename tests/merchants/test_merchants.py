@@ -1,0 +1,72 @@
+"""Creating merchants: validation, uniqueness, the CLI and the idempotent demo."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.mandates.models import Invitation
+from portal.merchants.models import Merchant
+from portal.merchants.service import MerchantInputError, create_merchant, normalise_origin
+from tests.factories import make_merchant, merchant_details
+
+
+def test_valid_merchant_is_stored_normalised(session: Session) -> None:
+    merchant = make_merchant(session, creditor_id="de98 zzz0 9999 9999 99",
+                             frame_origins=("https://Shop.Example/", "https://shop.example"))
+    assert merchant.creditor_id == "DE98ZZZ09999999999"
+    assert merchant.frame_origins == ["https://shop.example"]
+    assert merchant.public_id.startswith("mer_")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("creditor_id", "DE99ZZZ09999999999"),
+    ("primary_colour", "red; background:url(x)"),
+    ("locale", "xx"),
+    ("country", "Netherlands"),
+    ("legal_name", "  "),
+    ("frame_origins", ("http://evil.example",)),
+    ("frame_origins", ("https://shop.example/path",)),
+    ("webhook_url", "javascript:alert(1)"),
+])
+def test_invalid_field_is_named_in_the_error(session: Session, field: str, value: object) -> None:
+    with pytest.raises(MerchantInputError) as caught:
+        create_merchant(session, merchant_details(**{field: value}))
+    assert field in caught.value.errors
+
+
+def test_creditor_id_is_unique(session: Session) -> None:
+    make_merchant(session, creditor_id="DE98ZZZ09999999999")
+    with pytest.raises(MerchantInputError, match="already used"):
+        make_merchant(session, creditor_id="DE98ZZZ09999999999")
+
+
+def test_loopback_http_origin_is_allowed_for_development() -> None:
+    assert normalise_origin("http://127.0.0.2:8000") == "http://127.0.0.2:8000"
+
+
+def test_cli_creates_a_merchant(runner: FlaskCliRunner, session: Session) -> None:
+    result = runner.invoke(args=[
+        "merchant", "create", "--legal-name", "Bakkerij B.V.", "--address", "Dorpsstraat 3",
+        "--postal-code", "1234 AB", "--city", "Utrecht", "--country", "NL",
+        "--creditor-id", "DE98ZZZ09999999999"])
+    assert result.exit_code == 0, result.output
+    assert session.scalar(select(Merchant.legal_name)) == "Bakkerij B.V."
+
+
+def test_cli_reports_invalid_input_without_a_traceback(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=[
+        "merchant", "create", "--legal-name", "X", "--address", "Y", "--postal-code", "1",
+        "--city", "Z", "--country", "NL", "--creditor-id", "NOPE"])
+    assert result.exit_code == 2 and "creditor_id" in result.output
+
+
+def test_demo_is_idempotent_for_the_merchant(runner: FlaskCliRunner, session: Session) -> None:
+    first = runner.invoke(args=["demo"])
+    second = runner.invoke(args=["demo"])
+    assert first.exit_code == second.exit_code == 0
+    assert "http://localhost/sign/" in first.output
+    assert session.scalar(select(func.count()).select_from(Merchant)) == 1
+    assert session.scalar(select(func.count()).select_from(Invitation)) == 2
