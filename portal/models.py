@@ -5,6 +5,8 @@ from portal.db import Base
 from portal.events.models import Event
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.merchants.models import Merchant
+from portal.sandbox.models import SandboxPayment
+from portal.verification.models import VerificationPayment
 
 __all__ = ["AuditChainHead", "AuditEvent", "Base", "Customer", "Event", "Invitation", "Mandate",
-           "Merchant"]
+           "Merchant", "SandboxPayment", "VerificationPayment"]

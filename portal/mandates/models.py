@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base
@@ -95,6 +95,8 @@ class Mandate(Base):
     #: Language and version of the mandate text the customer was shown.
     locale: Mapped[str] = mapped_column(String(5))
     text_version: Mapped[str | None] = mapped_column(String(20))
+    #: What a dispute needs about the signing: time, IP, user agent, language, consent.
+    evidence: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.

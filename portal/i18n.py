@@ -1,0 +1,29 @@
+"""Languages: Flask-Babel with a switcher (``?lang=``), Accept-Language, then the customer's."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, get_locale
+
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français"}
+
+
+def select_locale() -> str:
+    supported: list[str] = current_app.config["SUPPORTED_LOCALES"]
+    chosen = request.args.get("lang")
+    if chosen in supported:
+        session["lang"] = chosen
+        return chosen
+    if session.get("lang") in supported:
+        return session["lang"]
+    from_browser = request.accept_languages.best_match(supported)
+    if from_browser:
+        return from_browser
+    hint = g.get("locale_hint")
+    return hint if hint in supported else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    app.context_processor(lambda: {"page_locale": str(get_locale())})

@@ -1,0 +1,426 @@
+"""Mollie adapter (API v2): an iDEAL first payment that leaves a SEPA direct-debit mandate behind.
+
+Flow: create a Mollie customer, create an iDEAL payment for it with `sequenceType=first`, send the
+payer to `_links.checkout.href`. Once paid, Mollie turns the payer's account into a `directdebit`
+mandate on that customer. Webhooks carry only the payment id; we always re-fetch the payment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs
+
+import httpx
+
+from portal.providers.base import (
+    SUPPORTED_CURRENCY,
+    PaymentNotFound,
+    PaymentRequest,
+    PaymentStatus,
+    ProviderError,
+    ProviderPayment,
+    ProviderUnavailable,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MOLLIE_LOCALES",
+    "MollieProvider",
+    "cents_to_mollie_value",
+    "mollie_value_to_cents",
+    "to_mollie_locale",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.mollie.com"
+USER_AGENT = f"sepa-mandate-portal/1.0 (Mollie adapter) httpx/{httpx.__version__}"
+
+# Ids go into URL paths, so only the documented prefix plus ASCII letters and digits pass.
+_PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")
+_CUSTOMER_ID = re.compile(r"cst_[A-Za-z0-9]{1,64}")
+_MANDATE_ID = re.compile(r"mdt_[A-Za-z0-9]{1,64}")
+_API_KEY = re.compile(r"[A-Za-z0-9_]{1,255}")
+# Mollie's EUR amounts: a string with exactly two decimals, e.g. "0.01" or "1234.56".
+_EUR_VALUE = re.compile(r"(0|[1-9][0-9]{0,15})\.([0-9]{2})")
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+_MAX_WEBHOOK_BODY = 1024
+_MAX_DETAIL = 500
+_MANDATE_PAGE_SIZE = 250  # Mollie's maximum; a portal customer holds one or two mandates.
+
+_STATUSES: Mapping[str, PaymentStatus] = {
+    "open": PaymentStatus.OPEN,
+    "pending": PaymentStatus.PENDING,
+    # Mollie uses `authorized` for methods that capture later; the money is not ours yet.
+    "authorized": PaymentStatus.PENDING,
+    "paid": PaymentStatus.PAID,
+    "failed": PaymentStatus.FAILED,
+    "canceled": PaymentStatus.CANCELED,
+    "expired": PaymentStatus.EXPIRED,
+}
+
+#: Locales Mollie's hosted checkout accepts for payments and customers.
+MOLLIE_LOCALES = frozenset(
+    {
+        "en_US", "en_GB", "nl_NL", "nl_BE", "de_DE", "de_AT", "de_CH", "de_LU", "fr_FR",
+        "fr_BE", "fr_LU", "es_ES", "ca_ES", "pt_PT", "it_IT", "nb_NO", "sv_SE", "fi_FI",
+        "da_DK", "is_IS", "hu_HU", "pl_PL", "lv_LV", "lt_LT",
+    }
+)  # fmt: skip
+_LANGUAGE_DEFAULTS = {
+    "en": "en_US", "nl": "nl_NL", "de": "de_DE", "fr": "fr_FR", "es": "es_ES", "ca": "ca_ES",
+    "pt": "pt_PT", "it": "it_IT", "nb": "nb_NO", "no": "nb_NO", "sv": "sv_SE", "fi": "fi_FI",
+    "da": "da_DK", "is": "is_IS", "hu": "hu_HU", "pl": "pl_PL", "lv": "lv_LV", "lt": "lt_LT",
+}  # fmt: skip
+
+
+def cents_to_mollie_value(cents: int, currency: str = SUPPORTED_CURRENCY) -> str:
+    """Format integer cents as Mollie's decimal string: 1 → "0.01", 123456 → "1234.56"."""
+    _require_eur(currency)
+    if isinstance(cents, bool) or not isinstance(cents, int):
+        raise TypeError("cents must be an int")
+    if cents < 0:
+        raise ValueError("cents must not be negative")
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def mollie_value_to_cents(value: str, currency: str = SUPPORTED_CURRENCY) -> int:
+    """Parse Mollie's decimal string into integer cents, exactly; anything else is a ValueError."""
+    _require_eur(currency)
+    match = _EUR_VALUE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"not a Mollie {SUPPORTED_CURRENCY} amount: {value!r:.40}")
+    return int(match[1]) * 100 + int(match[2])
+
+
+def to_mollie_locale(locale: str | None) -> str | None:
+    """Map "nl", "nl-BE" or "de_DE" to a Mollie locale; None lets Mollie follow the browser."""
+    if not locale:
+        return None
+    language, _, region = locale.strip().replace("-", "_").partition("_")
+    exact = f"{language.lower()}_{region.upper()}"
+    if exact in MOLLIE_LOCALES:
+        return exact
+    return _LANGUAGE_DEFAULTS.get(language.lower())
+
+
+class MollieProvider:
+    """PaymentProvider backed by Mollie's API v2 (tests use the local twin in tests/providers)."""
+
+    name = "mollie"
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not isinstance(api_key, str) or not _API_KEY.fullmatch(api_key):
+            raise ValueError("api_key must be a Mollie API key (letters, digits, underscores)")
+        url = httpx.URL(base_url)
+        if url.scheme != "https" and url.host not in _LOOPBACK_HOSTS:
+            raise ValueError("base_url must use https (plain http only for a local stub)")
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._owns_client = client is None
+
+    def __repr__(self) -> str:
+        mode = "test" if self._api_key.startswith("test_") else "live"
+        return f"MollieProvider(base_url={self._base_url!r}, mode={mode!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client if this provider created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- PaymentProvider ------------------------------------------------------------------------
+
+    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
+        """Create the customer (for a first payment) and the iDEAL payment.
+
+        If the payment call fails after the customer was created, the customer stays behind at
+        Mollie unused; that is harmless and cheaper than a compensating delete.
+        """
+        value = cents_to_mollie_value(request.amount_cents, request.currency)
+        locale = to_mollie_locale(request.locale)
+        metadata = {str(key): str(item) for key, item in request.metadata.items()}
+        body: dict[str, Any] = {
+            "amount": {"currency": request.currency, "value": value},
+            "description": request.description,
+            "redirectUrl": request.redirect_url,
+            "method": "ideal",
+        }
+        if request.webhook_url:
+            body["webhookUrl"] = request.webhook_url
+        if locale:
+            body["locale"] = locale
+        if metadata:
+            body["metadata"] = metadata
+        if request.sequence_first:
+            body["customerId"] = self._create_customer(request, locale, metadata)
+            body["sequenceType"] = "first"
+        payment = self._call("POST", "/v2/payments", json_body=body)
+        return self._to_provider_payment(payment, look_up_mandate=False)
+
+    def get_payment(self, payment_id: str) -> ProviderPayment:
+        """Fetch a payment; a malformed id raises PaymentNotFound without calling Mollie."""
+        if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
+            raise PaymentNotFound("not a Mollie payment id", status=None)
+        payment = self._call("GET", f"/v2/payments/{payment_id}", not_found=PaymentNotFound)
+        return self._to_provider_payment(payment, look_up_mandate=True)
+
+    def parse_webhook(self, form: Mapping[str, str], body: bytes) -> str:
+        """Return the `tr_…` id Mollie posted as `id=…`; fetch the payment before trusting it."""
+        payment_id = form.get("id") if form else None
+        if payment_id is None and body:
+            payment_id = _id_from_form_body(body)
+        if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
+            raise ProviderError("Mollie webhook without a valid payment id")
+        return payment_id
+
+    # -- Mollie calls ---------------------------------------------------------------------------
+
+    def _create_customer(
+        self, request: PaymentRequest, locale: str | None, metadata: Mapping[str, str]
+    ) -> str:
+        body: dict[str, Any] = {"name": request.customer_name}
+        if request.customer_email:
+            body["email"] = request.customer_email
+        if locale:
+            body["locale"] = locale
+        if metadata:
+            body["metadata"] = dict(metadata)
+        customer = self._call("POST", "/v2/customers", json_body=body)
+        customer_id = customer.get("id")
+        if not isinstance(customer_id, str) or not _CUSTOMER_ID.fullmatch(customer_id):
+            raise ProviderError("Mollie returned a customer without a valid id")
+        return customer_id
+
+    def _find_mandate(self, customer_id: str, payer_iban: str) -> str | None:
+        """The newest valid or pending direct-debit mandate of this customer for this IBAN."""
+        listing = self._call(
+            "GET",
+            f"/v2/customers/{customer_id}/mandates",
+            params={"limit": _MANDATE_PAGE_SIZE},
+        )
+        embedded = listing.get("_embedded")
+        mandates = embedded.get("mandates") if isinstance(embedded, dict) else None
+        candidates: list[tuple[datetime, int, str]] = []
+        for position, mandate in enumerate(mandates if isinstance(mandates, list) else []):
+            if not isinstance(mandate, dict):
+                continue
+            details = mandate.get("details")
+            account = details.get("consumerAccount") if isinstance(details, dict) else None
+            mandate_id = mandate.get("id")
+            if (
+                mandate.get("method") == "directdebit"
+                and mandate.get("status") in ("valid", "pending")
+                and _normalise_iban(account) == payer_iban
+                and isinstance(mandate_id, str)
+                and _MANDATE_ID.fullmatch(mandate_id)
+            ):
+                # Mollie lists newest first; on equal timestamps the earlier entry wins.
+                candidates.append((_parse_time(mandate.get("createdAt")), -position, mandate_id))
+        return max(candidates)[2] if candidates else None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        not_found: type[ProviderError] = ProviderError,
+    ) -> dict[str, Any]:
+        """One authenticated request; every failure becomes a ProviderError without the key."""
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/hal+json, application/json",
+        }
+        try:
+            response = self._client.request(
+                method,
+                self._base_url + path,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            log.warning("Mollie %s %s timed out after %ss", method, path, self._timeout)
+            raise ProviderUnavailable(
+                f"Mollie did not answer {method} {path} within {self._timeout}s"
+            ) from exc
+        except httpx.TransportError as exc:
+            log.warning("Mollie %s %s unreachable: %s", method, path, type(exc).__name__)
+            raise ProviderUnavailable(
+                f"Mollie unreachable for {method} {path}: {type(exc).__name__}"
+            ) from exc
+
+        status = response.status_code
+        log.debug("Mollie %s %s -> %s", method, path, status)
+        if response.is_success:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                raise ProviderError(
+                    f"Mollie answered {method} {path} without a JSON object", status=status
+                )
+            return data
+
+        message = self._describe_error(response)
+        log.warning("Mollie %s %s failed: %s", method, path, message)
+        if status in (408, 429) or status >= 500:
+            raise ProviderUnavailable(message, status=status)
+        if status == 404:
+            raise not_found(message, status=status)
+        raise ProviderError(message, status=status)
+
+    def _describe_error(self, response: httpx.Response) -> str:
+        """Mollie's problem JSON (status, title, detail, field) as one line, key redacted."""
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if not isinstance(problem, dict):
+            problem = {}
+        title = (
+            _opt_str(problem.get("title"))
+            or httpx.codes.get_reason_phrase(response.status_code)
+            or "Error"
+        )
+        detail = _opt_str(problem.get("detail"))
+        field = _opt_str(problem.get("field"))
+        message = f"Mollie {response.status_code} {title}"
+        if detail:
+            message += f": {detail[:_MAX_DETAIL]}"
+        if field:
+            message += f" (field {field[:100]})"
+        return message.replace(self._api_key, "[redacted]")
+
+    # -- Mapping --------------------------------------------------------------------------------
+
+    def _to_provider_payment(
+        self, data: Mapping[str, Any], *, look_up_mandate: bool
+    ) -> ProviderPayment:
+        payment_id = data.get("id")
+        if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
+            raise ProviderError("Mollie returned a payment without a valid id")
+        raw_status = data.get("status")
+        status = _STATUSES.get(raw_status) if isinstance(raw_status, str) else None
+        if status is None:
+            raise ProviderError(
+                f"Mollie returned unknown status {str(raw_status)[:40]!r} for {payment_id}"
+            )
+        amount = data.get("amount")
+        try:
+            currency = amount["currency"]
+            amount_cents = mollie_value_to_cents(amount["value"], currency)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderError(f"Mollie returned a malformed amount for {payment_id}") from exc
+
+        details = data.get("details")
+        details = details if isinstance(details, dict) else {}
+        payer_iban = _normalise_iban(details.get("consumerAccount"))
+        customer_id = _optional_id(data.get("customerId"), _CUSTOMER_ID, "customer")
+        mandate_id = _optional_id(data.get("mandateId"), _MANDATE_ID, "mandate")
+        if (
+            mandate_id is None
+            and look_up_mandate
+            and status is PaymentStatus.PAID
+            and customer_id is not None
+            and payer_iban is not None
+        ):
+            mandate_id = self._find_mandate(customer_id, payer_iban)
+
+        links = data.get("_links")
+        checkout = links.get("checkout") if isinstance(links, dict) else None
+        checkout_url = _opt_str(checkout.get("href")) if isinstance(checkout, dict) else None
+        metadata = data.get("metadata")
+        return ProviderPayment(
+            id=payment_id,
+            status=status,
+            amount_cents=amount_cents,
+            currency=currency,
+            checkout_url=checkout_url,
+            payer_name=_opt_str(details.get("consumerName")),
+            payer_iban=payer_iban,
+            payer_bic=_opt_str(details.get("consumerBic")),
+            provider_mandate_id=mandate_id,
+            provider_customer_id=customer_id,
+            metadata=_string_metadata(metadata),
+        )
+
+
+def _require_eur(currency: str) -> None:
+    if currency != SUPPORTED_CURRENCY:
+        raise ValueError(f"only {SUPPORTED_CURRENCY} is supported, not {currency!r:.20}")
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _normalise_iban(value: object) -> str | None:
+    text = _opt_str(value)
+    return "".join(text.split()).upper() if text else None
+
+
+def _optional_id(value: object, pattern: re.Pattern[str], kind: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ProviderError(f"Mollie returned a malformed {kind} id")
+    return value
+
+
+def _string_metadata(value: object) -> dict[str, str]:
+    """Our metadata goes out as strings; anything else Mollie hands back is stringified."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): item if isinstance(item, str) else str(item) for key, item in value.items()}
+
+
+def _parse_time(value: object) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _id_from_form_body(body: bytes) -> str | None:
+    """`id` from a raw `application/x-www-form-urlencoded` body; None unless exactly one."""
+    if len(body) > _MAX_WEBHOOK_BODY:
+        return None
+    try:
+        fields = parse_qs(body.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    ids = fields.get("id", [])
+    return ids[0] if len(ids) == 1 else None

@@ -1,0 +1,212 @@
+"""Customer signing pages: open the link, fill in the mandate, verify, see the result."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from portal.clock import now as clock_now
+from portal.db import get_session
+from portal.mandates.models import Invitation, MandateStatus
+from portal.providers import ProviderError, get_provider
+from portal.sepa import IbanError, validate_iban
+from portal.sign.forms import SignMandateForm, field_attrs, iban_message
+from portal.sign.service import (
+    LinkRefusal,
+    LinkRefused,
+    Signature,
+    check_signable,
+    load_invitation,
+    record_opened,
+    submit_signature,
+)
+from portal.urls import external_url
+from portal.verification.service import (
+    Outcome,
+    apply_provider_status,
+    latest_payment,
+    start_verification,
+)
+from signing.texts import MANDATE_TEXT_VERSION, mandate_text
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sign", __name__, url_prefix="/sign")
+bp.add_app_template_global(field_attrs)
+
+REFUSAL_STATUS = {
+    LinkRefusal.INVALID: 400,
+    LinkRefusal.UNKNOWN: 404,
+    LinkRefusal.EXPIRED: 410,
+    LinkRefusal.WITHDRAWN: 410,
+    LinkRefusal.SIGNED: 410,
+    LinkRefusal.CLOSED: 410,
+}
+
+
+def _invitation(token: str) -> Invitation:
+    config = current_app.config
+    invitation = load_invitation(get_session(), token, config["SECRET_KEY"],
+                                 config["SECRET_KEY_FALLBACKS"])
+    g.locale_hint = invitation.mandate.customer.locale
+    return invitation
+
+
+@bp.errorhandler(LinkRefused)
+def refused(exc: LinkRefused):
+    invitation = exc.invitation
+    return render_template(
+        "sign/refused.html", reason=exc.reason.value,
+        merchant=invitation.merchant if invitation else None,
+        mandate=invitation.mandate if invitation else None,
+    ), REFUSAL_STATUS[exc.reason]
+
+
+def _page_locale() -> str:
+    return str(get_locale())
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+def sign(token: str):
+    session = get_session()
+    now = clock_now()
+    invitation = _invitation(token)
+    check_signable(invitation, now)
+    mandate = invitation.mandate
+    form = SignMandateForm()
+    if request.method == "GET":
+        record_opened(session, invitation, now)
+        session.commit()
+        form.name.data = form.name.data or mandate.debtor_name or mandate.customer.name
+        form.email.data = form.email.data or mandate.customer.email
+    provider_error = False
+    if form.validate_on_submit():
+        signature = Signature(
+            name=form.name.data.strip(), email=form.email.data.strip(),
+            account=form.iban.account, ip=request.remote_addr,
+            user_agent=request.user_agent.string, locale=_page_locale(),
+            text_version=MANDATE_TEXT_VERSION, embedded=request.args.get("embed") == "1",
+        )
+        submit_signature(session, invitation, signature, now)
+        provider = get_provider(session)
+        try:
+            payment = start_verification(
+                session, mandate, provider,
+                return_url=external_url("sign.returned", token=token),
+                webhook_url=external_url("verification.webhook", provider=provider.name),
+                now=now)
+        except ProviderError:
+            log.warning("payment provider refused to start a verification", exc_info=True)
+            session.rollback()
+            provider_error = True
+        else:
+            session.commit()
+            return redirect(payment.checkout_url, code=303)
+    last = latest_payment(session, mandate)
+    status = 503 if provider_error else 422 if form.errors else 200
+    return render_template(
+        "sign/form.html", form=form, token=token, merchant=invitation.merchant,
+        mandate=mandate, provider_error=provider_error,
+        retry_status=last.status.value if last and last.status.is_final and not
+        last.status.is_success else None,
+        legal_text=mandate_text(mandate.scheme.value, _page_locale(),
+                                invitation.merchant.legal_name),
+        bank_hint=_bank_hint(form),
+    ), status
+
+
+def _bank_hint(form: SignMandateForm) -> str:
+    account = getattr(form.iban, "account", None)
+    return " · ".join(filter(None, (account.bank_name, account.bic))) if account else ""
+
+
+@bp.get("/<token>/return")
+def returned(token: str):
+    """The provider sends the customer back here; we ask the provider, never trust the URL."""
+    session = get_session()
+    invitation = _invitation(token)
+    mandate = invitation.mandate
+    payment = latest_payment(session, mandate)
+    if payment is None:
+        return redirect(url_for("sign.sign", token=token), code=303)
+    if mandate.status == MandateStatus.AWAITING_VERIFICATION:
+        try:
+            outcome = apply_provider_status(session, payment, get_provider(session, payment.provider),
+                                            source="return")
+        except ProviderError:
+            log.warning("provider unavailable on return; the webhook will settle it", exc_info=True)
+            outcome = Outcome.PENDING
+        if outcome == Outcome.RETRY:
+            return redirect(url_for("sign.sign", token=token), code=303)
+    return redirect(url_for("sign.done", token=token), code=303)
+
+
+def _status(invitation: Invitation) -> dict:
+    mandate = invitation.mandate
+    payment = latest_payment(get_session(), mandate)
+    retry = (mandate.status == MandateStatus.AWAITING_VERIFICATION and payment is not None
+             and payment.status.is_final and not payment.status.is_success)
+    return {
+        "status": mandate.status.value,
+        "reference": mandate.reference,
+        "retry": retry,
+        "pdf": "pending",
+    }
+
+
+@bp.get("/<token>/done")
+def done(token: str):
+    invitation = _invitation(token)
+    state = _status(invitation)
+    if state["retry"]:
+        return redirect(url_for("sign.sign", token=token), code=303)
+    return render_template("sign/done.html", token=token, merchant=invitation.merchant,
+                           mandate=invitation.mandate, state=state)
+
+
+@bp.get("/<token>/status")
+def status(token: str):
+    """Polled by the confirmation page until the mandate is active."""
+    response = jsonify(_status(_invitation(token)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<token>/iban")
+def check_iban(token: str):
+    """Live IBAN feedback while typing: the bank's name and BIC, or the specific mistake."""
+    _invitation(token)
+    try:
+        account = validate_iban(request.args.get("value", "")[:80])
+    except IbanError as exc:
+        return jsonify(valid=False, message=iban_message(exc))
+    return jsonify(valid=True, formatted=account.formatted, bic=account.bic,
+                   bank_name=account.bank_name)
+
+
+@bp.get("/<token>/qr.<fmt>")
+def qr(token: str, fmt: str):
+    """The signing link as a QR code: SVG for print, PNG (``?size=print`` for 1200 px) for screens."""
+    invitation = _invitation(token)
+    if fmt not in ("png", "svg"):
+        return refused(LinkRefused(LinkRefusal.UNKNOWN))
+    link = external_url("sign.sign", token=token)
+    print_size = request.args.get("size") == "print"
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
+                         box_size=30 if print_size else 8, border=4)
+    code.add_data(link)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    if fmt == "svg":
+        code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+        mimetype = "image/svg+xml"
+    else:
+        code.make_image().save(buffer)
+        mimetype = "image/png"
+    max_age = max(0, int((invitation.expires_at - clock_now()).total_seconds()))
+    return Response(buffer.getvalue(), mimetype=mimetype,
+                    headers={"Cache-Control": f"public, max-age={min(max_age, 86400)}"})

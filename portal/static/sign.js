@@ -1,0 +1,20 @@
+// Live IBAN feedback: shows the bank once the IBAN is valid, or what is wrong with it.
+(function () {
+  var input = document.getElementById("iban");
+  var out = document.getElementById("iban-bank");
+  if (!input || !out) return;
+  var timer = null;
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var value = input.value.replace(/\s+/g, "");
+      if (value.length < 15) { out.textContent = ""; return; }
+      fetch(input.dataset.checkUrl + "?value=" + encodeURIComponent(value), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          out.textContent = data.valid ? [data.bank_name, data.bic].filter(Boolean).join(" · ") : data.message;
+        })
+        .catch(function () {});
+    }, 300);
+  });
+})();

@@ -1,0 +1,183 @@
+"""The one-cent verification: start it, and apply what the provider reports, exactly once."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.ids import new_public_id
+from portal.mandates.lifecycle import MandateAction, apply_transition
+from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
+from portal.mandates.service import set_debtor_account
+from portal.providers.base import PaymentProvider, PaymentRequest, PaymentStatus, ProviderPayment
+from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
+from portal.verification.models import VerificationPayment
+
+VERIFICATION_AMOUNT_CENTS = 1
+
+
+class UnknownPayment(LookupError):
+    """A notification named a payment this portal never created."""
+
+
+class Outcome(enum.StrEnum):
+    ACTIVATED = "activated"
+    ALREADY_ACTIVE = "already_active"
+    PENDING = "pending"
+    RETRY = "retry"  # failed, cancelled or expired: the customer may try again
+    REJECTED = "rejected"  # paid, but from an account that cannot carry a SEPA mandate
+    CLOSED = "closed"  # the mandate left verification some other way
+
+
+def _history(payment: VerificationPayment, status: PaymentStatus, source: str, now: datetime):
+    payment.status_history = [*payment.status_history,
+                              {"status": status.value, "at": now.isoformat(), "source": source}]
+
+
+def start_verification(
+    session: Session, mandate: Mandate, provider: PaymentProvider, *, return_url: str,
+    webhook_url: str | None, now: datetime | None = None,
+) -> VerificationPayment:
+    """Create a one-cent payment at the provider for this mandate; the caller redirects to it."""
+    now = now or clock_now()
+    payment = VerificationPayment(
+        public_id=new_public_id("pay"), merchant_id=mandate.merchant_id, mandate=mandate,
+        provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
+        status=PaymentStatus.OPEN, status_history=[], created_at=now, updated_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    remote = provider.create_payment(PaymentRequest(
+        amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
+        description=f"{mandate.merchant.display_name[:50]} mandate {mandate.reference}",
+        redirect_url=return_url, webhook_url=webhook_url,
+        metadata={"mandate": mandate.public_id, "payment": payment.public_id},
+        customer_name=mandate.debtor_name or mandate.customer.name,
+        customer_email=mandate.customer.email, locale=mandate.locale,
+    ))
+    payment.provider_payment_id = remote.id
+    payment.checkout_url = remote.checkout_url
+    _history(payment, remote.status, "create", now)
+    record_audit(session, action="verification.start", subject=mandate.public_id,
+                 actor="customer", merchant_id=mandate.merchant_id, now=now,
+                 data={"payment": payment.public_id, "provider": provider.name,
+                       "provider_payment_id": remote.id, "amount_cents": payment.amount_cents})
+    return payment
+
+
+def latest_payment(session: Session, mandate: Mandate) -> VerificationPayment | None:
+    return session.scalar(select(VerificationPayment)
+                          .where(VerificationPayment.mandate_id == mandate.id)
+                          .order_by(VerificationPayment.id.desc()).limit(1))
+
+
+def find_payment(session: Session, provider: str, provider_payment_id: str) -> VerificationPayment:
+    payment = session.scalar(select(VerificationPayment).where(
+        VerificationPayment.provider == provider,
+        VerificationPayment.provider_payment_id == provider_payment_id))
+    if payment is None:
+        raise UnknownPayment(provider_payment_id)
+    return payment
+
+
+def apply_provider_status(
+    session: Session, payment: VerificationPayment, provider: PaymentProvider, *, source: str,
+    now: datetime | None = None,
+) -> Outcome:
+    """Fetch the payment from the provider and apply it; safe to call any number of times, from
+    the customer's return and the webhook at once: the first caller to lock the payment row
+    activates, the others find the mandate active. Commits."""
+    remote = provider.get_payment(payment.provider_payment_id or "")
+    now = now or clock_now()
+    for attempt in range(3):
+        try:
+            outcome = _apply_locked(session, payment.id, remote, source, now)
+            session.commit()
+            return outcome
+        except StaleDataError:  # someone else changed the mandate between our read and write
+            session.rollback()
+    raise RuntimeError("verification could not be applied after 3 attempts")
+
+
+def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, source: str,
+                  now: datetime) -> Outcome:
+    # Writing first takes the row lock (PostgreSQL) or the database write lock (SQLite), so the
+    # reads below see every earlier confirmation.
+    session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
+                    .values(updated_at=now).execution_options(synchronize_session=False))
+    payment = session.get(VerificationPayment, payment_id, populate_existing=True)
+    mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
+    if payment.status != remote.status:
+        _history(payment, remote.status, source, now)
+        payment.status = remote.status
+    if remote.payer_name:
+        payment.payer_name = remote.payer_name[:140]
+    if remote.payer_bic:
+        payment.payer_bic = remote.payer_bic[:11]
+    if remote.provider_mandate_id:
+        payment.provider_mandate_id = remote.provider_mandate_id
+    if remote.payer_iban:
+        payment.payer_iban_masked = mask_iban(normalize_iban(remote.payer_iban))
+
+    if mandate.status == MandateStatus.ACTIVE:
+        return Outcome.ALREADY_ACTIVE
+    if mandate.status != MandateStatus.AWAITING_VERIFICATION:
+        return Outcome.CLOSED
+    if remote.status == PaymentStatus.PAID:
+        return _activate(session, mandate, payment, remote, now)
+    if remote.status.is_final:
+        record_audit(session, action=f"verification.{remote.status.value}",
+                     subject=mandate.public_id, actor=f"provider:{payment.provider}",
+                     merchant_id=mandate.merchant_id, now=now,
+                     data={"payment": payment.public_id, "source": source})
+        return Outcome.RETRY
+    return Outcome.PENDING
+
+
+def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
+              remote: ProviderPayment, now: datetime) -> Outcome:
+    typed_masked = mandate.iban_masked
+    typed_hash = mandate.iban_hash
+    if remote.payer_iban:
+        try:
+            reported = validate_iban(remote.payer_iban)
+        except IbanError as exc:
+            apply_transition(session, mandate, MandateAction.FAIL,
+                             actor=f"provider:{payment.provider}", now=now,
+                             data={"payment": payment.public_id,
+                                   "reason": f"reported account unusable: {exc.code}"})
+            return Outcome.REJECTED
+        set_debtor_account(session, mandate, reported.iban, remote.payer_bic or reported.bic)
+    iban_changed = typed_hash is not None and mandate.iban_hash != typed_hash
+    mandate.signing_method = SigningMethod.PAYMENT_VERIFICATION
+    mandate.signed_at = now
+    mandate.evidence = {
+        **(mandate.evidence or {}),
+        "verified_at": now.isoformat(),
+        "provider": payment.provider,
+        "provider_payment_id": payment.provider_payment_id,
+        "payment": payment.public_id,
+        "payment_status_history": payment.status_history,
+        "typed_iban_masked": typed_masked,
+        "reported_iban_masked": mandate.iban_masked,
+        "iban_reported_by_bank": bool(remote.payer_iban),
+        "iban_changed": iban_changed,
+    }
+    for invitation in session.scalars(select(Invitation).where(
+            Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
+        invitation.used_at = now
+    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{payment.provider}",
+                     now=now, data={
+                         "payment": payment.public_id,
+                         "provider_payment_id": payment.provider_payment_id,
+                         "typed_iban_masked": typed_masked, "typed_iban_hash": typed_hash,
+                         "reported_iban_masked": mandate.iban_masked,
+                         "reported_iban_hash": mandate.iban_hash, "iban_changed": iban_changed,
+                     })
+    return Outcome.ACTIVATED
