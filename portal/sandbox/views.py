@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from portal.db import get_session
@@ -18,12 +19,15 @@ from portal.verification.service import UnknownPayment, apply_provider_status, f
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-OUTCOMES = [(PaymentStatus.PAID.value, "Paid"), (PaymentStatus.FAILED.value, "Failed"),
-            (PaymentStatus.CANCELED.value, "Cancelled"), (PaymentStatus.EXPIRED.value, "Expired")]
+OUTCOMES = [SelectChoice(PaymentStatus.PAID.value, "Paid"),
+            SelectChoice(PaymentStatus.FAILED.value, "Failed"),
+            SelectChoice(PaymentStatus.CANCELED.value, "Cancelled"),
+            SelectChoice(PaymentStatus.EXPIRED.value, "Expired")]
 
 
 class SandboxCheckoutForm(FlaskForm):
-    issuer = RadioField("Bank", choices=[(i, name) for i, name, _ in ISSUERS], default="ABNANL2A")
+    issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
+                        default="ABNANL2A")
     outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
     payer_name = StringField("Account holder")
     payer_iban = StringField("Pay from IBAN", validators=[Optional()])
