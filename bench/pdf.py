@@ -1,0 +1,151 @@
+"""Time render+seal+store per mandate against a bare WeasyPrint render of the same HTML.
+
+Usage: .venv/bin/python bench/pdf.py [--n 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from weasyprint import CSS, HTML
+
+from signing import (
+    Branding,
+    Creditor,
+    Debtor,
+    Evidence,
+    FileSystemPdfStore,
+    MandateDocument,
+    create_development_key,
+    produce_signed_mandate,
+    render_mandate_html,
+    render_mandate_pdf,
+)
+from signing.render import ASSETS_DIR, STYLESHEET_PATH
+from signing.texts import MANDATE_TEXT_VERSION
+
+TARGET_RATIO = 1.3
+
+
+def sample_mandate(number: int) -> tuple[MandateDocument, Evidence]:
+    signed_at = datetime(2026, 11, 25, 14, 3, number % 60, tzinfo=UTC)
+    doc = MandateDocument(
+        reference=f"MDT-2026-{number:06d}",
+        scheme="CORE",
+        sequence="recurrent",
+        creditor=Creditor(
+            "Stichting Sportvereniging Voorbeeld",
+            ("Dorpsstraat 12", "1234 AB Amsterdam"),
+            "NL",
+            "NL98ZZZ999999999999",
+        ),
+        debtor=Debtor(
+            "Jan de Vries",
+            ("Kerkweg 3", "3511 AA Utrecht"),
+            "NL",
+            "NL91ABNA0417164300",
+            "ABNANL2A",
+            "jan@example.org",
+        ),
+        signed_at=signed_at,
+        place="Utrecht",
+        signing_method="ideal_verification",
+        locale="nl",
+        text_version=MANDATE_TEXT_VERSION,
+    )
+    evidence = Evidence(
+        "Jan de Vries",
+        "NL91 **** **** **** 4300",
+        signed_at,
+        "203.0.113.9",
+        "Mozilla/5.0",
+        "ideal_verification",
+        f"tr_{number}",
+        None,
+        "nl",
+        MANDATE_TEXT_VERSION,
+    )
+    return doc, evidence
+
+
+def milliseconds(action: Callable[[int], object], number: int) -> float:
+    start = time.perf_counter()
+    action(number)
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="mandates per variant (default 20)")
+    n = parser.parse_args().n
+
+    branding = Branding("Sportvereniging Voorbeeld", "#0a7f5a")
+    with tempfile.TemporaryDirectory() as scratch:
+        key = create_development_key(Path(scratch) / "seal.p12")
+        store = FileSystemPdfStore(Path(scratch) / "store")
+
+        def pipeline(number: int) -> None:
+            doc, evidence = sample_mandate(number)
+            produce_signed_mandate(doc, branding, evidence, key, store)
+
+        def bare(number: int) -> None:
+            html = render_mandate_html(sample_mandate(number)[0], branding)
+            HTML(string=html, base_url=str(ASSETS_DIR)).write_pdf(
+                stylesheets=[CSS(filename=str(STYLESHEET_PATH))]
+            )
+
+        def render_only(number: int) -> None:
+            render_mandate_pdf(sample_mandate(number)[0], branding)
+
+        pipeline(-1), bare(-1)  # warm up fonts, imports and caches for both
+        pipeline_ms, bare_ms, render_ms = [], [], []
+        for number in range(n):  # interleaved so drift hits all alike
+            pipeline_ms.append(milliseconds(pipeline, number))
+            bare_ms.append(milliseconds(bare, number))
+            render_ms.append(milliseconds(render_only, number))
+        max_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        tracemalloc.start()
+        pipeline(n)
+        pipeline_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.reset_peak()
+        bare(n)
+        bare_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+
+    ratio = median(pipeline_ms) / median(bare_ms)
+    print(f"mandates per variant:         {n}")
+    print(
+        f"render+seal+store (median):   {median(pipeline_ms):7.1f} ms   "
+        f"(mean {sum(pipeline_ms) / n:.1f}, min {min(pipeline_ms):.1f})"
+    )
+    print(
+        f"bare WeasyPrint (median):     {median(bare_ms):7.1f} ms   "
+        f"(mean {sum(bare_ms) / n:.1f}, min {min(bare_ms):.1f})"
+    )
+    print(
+        f"our render alone (median):    {median(render_ms):7.1f} ms   "
+        f"(cached CSS + fonts; seal+store add {median(pipeline_ms) - median(render_ms):.1f} ms)"
+    )
+    print(
+        f"ratio pipeline / bare:        {ratio:7.2f}x   "
+        f"(target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    )
+    print(f"peak Python heap, pipeline:   {pipeline_peak_mib:7.1f} MiB (tracemalloc, one mandate)")
+    print(f"peak Python heap, bare:       {bare_peak_mib:7.1f} MiB (tracemalloc, one render)")
+    print(f"process max RSS:              {max_rss_mib:7.1f} MiB (getrusage)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Render, seal and store a signed mandate in one call."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .document import Branding, Evidence, MandateDocument
+from .render import render_mandate_pdf
+from .seal import SealingKey, seal_pdf
+from .storage import PdfStore
+
+
+@dataclass(frozen=True)
+class SignedMandate:
+    sha256: str
+    size: int
+    evidence_json: bytes
+    pdf: bytes
+
+
+def produce_signed_mandate(
+    doc: MandateDocument,
+    branding: Branding,
+    evidence: Evidence,
+    key: SealingKey,
+    store: PdfStore,
+) -> SignedMandate:
+    """The sealed mandate, stored by content; a failure before `put` stores nothing."""
+    _require_matching_evidence(doc, evidence)
+    unsealed = render_mandate_pdf(doc, branding)
+    sealed = seal_pdf(unsealed, evidence, key)
+    stored = store.put(sealed)
+    return SignedMandate(
+        sha256=stored.sha256,
+        size=stored.size,
+        evidence_json=evidence.to_json(hashlib.sha256(unsealed).hexdigest()),
+        pdf=sealed,
+    )
+
+
+def _require_matching_evidence(doc: MandateDocument, evidence: Evidence) -> None:
+    """Evidence must describe the text the document shows, or it proves nothing."""
+    mismatches = [
+        name
+        for name, shown, recorded in (
+            ("locale", doc.locale, evidence.locale),
+            ("text_version", doc.text_version, evidence.text_version),
+            ("signed_at", doc.signed_at, evidence.signed_at),
+        )
+        if shown != recorded
+    ]
+    if mismatches:
+        raise ValueError(f"evidence does not match the document: {', '.join(mismatches)}")
