@@ -6,6 +6,8 @@ recorded in the evidence, so it must always identify the exact text a debtor saw
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -317,7 +319,9 @@ def resolve_locale(locale: str) -> str:
 def mandate_text(scheme: str, locale: str, creditor_name: str) -> str:
     """The legal authorisation text, plain paragraphs separated by a blank line."""
     paragraphs = _MANDATE_TEXTS[resolve_locale(locale)][_scheme(scheme)]
-    return "\n\n".join(p.format(creditor=creditor_name) for p in paragraphs)
+    text = "\n\n".join(p.format(creditor=creditor_name) for p in paragraphs)
+    # A name ending in a full stop ("Bakkerij B.V.") must not end a sentence with two.
+    return re.sub(r"\.\.(?=\s|$)", ".", text)
 
 
 def mandate_title(scheme: str, sequence: str, locale: str) -> str:

@@ -14,7 +14,8 @@ from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.mandates.models import Invitation, MandateStatus
 from portal.providers import ProviderError, get_provider
-from portal.sepa import IbanError, validate_iban
+from portal.mandates.service import debtor_iban
+from portal.sepa import IbanError, format_iban, validate_iban
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
 from portal.sign.service import (
     LinkRefusal,
@@ -83,6 +84,8 @@ def sign(token: str):
         session.commit()
         form.name.data = form.name.data or mandate.debtor_name or mandate.customer.name
         form.email.data = form.email.data or mandate.customer.email
+        typed = debtor_iban(session, mandate)  # a retry keeps what the customer typed before
+        form.iban.data = form.iban.data or (format_iban(typed) if typed else None)
     provider_error = False
     if form.validate_on_submit():
         signature = Signature(

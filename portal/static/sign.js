@@ -1,5 +1,8 @@
-// Live IBAN feedback: shows the bank once the IBAN is valid, or what is wrong with it.
+// The signing form: focus the error summary after a failed submit, and give live IBAN feedback
+// (the bank once the IBAN is valid, or what is wrong with it).
 (function () {
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
   var input = document.getElementById("iban");
   var out = document.getElementById("iban-bank");
   if (!input || !out) return;
@@ -13,6 +16,13 @@
         .then(function (r) { return r.json(); })
         .then(function (data) {
           out.textContent = data.valid ? [data.bank_name, data.bic].filter(Boolean).join(" · ") : data.message;
+          out.classList.toggle("field-error", !data.valid);
+          if (data.valid) {
+            var old = document.getElementById("iban-error");
+            if (old) old.remove();
+            input.removeAttribute("aria-invalid");
+            input.setAttribute("aria-describedby", "iban-hint iban-bank");
+          }
         })
         .catch(function () {});
     }, 300);
