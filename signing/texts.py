@@ -227,7 +227,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "debtor": "Geïncasseerde (rekeninghouder)",
         "name": "Naam",
         "address": "Adres",
-        "creditor_id": "Incassant-ID",
+        "creditor_id": "Incassant ID",
         "iban": "IBAN",
         "bic": "BIC",
         "scheme": "Incassosoort",
