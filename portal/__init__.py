@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from portal import cli, db, errors, health, i18n
     from portal.config import load_config
+    from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
     from portal.sandbox.views import bp as sandbox_bp
     from portal.sign.views import bp as sign_bp
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    worker.init_app(app)
     for blueprint in (health.bp, brand_bp, sign_bp, sandbox_bp, verification_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session

@@ -29,6 +29,16 @@ DEFAULTS: dict[str, object] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Background jobs in a thread of the web process (embedded default); set False when separate
+    # `flask --app portal worker` processes run them.
+    "JOBS_IN_PROCESS": True,
+    "JOBS_POLL_SECONDS": 1.0,
+    # Sealing certificate (PKCS#12); generated self-signed in development when missing.
+    "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
+    "SEAL_PASSPHRASE": None,
+    # Mail: "file" writes .eml files to <instance>/outbox (development), "smtp" sends.
+    "MAIL_TRANSPORT": "file",
+    "MAIL_FROM": "Mandate portal <no-reply@localhost>",
 }
 
 

@@ -2,11 +2,13 @@
 
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.db import Base
+from portal.documents.models import MandatePdf
 from portal.events.models import Event
+from portal.jobs.models import Job
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.merchants.models import Merchant
 from portal.sandbox.models import SandboxPayment
 from portal.verification.models import VerificationPayment
 
-__all__ = ["AuditChainHead", "AuditEvent", "Base", "Customer", "Event", "Invitation", "Mandate",
-           "Merchant", "SandboxPayment", "VerificationPayment"]
+__all__ = ["AuditChainHead", "AuditEvent", "Base", "Customer", "Event", "Invitation", "Job",
+           "Mandate", "MandatePdf", "Merchant", "SandboxPayment", "VerificationPayment"]

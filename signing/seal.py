@@ -25,6 +25,7 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, File
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 
+from ._async import run_sync
 from .document import Evidence
 from .durable_files import create_file_durably
 
@@ -156,7 +157,8 @@ def seal_pdf(
         reason=reason,
         location=location,
     )
-    output = signers.PdfSigner(metadata, signer=key.signer).sign_pdf(
-        writer, bytes_reserved=_SIGNATURE_BYTES_RESERVED
+    pdf_signer = signers.PdfSigner(metadata, signer=key.signer)
+    output = run_sync(
+        lambda: pdf_signer.async_sign_pdf(writer, bytes_reserved=_SIGNATURE_BYTES_RESERVED)
     )
     return output.getvalue()

@@ -17,10 +17,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from ._async import run_sync
 from .seal import EVIDENCE_FILE_NAME, SEAL_FIELD_NAME
 
 TrustedCertificate = x509.Certificate | asn1_x509.Certificate | bytes
@@ -73,9 +75,8 @@ def _verify_into(
     signer = x509.load_der_x509_certificate(seal.signer_cert.dump())
     report.signer_subject = signer.subject.rfc4514_string()
     trust_roots = [] if trusted is None else [_as_asn1_certificate(trusted)]
-    status = validate_pdf_signature(
-        seal, ValidationContext(trust_roots=trust_roots, allow_fetching=False)
-    )
+    context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
+    status = run_sync(lambda: async_validate_pdf_signature(seal, context))
     report.signed_at = status.signer_reported_dt
     report.signature_intact = bool(status.intact and status.valid)
     if not status.intact:

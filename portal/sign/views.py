@@ -12,6 +12,7 @@ from flask_babel import get_locale
 
 from portal.clock import now as clock_now
 from portal.db import get_session
+from portal.documents.service import mandate_pdf, read_pdf
 from portal.mandates.models import Invitation, MandateStatus
 from portal.providers import ProviderError, get_provider
 from portal.mandates.service import debtor_iban
@@ -148,23 +149,26 @@ def returned(token: str):
     return redirect(url_for("sign.done", token=token), code=303)
 
 
-def _status(invitation: Invitation) -> dict:
+def _status(invitation: Invitation, token: str) -> dict:
+    session = get_session()
     mandate = invitation.mandate
-    payment = latest_payment(get_session(), mandate)
+    payment = latest_payment(session, mandate)
     retry = (mandate.status == MandateStatus.AWAITING_VERIFICATION and payment is not None
              and payment.status.is_final and not payment.status.is_success)
+    ready = mandate_pdf(session, mandate) is not None
     return {
         "status": mandate.status.value,
         "reference": mandate.reference,
         "retry": retry,
-        "pdf": "pending",
+        "pdf": "ready" if ready else "pending",
+        "pdf_url": url_for("sign.download_pdf", token=token) if ready else None,
     }
 
 
 @bp.get("/<token>/done")
 def done(token: str):
     invitation = _invitation(token)
-    state = _status(invitation)
+    state = _status(invitation, token)
     if state["retry"]:
         return redirect(url_for("sign.sign", token=token), code=303)
     return render_template("sign/done.html", token=token, merchant=invitation.merchant,
@@ -174,9 +178,21 @@ def done(token: str):
 @bp.get("/<token>/status")
 def status(token: str):
     """Polled by the confirmation page until the mandate is active."""
-    response = jsonify(_status(_invitation(token)))
+    response = jsonify(_status(_invitation(token), token))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/<token>/mandate.pdf")
+def download_pdf(token: str):
+    """The customer's copy of the sealed mandate, as long as they hold the link."""
+    invitation = _invitation(token)
+    record = mandate_pdf(get_session(), invitation.mandate)
+    if record is None:
+        return refused(LinkRefused(LinkRefusal.UNKNOWN))
+    return Response(read_pdf(record), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="mandate-{invitation.mandate.reference}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 @bp.get("/<token>/iban")

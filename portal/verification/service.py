@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
+from portal.documents.service import request_pdf
 from portal.ids import new_public_id
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
@@ -172,6 +173,7 @@ def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
     for invitation in session.scalars(select(Invitation).where(
             Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
         invitation.used_at = now
+    request_pdf(session, mandate)
     apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{payment.provider}",
                      now=now, data={
                          "payment": payment.public_id,

@@ -48,9 +48,13 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the whole run; each test gets its own context."""
+    """One headless Chromium for the browser tests; each test gets its own context.
+
+    Package scope, not session: Playwright's sync API keeps an event loop marked running in this
+    thread while it lives, which would break later tests that call ``asyncio.run``.
+    """
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium not installed; scripts/install-system-deps.sh installs Debian's "

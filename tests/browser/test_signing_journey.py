@@ -14,7 +14,7 @@ from portal.db import state
 from portal.mandates.models import Mandate, MandateStatus
 from tests.browser.conftest import SigningLink
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 IBAN = "NL91 ABNA 0417 1643 00"
 IBAN_WRONG_CHECK_DIGITS = "NL92 ABNA 0417 1643 00"

@@ -6,7 +6,7 @@ Updating the catalogs after changing a string (commands also in portal/translati
         --project=mandate-portal --copyright-holder="mandate-portal contributors" \\
         -o portal/translations/messages.pot .
     .venv/bin/pybabel update -i portal/translations/messages.pot -d portal/translations \\
-        --no-fuzzy-matching
+        --no-fuzzy-matching --ignore-obsolete
     .venv/bin/pybabel compile -d portal/translations --statistics
 """
 

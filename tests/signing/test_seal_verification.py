@@ -152,3 +152,18 @@ def test_random_bytes_never_raise(garbage, sealing_key):
 def test_truncated_seal_is_reported(cut, sealed_pdf, sealing_key):
     report = verify(sealed_pdf[:-cut], sealing_key.certificate)
     assert not report.ok and report.reasons
+
+
+def test_seal_and_verify_work_inside_a_running_event_loop(unsealed_pdf, sealing_key,
+                                                           make_document, make_evidence):
+    """pyHanko's sync wrappers call asyncio.run; ours must not fail under an async caller."""
+    import asyncio
+
+    evidence = make_evidence(make_document())
+
+    async def inside_a_loop():
+        sealed = seal_pdf(unsealed_pdf, evidence, sealing_key)
+        return verify(sealed, sealing_key.certificate)
+
+    report = asyncio.run(inside_a_loop())
+    assert report.ok, report.reasons

@@ -1,0 +1,128 @@
+"""From an active mandate to its sealed, stored PDF: build the signing data, produce, record."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.documents.models import MandatePdf
+from portal.jobs.service import enqueue, job_handler
+from portal.mandates.models import Mandate, MandateStatus
+from portal.mandates.service import debtor_iban
+from signing import (
+    Branding,
+    Creditor,
+    Debtor,
+    Evidence,
+    FileSystemPdfStore,
+    MandateDocument,
+    SealingKey,
+    load_or_create_sealing_key,
+    produce_signed_mandate,
+)
+
+PDF_JOB = "mandate.pdf"
+#: Where the mandate was signed, as printed on it: the customer's device, online.
+PLACE_ONLINE = "Online"
+
+
+def sealing_key() -> SealingKey:
+    """The portal's sealing key, loaded once per app; generated only outside production."""
+    app = current_app
+    key = app.extensions.get("sealing_key")
+    if key is None:
+        path = Path(app.config["SEAL_PKCS12_PATH"] or Path(app.instance_path) / "seal.p12")
+        passphrase = app.config["SEAL_PASSPHRASE"]
+        key = load_or_create_sealing_key(
+            path, passphrase.encode() if passphrase else None,
+            allow_generate=app.config["ENV"] != "production")
+        app.extensions["sealing_key"] = key
+    return key
+
+
+def pdf_store() -> FileSystemPdfStore:
+    return FileSystemPdfStore(Path(current_app.instance_path) / "mandates")
+
+
+def request_pdf(session: Session, mandate: Mandate) -> None:
+    """Schedule the PDF in the caller's transaction (once per mandate)."""
+    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=f"{PDF_JOB}:{mandate.public_id}")
+
+
+def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, Branding, Evidence]:
+    """The plain data the framework-free ``signing`` package needs, from the database."""
+    merchant, facts = mandate.merchant, mandate.evidence or {}
+    iban = debtor_iban(session, mandate) or ""
+    signed_at = mandate.signed_at
+    debtor_address = tuple(part for part in (
+        mandate.debtor_address_line,
+        " ".join(filter(None, (mandate.debtor_postal_code, mandate.debtor_city)))) if part)
+    document = MandateDocument(
+        reference=mandate.reference, scheme=mandate.scheme.value,
+        sequence=mandate.sequence_type.value,
+        creditor=Creditor(merchant.legal_name, (merchant.address_line,
+                          f"{merchant.postal_code} {merchant.city}"), merchant.country,
+                          merchant.creditor_id),
+        debtor=Debtor(mandate.debtor_name or mandate.customer.name, debtor_address,
+                      mandate.debtor_country or iban[:2], iban, mandate.bic,
+                      mandate.customer.email),
+        signed_at=signed_at, place=PLACE_ONLINE,
+        signing_method=mandate.signing_method.value if mandate.signing_method else "",
+        locale=mandate.locale, text_version=mandate.text_version or "",
+    )
+    branding = Branding(merchant.display_name, merchant.primary_colour, merchant.logo,
+                        merchant.logo_mime)
+    evidence = Evidence(
+        signer_name=mandate.debtor_name or "", masked_iban=mandate.iban_masked or "",
+        signed_at=signed_at, ip=facts.get("ip") or "", user_agent=facts.get("user_agent") or "",
+        method=document.signing_method, provider_payment_id=facts.get("provider_payment_id"),
+        bank_message_id=facts.get("bank_message_id"), locale=mandate.locale,
+        text_version=document.text_version,
+        status_history=tuple(facts.get("payment_status_history") or ()),
+    )
+    return document, branding, evidence
+
+
+@job_handler(PDF_JOB)
+def generate_mandate_pdf(session: Session, payload: dict[str, Any],
+                         now: datetime | None = None) -> MandatePdf | None:
+    """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
+    mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
+    if mandate is None or mandate.signed_at is None:
+        return None
+    existing = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
+    if existing is not None:
+        return existing
+    document, branding, evidence = signing_data(session, mandate)
+    signed = produce_signed_mandate(document, branding, evidence, sealing_key(), pdf_store())
+    now = now or clock_now()
+    pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
+                     evidence=json.loads(signed.evidence_json), created_at=now)
+    session.add(pdf)
+    record_audit(session, action="mandate.pdf", subject=mandate.public_id, actor="system",
+                 merchant_id=mandate.merchant_id, now=now,
+                 data={"sha256": signed.sha256, "size": signed.size,
+                       "document_sha256": pdf.evidence["document_sha256"]})
+    if mandate.customer.email and mandate.status == MandateStatus.ACTIVE:
+        from portal.mail.messages import MANDATE_COPY_JOB
+
+        enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
+                dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
+    return pdf
+
+
+def mandate_pdf(session: Session, mandate: Mandate) -> MandatePdf | None:
+    return session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
+
+
+def read_pdf(record: MandatePdf) -> bytes:
+    """The stored bytes, checked against their SHA-256 by the store."""
+    return pdf_store().get(record.sha256)

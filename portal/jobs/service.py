@@ -1,0 +1,140 @@
+"""Enqueue jobs in the caller's transaction; claim and run them from any number of workers.
+
+A claim is a conditional UPDATE on an expired-or-absent lease, preceded on PostgreSQL by
+``SELECT … FOR UPDATE SKIP LOCKED``, so two workers never run the same job at once, and a worker
+killed mid-job leaves it to be retried when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from portal.clock import now as clock_now
+from portal.db import state
+from portal.jobs.models import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+LEASE = timedelta(minutes=5)
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of this kind; it gets a session and the payload."""
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+    return register
+
+
+def enqueue(session: Session, kind: str, payload: dict[str, Any], *,
+            dedupe_key: str | None = None, run_at: datetime | None = None,
+            max_attempts: int = 8) -> Job:
+    """Add a job that commits with the caller's change; a known ``dedupe_key`` returns its job."""
+    if dedupe_key is not None:
+        existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+    now = clock_now()
+    job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status=JobStatus.PENDING,
+              run_at=run_at or now, attempts=0, max_attempts=max_attempts, created_at=now)
+    session.add(job)
+    return job
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with full jitter: ~30 s, 1 min, 2 min … capped at 6 h."""
+    ceiling = min(30 * 2 ** (attempts - 1), 6 * 3600)
+    return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(session: Session, worker: str, now: datetime,
+          kinds: tuple[str, ...] | None = None) -> Job | None:
+    """Take the next due job for this worker, or None; commits the claim."""
+    due = (select(Job.id)
+           .where(Job.status == JobStatus.PENDING, Job.run_at <= now,
+                  or_(Job.locked_until.is_(None), Job.locked_until < now))
+           .order_by(Job.run_at, Job.id).limit(5)
+           .with_for_update(skip_locked=True))
+    if kinds:
+        due = due.where(Job.kind.in_(kinds))
+    for job_id in session.scalars(due).all():
+        taken = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.PENDING,
+                   or_(Job.locked_until.is_(None), Job.locked_until < now))
+            .values(locked_until=now + LEASE, locked_by=worker, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            session.commit()
+            return session.get(Job, job_id, populate_existing=True)
+    session.rollback()
+    return None
+
+
+def run_job(app: Flask, job_id: int) -> bool:
+    """Run one claimed job in a fresh session; record success, or schedule a retry. True if done."""
+    factory = state(app).factory
+    with factory() as session:
+        job = session.get(Job, job_id)
+        handler = HANDLERS.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            handler(session, dict(job.payload))
+            session.commit()
+        except Exception as exc:  # any failure is recorded and retried, never lost
+            session.rollback()
+            log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind,
+                        job.attempts, type(exc).__name__, exc_info=True)
+            _record_failure(factory, job_id, f"{type(exc).__name__}: {exc}"[:2000])
+            return False
+    with factory() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(
+            status=JobStatus.DONE, finished_at=clock_now(), locked_until=None, last_error=None))
+        session.commit()
+    return True
+
+
+def _record_failure(factory: Callable[[], Session], job_id: int, error: str) -> None:
+    with factory() as session:
+        job = session.get(Job, job_id)
+        now = clock_now()
+        job.last_error = error
+        job.locked_until = None
+        if job.attempts >= job.max_attempts:
+            job.status, job.finished_at = JobStatus.DEAD, now
+        else:
+            job.run_at = now + backoff(job.attempts)
+        session.commit()
+
+
+def run_due_jobs(app: Flask, *, limit: int = 100, worker: str | None = None,
+                 kinds: tuple[str, ...] | None = None) -> int:
+    """Run due jobs until none is left or ``limit`` ran; returns how many ran."""
+    worker = worker or worker_name()
+    ran = 0
+    with app.app_context():
+        while ran < limit:
+            with state(app).factory() as session:
+                job = claim(session, worker, clock_now(), kinds)
+            if job is None:
+                break
+            run_job(app, job.id)
+            ran += 1
+    return ran
