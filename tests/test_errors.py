@@ -60,7 +60,8 @@ def test_healthz_checks_the_database(client: FlaskClient) -> None:
 def test_healthz_reports_an_unreachable_database(tmp_path) -> None:
     from portal import create_app
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
+    app = create_app({"TESTING": True,
+                      "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/db.sqlite3",
                       "SECRET_KEY": "x", "DATA_KEY": "y", "INSTANCE_PATH": str(tmp_path)})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["database"] == "unreachable"

@@ -30,6 +30,14 @@ HANDLERS: dict[str, Handler] = {}
 LEASE = timedelta(minutes=5)
 
 
+class RetryLater(Exception):
+    """Raised by a handler to be run again at ``at`` (its own schedule), or given up on."""
+
+    def __init__(self, reason: str, at: datetime | None = None) -> None:
+        super().__init__(reason)
+        self.at = at  # None: no more attempts, the job is dead
+
+
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
     """Register the function that runs jobs of this kind; it gets a session and the payload."""
     def register(function: Handler) -> Handler:
@@ -98,6 +106,10 @@ def run_job(app: Flask, job_id: int) -> bool:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             handler(session, dict(job.payload))
             session.commit()
+        except RetryLater as retry:  # the handler committed what it wanted to keep
+            session.rollback()
+            _record_failure(factory, job_id, str(retry)[:2000], retry_at=retry.at, scheduled=True)
+            return False
         except Exception as exc:  # any failure is recorded and retried, never lost
             session.rollback()
             log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind,
@@ -111,16 +123,17 @@ def run_job(app: Flask, job_id: int) -> bool:
     return True
 
 
-def _record_failure(factory: Callable[[], Session], job_id: int, error: str) -> None:
+def _record_failure(factory: Callable[[], Session], job_id: int, error: str, *,
+                    retry_at: datetime | None = None, scheduled: bool = False) -> None:
     with factory() as session:
         job = session.get(Job, job_id)
         now = clock_now()
         job.last_error = error
         job.locked_until = None
-        if job.attempts >= job.max_attempts:
+        if (scheduled and retry_at is None) or (not scheduled and job.attempts >= job.max_attempts):
             job.status, job.finished_at = JobStatus.DEAD, now
         else:
-            job.run_at = now + backoff(job.attempts)
+            job.run_at = retry_at or now + backoff(job.attempts)
         session.commit()
 
 

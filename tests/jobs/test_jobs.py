@@ -1,0 +1,89 @@
+"""The job queue: idempotent enqueue, exclusive claims, retries, leases that expire."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from portal.clock import utcnow
+from portal.jobs import service
+from portal.jobs.models import Job, JobStatus
+from portal.jobs.service import RetryLater, claim, enqueue, job_handler, run_due_jobs
+
+calls: list[dict] = []
+
+
+@job_handler("test.ok")
+def _ok(session: Session, payload: dict) -> None:
+    calls.append(payload)
+
+
+@job_handler("test.boom")
+def _boom(session: Session, payload: dict) -> None:
+    raise ValueError("boom")
+
+
+@job_handler("test.later")
+def _later(session: Session, payload: dict) -> None:
+    raise RetryLater("not yet", at=utcnow() + timedelta(days=2) if payload.get("again") else None)
+
+
+def test_enqueue_with_the_same_key_gives_one_job(session: Session) -> None:
+    first = enqueue(session, "test.ok", {"n": 1}, dedupe_key="k")
+    session.flush()
+    assert enqueue(session, "test.ok", {"n": 2}, dedupe_key="k") is first
+
+
+def test_due_jobs_run_once_and_are_marked_done(app: Flask, session: Session) -> None:
+    calls.clear()
+    enqueue(session, "test.ok", {"n": 1})
+    enqueue(session, "test.ok", {"n": 2}, run_at=utcnow() + timedelta(hours=1))
+    session.commit()
+    assert run_due_jobs(app) == 1 and calls == [{"n": 1}]
+    assert run_due_jobs(app) == 0
+
+
+def test_a_failing_job_is_retried_with_backoff_then_dies(app: Flask, session: Session) -> None:
+    job = enqueue(session, "test.boom", {}, max_attempts=2)
+    session.commit()
+    run_due_jobs(app)
+    session.refresh(job)
+    assert job.status == JobStatus.PENDING and job.attempts == 1 and job.run_at > utcnow()
+    assert job.last_error == "ValueError: boom"
+    app.config["CLOCK"] = lambda: utcnow() + timedelta(days=1)
+    run_due_jobs(app)
+    session.refresh(job)
+    assert job.status == JobStatus.DEAD and job.attempts == 2
+
+
+def test_handler_can_set_its_own_schedule_or_give_up(app: Flask, session: Session) -> None:
+    again = enqueue(session, "test.later", {"again": True})
+    stop = enqueue(session, "test.later", {})
+    session.commit()
+    run_due_jobs(app)
+    session.refresh(again)
+    session.refresh(stop)
+    assert again.status == JobStatus.PENDING and again.run_at > utcnow() + timedelta(days=1)
+    assert stop.status == JobStatus.DEAD
+
+
+def test_a_claimed_job_is_not_claimed_again_until_its_lease_expires(
+        app: Flask, session: Session) -> None:
+    enqueue(session, "test.ok", {})
+    session.commit()
+    now = utcnow()
+    with app.app_context():
+        first = claim(session, "worker-a", now)
+        assert first is not None
+        assert claim(session, "worker-b", now) is None  # leased to worker-a
+        retaken = claim(session, "worker-b", now + service.LEASE + timedelta(seconds=1))
+    assert retaken is not None and retaken.id == first.id and retaken.attempts == 2
+    assert session.get(Job, first.id).locked_by == "worker-b"
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert service.backoff(1) <= timedelta(seconds=30)
+    assert service.backoff(4) >= timedelta(seconds=120)
+    assert service.backoff(30) <= timedelta(hours=6)
