@@ -44,7 +44,7 @@ DEMO_MERCHANT = MerchantDetails(
 
 
 @db_cli.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     migrate.upgrade(state().engine, revision)
