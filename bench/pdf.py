@@ -60,7 +60,7 @@ def sample_mandate(number: int) -> tuple[MandateDocument, Evidence]:
         ),
         signed_at=signed_at,
         place="Utrecht",
-        signing_method="ideal_verification",
+        signing_method="payment_verification",
         locale="nl",
         text_version=MANDATE_TEXT_VERSION,
     )
@@ -70,7 +70,7 @@ def sample_mandate(number: int) -> tuple[MandateDocument, Evidence]:
         signed_at,
         "203.0.113.9",
         "Mozilla/5.0",
-        "ideal_verification",
+        "payment_verification",
         f"tr_{number}",
         None,
         "nl",

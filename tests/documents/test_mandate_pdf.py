@@ -54,7 +54,7 @@ def test_pdf_is_pending_until_the_job_runs_then_downloadable(signed: Journey, ap
     text = "\n".join(page.extract_text() for page in PdfReader(
         __import__("io").BytesIO(download.data)).pages)
     for expected in (mandate.reference, mandate.merchant.creditor_id, "Sam de Vries",
-                     "NL91 ABNA 0417 1643 00", "8 weken"):
+                     "NL91 ABNA 0417 1643 00", "8 weken", "iDEAL-betaling"):
         assert expected in text
     report = verify(download.data, signed.app.extensions["sealing_key"].certificate_der)
     assert report.ok, report.reasons

@@ -54,7 +54,7 @@ def _make_document(**overrides: object) -> MandateDocument:
         ),
         "signed_at": SIGNED_AT,
         "place": "Utrecht",
-        "signing_method": "ideal_verification",
+        "signing_method": "payment_verification",
         "locale": "nl",
         "text_version": MANDATE_TEXT_VERSION,
     }

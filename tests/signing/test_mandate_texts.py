@@ -90,4 +90,4 @@ def test_every_locale_has_every_label(locale):
 
 def test_unknown_signing_method_is_shown_as_given():
     assert signing_method_label("carrier_pigeon", "en") == "carrier_pigeon"
-    assert "iDEAL" in signing_method_label("ideal_verification", "en")
+    assert "iDEAL" in signing_method_label("payment_verification", "en")
