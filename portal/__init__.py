@@ -11,28 +11,36 @@ from flask_wtf import CSRFProtect
 csrf = CSRFProtect()
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Application factory: config layers, database, i18n, blueprints, error handlers, CLI."""
+def create_app(test_config: dict | None = None, *, problems: list[str] | None = None) -> Flask:
+    """Application factory: config layers, database, i18n, blueprints, error handlers, CLI.
+
+    ``problems`` collects configuration errors instead of refusing to start (``flask check``)."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from portal import cli, db, errors, health, i18n
+    from portal import cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.config import load_config
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
     from portal.sandbox.views import bp as sandbox_bp
     from portal.sign.views import bp as sign_bp
+    from portal import api
     from portal.verification.views import bp as verification_bp
 
-    load_config(app, test_config)
+    load_config(app, test_config, problems)
+    logs.configure_logging(app)
     db.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
+    limits.init_app(app)
+    security.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     worker.init_app(app)
     for blueprint in (health.bp, brand_bp, sign_bp, sandbox_bp, verification_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
+    api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app

@@ -15,9 +15,11 @@ from portal.audit.service import verify_chain
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
+from portal.webhooks.cli import webhooks_cli
 from portal.mandates.links import invitation_url
 from portal.mandates.service import InvitationRequest, invite_customer
 from signing import verify
+from portal.webhooks.service import EndpointError, configure_endpoint
 from portal.merchants.service import (
     MerchantDetails,
     MerchantInputError,
@@ -44,7 +46,7 @@ DEMO_MERCHANT = MerchantDetails(
 
 
 @db_cli.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
+@click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     migrate.upgrade(state().engine, revision)
@@ -80,19 +82,27 @@ def db_revision(message: str) -> None:
 @click.option("--locale", default="nl", show_default=True)
 @click.option("--frame-origin", "frame_origins", multiple=True,
               help="Origin allowed to embed the pages in an iframe (repeatable).")
-@click.option("--webhook-url")
-def merchant_create(**options: object) -> None:
+@click.option("--webhook-url", help="Endpoint for signed webhooks; its secret is printed once.")
+def merchant_create(webhook_url: str | None, **options: object) -> None:
     """Create a merchant."""
     details = MerchantDetails(**{k: v for k, v in options.items() if v is not None})
+    secret = None
     try:
         with session_scope() as session:
             merchant = create_merchant(session, details, actor="cli")
+            if webhook_url:
+                secret = configure_endpoint(session, merchant, webhook_url)
             public_id = merchant.public_id
     except MerchantInputError as exc:
         for field, message in exc.errors.items():
             click.echo(f"error: {field}: {message}", err=True)
         sys.exit(2)
+    except EndpointError as exc:
+        click.echo(f"error: webhook_url: {exc}", err=True)
+        sys.exit(2)
     click.echo(public_id)
+    if secret:
+        click.echo(f"webhook secret (shown once): {secret}")
 
 
 @click.command("demo")
@@ -155,6 +165,8 @@ def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.service  # noqa: F401
     import portal.mail.messages  # noqa: F401
+    import portal.webhooks.delivery  # noqa: F401
 
-    for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command):
+    for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
+                    webhooks_cli):
         app.cli.add_command(command)

@@ -20,6 +20,9 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
     "INVITATION_TTL_DAYS": 14,
+    # Merchant API: access token lifetime, and how long an Idempotency-Key is remembered.
+    "API_TOKEN_TTL_SECONDS": 3600,
+    "API_IDEMPOTENCY_TTL_HOURS": 24,
     "PAYMENT_PROVIDER": "sandbox",
     "MOLLIE_API_KEY": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
@@ -33,12 +36,39 @@ DEFAULTS: dict[str, object] = {
     # `flask --app portal worker` processes run them.
     "JOBS_IN_PROCESS": True,
     "JOBS_POLL_SECONDS": 1.0,
+    # A claimed job is another worker's to retry once its lease runs out (a crashed worker).
+    "JOBS_LEASE_SECONDS": 300,
+    # Webhooks: per-attempt timeouts (the total is kept under half the job lease); seconds to
+    # wait after each failed attempt, after which the delivery fails; a delivery failing when
+    # the endpoint has accepted nothing for DISABLE_AFTER_HOURS disables the endpoint; whether
+    # loopback/private addresses may be targeted (development receivers only; default: refused).
+    "WEBHOOK_CONNECT_TIMEOUT_SECONDS": 5.0,
+    "WEBHOOK_TIMEOUT_SECONDS": 15.0,
+    "WEBHOOK_RETRY_SCHEDULE": [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200,
+                               86400, 86400, 86400],
+    "WEBHOOK_DISABLE_AFTER_HOURS": 72,
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,
     # Sealing certificate (PKCS#12); generated self-signed in development when missing.
     "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
     "SEAL_PASSPHRASE": None,
     # Mail: "file" writes .eml files to <instance>/outbox (development), "smtp" sends.
     "MAIL_TRANSPORT": "file",
     "MAIL_FROM": "Mandate portal <no-reply@localhost>",
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_SECURITY": "starttls",  # "starttls", "tls" or "none"
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    # Logs: "text" for development, "json" (default in production) for log shippers.
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
+    # Prometheus metrics at /metrics, only with this bearer token (unset: endpoint disabled).
+    "METRICS_TOKEN": None,
+    # Rate limits (Flask-Limiter syntax); storage "memory://" or e.g. "redis://host:6379/0".
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_SIGN_OPEN": "60 per minute",
+    "RATELIMIT_SIGN_SUBMIT": "10 per minute",
+    "RATELIMIT_TOKEN": "30 per minute",
 }
 
 
@@ -46,8 +76,12 @@ class ConfigurationError(RuntimeError):
     """The portal cannot start with this configuration; the message says what to set."""
 
 
-def load_config(app: Flask, test_config: dict | None) -> None:
-    """Fill ``app.config`` from the layers, then complete what development may generate."""
+def load_config(app: Flask, test_config: dict | None,
+                problems: list[str] | None = None) -> None:
+    """Fill ``app.config`` from the layers, then complete what development may generate.
+
+    With ``problems`` given, a missing production key is reported there instead of raised,
+    so ``flask check`` can list every problem at once."""
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -58,8 +92,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
     for name in ("SECRET_KEY", "DATA_KEY"):
         if not app.config[name]:
-            app.config[name] = _development_key(app, name)
+            try:
+                app.config[name] = _development_key(app, name)
+            except ConfigurationError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
+                app.config[name] = "unset-" + secrets.token_hex(8)
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    if not app.config["LOG_FORMAT"]:
+        app.config["LOG_FORMAT"] = "json" if app.config["ENV"] == "production" else "text"
 
 
 def _development_key(app: Flask, name: str) -> str:

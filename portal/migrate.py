@@ -19,7 +19,7 @@ def _run(engine: Engine, operation, *args, **kwargs) -> None:
         operation(config, *args, **kwargs)
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
+def upgrade(engine: Engine, revision: str = "head") -> None:
     _run(engine, command.upgrade, revision)
 
 

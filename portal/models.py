@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
+from portal.api.models import ApiClient, ApiToken, IdempotencyKey  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.db import Base
 from portal.documents.models import MandatePdf
@@ -9,6 +10,7 @@ from portal.mandates.models import Customer, Invitation, Mandate
 from portal.merchants.models import Merchant
 from portal.sandbox.models import SandboxPayment
 from portal.verification.models import VerificationPayment
+from portal.webhooks.models import WebhookAttempt, WebhookDelivery  # noqa: F401
 
 __all__ = ["AuditChainHead", "AuditEvent", "Base", "Customer", "Event", "Invitation", "Job",
            "Mandate", "MandatePdf", "Merchant", "SandboxPayment", "VerificationPayment"]

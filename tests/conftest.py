@@ -92,7 +92,7 @@ def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: P
     return new_postgres_database(request, None)
 
 
-def test_settings(database_url: str, instance: Path) -> dict:
+def app_settings(database_url: str, instance: Path) -> dict:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -100,12 +100,14 @@ def test_settings(database_url: str, instance: Path) -> dict:
         "DATA_KEY": "test-data-key",
         "INSTANCE_PATH": str(instance),
         "PUBLIC_BASE_URL": "http://localhost",
+        # Limits are proven in tests/test_rate_limits.py; elsewhere they would only get in the way.
+        "RATELIMIT_ENABLED": False,
     }
 
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(test_settings(database_url, tmp_path / "instance"))
+    app = create_app(app_settings(database_url, tmp_path / "instance"))
     yield app
     state(app).engine.dispose()
 
@@ -131,3 +133,14 @@ def session(app: Flask) -> Iterator[Session]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def journey(app: Flask, client: FlaskClient, session: Session):
+    """A fresh invitation and a driver that signs it like a customer's browser."""
+    from tests.factories import make_invitation
+    from tests.sign.driver import Journey
+
+    invitation = make_invitation(session)
+    session.commit()
+    return Journey(app, client, session, invitation)

@@ -17,6 +17,7 @@ from portal.documents.models import MandatePdf
 from portal.jobs.service import enqueue, job_handler
 from portal.mandates.models import Mandate, MandateStatus
 from portal.mandates.service import debtor_iban
+from portal.metrics import PDF_SECONDS
 from signing import (
     Branding,
     Creditor,
@@ -102,7 +103,8 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
     if existing is not None:
         return existing
     document, branding, evidence = signing_data(session, mandate)
-    signed = produce_signed_mandate(document, branding, evidence, sealing_key(), pdf_store())
+    with PDF_SECONDS.time():
+        signed = produce_signed_mandate(document, branding, evidence, sealing_key(), pdf_store())
     now = now or clock_now()
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from portal.clock import now as clock_now
 from portal.events.models import Event
 from portal.ids import new_public_id
+from portal.webhooks.service import create_delivery
 
 
 def emit_event(
@@ -21,7 +22,8 @@ def emit_event(
     data: dict[str, Any],
     now: datetime | None = None,
 ) -> Event:
-    """Add an event; it commits or rolls back with the change it describes."""
+    """Add an event, and its webhook delivery when the merchant has an endpoint; both commit or
+    roll back with the change they describe."""
     event = Event(
         public_id=new_public_id("evt"),
         merchant_id=merchant_id,
@@ -31,4 +33,5 @@ def emit_event(
         created_at=now or clock_now(),
     )
     session.add(event)
+    create_delivery(session, event, now=event.created_at)
     return event

@@ -15,18 +15,21 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
 from portal.db import state
 from portal.jobs.models import Job, JobStatus
+from portal.logs import request_id
+from portal.metrics import JOB_FAILURES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+#: How long a claim holds a job unless ``JOBS_LEASE_SECONDS`` says otherwise.
 LEASE = timedelta(minutes=5)
 
 
@@ -55,6 +58,8 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *,
         if existing is not None:
             return existing
     now = clock_now()
+    if request_id.get() != "-":  # so the job's log lines can be traced to the request
+        payload = {**payload, "_request_id": request_id.get()}
     job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status=JobStatus.PENDING,
               run_at=run_at or now, attempts=0, max_attempts=max_attempts, created_at=now)
     session.add(job)
@@ -65,6 +70,13 @@ def backoff(attempts: int) -> timedelta:
     """Exponential with full jitter: ~30 s, 1 min, 2 min … capped at 6 h."""
     ceiling = min(30 * 2 ** (attempts - 1), 6 * 3600)
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def lease_duration() -> timedelta:
+    """The claim's lease: ``JOBS_LEASE_SECONDS`` from the app's config, else :data:`LEASE`."""
+    if has_app_context() and current_app.config.get("JOBS_LEASE_SECONDS"):
+        return timedelta(seconds=float(current_app.config["JOBS_LEASE_SECONDS"]))
+    return LEASE
 
 
 def worker_name() -> str:
@@ -86,7 +98,8 @@ def claim(session: Session, worker: str, now: datetime,
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.PENDING,
                    or_(Job.locked_until.is_(None), Job.locked_until < now))
-            .values(locked_until=now + LEASE, locked_by=worker, attempts=Job.attempts + 1)
+            .values(locked_until=now + lease_duration(), locked_by=worker,
+                    attempts=Job.attempts + 1)
             .execution_options(synchronize_session=False))
         if taken.rowcount == 1:
             session.commit()
@@ -96,15 +109,27 @@ def claim(session: Session, worker: str, now: datetime,
 
 
 def run_job(app: Flask, job_id: int) -> bool:
-    """Run one claimed job in a fresh session; record success, or schedule a retry. True if done."""
+    """Run one claimed job in a fresh session; record success, or schedule a retry. True if done.
+
+    Its log lines carry the id of the request that enqueued it."""
+    context = request_id.set(f"job-{job_id}")
+    try:
+        return _run_job(app, job_id)
+    finally:
+        request_id.reset(context)
+
+
+def _run_job(app: Flask, job_id: int) -> bool:
     factory = state(app).factory
     with factory() as session:
         job = session.get(Job, job_id)
         handler = HANDLERS.get(job.kind)
+        if job.payload.get("_request_id"):
+            request_id.set(job.payload["_request_id"])
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
-            handler(session, dict(job.payload))
+            handler(session, {k: v for k, v in job.payload.items() if k != "_request_id"})
             session.commit()
         except RetryLater as retry:  # the handler committed what it wanted to keep
             session.rollback()
@@ -114,12 +139,14 @@ def run_job(app: Flask, job_id: int) -> bool:
             session.rollback()
             log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind,
                         job.attempts, type(exc).__name__, exc_info=True)
+            JOB_FAILURES.labels(job.kind).inc()
             _record_failure(factory, job_id, f"{type(exc).__name__}: {exc}"[:2000])
             return False
     with factory() as session:
         session.execute(update(Job).where(Job.id == job_id).values(
             status=JobStatus.DONE, finished_at=clock_now(), locked_until=None, last_error=None))
         session.commit()
+    log.debug("job %s (%s) done", job_id, job.kind)
     return True
 
 

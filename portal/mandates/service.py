@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.db import cipher_of
 from portal.events.service import emit_event
-from portal.ids import new_public_id
+from portal.ids import looks_like, new_public_id
+from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import (
     Customer,
     Invitation,
@@ -109,3 +110,53 @@ def find_mandates_by_iban(session: Session, merchant: Merchant, iban: str) -> li
     digest = cipher_of(session).lookup_hash(validate_iban(iban).iban)
     return list(session.scalars(select(Mandate).where(
         Mandate.merchant_id == merchant.id, Mandate.iban_hash == digest)))
+
+
+def find_mandate(session: Session, merchant_id: int, public_id: str) -> Mandate | None:
+    """The merchant's mandate with this id; another merchant's is None, like a missing one."""
+    if not looks_like(public_id, "md"):
+        return None
+    return session.scalar(select(Mandate).where(Mandate.public_id == public_id,
+                                                Mandate.merchant_id == merchant_id))
+
+
+def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invitation | None:
+    """The merchant's invitation with this id; another merchant's is None, like a missing one."""
+    if not looks_like(public_id, "inv"):
+        return None
+    return session.scalar(select(Invitation).where(Invitation.public_id == public_id,
+                                                   Invitation.merchant_id == merchant_id))
+
+
+def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
+                      scheme: Scheme | None = None,
+                      external_reference: str | None = None) -> Select[tuple[Mandate]]:
+    """The merchant's mandates, optionally filtered (unordered; callers paginate)."""
+    query = select(Mandate).where(Mandate.merchant_id == merchant_id)
+    if status is not None:
+        query = query.where(Mandate.status == status)
+    if scheme is not None:
+        query = query.where(Mandate.scheme == scheme)
+    if external_reference is not None:
+        query = query.join(Customer).where(Customer.external_reference == external_reference)
+    return query
+
+
+def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
+                        now: datetime | None = None) -> None:
+    """Withdraw the link and cancel its mandate through the state machine (IllegalTransition
+    once the mandate is active or already closed)."""
+    now = now or clock_now()
+    apply_transition(session, invitation.mandate, MandateAction.CANCEL, actor=actor, now=now,
+                     data={"invitation": invitation.public_id, "reason": "invitation withdrawn"})
+    invitation.withdrawn_at = now
+    emit_event(session, merchant_id=invitation.merchant_id, type="invitation.withdrawn",
+               subject=invitation.public_id, now=now,
+               data={"invitation": invitation.public_id, "mandate": invitation.mandate.public_id})
+
+
+def revoke_mandate(session: Session, mandate: Mandate, reason: str | None, *, actor: str,
+                   now: datetime | None = None) -> None:
+    """End an active mandate for the merchant (IllegalTransition from any other status)."""
+    apply_transition(session, mandate, MandateAction.REVOKE, actor=actor, now=now,
+                     data={"reason": reason} if reason else None)

@@ -42,6 +42,10 @@ class Merchant(Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(80))
     webhook_previous_secret: Mapped[str | None] = mapped_column(String(80))
     webhook_previous_secret_expires_at: Mapped[datetime | None]
+    #: Set when deliveries stopped after sustained failure; enabling clears it and resumes.
+    webhook_disabled_at: Mapped[datetime | None]
+    #: Where operational notices go (e.g. the webhook endpoint was disabled).
+    contact_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime]
 
     customers: Mapped[list[Customer]] = relationship(back_populates="merchant")

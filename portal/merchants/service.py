@@ -43,7 +43,6 @@ class MerchantDetails:
     frame_origins: tuple[str, ...] = ()
     logo: bytes | None = None
     logo_mime: str | None = None
-    webhook_url: str | None = None
 
 
 def normalise_origin(origin: str) -> str:
@@ -96,9 +95,6 @@ def _validate(details: MerchantDetails) -> dict[str, object]:
     if details.logo is not None and details.logo_mime not in LOGO_TYPES:
         errors["logo"] = f"must be one of {', '.join(LOGO_TYPES)}"
     values["logo"], values["logo_mime"] = details.logo, details.logo_mime
-    if details.webhook_url and urlsplit(details.webhook_url).scheme not in ("https", "http"):
-        errors["webhook_url"] = "must be an http(s) URL"
-    values["webhook_url"] = details.webhook_url or None
     if errors:
         raise MerchantInputError(errors)
     return values

@@ -37,6 +37,9 @@ class SepaIban:
 
 
 class SignMandateForm(FlaskForm):
+    class Meta:
+        csrf = False  # the view checks a token bound to the link (portal.sign.form_tokens)
+
     name = StringField(_l("Account holder name"), validators=[
         DataRequired(_l("Enter the name of the account holder.")), Length(max=70)])
     email = EmailField(_l("Email address"), validators=[

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
@@ -14,7 +14,7 @@ from portal.events.service import emit_event
 from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
-from portal.mandates.models import Invitation, Mandate, MandateStatus
+from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
 from portal.mandates.service import set_debtor_account
 from portal.sepa import BankAccount
 
@@ -52,17 +52,52 @@ def load_invitation(session: Session, token: str, secret_key: str,
     return invitation
 
 
+def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at: datetime,
+            status: MandateStatus, now: datetime) -> LinkRefusal | None:
+    """Why an invitation in this state cannot be signed now, or None if it can."""
+    if used_at is not None or status == MandateStatus.ACTIVE:
+        return LinkRefusal.SIGNED
+    if withdrawn_at is not None:
+        return LinkRefusal.WITHDRAWN
+    if status not in (MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION):
+        return LinkRefusal.CLOSED
+    if expires_at <= now:
+        return LinkRefusal.EXPIRED
+    return None
+
+
 def check_signable(invitation: Invitation, now: datetime) -> None:
     """Raise LinkRefused unless the customer may fill in the form now."""
-    mandate = invitation.mandate
-    if invitation.used_at is not None or mandate.status == MandateStatus.ACTIVE:
-        raise LinkRefused(LinkRefusal.SIGNED, invitation)
-    if invitation.withdrawn_at is not None:
-        raise LinkRefused(LinkRefusal.WITHDRAWN, invitation)
-    if mandate.status not in (MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION):
-        raise LinkRefused(LinkRefusal.CLOSED, invitation)
-    if invitation.expires_at <= now:
-        raise LinkRefused(LinkRefusal.EXPIRED, invitation)
+    reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
+                     invitation.mandate.status, now)
+    if reason is not None:
+        raise LinkRefused(reason, invitation)
+
+
+@dataclass(frozen=True)
+class OpenLink:
+    """What a repeat visit needs to know about a signable link, from one small query."""
+
+    mandate_version: int
+    locale_hint: str
+
+
+_LINK_STATE = (
+    select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
+           Invitation.opened_at, Mandate.status, Mandate.version, Customer.locale)
+    .join(Mandate, Mandate.id == Invitation.mandate_id)
+    .join(Customer, Customer.id == Mandate.customer_id)
+    .where(Invitation.public_id == bindparam("public_id")))
+
+
+def open_link(session: Session, public_id: str, now: datetime) -> OpenLink | None:
+    """The state of an already-opened, signable invitation; None for anything else (the full
+    path handles first opens and refusals)."""
+    row = session.execute(_LINK_STATE, {"public_id": public_id}).first()
+    if row is None or row.opened_at is None or refusal(
+            row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:
+        return None
+    return OpenLink(row.version, row.locale)
 
 
 def record_opened(session: Session, invitation: Invitation, now: datetime) -> None:

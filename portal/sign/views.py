@@ -9,21 +9,29 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
 
+from portal import csrf
 from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.documents.service import mandate_pdf, read_pdf
+from portal.limits import configured, limiter
+from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Invitation, MandateStatus
 from portal.providers import ProviderError, get_provider
 from portal.mandates.service import debtor_iban
+from portal.security import allow_form_redirects_to_providers
 from portal.sepa import IbanError, format_iban, validate_iban
+from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
+from portal.sign.page_cache import PageCache
 from portal.sign.service import (
     LinkRefusal,
     LinkRefused,
     Signature,
     check_signable,
     load_invitation,
+    open_link,
     record_opened,
     submit_signature,
 )
@@ -72,14 +80,49 @@ def _page_locale() -> str:
     return str(get_locale())
 
 
+def _require_form_token(invitation: Invitation, offered: str | None) -> None:
+    config = current_app.config
+    if not valid_form_token(invitation.public_id, offered, config["SECRET_KEY"],
+                            config["SECRET_KEY_FALLBACKS"]):
+        raise CSRFError("The form was not sent from this signing page. Open the link again.")
+
+
+def _cached_page(token: str) -> Response | None:
+    """A repeat visit of a signable link: one small query, then the page rendered before."""
+    config = current_app.config
+    try:
+        public_id, _ = read_invitation_token(token, config["SECRET_KEY"],
+                                             config["SECRET_KEY_FALLBACKS"])
+    except LinkInvalid:
+        return None
+    state = open_link(get_session(), public_id, clock_now())
+    if state is None:
+        return None
+    g.locale_hint = state.locale_hint
+    body = _pages().get((token, state.mandate_version, _page_locale()))
+    return None if body is None else Response(body, mimetype="text/html")
+
+
+def _pages() -> PageCache:
+    return current_app.extensions.setdefault("sign_pages", PageCache())
+
+
 @bp.route("/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the form carries a token bound to the link instead (portal.sign.form_tokens)
+@limiter.limit(configured("SIGN_OPEN"), methods=["GET"])
+@limiter.limit(configured("SIGN_SUBMIT"), methods=["POST"])
 def sign(token: str):
+    allow_form_redirects_to_providers()
+    if request.method == "GET" and (cached := _cached_page(token)) is not None:
+        return cached
     session = get_session()
     now = clock_now()
     invitation = _invitation(token)
     check_signable(invitation, now)
     mandate = invitation.mandate
     form = SignMandateForm()
+    if request.method == "POST":
+        _require_form_token(invitation, request.form.get("csrf_token"))
     if request.method == "GET":
         record_opened(session, invitation, now)
         session.commit()
@@ -109,18 +152,24 @@ def sign(token: str):
             provider_error = True
         else:
             session.commit()
+            log.info("mandate %s awaits verification payment %s", mandate.public_id,
+                     payment.public_id)
             return redirect(payment.checkout_url, code=303)
     last = latest_payment(session, mandate)
     status = 503 if provider_error else 422 if form.errors else 200
-    return render_template(
+    html = render_template(
         "sign/form.html", form=form, token=token, merchant=invitation.merchant,
         mandate=mandate, provider_error=provider_error,
+        form_token=form_token(invitation.public_id, current_app.config["SECRET_KEY"]),
         retry_status=last.status.value if last and last.status.is_final and not
         last.status.is_success else None,
         legal_text=mandate_text(mandate.scheme.value, _page_locale(),
                                 invitation.merchant.legal_name),
         bank_hint=_bank_hint(form),
-    ), status
+    )
+    if request.method == "GET":
+        _pages().put((token, mandate.version, _page_locale()), html.encode())
+    return html, status
 
 
 def _bank_hint(form: SignMandateForm) -> str:
@@ -195,12 +244,16 @@ def download_pdf(token: str):
         "Cache-Control": "private, no-store"})
 
 
-@bp.get("/<token>/iban")
+@bp.post("/<token>/iban")
+@csrf.exempt  # checked against the link-bound form token below
 def check_iban(token: str):
-    """Live IBAN feedback while typing: the bank's name and BIC, or the specific mistake."""
-    _invitation(token)
+    """Live IBAN feedback while typing: the bank's name and BIC, or the specific mistake.
+    A POST, so the IBAN never lands in a URL (access logs, proxies, history)."""
+    _require_form_token(_invitation(token), request.headers.get("X-CSRFToken"))
+    body = request.get_json(silent=True)
+    value = body.get("value") if isinstance(body, dict) else None
     try:
-        account = validate_iban(request.args.get("value", "")[:80])
+        account = validate_iban(value[:80] if isinstance(value, str) else "")
     except IbanError as exc:
         return jsonify(valid=False, message=iban_message(exc))
     return jsonify(valid=True, formatted=account.formatted, bic=account.bic,

@@ -12,7 +12,12 @@
     timer = setTimeout(function () {
       var value = input.value.replace(/\s+/g, "");
       if (value.length < 15) { out.textContent = ""; return; }
-      fetch(input.dataset.checkUrl + "?value=" + encodeURIComponent(value), {credentials: "same-origin"})
+      var csrf = document.querySelector("input[name=csrf_token]");
+      fetch(input.dataset.checkUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRFToken": csrf ? csrf.value : ""},
+        body: JSON.stringify({value: value})
+      })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           out.textContent = data.valid ? [data.bank_name, data.bic].filter(Boolean).join(" · ") : data.message;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.documents.service import request_pdf
 from portal.ids import new_public_id
+from portal.metrics import MANDATES_SIGNED
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
@@ -20,6 +22,7 @@ from portal.providers.base import PaymentProvider, PaymentRequest, PaymentStatus
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
 
+log = logging.getLogger(__name__)
 VERIFICATION_AMOUNT_CENTS = 1
 
 
@@ -133,6 +136,7 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     if remote.status == PaymentStatus.PAID:
         return _activate(session, mandate, payment, remote, now)
     if remote.status.is_final:
+        mandate.updated_at = now  # a new version: the signing page now offers a retry
         record_audit(session, action=f"verification.{remote.status.value}",
                      subject=mandate.public_id, actor=f"provider:{payment.provider}",
                      merchant_id=mandate.merchant_id, now=now,
@@ -174,6 +178,9 @@ def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
             Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
         invitation.used_at = now
     request_pdf(session, mandate)
+    MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
+    log.info("mandate %s activated by %s payment %s", mandate.public_id, payment.provider,
+             payment.public_id)
     apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{payment.provider}",
                      now=now, data={
                          "payment": payment.public_id,

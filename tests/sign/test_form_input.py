@@ -38,11 +38,19 @@ def test_other_fields_are_checked(journey: Journey, field: str, data: dict, mess
     assert f'id="{field}-error"'.encode() in response.data
 
 
+def _live_check(journey: Journey, value: object):
+    token = csrf_token(journey.open())
+    return journey.client.post(f"{journey.path}/iban", json={"value": value},
+                               headers={"X-CSRFToken": token})
+
+
 def test_valid_iban_shows_the_bank_while_typing(journey: Journey) -> None:
-    body = journey.client.get(f"{journey.path}/iban?value=NL91ABNA0417164300").get_json()
+    body = _live_check(journey, "NL91ABNA0417164300").get_json()
     assert body["valid"] and body["bic"] == "ABNANL2A" and body["formatted"] == "NL91 ABNA 0417 1643 00"
-    wrong = journey.client.get(f"{journey.path}/iban?value=NL92ABNA0417164300").get_json()
+    wrong = _live_check(journey, "NL92ABNA0417164300").get_json()
     assert not wrong["valid"] and "check digits" in wrong["message"]
+    assert _live_check(journey, 42).get_json()["valid"] is False
+    assert journey.client.post(f"{journey.path}/iban", json={"value": "x"}).status_code == 400
 
 
 def test_iban_as_typed_with_spaces_and_lowercase_is_accepted(journey: Journey) -> None:
@@ -60,5 +68,6 @@ def test_arbitrary_iban_text_never_gives_a_server_error(journey: Journey, text: 
         "csrf_token": csrf_token(page), "name": "Sam", "email": "sam@example.org",
         "iban": text, "consent": "y"})
     assert response.status_code in (303, 422)
-    live = journey.client.get(f"{journey.path}/iban", query_string={"value": text})
+    live = journey.client.post(f"{journey.path}/iban", json={"value": text},
+                               headers={"X-CSRFToken": csrf_token(page)})
     assert live.status_code == 200

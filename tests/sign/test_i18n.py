@@ -30,6 +30,7 @@ from portal.mandates.links import make_invitation_token
 from portal.mandates.models import Invitation
 from signing.texts import mandate_text
 from tests.factories import make_invitation
+from tests.sign.driver import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "portal" / "translations"
@@ -173,8 +174,9 @@ def test_other_form_errors_are_translated_too(app: Flask, client: FlaskClient,
 def test_live_iban_check_answers_in_the_chosen_language(app: Flask, client: FlaskClient,
                                                          invitation: Invitation) -> None:
     path = _path(app, invitation)
-    client.get(path + "?lang=de")
-    answer = client.get(f"{path}/iban", query_string={"value": "XX12 3456"}).get_json()
+    page = client.get(path + "?lang=de")
+    answer = client.post(f"{path}/iban", json={"value": "XX12 3456"},
+                         headers={"X-CSRFToken": csrf_token(page)}).get_json()
     assert answer == {"valid": False,
                       "message": "XX ist kein bekannter IBAN-Ländercode."}
 

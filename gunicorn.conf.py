@@ -1,0 +1,41 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value can be overridden with the usual GUNICORN_* / command-line options."""
+
+import multiprocessing
+import os
+import tempfile
+
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+#: Sync workers: the portal is I/O-light and CPU-bound on rendering; 2×cores+1 is the classic.
+workers = int(os.environ.get("PORTAL_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 5000
+max_requests_jitter = 500
+#: Trust X-Forwarded-* only from the reverse proxy in front (set to its address).
+forwarded_allow_ips = os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+#: The URL path only (%(U)s), never the query string; /sign/<token> is scrubbed by the portal's
+#: log record factory, which gunicorn's loggers go through as well.
+access_log_format = ('{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
+                     '"status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
+                     '"request_id": "%({x-request-id}o)s"}')
+
+# Prometheus metrics shared by all workers (see portal/metrics.py).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
+                      tempfile.mkdtemp(prefix="portal-metrics-"))
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_starting(server):  # noqa: ARG001
+    # In production separate `flask --app portal worker` processes run background jobs.
+    os.environ.setdefault("PORTAL_JOBS_IN_PROCESS", "false")

@@ -1,0 +1,379 @@
+"""The OpenAPI 3.1 document of the merchant API, built as a dict from the same field specs the
+views validate with; ``/api/v1/openapi.json`` serves it and ``/api/v1/docs`` renders it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from portal.api.idempotency import KEY_PATTERN
+from portal.api.inputs import CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
+from portal.api.models import SCOPES
+from portal.api.validation import Field, object_schema
+from portal.mandates.models import InvitationChannel, MandateStatus, Scheme, SequenceType
+
+PREFIX = "/api/v1"
+SCOPE_DESCRIPTIONS = {
+    "mandates:read": "Read invitations, mandates and mandate PDFs.",
+    "mandates:write": "Create and withdraw invitations; revoke mandates.",
+    "payments:read": "Read payments (reserved for the payments API).",
+    "payments:write": "Create payments (reserved for the payments API).",
+    "events:read": "Read the event feed.",
+}
+#: The conventions every endpoint follows: (title, text); shown in the description and the docs.
+CONVENTIONS: tuple[tuple[str, str], ...] = (
+    ("Authentication", (
+        "OAuth2 client credentials. Exchange your client id and secret (HTTP Basic, or "
+        "`client_id` and `client_secret` form fields) at `POST /api/v1/oauth/token` for a bearer "
+        "token, and send it as `Authorization: Bearer <token>`. Tokens expire (see `expires_in`); "
+        "ask for a new one. Request fewer scopes with `scope`. A missing, unknown, expired or "
+        "revoked token gives 401; a token without the needed scope gives 403 "
+        "`insufficient_scope`.")),
+    ("Identifiers", (
+        "Every object has an opaque id with a type prefix: `inv_` invitations, `md_` mandates, "
+        "`cus_` customers, `evt_` events. Never parse them.")),
+    ("Your data only", (
+        "Every request sees only the objects of the merchant the token belongs to. Another "
+        "merchant's object answers 404, exactly like one that does not exist.")),
+    ("Pagination", (
+        "Lists return `{\"object\": \"list\", \"data\": [...], \"has_more\": bool, "
+        "\"next_cursor\": ...}`. Ask for `limit` 1 to 100 (default 20) and continue with "
+        "`starting_after=<last id>` or `cursor=<next_cursor>`. Mandates come newest first; "
+        "events oldest first (`after=<evt_id>` continues the feed).")),
+    ("Times and money", (
+        "Times are ISO 8601 in UTC with a `Z` (`2030-01-31T12:00:00Z`). Amounts are integers in "
+        "euro cents.")),
+    ("Errors", (
+        "Every error is RFC 9457 `application/problem+json` with `type`, `title`, `status`, "
+        "`detail`, and for invalid input `errors: [{field, message}]`. JSON bodies are checked "
+        "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
+        "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
+        "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `idempotency-key-reused`, "
+        "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
+        "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
+        "…).")),
+    ("Idempotency", (
+        "Send `Idempotency-Key: <unique string>` with any POST to make retries safe. The same "
+        "key with the same body replays the first response (with `Idempotent-Replayed: true`); "
+        "with a different body it is 422 `idempotency-key-reused`; while the first request is "
+        "still running, 409 `idempotency-key-in-progress`. Keys are kept for 24 hours, then may "
+        "be reused.")),
+)
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+def _time(nullable: bool = False, description: str = "") -> dict[str, Any]:
+    schema: dict[str, Any] = (_nullable("string") if nullable else {"type": "string"})
+    schema["format"] = "date-time"
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _closed(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """An object whose properties are all always present, and nothing else."""
+    schema = {"type": "object", "properties": properties, "required": list(properties),
+              "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _list_of(name: str) -> dict[str, Any]:
+    return _closed({
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": ref(name)},
+        "has_more": {"type": "boolean"},
+        "next_cursor": _nullable("string", description="Pass as `cursor` for the next page."),
+    })
+
+
+def _schemas(config: Any) -> dict[str, Any]:
+    return {
+        "Problem": {
+            "type": "object", "description": "RFC 9457 problem details.",
+            "required": ["type", "title", "status"],
+            "properties": {
+                "type": {"type": "string", "description": "URI naming the kind of problem."},
+                "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": "string"},
+                "errors": {"type": "array", "items": ref("FieldError")},
+                "error": {"type": "string", "description": "OAuth2 error code (token endpoint)."},
+                "error_description": {"type": "string"},
+            },
+        },
+        "FieldError": _closed({"field": {"type": "string", "description": "Dotted path."},
+                               "message": {"type": "string"}}),
+        "Token": _closed({
+            "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+            "expires_in": {"type": "integer", "description": "Seconds until it expires."},
+            "scope": {"type": "string", "description": "Space-separated granted scopes."},
+        }),
+        "Customer": _closed({
+            "id": {"type": "string", "examples": ["cus_2bT9xQ"]}, "name": {"type": "string"},
+            "email": _nullable("string"), "external_reference": _nullable("string"),
+        }),
+        "Invitation": _closed({
+            "id": {"type": "string", "examples": ["inv_8aK2pL"]}, "object": {"const": "invitation"},
+            "status": {"enum": ["pending", "opened", "used", "expired", "withdrawn", "closed"],
+                       "description": "`used`: the mandate was signed and verified; `closed`: "
+                                      "the mandate ended otherwise."},
+            "mandate": {"type": "string", "description": "Id of the mandate to be signed."},
+            "customer": ref("Customer"),
+            "send_via": {"enum": [c.value for c in InvitationChannel]},
+            "signing_url": {"type": "string", "format": "uri"},
+            "qr_png_url": {"type": "string", "format": "uri"},
+            "qr_svg_url": {"type": "string", "format": "uri"},
+            "expires_at": _time(), "opened_at": _time(True), "withdrawn_at": _time(True),
+            "created_at": _time(),
+        }),
+        "MandatePdf": _closed({
+            "status": {"enum": ["pending", "ready", "not_applicable"]},
+            "url": _nullable("string", format="uri"), "sha256": _nullable("string"),
+        }, "The sealed PDF: pending between activation and its production."),
+        "Mandate": _closed({
+            "id": {"type": "string", "examples": ["md_5rT7wQ"]}, "object": {"const": "mandate"},
+            "status": {"enum": [s.value for s in MandateStatus]},
+            "scheme": {"enum": [s.value for s in Scheme]},
+            "sequence_type": {"enum": [s.value for s in SequenceType]},
+            "reference": {"type": "string", "description": "Unique mandate reference (UMR)."},
+            "customer": ref("Customer"), "debtor_name": _nullable("string"),
+            "iban_masked": _nullable("string", examples=["NL91 **** **** **43 00"]),
+            "bic": _nullable("string"),
+            "signed_at": _time(True), "signing_method": {"enum": [
+                "payment_verification", "bank_emandate", None]},
+            "created_at": _time(), "pdf": ref("MandatePdf"),
+        }),
+        "Event": _closed({
+            "id": {"type": "string", "examples": ["evt_3hJ8sD"]}, "object": {"const": "event"},
+            "type": {"type": "string", "examples": ["mandate.active"]},
+            "created_at": _time(),
+            "data": {"type": "object", "description": "What happened (ids, statuses)."},
+        }),
+        "MandateList": _list_of("Mandate"),
+        "EventList": _list_of("Event"),
+        "CreateInvitation": {
+            "type": "object", **object_schema(CREATE_FIELDS, config),
+            "not": {"required": ["expires_at", "expires_in_days"]},
+        },
+        "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
+        "Empty": {"type": "object", "additionalProperties": False},
+    }
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/problem+json": {"schema": ref("Problem")}}}
+
+
+def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description,
+                                "content": {"application/json": {"schema": ref(name)}}}
+    if status_headers:
+        response["headers"] = {"Idempotent-Replayed": {
+            "description": "`true` when this is the stored response of an earlier request.",
+            "schema": {"type": "string"}}}
+    return response
+
+
+AUTH_ERRORS = {
+    "401": _problem("Missing, unknown, expired or revoked token."),
+    "403": _problem("The token lacks the scope (`insufficient_scope`)."),
+}
+WRITE_ERRORS = {
+    "400": _problem("Malformed JSON."),
+    "409": _problem("Invalid state, or a request with this Idempotency-Key is in progress."),
+    "415": _problem("The body is not JSON."),
+    "422": _problem("Invalid fields (`errors` lists them), or Idempotency-Key reused."),
+}
+
+
+def _parameter(field: Field, where: str, config: Any) -> dict[str, Any]:
+    return {"name": field.name, "in": where, "required": where == "path",
+            "description": field.description, "schema": field.json_schema(config)}
+
+
+def _path_id(name: str, prefix: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True,
+            "description": f"An id starting with `{prefix}_`.",
+            "schema": {"type": "string", "examples": [f"{prefix}_8aK2pLx4Qw"]}}
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
+    "description": "Any unique string (a UUID is ideal) to make retries safe.",
+    "schema": {"type": "string", "pattern": KEY_PATTERN.pattern.replace("\\x20", " ")
+               .replace("\\x7e", "~"), "examples": ["6f1c1c4e-2b0e-4c59-9d49-8f9f0e0b4a13"]},
+}
+
+
+def _operation(summary: str, tag: str, scope: str | None, responses: dict[str, Any], *,
+               description: str = "", parameters: list[dict[str, Any]] | None = None,
+               body: str | None = None, example: dict[str, Any] | None = None,
+               operation_id: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary,
+                                 "tags": [tag], "responses": responses}
+    if description:
+        operation["description"] = description
+    if scope:
+        operation["security"] = [{"oauth2": [scope]}]
+        operation["responses"] = {**responses, **AUTH_ERRORS}
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        media: dict[str, Any] = {"schema": ref(body)}
+        if example is not None:
+            media["example"] = example
+        operation["requestBody"] = {"required": body == "CreateInvitation",
+                                    "content": {"application/json": media}}
+    return operation
+
+
+def _paths(config: Any) -> dict[str, Any]:
+    def query(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
+        return [_parameter(f, "query", config) for f in fields]
+
+    invitation_id = _path_id("invitation_id", "inv")
+    mandate_id = _path_id("mandate_id", "md")
+    event_id = _path_id("event_id", "evt")
+    write = [IDEMPOTENCY_PARAMETER]
+    not_found = {"404": _problem("No such object for your merchant.")}
+    token_form = {"type": "object", "required": ["grant_type"], "properties": {
+        "grant_type": {"const": "client_credentials"},
+        "scope": {"type": "string", "description": "Space-separated subset of the client's "
+                  "scopes (default: all of them)."},
+        "client_id": {"type": "string", "description": "With `client_secret_post` only."},
+        "client_secret": {"type": "string", "description": "With `client_secret_post` only."}}}
+    return {
+        f"{PREFIX}/oauth/token": {"post": {
+            "operationId": "issueToken", "summary": "Get an access token", "tags": ["Auth"],
+            "description": "Client credentials grant. Authenticate with HTTP Basic "
+                           "(`client_id:client_secret`) or the form fields.",
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": token_form, "example": {
+                    "grant_type": "client_credentials", "scope": "mandates:read"}}}},
+            "responses": {"200": _ok("Token", "A bearer token."),
+                          "400": _problem("Invalid request, grant type or scope."),
+                          "401": _problem("Unknown client, wrong secret or revoked client.")},
+        }},
+        f"{PREFIX}/oauth/revoke": {"post": {
+            "operationId": "revokeToken", "summary": "Revoke an access token", "tags": ["Auth"],
+            "description": "RFC 7009. Authenticate as the client that holds the token.",
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["token"],
+                    "properties": {"token": {"type": "string"},
+                                   "token_type_hint": {"const": "access_token"}}}}}},
+            "responses": {"200": {"description": "Revoked (or already unknown).",
+                                  "content": {"application/json": {"schema": ref("Empty")}}},
+                          "400": _problem("Invalid request."),
+                          "401": _problem("Client authentication failed.")},
+        }},
+        f"{PREFIX}/invitations": {"post": _operation(
+            "Invite a customer to sign a mandate", "Invitations", "mandates:write",
+            {"201": _ok("Invitation", "The invitation, with its signing link and QR codes.",
+                        True), **WRITE_ERRORS},
+            description="Creates the customer, a mandate in `invited` and a signing link. "
+                        "With `send_via: email` the link is emailed to the customer in their "
+                        "language, and an `invitation.sent` event follows.",
+            parameters=write, body="CreateInvitation", operation_id="createInvitation",
+            example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
+                                  "locale": "nl"},
+                     "external_reference": "CUST-0042", "send_via": "email",
+                     "expires_in_days": 14})},
+        f"{PREFIX}/invitations/{{invitation_id}}": {"get": _operation(
+            "Get an invitation", "Invitations", "mandates:read",
+            {"200": _ok("Invitation", "The invitation."), **not_found},
+            parameters=[invitation_id], operation_id="getInvitation")},
+        f"{PREFIX}/invitations/{{invitation_id}}/withdraw": {"post": _operation(
+            "Withdraw an invitation", "Invitations", "mandates:write",
+            {"200": _ok("Invitation", "The withdrawn invitation.", True), **not_found,
+             **WRITE_ERRORS},
+            description="The link stops working and the mandate is cancelled. 409 "
+                        "`invalid-state` once the mandate is active or already closed.",
+            parameters=[invitation_id, *write], body="Empty",
+            operation_id="withdrawInvitation")},
+        f"{PREFIX}/mandates": {"get": _operation(
+            "List mandates", "Mandates", "mandates:read",
+            {"200": _ok("MandateList", "A page of mandates, newest first."),
+             "422": _problem("Invalid query parameters.")},
+            parameters=query(LIST_PARAMS), operation_id="listMandates")},
+        f"{PREFIX}/mandates/{{mandate_id}}": {"get": _operation(
+            "Get a mandate", "Mandates", "mandates:read",
+            {"200": _ok("Mandate", "The mandate."), **not_found},
+            parameters=[mandate_id], operation_id="getMandate")},
+        f"{PREFIX}/mandates/{{mandate_id}}/pdf": {"get": _operation(
+            "Download the signed mandate PDF", "Mandates", "mandates:read",
+            {"200": {"description": "The sealed PDF (PAdES).", "content": {
+                "application/pdf": {"schema": {"type": "string",
+                                               "contentMediaType": "application/pdf"}}}},
+             **not_found,
+             "409": _problem("`pdf-pending` (retry after `Retry-After` seconds) or "
+                             "`pdf-not-applicable` (never signed).")},
+            parameters=[mandate_id], operation_id="getMandatePdf")},
+        f"{PREFIX}/mandates/{{mandate_id}}/revoke": {"post": _operation(
+            "Revoke a mandate", "Mandates", "mandates:write",
+            {"200": _ok("Mandate", "The revoked mandate.", True), **not_found, **WRITE_ERRORS},
+            description="Ends an active mandate: no further collections. 409 `invalid-state` "
+                        "if the mandate is not active.",
+            parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
+            example={"reason": "Customer ended the contract"})},
+        f"{PREFIX}/events": {"get": _operation(
+            "List events (the feed)", "Events", "events:read",
+            {"200": _ok("EventList", "Events oldest first; `next_cursor` is always where to "
+                        "continue polling from."),
+             "422": _problem("Invalid query parameters.")},
+            description="Poll with `after=<id of the last event you processed>`. Types: "
+                        "`mandate.created`, `invitation.opened`, `invitation.sent`, "
+                        "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
+                        "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
+                        "`mandate.expired`, `mandate.amended`.",
+            parameters=query(FEED_PARAMS), operation_id="listEvents")},
+        f"{PREFIX}/events/{{event_id}}": {"get": _operation(
+            "Get an event", "Events", "events:read",
+            {"200": _ok("Event", "The event."), **not_found},
+            parameters=[event_id], operation_id="getEvent")},
+    }
+
+
+def description() -> str:
+    return "The mandate portal's merchant API.\n\n" + "\n\n".join(
+        f"**{title}.** {text}" for title, text in CONVENTIONS)
+
+
+def build_spec(config: Any) -> dict[str, Any]:
+    """The whole document for this installation (its base URL, locales and token lifetime)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Mandate portal API", "version": "1.0.0",
+                 "description": description(),
+                 "license": {"name": "AGPL-3.0-or-later",
+                             "identifier": "AGPL-3.0-or-later"}},
+        "servers": [{"url": config["PUBLIC_BASE_URL"]}],
+        "tags": [{"name": "Auth", "description": "Access tokens."},
+                 {"name": "Invitations", "description": "Links asking a customer to sign."},
+                 {"name": "Mandates", "description": "Signed (or pending) SEPA mandates."},
+                 {"name": "Events", "description": "What happened, as a pollable feed."}],
+        "paths": _paths(config),
+        "components": {
+            "schemas": _schemas(config),
+            "securitySchemes": {
+                "oauth2": {"type": "oauth2", "description": "Client credentials.", "flows": {
+                    "clientCredentials": {"tokenUrl": f"{PREFIX}/oauth/token",
+                                          "scopes": {s: SCOPE_DESCRIPTIONS[s] for s in SCOPES}}}},
+                "clientBasic": {"type": "http", "scheme": "basic",
+                                "description": "`client_id:client_secret` at the token "
+                                               "endpoint."},
+            },
+        },
+    }

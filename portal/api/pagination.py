@@ -1,0 +1,80 @@
+"""Cursor pagination: ``limit`` plus ``starting_after=<id>`` or the opaque ``cursor`` returned as
+``next_cursor``; ordered by row insertion, so pages never skip or repeat an object."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from portal.api.validation import Field, validation_problem
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+CURSOR_PREFIX = "c1:"
+
+LIMIT = Field("limit", "integer", minimum=1, maximum=MAX_LIMIT,
+              description=f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).", example=20)
+STARTING_AFTER = Field("starting_after", "string", max_length=60,
+                       description="Return the objects after this id (the last one you have).")
+CURSOR = Field("cursor", "string", max_length=120,
+               description="The `next_cursor` of the previous page (alternative to "
+                           "`starting_after`).")
+PAGE_PARAMS = (LIMIT, STARTING_AFTER, CURSOR)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    has_more: bool
+    next_cursor: str | None
+
+
+def encode_cursor(public_id: str) -> str:
+    return base64.urlsafe_b64encode((CURSOR_PREFIX + public_id).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str | None:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return text[len(CURSOR_PREFIX):] if text.startswith(CURSOR_PREFIX) else None
+
+
+def anchor_id(params: dict[str, Any], names: tuple[str, ...] = ("starting_after",)) -> str | None:
+    """The public id to continue after, from at most one of ``names`` or ``cursor``."""
+    given = [name for name in (*names, "cursor") if params.get(name)]
+    if len(given) > 1:
+        raise validation_problem([{"field": name, "message": "Give only one of "
+                                   f"{', '.join((*names, 'cursor'))}."} for name in given])
+    if not given:
+        return None
+    if given[0] == "cursor":
+        decoded = _decode_cursor(params["cursor"])
+        if decoded is None:
+            raise validation_problem([{"field": "cursor", "message": "Not a cursor we issued."}])
+        return decoded
+    return params[given[0]]
+
+
+def paginate(session: Session, query: Select, model: type, merchant_id: int,
+             after: str | None, limit: int, *, newest_first: bool) -> Page:
+    """One page of ``query`` (already filtered to the merchant), continuing after ``after``."""
+    field = "starting_after"
+    if after is not None:
+        row_id = session.scalar(select(model.id).where(model.public_id == after,
+                                                       model.merchant_id == merchant_id))
+        if row_id is None:
+            raise validation_problem([{"field": field,
+                                       "message": "No object with this id in this list."}])
+        query = query.where(model.id < row_id if newest_first else model.id > row_id)
+    query = query.order_by(model.id.desc() if newest_first else model.id.asc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    has_more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items, has_more, encode_cursor(items[-1].public_id) if has_more else None)

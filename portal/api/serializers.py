@@ -1,0 +1,105 @@
+"""The JSON representation of every API object, in one place: the webhook payloads reuse it,
+so nothing here needs a request (URLs come from ``PUBLIC_BASE_URL``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+
+from portal.documents.models import MandatePdf
+from portal.events.models import Event
+from portal.mandates.links import invitation_url
+from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
+
+API_PREFIX = "/api/v1"
+
+
+def api_base_url() -> str:
+    """Absolute base of the API; built from ``PUBLIC_BASE_URL`` so it works outside requests
+    (webhook jobs) too."""
+    return current_app.config["PUBLIC_BASE_URL"] + API_PREFIX
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z``, to the second."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    return {"id": customer.public_id, "name": customer.name, "email": customer.email,
+            "external_reference": customer.external_reference}
+
+
+def invitation_status(invitation: Invitation, now: datetime) -> str:
+    """Where the invitation stands, in the order the signing page checks it."""
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
+    if invitation.used_at is not None or invitation.mandate.status == MandateStatus.ACTIVE:
+        return "used"
+    if invitation.mandate.status not in (MandateStatus.INVITED,
+                                         MandateStatus.AWAITING_VERIFICATION):
+        return "closed"
+    if invitation.expires_at <= now:
+        return "expired"
+    return "opened" if invitation.opened_at is not None else "pending"
+
+
+def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
+    signing_url = invitation_url(invitation.public_id, invitation.expires_at)
+    return {
+        "id": invitation.public_id,
+        "object": "invitation",
+        "status": invitation_status(invitation, now),
+        "mandate": invitation.mandate.public_id,
+        "customer": customer_json(invitation.mandate.customer),
+        "send_via": invitation.channel.value,
+        "signing_url": signing_url,
+        "qr_png_url": f"{signing_url}/qr.png",
+        "qr_svg_url": f"{signing_url}/qr.svg",
+        "expires_at": timestamp(invitation.expires_at),
+        "opened_at": timestamp(invitation.opened_at),
+        "withdrawn_at": timestamp(invitation.withdrawn_at),
+        "created_at": timestamp(invitation.created_at),
+    }
+
+
+def pdf_json(mandate: Mandate, pdf: MandatePdf | None) -> dict[str, Any]:
+    """``ready`` once sealed and stored; ``pending`` between activation and then."""
+    if pdf is not None:
+        return {"status": "ready", "sha256": pdf.sha256,
+                "url": f"{api_base_url()}/mandates/{mandate.public_id}/pdf"}
+    status = "pending" if mandate.signed_at is not None else "not_applicable"
+    return {"status": status, "sha256": None, "url": None}
+
+
+def mandate_json(mandate: Mandate, pdf: MandatePdf | None) -> dict[str, Any]:
+    return {
+        "id": mandate.public_id,
+        "object": "mandate",
+        "status": mandate.status.value,
+        "scheme": mandate.scheme.value,
+        "sequence_type": mandate.sequence_type.value,
+        "reference": mandate.reference,
+        "customer": customer_json(mandate.customer),
+        "debtor_name": mandate.debtor_name,
+        "iban_masked": mandate.iban_masked,
+        "bic": mandate.bic,
+        "signed_at": timestamp(mandate.signed_at),
+        "signing_method": mandate.signing_method.value if mandate.signing_method else None,
+        "created_at": timestamp(mandate.created_at),
+        "pdf": pdf_json(mandate, pdf),
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {"id": event.public_id, "object": "event", "type": event.type,
+            "created_at": timestamp(event.created_at), "data": event.data}
+
+
+def list_json(items: list[dict[str, Any]], has_more: bool, next_cursor: str | None
+              ) -> dict[str, Any]:
+    return {"object": "list", "data": items, "has_more": has_more, "next_cursor": next_cursor}

@@ -1,0 +1,5 @@
+"""API views: parse the request, call a service, serialize (one module per resource)."""
+
+from portal.api.views import docs, events, invitations, mandates, oauth
+
+__all__ = ["docs", "events", "invitations", "mandates", "oauth"]

@@ -1,0 +1,109 @@
+"""Invitations: create (and optionally email) a signing link, read it, withdraw it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, current_app, g
+
+from portal.api.auth import merchant_id, require_scope
+from portal.api.blueprint import bp, invalid_state, json_response, not_found
+from portal.api.idempotency import write_endpoint
+from portal.api.inputs import CREATE_FIELDS, MAX_DAYS
+from portal.api.serializers import invitation_json
+from portal.api.validation import validate_body, validation_problem
+from portal.clock import now as clock_now
+from portal.db import get_session
+from portal.errors import Problem
+from portal.mail.messages import queue_invitation_email
+from portal.mandates.lifecycle import IllegalTransition
+from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
+from portal.mandates.service import (
+    InvitationRequest,
+    find_invitation,
+    invite_customer,
+    withdraw_invitation,
+)
+from portal.merchants.models import Merchant
+
+
+def _expiry(data: dict[str, Any], now: datetime) -> datetime:
+    if "expires_at" in data and "expires_in_days" in data:
+        raise validation_problem([
+            {"field": name, "message": "Give either expires_at or expires_in_days, not both."}
+            for name in ("expires_at", "expires_in_days")])
+    if "expires_in_days" in data:
+        return now + timedelta(days=data["expires_in_days"])
+    if "expires_at" not in data:
+        return now + timedelta(days=int(current_app.config["INVITATION_TTL_DAYS"]))
+    expires_at: datetime = data["expires_at"]
+    if expires_at <= now:
+        raise validation_problem([{"field": "expires_at", "message": "Must be in the future."}])
+    if expires_at > now + timedelta(days=MAX_DAYS):
+        raise validation_problem([{"field": "expires_at",
+                                   "message": f"Must be at most {MAX_DAYS} days ahead."}])
+    return expires_at
+
+
+def _channel(data: dict[str, Any]) -> InvitationChannel:
+    channel = InvitationChannel(data.get("send_via", InvitationChannel.NONE.value))
+    if channel is InvitationChannel.SMS:
+        raise Problem(422, "SMS delivery is not configured",
+                      "This portal cannot send text messages yet; use email or none.",
+                      type="sms-not-configured",
+                      errors=[{"field": "send_via", "message": "SMS delivery is not configured."}])
+    if channel is InvitationChannel.EMAIL and not data["customer"].get("email"):
+        raise validation_problem([{"field": "customer.email",
+                                   "message": "Required when send_via is email."}])
+    return channel
+
+
+@bp.post("/invitations")
+@require_scope("mandates:write")
+@write_endpoint
+def create_invitation(body: Any) -> Response:
+    data = validate_body(CREATE_FIELDS, body)
+    now = clock_now()
+    expires_at = _expiry(data, now)
+    channel = _channel(data)
+    customer = data["customer"]
+    session = get_session()
+    merchant = session.get(Merchant, merchant_id())
+    invitation = invite_customer(session, merchant, InvitationRequest(
+        customer_name=customer["name"], customer_email=customer.get("email"),
+        customer_phone=customer.get("phone"), locale=customer.get("locale"),
+        external_reference=data.get("external_reference"),
+        scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
+        sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
+        channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
+    if channel is InvitationChannel.EMAIL:
+        queue_invitation_email(session, invitation)
+    return json_response(invitation_json(invitation, now), 201)
+
+
+def _invitation(invitation_id: str) -> Invitation:
+    invitation = find_invitation(get_session(), merchant_id(), invitation_id)
+    if invitation is None:
+        raise not_found("invitation")
+    return invitation
+
+
+@bp.get("/invitations/<invitation_id>")
+@require_scope("mandates:read")
+def get_invitation(invitation_id: str) -> Response:
+    return json_response(invitation_json(_invitation(invitation_id), clock_now()))
+
+
+@bp.post("/invitations/<invitation_id>/withdraw")
+@require_scope("mandates:write")
+@write_endpoint
+def withdraw_invitation_view(body: Any, invitation_id: str) -> Response:
+    validate_body((), body)
+    invitation = _invitation(invitation_id)
+    now = clock_now()
+    try:
+        withdraw_invitation(get_session(), invitation, actor=g.api_actor, now=now)
+    except IllegalTransition as exc:
+        raise invalid_state(exc) from None
+    return json_response(invitation_json(invitation, now))

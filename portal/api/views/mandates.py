@@ -1,0 +1,86 @@
+"""Mandates: list with filters, read one, download its sealed PDF, revoke it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.api.auth import merchant_id, require_scope
+from portal.api.blueprint import bp, invalid_state, json_response, not_found
+from portal.api.idempotency import write_endpoint
+from portal.api.inputs import LIST_PARAMS, REVOKE_FIELDS
+from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.serializers import list_json, mandate_json
+from portal.api.validation import read_query, validate_body
+from portal.db import get_session
+from portal.documents.models import MandatePdf
+from portal.documents.service import mandate_pdf, read_pdf
+from portal.errors import Problem
+from portal.mandates.lifecycle import IllegalTransition
+from portal.mandates.models import Mandate, MandateStatus, Scheme
+from portal.mandates.service import find_mandate, merchant_mandates, revoke_mandate
+
+
+def _mandate(mandate_id: str) -> Mandate:
+    mandate = find_mandate(get_session(), merchant_id(), mandate_id)
+    if mandate is None:
+        raise not_found("mandate")
+    return mandate
+
+
+@bp.get("/mandates")
+@require_scope("mandates:read")
+def list_mandates() -> Response:
+    params = read_query(LIST_PARAMS)
+    session = get_session()
+    query = merchant_mandates(
+        merchant_id(), status=MandateStatus(params["status"]) if "status" in params else None,
+        scheme=Scheme(params["scheme"]) if "scheme" in params else None,
+        external_reference=params.get("external_reference"),
+    ).options(selectinload(Mandate.customer))
+    page = paginate(session, query, Mandate, merchant_id(), anchor_id(params),
+                    params.get("limit", DEFAULT_LIMIT), newest_first=True)
+    pdfs = {pdf.mandate_id: pdf for pdf in session.scalars(select(MandatePdf).where(
+        MandatePdf.mandate_id.in_([m.id for m in page.items])))} if page.items else {}
+    return json_response(list_json([mandate_json(m, pdfs.get(m.id)) for m in page.items],
+                                   page.has_more, page.next_cursor))
+
+
+@bp.get("/mandates/<mandate_id>")
+@require_scope("mandates:read")
+def get_mandate(mandate_id: str) -> Response:
+    mandate = _mandate(mandate_id)
+    return json_response(mandate_json(mandate, mandate_pdf(get_session(), mandate)))
+
+
+@bp.get("/mandates/<mandate_id>/pdf")
+@require_scope("mandates:read")
+def mandate_pdf_download(mandate_id: str) -> Response:
+    mandate = _mandate(mandate_id)
+    record = mandate_pdf(get_session(), mandate)
+    if record is None and mandate.signed_at is not None:
+        raise Problem(409, "PDF pending", "The sealed PDF is being produced; retry shortly.",
+                      type="pdf-pending", headers={"Retry-After": "5"})
+    if record is None:
+        raise Problem(409, "No PDF", "This mandate has not been signed, so it has no PDF.",
+                      type="pdf-not-applicable")
+    return Response(read_pdf(record), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="mandate-{mandate.reference}.pdf"',
+        "Cache-Control": "private, no-store", "X-Content-SHA256": record.sha256})
+
+
+@bp.post("/mandates/<mandate_id>/revoke")
+@require_scope("mandates:write")
+@write_endpoint
+def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
+    data = validate_body(REVOKE_FIELDS, body)
+    mandate = _mandate(mandate_id)
+    session = get_session()
+    try:
+        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor)
+    except IllegalTransition as exc:
+        raise invalid_state(exc) from None
+    return json_response(mandate_json(mandate, mandate_pdf(session, mandate)))

@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks) to merchants' endpoints, retried for days, never lost."""

@@ -1,0 +1,312 @@
+"""A merchant's webhook endpoint and the deliveries of its events: configure, rotate, replay.
+
+Every event of a merchant with an endpoint gets a delivery and a queued job in the event's own
+transaction (see ``portal.events.service.emit_event``), so no committed event is ever missed.
+While the endpoint is disabled, deliveries are *parked* (pending, no ``next_attempt_at``, no job)
+and enabling queues them again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.events.models import Event
+from portal.ids import new_public_id
+from portal.jobs.service import enqueue
+from portal.merchants.models import Merchant
+from portal.webhooks.models import DeliveryStatus, WebhookDelivery
+from portal.webhooks.notices import queue_disabled_notice
+from portal.webhooks.signature import new_secret
+
+DELIVER_JOB = "webhook.deliver"
+#: The delivery's own schedule decides when to stop; the job's limit only stops a handler that
+#: keeps crashing.
+JOB_MAX_ATTEMPTS = 100
+MAX_URL_LENGTH = 2000
+
+Status = DeliveryStatus
+
+
+class EndpointError(ValueError):
+    """The endpoint cannot be configured or used as asked; the message says why."""
+
+
+def has_endpoint(merchant: Merchant) -> bool:
+    return bool(merchant.webhook_url and merchant.webhook_secret)
+
+
+def signing_secrets(merchant: Merchant, now: datetime) -> list[str]:
+    """The current secret, then the previous one while its rotation overlap lasts."""
+    found = [merchant.webhook_secret] if merchant.webhook_secret else []
+    expires = merchant.webhook_previous_secret_expires_at
+    if merchant.webhook_previous_secret and expires is not None and now < expires:
+        found.append(merchant.webhook_previous_secret)
+    return found
+
+
+def validate_url(url: str) -> str:
+    """An absolute http(s) URL with a host and no credentials; EndpointError otherwise."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EndpointError("the webhook URL must be an absolute http:// or https:// URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise EndpointError(f"the webhook URL must be at most {MAX_URL_LENGTH} characters")
+    if parts.username or parts.password:
+        raise EndpointError("the webhook URL must not carry a user name or password")
+    if parts.fragment:
+        raise EndpointError("the webhook URL must not have a #fragment")
+    try:
+        parts.port  # noqa: B018 (reading it validates it)
+    except ValueError as exc:
+        raise EndpointError("the webhook URL has an invalid port") from exc
+    if not _private_targets_allowed():
+        try:
+            address = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            return url  # a name: checked when it is resolved, at every attempt
+        if not address.is_global:
+            raise EndpointError("the webhook URL must point to a public address")
+    return url
+
+
+def create_delivery(session: Session, event: Event, *,
+                    now: datetime | None = None) -> WebhookDelivery | None:
+    """A delivery for a new event, queued (or parked) in the caller's transaction; None if the
+    merchant has no endpoint."""
+    with session.no_autoflush:  # the caller's objects are flushed on its own terms
+        merchant = session.get(Merchant, event.merchant_id)
+        if merchant is None or not has_endpoint(merchant):
+            return None
+        now = now or event.created_at or clock_now()
+        delivery = _new_delivery(event, merchant, now)
+        session.add(delivery)
+        queue_delivery(session, delivery, merchant, now)
+    return delivery
+
+
+def queue_delivery(session: Session, delivery: WebhookDelivery, merchant: Merchant,
+                   now: datetime) -> bool:
+    """Start a new round: fresh retry schedule, due now, its own job. Parks it instead while the
+    endpoint is disabled. True if queued."""
+    delivery.status = Status.PENDING
+    delivery.url = merchant.webhook_url or delivery.url
+    delivery.retry_step = 0
+    delivery.queue_round += 1
+    if endpoint_disabled(session, merchant):
+        delivery.next_attempt_at = None
+        return False
+    delivery.next_attempt_at = now
+    enqueue(session, DELIVER_JOB, {"delivery": delivery.public_id, "round": delivery.queue_round},
+            dedupe_key=f"{DELIVER_JOB}:{delivery.public_id}:{delivery.queue_round}",
+            run_at=now, max_attempts=JOB_MAX_ATTEMPTS)
+    return True
+
+
+def endpoint_disabled(session: Session, merchant: Merchant) -> bool:
+    """Whether deliveries must park. A disabled merchant is re-read under its row lock, so an
+    enable running at the same time either sees what we park or is seen by us."""
+    if merchant.webhook_disabled_at is None:
+        return False
+    session.refresh(merchant, ["webhook_disabled_at"], with_for_update=True)
+    return merchant.webhook_disabled_at is not None
+
+
+def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
+                       now: datetime | None = None) -> str:
+    """Set the endpoint with a new ``whsec_`` secret (returned) and enable it; deliveries that
+    wait (parked or backing off) are queued now, to the new URL."""
+    url = validate_url(url)
+    now = now or clock_now()
+    previous_url = merchant.webhook_url
+    secret = new_secret()
+    merchant.webhook_url, merchant.webhook_secret = url, secret
+    merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    merchant.webhook_disabled_at = None
+    session.flush()
+    if previous_url and previous_url != url:
+        session.execute(update(WebhookDelivery)
+                        .where(WebhookDelivery.merchant_id == merchant.id,
+                               WebhookDelivery.status == Status.PENDING)
+                        .values(url=url).execution_options(synchronize_session=False))
+    queued = _queue_waiting(session, merchant, now)
+    record_audit(session, action="webhook.configure", subject=merchant.public_id,
+                 actor="merchant", merchant_id=merchant.id, now=now,
+                 data={"url": url, "previous_url": previous_url, "requeued": queued})
+    return secret
+
+
+def rotate_secret(session: Session, merchant: Merchant, *,
+                  overlap: timedelta = timedelta(hours=24), now: datetime | None = None) -> str:
+    """Make a new secret current (returned); the old one still signs until ``now + overlap``.
+    Rotating again within an overlap drops the oldest secret at once."""
+    _require_endpoint(merchant)
+    if overlap < timedelta(0):
+        raise EndpointError("the overlap cannot be negative")
+    now = now or clock_now()
+    previous, secret = merchant.webhook_secret, new_secret()
+    merchant.webhook_secret = secret
+    if overlap:
+        merchant.webhook_previous_secret = previous
+        merchant.webhook_previous_secret_expires_at = now + overlap
+    else:
+        merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    record_audit(session, action="webhook.rotate_secret", subject=merchant.public_id,
+                 actor="merchant", merchant_id=merchant.id, now=now,
+                 data={"previous_valid_until": (now + overlap).isoformat() if overlap else None})
+    return secret
+
+
+def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None) -> int:
+    """Resume deliveries; returns how many waiting ones (parked or backing off) were queued now."""
+    _require_endpoint(merchant)
+    now = now or clock_now()
+    disabled_at = merchant.webhook_disabled_at
+    merchant.webhook_disabled_at = None
+    session.flush()  # takes the merchant's row lock before looking for waiting deliveries
+    queued = _queue_waiting(session, merchant, now)
+    record_audit(session, action="webhook.enable", subject=merchant.public_id, actor="merchant",
+                 merchant_id=merchant.id, now=now,
+                 data={"disabled_at": disabled_at.isoformat() if disabled_at else None,
+                       "requeued": queued})
+    return queued
+
+
+def disable_endpoint(session: Session, merchant: Merchant, *, reason: str,
+                     now: datetime | None = None) -> bool:
+    """Stop deliveries, record why and queue the notice to the merchant. False if another
+    worker disabled it first (one audit event and one notice per disabling)."""
+    now = now or clock_now()
+    changed = session.execute(
+        update(Merchant)
+        .where(Merchant.id == merchant.id, Merchant.webhook_disabled_at.is_(None))
+        .values(webhook_disabled_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    session.expire(merchant, ["webhook_disabled_at"])
+    if changed != 1:
+        return False
+    record_audit(session, action="webhook.endpoint_disabled", subject=merchant.public_id,
+                 actor="system", merchant_id=merchant.id, now=now,
+                 data={"url": merchant.webhook_url, "reason": reason,
+                       "notified": merchant.contact_email})
+    queue_disabled_notice(session, merchant, reason=reason, now=now)
+    return True
+
+
+def remove_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None) -> int:
+    """Forget the endpoint and its secrets; returns how many pending deliveries were abandoned."""
+    now = now or clock_now()
+    url = merchant.webhook_url
+    merchant.webhook_url = merchant.webhook_secret = None
+    merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    merchant.webhook_disabled_at = None
+    session.flush()
+    abandoned = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.merchant_id == merchant.id,
+               WebhookDelivery.status == Status.PENDING)
+        .values(status=Status.ABANDONED, next_attempt_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    record_audit(session, action="webhook.remove", subject=merchant.public_id, actor="merchant",
+                 merchant_id=merchant.id, now=now, data={"url": url, "abandoned": abandoned})
+    return abandoned
+
+
+def replay_event(session: Session, merchant: Merchant, event_public_id: str, *,
+                 now: datetime | None = None) -> WebhookDelivery:
+    """A new delivery of one of the merchant's events, with the same ``webhook-id`` (a receiver
+    that already processed it may ignore it); parked while the endpoint is disabled.
+    LookupError if the event is not the merchant's."""
+    event = session.scalar(select(Event).where(Event.public_id == event_public_id,
+                                               Event.merchant_id == merchant.id))
+    if event is None:
+        raise LookupError(f"no event {event_public_id} for merchant {merchant.public_id}")
+    _require_endpoint(merchant)
+    now = now or clock_now()
+    delivery = _new_delivery(event, merchant, now)
+    session.add(delivery)
+    queue_delivery(session, delivery, merchant, now)
+    record_audit(session, action="webhook.replay", subject=event.public_id, actor="merchant",
+                 merchant_id=merchant.id, now=now, data={"delivery": delivery.public_id})
+    return delivery
+
+
+def replay_failed(session: Session, merchant: Merchant, *, now: datetime | None = None) -> int:
+    """Queue every failed delivery of the merchant again, each with a fresh retry schedule."""
+    _require_endpoint(merchant)
+    now = now or clock_now()
+    failed = session.scalars(select(WebhookDelivery)
+                             .where(WebhookDelivery.merchant_id == merchant.id,
+                                    WebhookDelivery.status == Status.FAILED)
+                             .order_by(WebhookDelivery.id)).all()
+    for delivery in failed:
+        queue_delivery(session, delivery, merchant, now)
+    record_audit(session, action="webhook.replay_failed", subject=merchant.public_id,
+                 actor="merchant", merchant_id=merchant.id, now=now,
+                 data={"requeued": len(failed)})
+    return len(failed)
+
+
+def delivery_stats(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
+    """Queue depth and outcomes across all merchants, for metrics and the command line."""
+    now = now or clock_now()
+    by_status = dict(session.execute(select(WebhookDelivery.status, func.count())
+                                     .group_by(WebhookDelivery.status)).all())
+    pending = WebhookDelivery.status == Status.PENDING
+    due, oldest_due = session.execute(
+        select(func.count(), func.min(WebhookDelivery.next_attempt_at))
+        .where(pending, WebhookDelivery.next_attempt_at <= now)).one()
+    parked = session.scalar(select(func.count()).where(
+        pending, WebhookDelivery.next_attempt_at.is_(None)))
+    disabled = session.scalar(select(func.count()).select_from(Merchant).where(
+        Merchant.webhook_disabled_at.is_not(None)))
+    stats: dict[str, Any] = {status.value: by_status.get(status, 0) for status in Status}
+    stats.update(
+        due=due, parked=parked,
+        scheduled=stats[Status.PENDING.value] - due - parked,
+        oldest_due_seconds=(now - _aware(oldest_due)).total_seconds() if oldest_due else 0.0,
+        disabled_endpoints=disabled)
+    return stats
+
+
+def _new_delivery(event: Event, merchant: Merchant, now: datetime) -> WebhookDelivery:
+    return WebhookDelivery(public_id=new_public_id("whk"), event=event, merchant_id=merchant.id,
+                           url=merchant.webhook_url, status=Status.PENDING, attempt_count=0,
+                           retry_step=0, queue_round=0, created_at=now)
+
+
+def _queue_waiting(session: Session, merchant: Merchant, now: datetime) -> int:
+    """Queue parked deliveries and those waiting out a backoff, due now. Deliveries already due
+    are left alone: their job may be running."""
+    waiting = session.scalars(select(WebhookDelivery)
+                              .where(WebhookDelivery.merchant_id == merchant.id,
+                                     WebhookDelivery.status == Status.PENDING,
+                                     or_(WebhookDelivery.next_attempt_at.is_(None),
+                                         WebhookDelivery.next_attempt_at > now))
+                              .order_by(WebhookDelivery.id)).all()
+    for delivery in waiting:
+        queue_delivery(session, delivery, merchant, now)
+    return len(waiting)
+
+
+def _require_endpoint(merchant: Merchant) -> None:
+    if not has_endpoint(merchant):
+        raise EndpointError(f"merchant {merchant.public_id} has no webhook endpoint configured")
+
+
+def _private_targets_allowed() -> bool:
+    return has_app_context() and bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS"))
+
+
+def _aware(value: datetime) -> datetime:
+    """``func.min`` may bypass the column type: restore the UTC zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

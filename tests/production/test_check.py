@@ -1,0 +1,122 @@
+"""`flask --app portal check` finds each misconfiguration, one at a time, and passes when none."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from portal import migrate
+from portal.checks import check_command
+from portal.db import make_engine
+from tests.pgcluster import free_port
+
+
+class _Sink:
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp_port() -> Iterator[int]:
+    controller = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port
+    controller.stop()
+
+
+def _certificate(path: Path, valid_for: timedelta) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Portal seal")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=400)).not_valid_after(now + valid_for)
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"seal", key, cert, None, serialization.BestAvailableEncryption(b"pw")))
+
+
+@pytest.fixture
+def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
+    """A complete, correct production configuration."""
+    database = tmp_path / "portal.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    _certificate(tmp_path / "seal.p12", timedelta(days=365))
+    return {
+        "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
+        "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+        "PORTAL_DATABASE_URL": f"sqlite:///{database}",
+        "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"), "PORTAL_SEAL_PASSPHRASE": "pw",
+        "PORTAL_MAIL_TRANSPORT": "smtp", "PORTAL_SMTP_HOST": "127.0.0.1",
+        "PORTAL_SMTP_PORT": str(smtp_port), "PORTAL_PAYMENT_PROVIDER": "mollie",
+        "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12",
+        "PORTAL_PUBLIC_BASE_URL": "https://portal.example",
+    }
+
+
+def _check(env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    for name in [n for n in list(__import__("os").environ) if n.startswith("PORTAL_")]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner().invoke(check_command, catch_exceptions=False)
+
+
+def test_a_correct_production_configuration_passes(production, monkeypatch) -> None:
+    result = _check(production, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "configuration OK (production)" in result.output
+
+
+def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in names}
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda e, p: _drop(e, "PORTAL_SECRET_KEY"), "PORTAL_SECRET_KEY is not set"),
+    (lambda e, p: _drop(e, "PORTAL_DATA_KEY"), "PORTAL_DATA_KEY is not set"),
+    (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/nowhere/x.sqlite3"},
+     "database unreachable"),
+    (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/empty.sqlite3"},
+     "database is not migrated"),
+    (lambda e, p: {**e, "PORTAL_DATABASE_URL":
+                   f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/portal"},
+     "database unreachable"),
+    (lambda e, p: {**e, "PORTAL_SEAL_PKCS12_PATH": f"{p}/missing.p12"},
+     "signing certificate missing"),
+    (lambda e, p: {**e, "PORTAL_SEAL_PASSPHRASE": "wrong"}, "signing certificate unreadable"),
+    ("expiring", "signing certificate expires soon"),
+    (lambda e, p: {**e, "PORTAL_SMTP_PORT": str(free_port())}, "SMTP unreachable"),
+    (lambda e, p: _drop(e, "PORTAL_MOLLIE_API_KEY"), "MOLLIE_API_KEY is not set"),
+    (lambda e, p: {**e, "PORTAL_PUBLIC_BASE_URL": "http://portal.example"}, "is not https"),
+])
+def test_each_misconfiguration_is_reported_alone(production, monkeypatch, tmp_path,
+                                                  change, expected) -> None:
+    if change == "expiring":
+        _certificate(tmp_path / "seal.p12", timedelta(days=10))
+        env = production
+    else:
+        env = change(production, tmp_path)
+    result = _check(env, monkeypatch)
+    problems = [line for line in result.output.splitlines() if line.startswith("PROBLEM")]
+    assert result.exit_code == 1
+    assert len(problems) == 1 and expected in problems[0], result.output
+
+
+def test_all_problems_are_listed_together(production, monkeypatch) -> None:
+    env = _drop(production, "PORTAL_SECRET_KEY", "PORTAL_MOLLIE_API_KEY")
+    env["PORTAL_PUBLIC_BASE_URL"] = "http://portal.example"
+    result = _check(env, monkeypatch)
+    assert result.exit_code == 1 and "3 problem(s) found" in result.output

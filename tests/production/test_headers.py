@@ -1,0 +1,67 @@
+"""Security headers on every kind of page."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.sign.driver import Journey
+
+
+def _assert_strict(response, *, form_action: str = "'self'") -> None:
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp and f"form-action {form_action}" in csp
+    assert "object-src 'none'" in csp and "base-uri 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "camera=()" in response.headers["Permissions-Policy"]
+    assert response.headers["X-Request-ID"]
+
+
+def test_public_signing_page(journey: Journey) -> None:
+    page = journey.open()
+    _assert_strict(page, form_action="'self' https:")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in page.headers  # plain http in tests
+
+
+def test_error_page_and_health(client: FlaskClient) -> None:
+    _assert_strict(client.get("/nothing"))
+    _assert_strict(client.get("/healthz"))
+
+
+def test_api_problem_responses(client: FlaskClient) -> None:
+    _assert_strict(client.get("/api/v1/nothing"))
+
+
+def test_sandbox_and_static(journey: Journey) -> None:
+    started = journey.submit()
+    _assert_strict(journey.client.get(started.headers["Location"].replace("http://localhost", "")))
+    _assert_strict(journey.client.get("/static/portal.css"))
+
+
+def test_hsts_and_secure_cookies_over_https(app: Flask) -> None:
+    app.config["PUBLIC_BASE_URL"] = "https://portal.example"
+    response = app.test_client().get("/healthz", base_url="https://portal.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_session_cookie_flags(journey: Journey) -> None:
+    cookie = journey.client.get(journey.path + "?lang=nl").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_request_id_is_echoed_when_sane(client: FlaskClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc123def456"}).headers[
+        "X-Request-ID"] == "abc123def456"
+    generated = client.get("/healthz", headers={"X-Request-ID": "<script>"}).headers[
+        "X-Request-ID"]
+    assert generated != "<script>" and len(generated) == 16
+
+
+@pytest.mark.parametrize("path", ["/sign/x/qr.png", "/brand/mer_x/brand.css"])
+def test_non_html_responses_also_get_headers(client: FlaskClient, path: str) -> None:
+    _assert_strict(client.get(path))
