@@ -34,8 +34,10 @@ run: demo
 test: venv system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-bench: venv
+bench: venv system-deps
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/http.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named like the standard library's `http` package; keep its folder off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+# Run from a checkout: the repository replaces bench/ on the path, since this file's name would
+# shadow the standard library's http package.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import os
@@ -31,11 +32,10 @@ import httpx
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
+from tests.http_journey import REQUESTS_PER_FLOW, sign_and_verify  # noqa: E402
 from tests.pgcluster import PostgresCluster, find_pg_bin, free_port  # noqa: E402
 
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 BARE_APP = '''
 from flask import Flask, render_template_string
 app = Flask(__name__)
@@ -115,26 +115,6 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
             "errors": errors + (int(non2xx.group(1)) if non2xx else 0)}
 
 
-def sign_and_verify(base: str, path: str) -> int:
-    """One customer: open, submit, sandbox checkout, pay, return, confirmation. Requests made."""
-    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
-        page = client.get(path + "?lang=en")
-        token = CSRF.search(page.text).group(1)
-        started = client.post(path, data={"csrf_token": token, "name": "Bench", "email":
-                                          "bench@example.org", "iban": "NL91ABNA0417164300",
-                                          "consent": "y"})
-        checkout = started.headers["location"].removeprefix(base)
-        sandbox = client.get(checkout)
-        paid = client.post(checkout, data={"csrf_token": CSRF.search(sandbox.text).group(1),
-                                           "issuer": "INGBNL2A", "outcome": "paid",
-                                           "payer_name": "Bench", "payer_iban": ""})
-        back = client.get(paid.headers["location"].removeprefix(base))
-        done = client.get(back.headers["location"].removeprefix(base))
-        if done.status_code != 200 or "mandate-status" not in done.text:
-            raise RuntimeError(f"flow ended with {done.status_code}")
-        return 6
-
-
 def flows(base: str, paths: list[str], workers: int) -> dict[str, float]:
     durations: list[float] = []
     errors: list[str] = []
@@ -163,7 +143,8 @@ def flows(base: str, paths: list[str], workers: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     durations.sort()
     p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))] if durations else 0
-    return {"flows_per_s": len(durations) / elapsed, "rps": 6 * len(durations) / elapsed,
+    return {"flows_per_s": len(durations) / elapsed,
+            "rps": REQUESTS_PER_FLOW * len(durations) / elapsed,
             "p99_ms": p99 * 1000, "median_ms": statistics.median(durations) * 1000
             if durations else 0, "errors": len(errors)}
 

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+# Run from a checkout: the repository replaces bench/ on the path (bench/http.py would shadow the
+# standard library's http package).
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from weasyprint import CSS, HTML
 

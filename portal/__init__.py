@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 
@@ -24,11 +25,16 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
     from portal.sandbox.views import bp as sandbox_bp
+    from portal.sign.embed import bp as embed_bp
+    from portal.reminders.views import bp as reminders_bp
+    from portal.shortlinks.views import bp as shortlinks_bp
     from portal.sign.views import bp as sign_bp
     from portal import api
     from portal.verification.views import bp as verification_bp
 
     load_config(app, test_config, problems)
+    if proxies := int(app.config["TRUSTED_PROXIES"]):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logs.configure_logging(app)
     db.init_app(app)
     i18n.init_app(app)
@@ -39,7 +45,8 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     errors.init_app(app)
     cli.init_app(app)
     worker.init_app(app)
-    for blueprint in (health.bp, brand_bp, sign_bp, sandbox_bp, verification_bp):
+    for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, sandbox_bp, verification_bp,
+                      shortlinks_bp, reminders_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI

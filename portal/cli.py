@@ -164,9 +164,15 @@ def mandate_verify(pdf: Path) -> None:
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.service  # noqa: F401
-    import portal.mail.messages  # noqa: F401
+    import portal.mail.jobs  # noqa: F401
+    import portal.reminders.expiry  # noqa: F401
+    import portal.reminders.jobs  # noqa: F401
+    import portal.sms.jobs  # noqa: F401
     import portal.webhooks.delivery  # noqa: F401
+    from portal.mail.cli import mail_cli
+    from portal.reminders.cli import delivery_settings
 
+    merchant_cli.add_command(delivery_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli):
+                    webhooks_cli, mail_cli):
         app.cli.add_command(command)

@@ -19,6 +19,9 @@ DEFAULTS: dict[str, object] = {
     "DATA_KEY_FALLBACKS": [],
     "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto/-Host are trusted
+    # (client IPs for rate limits and signing evidence, https for cookies and OAuth).
+    "TRUSTED_PROXIES": 0,
     "INVITATION_TTL_DAYS": 14,
     # Merchant API: access token lifetime, and how long an Idempotency-Key is remembered.
     "API_TOKEN_TTL_SECONDS": 3600,
@@ -59,6 +62,25 @@ DEFAULTS: dict[str, object] = {
     "SMTP_SECURITY": "starttls",  # "starttls", "tls" or "none"
     "SMTP_USERNAME": None,
     "SMTP_PASSWORD": None,
+    "SMTP_TIMEOUT_SECONDS": 20.0,
+    "SMTP_CA_FILE": None,  # CA bundle for a relay with a private certificate (default: system)
+    # Envelope sender (MAIL FROM): where bounces go; feed them to `flask --app portal mail
+    # bounce`. None: the address of MAIL_FROM.
+    "MAIL_BOUNCE_ADDRESS": None,
+    # SMS: "file" writes <instance>/outbox/*.sms.txt (development), "http" posts to a
+    # MessageBird-style gateway (SMS_API_URL + "/messages", "Authorization: AccessKey …"),
+    # "none" turns SMS off (the API then refuses send_via=sms).
+    "SMS_TRANSPORT": "file",
+    "SMS_API_URL": "https://rest.messagebird.com",
+    "SMS_API_KEY": None,
+    "SMS_ORIGINATOR": "Mandates",  # a number, or at most 11 letters and digits
+    "SMS_TIMEOUT_SECONDS": 10.0,
+    # Seconds between attempts to hand over a message (mail or SMS) that failed temporarily;
+    # after the last, the invitation's delivery is marked failed (~3 days in all).
+    "DELIVERY_RETRY_SCHEDULE": [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400,
+                                86400],
+    # Reminders for unsigned invitations, in days after sending (a merchant may set its own).
+    "REMINDER_DAYS": [3, 7],
     # Logs: "text" for development, "json" (default in production) for log shippers.
     "LOG_FORMAT": None,
     "LOG_LEVEL": "INFO",
@@ -69,6 +91,7 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_SIGN_OPEN": "60 per minute",
     "RATELIMIT_SIGN_SUBMIT": "10 per minute",
     "RATELIMIT_TOKEN": "30 per minute",
+    "RATELIMIT_SHORTLINK": "60 per minute",
 }
 
 

@@ -57,7 +57,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout. Connections are recycled hourly, and
+    # one that a server restart broke is discarded by the pool when its error surfaces.
+    return create_engine(url, pool_recycle=3600, pool_size=5, max_overflow=10)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

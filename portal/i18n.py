@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, get_locale
 
@@ -26,4 +28,14 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
-    app.context_processor(lambda: {"page_locale": str(get_locale())})
+    app.context_processor(lambda: {"page_locale": str(get_locale()),
+                                   "language_links": language_links})
+
+
+def language_links() -> list[tuple[str, str]]:
+    """(code, URL) for the switcher: this page in each language, other parameters kept."""
+    links = []
+    for code in current_app.config["SUPPORTED_LOCALES"]:
+        args = {**request.args.to_dict(), "lang": code}
+        links.append((code, f"{request.path}?{urlencode(args)}"))
+    return links

@@ -9,6 +9,7 @@ from portal.jobs.models import Job
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.merchants.models import Merchant
 from portal.sandbox.models import SandboxPayment
+from portal.shortlinks.models import ShortLink  # noqa: F401
 from portal.verification.models import VerificationPayment
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery  # noqa: F401
 

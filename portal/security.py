@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, Response, current_app, g, request
 
 
+_BASE_POLICY = "; ".join((
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'"))
+
+
+@functools.lru_cache(maxsize=256)
 def content_security_policy(frame_ancestors: str = "'none'", form_action: str = "'self'") -> str:
     """A strict policy: our own scripts and styles only, no inline code, no plugins."""
-    return "; ".join((
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        f"form-action {form_action}",
-        f"frame-ancestors {frame_ancestors}",
-    ))
+    return f"{_BASE_POLICY}; form-action {form_action}; frame-ancestors {frame_ancestors}"
 
 
-def allow_form_redirects_to_providers() -> None:
-    """For the page holding the signing form: its POST ends in a redirect to the payment
-    provider's (https) checkout, and the page's CSP ``form-action`` governs that redirect too."""
-    g.csp_form_action = "'self' https:"
+def allow_form_redirects(sources: str = "'self' https:") -> None:
+    """For a page whose form POST ends in a redirect elsewhere (the signing form to the provider's
+    https checkout): the page's CSP ``form-action`` governs those redirects too."""
+    g.csp_form_action = sources
 
 
 def _set_headers(response: Response) -> Response:
     headers = response.headers
+    # A view may allow framing by the merchant's listed origins (portal.sign.embed); every
+    # other response refuses to be framed at all.
+    frame_ancestors = g.get("frame_ancestors")
     headers.setdefault("Content-Security-Policy", content_security_policy(
+        frame_ancestors=frame_ancestors or "'none'",
         form_action=g.get("csp_form_action", "'self'")))
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not frame_ancestors:
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("Permissions-Policy",

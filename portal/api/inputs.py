@@ -15,7 +15,9 @@ CUSTOMER_FIELDS = (
           description="The customer's name as you know it.", example="Sam de Vries"),
     Field("email", "string", format="email", max_length=254,
           description="Needed for `send_via: email`.", example="sam@example.org"),
-    Field("phone", "string", format="phone", description="E.164, e.g. +31612345678."),
+    Field("phone", "string", format="phone",
+          description="International number, e.g. +31612345678 (spaces, dashes, dots and "
+                      "parentheses allowed; kept as E.164). Needed for `send_via: sms`."),
     Field("locale", "string", format="locale",
           description="Language of the signing page and emails (default: the merchant's)."),
 )
@@ -34,8 +36,9 @@ CREATE_FIELDS = (
     Field("expires_in_days", "integer", minimum=1, maximum=MAX_DAYS,
           description="Alternative to `expires_at` (default: INVITATION_TTL_DAYS, 14)."),
     Field("send_via", "string", enum=tuple(c.value for c in InvitationChannel),
-          description="`email` sends the link now; `none` (default) leaves it to you; `sms` "
-                      "is not available yet."),
+          description="`email` mails the link now, `sms` texts its short link; reminders "
+                      "follow on your schedule until the mandate is signed. `none` (default) "
+                      "leaves sending to you."),
 )
 
 LIST_PARAMS = (

@@ -132,6 +132,21 @@ def _schemas(config: Any) -> dict[str, Any]:
             "signing_url": {"type": "string", "format": "uri"},
             "qr_png_url": {"type": "string", "format": "uri"},
             "qr_svg_url": {"type": "string", "format": "uri"},
+            "short_url": _nullable("string", format="uri", description=(
+                "Short form of the signing link (`/s/<code>`), as sent by SMS; fits QR codes "
+                "and print.")),
+            "delivery_status": {"enum": ["queued", "sent", "failed", None], "description": (
+                "The message we send (`send_via` email or sms): `failed` after a permanent "
+                "refusal (unknown mailbox, bounce, invalid number) or when retries ran out; "
+                "`null` with `send_via: none`.")},
+            "delivery_error": _nullable("string", description=(
+                "Why the message failed, or the last temporary error while it is retried.")),
+            "sent_at": _time(True, "When the message was handed to the mail server or SMS "
+                                   "gateway."),
+            "reminder_days": {"type": "array", "items": {"type": "integer"}, "description": (
+                "Days after sending when an unsigned customer is reminded (your merchant "
+                "setting); empty with `send_via: none`.")},
+            "unsubscribed_at": _time(True, "When the customer asked for no more reminders."),
             "expires_at": _time(), "opened_at": _time(True), "withdrawn_at": _time(True),
             "created_at": _time(),
         }),
@@ -285,7 +300,13 @@ def _paths(config: Any) -> dict[str, Any]:
                         True), **WRITE_ERRORS},
             description="Creates the customer, a mandate in `invited` and a signing link. "
                         "With `send_via: email` the link is emailed to the customer in their "
-                        "language, and an `invitation.sent` event follows.",
+                        "language, with `sms` its short link is texted; an `invitation.sent` "
+                        "event follows once the message is handed over, or "
+                        "`invitation.delivery_failed` if it is refused. Unsigned customers "
+                        "are reminded on your schedule (`reminder_days`); unsigned invitations "
+                        "expire at `expires_at` (`invitation.expired`, `mandate.expired`). "
+                        "`send_via: sms` answers 422 `sms-not-configured` where this portal "
+                        "does not send text messages.",
             parameters=write, body="CreateInvitation", operation_id="createInvitation",
             example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                   "locale": "nl"},
@@ -335,6 +356,7 @@ def _paths(config: Any) -> dict[str, Any]:
              "422": _problem("Invalid query parameters.")},
             description="Poll with `after=<id of the last event you processed>`. Types: "
                         "`mandate.created`, `invitation.opened`, `invitation.sent`, "
+                        "`invitation.delivery_failed`, `invitation.expired`, "
                         "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
                         "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
                         "`mandate.expired`, `mandate.amended`.",

@@ -7,11 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import object_session
 
 from portal.documents.models import MandatePdf
 from portal.events.models import Event
 from portal.mandates.links import invitation_url
-from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
+from portal.mandates.models import (
+    Customer,
+    Invitation,
+    InvitationChannel,
+    Mandate,
+    MandateStatus,
+)
+from portal.reminders.service import reminder_days
+from portal.shortlinks.service import short_link_of, short_url
 
 API_PREFIX = "/api/v1"
 
@@ -40,6 +49,8 @@ def invitation_status(invitation: Invitation, now: datetime) -> str:
         return "withdrawn"
     if invitation.used_at is not None or invitation.mandate.status == MandateStatus.ACTIVE:
         return "used"
+    if invitation.mandate.status == MandateStatus.EXPIRED:  # expired unsigned (the expiry job)
+        return "expired"
     if invitation.mandate.status not in (MandateStatus.INVITED,
                                          MandateStatus.AWAITING_VERIFICATION):
         return "closed"
@@ -50,6 +61,8 @@ def invitation_status(invitation: Invitation, now: datetime) -> str:
 
 def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
     signing_url = invitation_url(invitation.public_id, invitation.expires_at)
+    session = object_session(invitation)
+    link = short_link_of(session, invitation) if session is not None else None
     return {
         "id": invitation.public_id,
         "object": "invitation",
@@ -60,6 +73,14 @@ def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "signing_url": signing_url,
         "qr_png_url": f"{signing_url}/qr.png",
         "qr_svg_url": f"{signing_url}/qr.svg",
+        "short_url": short_url(link.code) if link else None,
+        "delivery_status": invitation.delivery_status.value if invitation.delivery_status
+        else None,
+        "delivery_error": invitation.delivery_error,
+        "sent_at": timestamp(invitation.sent_at),
+        "reminder_days": reminder_days(invitation.merchant)
+        if invitation.channel != InvitationChannel.NONE else [],
+        "unsubscribed_at": timestamp(invitation.unsubscribed_at),
         "expires_at": timestamp(invitation.expires_at),
         "opened_at": timestamp(invitation.opened_at),
         "withdrawn_at": timestamp(invitation.withdrawn_at),

@@ -14,10 +14,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from portal.errors import Problem
+from portal.sms.phone import PhoneError, normalise_phone
 
 #: Printable text only: control characters (and NUL, which PostgreSQL refuses) are rejected.
 TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+#: What a phone field accepts (``+`` or ``00``, then digits with spaces, dots, dashes or
+#: parentheses); :func:`portal.sms.phone.normalise_phone` then checks the numbering plan.
+PHONE = re.compile(r"^(\+|00)[1-9][0-9 ().\-]{5,24}$")
 
 
 class FieldErrors(Exception):
@@ -86,8 +89,11 @@ class Field:
                 return validate_email(value, check_deliverability=False).normalized
             except EmailNotValidError:
                 return fail("Must be a valid email address.")
-        if self.format == "phone" and not PHONE.match(value):
-            return fail("Must be an international number like +31612345678 (E.164).")
+        if self.format == "phone":
+            try:
+                return normalise_phone(value)
+            except PhoneError as exc:
+                return fail(str(exc))
         if self.format == "locale" and value not in current_app.config["SUPPORTED_LOCALES"]:
             return fail(f"Must be one of: {', '.join(current_app.config['SUPPORTED_LOCALES'])}.")
         if self.format == "date-time":

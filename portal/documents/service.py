@@ -114,7 +114,7 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
                  data={"sha256": signed.sha256, "size": signed.size,
                        "document_sha256": pdf.evidence["document_sha256"]})
     if mandate.customer.email and mandate.status == MandateStatus.ACTIVE:
-        from portal.mail.messages import MANDATE_COPY_JOB
+        from portal.mail.jobs import MANDATE_COPY_JOB
 
         enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
                 dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")

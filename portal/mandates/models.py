@@ -115,6 +115,16 @@ class InvitationChannel(enum.StrEnum):
     NONE = "none"
 
 
+class DeliveryState(enum.StrEnum):
+    """Where the message carrying an invitation stands (email or SMS)."""
+
+    QUEUED = "queued"
+    #: Handed over to the mail server or SMS gateway.
+    SENT = "sent"
+    #: Refused for good (unknown mailbox, bounce, invalid number) or given up after retries.
+    FAILED = "failed"
+
+
 class Invitation(Base):
     """A link asking one customer to sign one mandate; usable once, until it expires."""
 
@@ -131,6 +141,12 @@ class Invitation(Base):
     used_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: The invitation message: queued, sent (when), or failed (why); None when not sent by us.
+    delivery_status: Mapped[DeliveryState | None] = mapped_column(_enum(DeliveryState))
+    delivery_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None]
+    #: The customer asked for no more reminders (List-Unsubscribe).
+    unsubscribed_at: Mapped[datetime | None]
 
     mandate: Mapped[Mandate] = relationship(back_populates="invitations")
     merchant: Mapped[Merchant] = relationship()

@@ -24,7 +24,9 @@ from portal.mandates.models import (
     SequenceType,
 )
 from portal.merchants.models import Merchant
+from portal.reminders.expiry import schedule_expiry
 from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
+from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
 
@@ -77,6 +79,8 @@ def invite_customer(
     )
     session.add_all([customer, mandate, invitation])
     session.flush()
+    create_short_link(session, invitation, now=now)
+    schedule_expiry(session, invitation)
     record_audit(session, action="mandate.create", subject=mandate.public_id, actor=actor,
                  merchant_id=merchant.id, now=now,
                  data={"invitation": invitation.public_id, "reference": mandate.reference,

@@ -46,6 +46,11 @@ class Merchant(Base):
     webhook_disabled_at: Mapped[datetime | None]
     #: Where operational notices go (e.g. the webhook endpoint was disabled).
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    #: Where customers' replies to invitation and reminder mails go (else ``contact_email``).
+    reply_to_email: Mapped[str | None] = mapped_column(String(254))
+    #: Days after sending an invitation to remind an unsigned customer; None: the portal's
+    #: ``REMINDER_DAYS``, ``[]``: no reminders.
+    reminder_days: Mapped[list[int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
 
     customers: Mapped[list[Customer]] = relationship(back_populates="merchant")

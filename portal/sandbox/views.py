@@ -13,6 +13,7 @@ from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.providers import PaymentNotFound, PaymentStatus
+from portal.security import allow_form_redirects
 from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
@@ -50,6 +51,9 @@ def checkout(payment_id: str):
         abort(404)
     if payment.status != PaymentStatus.OPEN:
         return redirect(payment.redirect_url, code=303)
+    # Stands in for a provider's page: after paying, the customer goes on to our return URL and
+    # from there, when embedded, to the merchant's page (plain http on loopback in development).
+    allow_form_redirects("'self' http: https:")
     form = SandboxCheckoutForm()
     typed = _typed_iban(payment.metadata_)
     if not form.is_submitted():

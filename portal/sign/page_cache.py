@@ -10,15 +10,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Any
 
 
 class PageCache:
     def __init__(self, max_entries: int = 2048, ttl_seconds: float = 60.0) -> None:
         self.max_entries, self.ttl = max_entries, ttl_seconds
-        self._pages: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._pages: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Any | None:
         with self._lock:
             entry = self._pages.get(key)
             if entry is None:
@@ -30,7 +31,7 @@ class PageCache:
             self._pages.move_to_end(key)
             return body
 
-    def put(self, key: Hashable, body: bytes) -> None:
+    def put(self, key: Hashable, body: Any) -> None:
         with self._lock:
             self._pages[key] = (time.monotonic(), body)
             self._pages.move_to_end(key)

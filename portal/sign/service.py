@@ -59,6 +59,8 @@ def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at:
         return LinkRefusal.SIGNED
     if withdrawn_at is not None:
         return LinkRefusal.WITHDRAWN
+    if status == MandateStatus.EXPIRED:
+        return LinkRefusal.EXPIRED
     if status not in (MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION):
         return LinkRefusal.CLOSED
     if expires_at <= now:

@@ -18,10 +18,12 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Invitation, MandateStatus
-from portal.providers import ProviderError, get_provider
+from portal.providers import PaymentStatus, ProviderError, get_provider
 from portal.mandates.service import debtor_iban
-from portal.security import allow_form_redirects_to_providers
+from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
+from portal.shortlinks.service import short_link_of, short_url
+from portal.sign.embed import embedding_for, safe_return_url
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
 from portal.sign.page_cache import PageCache
@@ -69,10 +71,16 @@ def _invitation(token: str) -> Invitation:
 @bp.errorhandler(LinkRefused)
 def refused(exc: LinkRefused):
     invitation = exc.invitation
+    merchant = invitation.merchant if invitation else None
+    signed = exc.reason == LinkRefusal.SIGNED
+    embedding = embedding_for(merchant) if merchant else None
+    if signed and embedding:  # back on the merchant's page after paying: the confirmation
+        return done(request.view_args["token"])
     return render_template(
-        "sign/refused.html", reason=exc.reason.value,
-        merchant=invitation.merchant if invitation else None,
+        "sign/refused.html", reason=exc.reason.value, merchant=merchant,
         mandate=invitation.mandate if invitation else None,
+        embedding=embedding, embed_event="signed" if signed else "failed",
+        embed_detail=invitation.mandate.reference if signed else exc.reason.value,
     ), REFUSAL_STATUS[exc.reason]
 
 
@@ -99,8 +107,17 @@ def _cached_page(token: str) -> Response | None:
     if state is None:
         return None
     g.locale_hint = state.locale_hint
-    body = _pages().get((token, state.mandate_version, _page_locale()))
-    return None if body is None else Response(body, mimetype="text/html")
+    cached = _pages().get(_page_key(token, state.mandate_version))
+    if cached is None:
+        return None
+    body, g.frame_ancestors = cached
+    return Response(body, mimetype="text/html")
+
+
+def _page_key(token: str, mandate_version: int) -> tuple:
+    args = request.args
+    return (token, mandate_version, _page_locale(), args.get("embed"), args.get("origin"),
+            args.get("return_to"))
 
 
 def _pages() -> PageCache:
@@ -112,7 +129,7 @@ def _pages() -> PageCache:
 @limiter.limit(configured("SIGN_OPEN"), methods=["GET"])
 @limiter.limit(configured("SIGN_SUBMIT"), methods=["POST"])
 def sign(token: str):
-    allow_form_redirects_to_providers()
+    allow_form_redirects()
     if request.method == "GET" and (cached := _cached_page(token)) is not None:
         return cached
     session = get_session()
@@ -120,6 +137,10 @@ def sign(token: str):
     invitation = _invitation(token)
     check_signable(invitation, now)
     mandate = invitation.mandate
+    embedding = embedding_for(invitation.merchant)
+    last = latest_payment(session, mandate)
+    if request.method == "GET" and last is not None and last.status == PaymentStatus.PENDING:
+        return done(token)  # the bank is still confirming: no new attempt yet
     form = SignMandateForm()
     if request.method == "POST":
         _require_form_token(invitation, request.form.get("csrf_token"))
@@ -136,14 +157,15 @@ def sign(token: str):
             name=form.name.data.strip(), email=form.email.data.strip(),
             account=form.iban.account, ip=request.remote_addr,
             user_agent=request.user_agent.string, locale=_page_locale(),
-            text_version=MANDATE_TEXT_VERSION, embedded=request.args.get("embed") == "1",
+            text_version=MANDATE_TEXT_VERSION, embedded=embedding is not None,
         )
         submit_signature(session, invitation, signature, now)
         provider = get_provider(session)
+        back = {"return_to": embedding.return_to} if embedding and embedding.return_to else {}
         try:
             payment = start_verification(
                 session, mandate, provider,
-                return_url=external_url("sign.returned", token=token),
+                return_url=external_url("sign.returned", token=token, **back),
                 webhook_url=external_url("verification.webhook", provider=provider.name),
                 now=now)
         except ProviderError:
@@ -154,21 +176,27 @@ def sign(token: str):
             session.commit()
             log.info("mandate %s awaits verification payment %s", mandate.public_id,
                      payment.public_id)
+            if embedding:  # the provider refuses frames: the host page navigates top-level
+                return render_template("sign/continue.html", merchant=invitation.merchant,
+                                       embedding=embedding, embed_event="redirect",
+                                       embed_redirect=payment.checkout_url)
             return redirect(payment.checkout_url, code=303)
-    last = latest_payment(session, mandate)
+        last = latest_payment(session, mandate)
+    retrying = last is not None and last.status.is_final and not last.status.is_success
     status = 503 if provider_error else 422 if form.errors else 200
     html = render_template(
         "sign/form.html", form=form, token=token, merchant=invitation.merchant,
         mandate=mandate, provider_error=provider_error,
         form_token=form_token(invitation.public_id, current_app.config["SECRET_KEY"]),
-        retry_status=last.status.value if last and last.status.is_final and not
-        last.status.is_success else None,
+        retry_status=last.status.value if retrying else None,
         legal_text=mandate_text(mandate.scheme.value, _page_locale(),
                                 invitation.merchant.legal_name),
-        bank_hint=_bank_hint(form),
+        bank_hint=_bank_hint(form), embedding=embedding,
+        embed_event="failed" if retrying else None,
+        embed_detail=last.status.value if retrying else None,
     )
     if request.method == "GET":
-        _pages().put((token, mandate.version, _page_locale()), html.encode())
+        _pages().put(_page_key(token, mandate.version), (html.encode(), g.get("frame_ancestors")))
     return html, status
 
 
@@ -184,17 +212,19 @@ def returned(token: str):
     invitation = _invitation(token)
     mandate = invitation.mandate
     payment = latest_payment(session, mandate)
-    if payment is None:
-        return redirect(url_for("sign.sign", token=token), code=303)
-    if mandate.status == MandateStatus.AWAITING_VERIFICATION:
+    outcome = None
+    if payment is not None and mandate.status == MandateStatus.AWAITING_VERIFICATION:
         try:
             outcome = apply_provider_status(session, payment, get_provider(session, payment.provider),
                                             source="return")
         except ProviderError:
             log.warning("provider unavailable on return; the webhook will settle it", exc_info=True)
             outcome = Outcome.PENDING
-        if outcome == Outcome.RETRY:
-            return redirect(url_for("sign.sign", token=token), code=303)
+    host_page = safe_return_url(invitation.merchant, request.args.get("return_to"))
+    if host_page:  # embedded: back to the merchant's page, whose frame shows the outcome
+        return redirect(host_page, code=303)
+    if payment is None or outcome == Outcome.RETRY:
+        return redirect(url_for("sign.sign", token=token), code=303)
     return redirect(url_for("sign.done", token=token), code=303)
 
 
@@ -220,8 +250,11 @@ def done(token: str):
     state = _status(invitation, token)
     if state["retry"]:
         return redirect(url_for("sign.sign", token=token), code=303)
+    embedding = embedding_for(invitation.merchant)
     return render_template("sign/done.html", token=token, merchant=invitation.merchant,
-                           mandate=invitation.mandate, state=state)
+                           mandate=invitation.mandate, state=state, embedding=embedding,
+                           embed_event="signed" if state["status"] == "active" else None,
+                           embed_detail=invitation.mandate.reference)
 
 
 @bp.get("/<token>/status")
@@ -262,11 +295,13 @@ def check_iban(token: str):
 
 @bp.get("/<token>/qr.<fmt>")
 def qr(token: str, fmt: str):
-    """The signing link as a QR code: SVG for print, PNG (``?size=print`` for 1200 px) for screens."""
+    """The invitation's short link as a QR code (fewer modules, easier to scan): SVG for print,
+    PNG for screens (``?size=print`` for a large PNG)."""
     invitation = _invitation(token)
     if fmt not in ("png", "svg"):
         return refused(LinkRefused(LinkRefusal.UNKNOWN))
-    link = external_url("sign.sign", token=token)
+    short = short_link_of(get_session(), invitation)
+    link = short_url(short.code) if short else external_url("sign.sign", token=token)
     print_size = request.args.get("size") == "print"
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
                          box_size=30 if print_size else 8, border=4)

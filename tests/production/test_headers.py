@@ -65,3 +65,23 @@ def test_request_id_is_echoed_when_sane(client: FlaskClient) -> None:
 @pytest.mark.parametrize("path", ["/sign/x/qr.png", "/brand/mer_x/brand.css"])
 def test_non_html_responses_also_get_headers(client: FlaskClient, path: str) -> None:
     _assert_strict(client.get(path))
+
+
+def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(
+        database_url, tmp_path) -> None:
+    from portal import create_app
+    from tests.conftest import app_settings
+
+    app = create_app({**app_settings(database_url, tmp_path), "TRUSTED_PROXIES": 1})
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+        return {"ip": request.remote_addr, "secure": request.is_secure}
+
+    headers = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    assert app.test_client().get("/whoami", headers=headers).get_json() == {
+        "ip": "203.0.113.7", "secure": True}
+    plain = create_app(app_settings(database_url, tmp_path / "other"))
+    plain.add_url_rule("/whoami", view_func=whoami)
+    assert plain.test_client().get("/whoami", headers=headers).get_json()["ip"] == "127.0.0.1"

@@ -115,14 +115,17 @@ def test_qr_codes(journey: Journey, client: FlaskClient) -> None:
     assert client.get("/sign/garbage/qr.png").status_code == 400
 
 
-def test_qr_encodes_the_signing_link(journey: Journey, client: FlaskClient) -> None:
+def test_qr_encodes_the_short_link(journey: Journey, client: FlaskClient) -> None:
     import io
 
     import qrcode
     from PIL import Image
 
+    from portal.shortlinks.service import short_link_of
+
+    link = short_link_of(journey.session, journey.invitation)
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    code.add_data(f"http://localhost{journey.path}")
+    code.add_data(f"http://localhost/s/{link.code}")
     code.make(fit=True)
     expected = code.make_image().get_image().convert("L").tobytes()
     served = Image.open(io.BytesIO(client.get(f"{journey.path}/qr.png").data)).convert("L")

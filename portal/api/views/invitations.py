@@ -1,4 +1,4 @@
-"""Invitations: create (and optionally email) a signing link, read it, withdraw it."""
+"""Invitations: create (and optionally email or text) a signing link, read it, withdraw it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from portal.api.validation import validate_body, validation_problem
 from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
-from portal.mail.messages import queue_invitation_email
+from portal.mail.jobs import queue_invitation_email
 from portal.mandates.lifecycle import IllegalTransition
 from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
 from portal.mandates.service import (
@@ -26,6 +26,9 @@ from portal.mandates.service import (
     withdraw_invitation,
 )
 from portal.merchants.models import Merchant
+from portal.sms.gateways import sms_enabled
+from portal.sms.jobs import queue_invitation_sms
+from portal.sms.phone import can_receive_sms
 
 
 def _expiry(data: dict[str, Any], now: datetime) -> datetime:
@@ -49,10 +52,18 @@ def _expiry(data: dict[str, Any], now: datetime) -> datetime:
 def _channel(data: dict[str, Any]) -> InvitationChannel:
     channel = InvitationChannel(data.get("send_via", InvitationChannel.NONE.value))
     if channel is InvitationChannel.SMS:
-        raise Problem(422, "SMS delivery is not configured",
-                      "This portal cannot send text messages yet; use email or none.",
-                      type="sms-not-configured",
-                      errors=[{"field": "send_via", "message": "SMS delivery is not configured."}])
+        if not sms_enabled():
+            raise Problem(422, "SMS delivery is not configured",
+                          "This portal does not send text messages; use email or none.",
+                          type="sms-not-configured", errors=[
+                              {"field": "send_via", "message": "SMS delivery is not configured."}])
+        phone = data["customer"].get("phone")
+        if not phone:
+            raise validation_problem([{"field": "customer.phone",
+                                       "message": "Required when send_via is sms."}])
+        if not can_receive_sms(phone):
+            raise validation_problem([{"field": "customer.phone",
+                                       "message": "This number cannot receive text messages."}])
     if channel is InvitationChannel.EMAIL and not data["customer"].get("email"):
         raise validation_problem([{"field": "customer.email",
                                    "message": "Required when send_via is email."}])
@@ -79,6 +90,8 @@ def create_invitation(body: Any) -> Response:
         channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
+    elif channel is InvitationChannel.SMS:
+        queue_invitation_sms(session, invitation)
     return json_response(invitation_json(invitation, now), 201)
 
 

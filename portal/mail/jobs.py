@@ -1,0 +1,91 @@
+"""Mail jobs: the invitation and the signed mandate's copy, handed to the transport by a worker.
+
+A server that is down or answers 4xx means a retry on ``DELIVERY_RETRY_SCHEDULE``; a 5xx
+refusal (unknown mailbox) is recorded on the invitation at once and not retried."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.clock import now as clock_now
+from portal.documents.service import mandate_pdf, read_pdf
+from portal.jobs.service import enqueue, job_handler
+from portal.mail.messages import invitation_message, mandate_copy_message
+from portal.mail.transport import MailDeferred, MailRejected, mail_transport
+from portal.mandates.delivery import (
+    awaits_signature,
+    invitation_by_id,
+    mark_queued,
+    record_failure,
+    record_sent,
+    retry_or_give_up,
+)
+from portal.mandates.links import invitation_url
+from portal.mandates.models import Invitation, Mandate
+from portal.reminders.service import schedule_reminders
+
+INVITATION_JOB = "mail.invitation"
+MANDATE_COPY_JOB = "mail.mandate_copy"
+CHANNEL = "email"
+
+
+def queue_invitation_email(session: Session, invitation: Invitation) -> None:
+    """Send the invitation by email in the background, once, after the caller commits."""
+    mark_queued(invitation)
+    enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
+            dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
+
+
+def hand_over_email(session: Session, invitation: Invitation, message: EmailMessage, *,
+                    job_key: str, reminder: int | None = None) -> bool:
+    """Send one message about the invitation and record what happened; True if handed over."""
+    now = clock_now()
+    try:
+        mail_transport().send(message)
+    except MailRejected as exc:
+        record_failure(session, invitation, CHANNEL, str(exc), now=now, reminder=reminder)
+        return False
+    except MailDeferred as exc:
+        retry_or_give_up(session, invitation, CHANNEL, str(exc), job_key=job_key, now=now,
+                         reminder=reminder)
+    record_sent(session, invitation, CHANNEL, message["Message-ID"], now=now, reminder=reminder)
+    return True
+
+
+@job_handler(INVITATION_JOB)
+def send_invitation_email(session: Session, payload: dict[str, Any]) -> None:
+    """Mail the signing link unless the invitation can no longer be used; the first hand-over
+    tells the merchant (``invitation.sent``) and starts the reminder schedule."""
+    invitation = invitation_by_id(session, payload["invitation"])
+    if invitation is None or not invitation.mandate.customer.email:
+        return
+    if not awaits_signature(invitation, clock_now()):
+        return
+    first = invitation.sent_at is None
+    message = invitation_message(invitation, invitation_url(invitation.public_id,
+                                                            invitation.expires_at))
+    if hand_over_email(session, invitation, message,
+                       job_key=f"{INVITATION_JOB}:{invitation.public_id}") and first:
+        schedule_reminders(session, invitation, invitation.sent_at)
+
+
+@job_handler(MANDATE_COPY_JOB)
+def send_mandate_copy(session: Session, payload: dict[str, Any]) -> None:
+    mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
+    record = mandate_pdf(session, mandate) if mandate else None
+    if record is None or not mandate.customer.email:
+        return
+    message = mandate_copy_message(mandate, read_pdf(record))
+    try:
+        mail_transport().send(message)  # MailDeferred: the job queue's own retries
+    except MailRejected as exc:  # refused for good: note it, do not retry
+        record_audit(session, action="mail.mandate_copy_failed", subject=mandate.public_id,
+                     actor="system", merchant_id=mandate.merchant_id, data={"error": str(exc)})
+        return
+    record_audit(session, action="mail.mandate_copy", subject=mandate.public_id, actor="system",
+                 merchant_id=mandate.merchant_id, data={"message_id": message["Message-ID"]})

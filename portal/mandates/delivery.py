@@ -1,0 +1,98 @@
+"""What happened to the messages carrying an invitation (email, SMS): queued, sent (told to the
+merchant once), or failed for good; and the retry schedule while a message cannot be handed over.
+
+Channels call these from their jobs; the state lives on the invitation so the merchant sees it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.service import record_audit
+from portal.events.service import emit_event
+from portal.jobs.models import Job
+from portal.jobs.service import RetryLater
+from portal.mandates.models import DeliveryState, Invitation, MandateStatus
+
+ERROR_LENGTH = 300
+
+
+def invitation_by_id(session: Session, public_id: str) -> Invitation | None:
+    """The invitation a job names (jobs carry public ids)."""
+    return session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+
+
+def awaits_signature(invitation: Invitation, now: datetime) -> bool:
+    """True while the customer can still sign and has not started to: only then is a message
+    about it (the invitation, a reminder) worth sending."""
+    return (invitation.withdrawn_at is None and invitation.used_at is None
+            and invitation.expires_at > now
+            and invitation.mandate.status == MandateStatus.INVITED)
+
+
+def mark_queued(invitation: Invitation) -> None:
+    """The invitation message waits for a worker."""
+    invitation.delivery_status = DeliveryState.QUEUED
+    invitation.delivery_error = None
+
+
+def record_sent(session: Session, invitation: Invitation, channel: str, message_id: str, *,
+                now: datetime, reminder: int | None = None) -> bool:
+    """Note a handed-over message; the first time the invitation itself goes out, emit
+    ``invitation.sent``. True if this was that first time."""
+    data = {"channel": channel, "message_id": message_id}
+    if reminder is not None:
+        record_audit(session, action="invitation.reminder_sent", subject=invitation.public_id,
+                     actor="system", merchant_id=invitation.merchant_id, now=now,
+                     data={**data, "reminder": reminder})
+        return False
+    first = invitation.sent_at is None
+    invitation.delivery_status = DeliveryState.SENT
+    invitation.delivery_error = None
+    invitation.sent_at = invitation.sent_at or now
+    record_audit(session, action="invitation.sent", subject=invitation.public_id, actor="system",
+                 merchant_id=invitation.merchant_id, now=now, data=data)
+    if first:
+        emit_event(session, merchant_id=invitation.merchant_id, type="invitation.sent",
+                   subject=invitation.public_id, now=now,
+                   data={"invitation": invitation.public_id,
+                         "mandate": invitation.mandate.public_id, "channel": channel})
+    return first
+
+
+def record_failure(session: Session, invitation: Invitation, channel: str, error: str, *,
+                   now: datetime, reminder: int | None = None) -> None:
+    """A message was refused for good (or given up on): the invitation's delivery failed, which
+    also stops its reminders. The merchant hears of it once (``invitation.delivery_failed``)."""
+    already = invitation.delivery_status == DeliveryState.FAILED
+    invitation.delivery_status = DeliveryState.FAILED
+    invitation.delivery_error = f"{channel}: {error}"[:ERROR_LENGTH]
+    details = {"channel": channel, "error": error[:ERROR_LENGTH], "reminder": reminder}
+    record_audit(session, action="invitation.delivery_failed", subject=invitation.public_id,
+                 actor="system", merchant_id=invitation.merchant_id, now=now, data=details)
+    if not already:
+        emit_event(session, merchant_id=invitation.merchant_id, type="invitation.delivery_failed",
+                   subject=invitation.public_id, now=now,
+                   data={"invitation": invitation.public_id,
+                         "mandate": invitation.mandate.public_id, **details})
+
+
+def retry_or_give_up(session: Session, invitation: Invitation, channel: str, error: str, *,
+                     job_key: str, now: datetime, reminder: int | None = None) -> NoReturn:
+    """After a temporary failure: try again on ``DELIVERY_RETRY_SCHEDULE``, or once it has run
+    out, record the failure and stop. Commits what it records, then raises :class:`RetryLater`."""
+    schedule: list[float] = current_app.config["DELIVERY_RETRY_SCHEDULE"]
+    attempt = session.scalar(select(Job.attempts).where(Job.dedupe_key == job_key)) or 1
+    if attempt > len(schedule):
+        reason = f"gave up after {attempt} attempts: {error}"
+        record_failure(session, invitation, channel, reason, now=now, reminder=reminder)
+        session.commit()
+        raise RetryLater(reason)
+    if reminder is None:
+        invitation.delivery_error = f"{channel}: {error}"[:ERROR_LENGTH]
+        session.commit()
+    raise RetryLater(error, at=now + timedelta(seconds=float(schedule[attempt - 1])))

@@ -1,0 +1,38 @@
+"""Unsubscribing from reminders (RFC 8058): ``GET /s/<code>/unsubscribe`` asks for a
+confirmation, since mail scanners follow links; ``POST`` (the mail client's one-click
+``List-Unsubscribe=One-Click``, or the button) unsubscribes. The short code is the capability,
+so the POST needs no CSRF token and no session."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, render_template, request
+
+from portal import csrf
+from portal.clock import now as clock_now
+from portal.db import get_session
+from portal.limits import configured, limiter
+from portal.reminders.service import unsubscribe
+from portal.shortlinks.service import find_short_link
+from portal.sign.service import LinkRefusal
+
+bp = Blueprint("reminders", __name__, url_prefix="/s")
+
+
+@bp.route("/<code>/unsubscribe", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(configured("SHORTLINK"))
+def unsubscribe_page(code: str) -> tuple[str, int]:
+    session = get_session()
+    link = find_short_link(session, code)
+    if link is None:
+        return render_template("sign/refused.html", reason=LinkRefusal.UNKNOWN.value,
+                               merchant=None, mandate=None), 404
+    invitation = link.invitation
+    g.locale_hint = invitation.mandate.customer.locale
+    done = invitation.unsubscribed_at is not None
+    if request.method == "POST":
+        unsubscribe(session, invitation, clock_now())
+        session.commit()
+        done = True
+    return render_template("reminders/unsubscribe.html", merchant=invitation.merchant,
+                           done=done, code=code), 200

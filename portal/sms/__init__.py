@@ -1,0 +1,23 @@
+"""Text messages to customers: the invitation's short link and reminders of it.
+
+A gateway sends one message and returns the provider's message id; it raises
+:class:`SmsRejected` when the provider refuses for good (bad number, bad request) and
+:class:`SmsDeferred` when it may work later (timeouts, 5xx, rate limits)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class SmsGateway(Protocol):
+    def send(self, to: str, text: str) -> str:
+        """Send ``text`` to the E.164 number ``to``; the gateway's message id."""
+        ...
+
+
+class SmsRejected(Exception):
+    """The gateway refused this message; sending it again will not help."""
+
+
+class SmsDeferred(Exception):
+    """The gateway could not take the message now; try again later."""

@@ -1,0 +1,73 @@
+"""SMS jobs: the invitation's short link sent by a worker, retried like mail while the gateway
+is unavailable; a refusal (bad number) is recorded on the invitation and not retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal.clock import now as clock_now
+from portal.jobs.service import enqueue, job_handler
+from portal.mandates.delivery import (
+    awaits_signature,
+    invitation_by_id,
+    mark_queued,
+    record_failure,
+    record_sent,
+    retry_or_give_up,
+)
+from portal.mandates.models import Invitation
+from portal.reminders.service import schedule_reminders
+from portal.shortlinks.service import create_short_link, short_url
+from portal.sms import SmsDeferred, SmsRejected
+from portal.sms.gateways import sms_gateway
+from portal.sms.messages import invitation_sms
+
+INVITATION_JOB = "sms.invitation"
+CHANNEL = "sms"
+
+
+def queue_invitation_sms(session: Session, invitation: Invitation) -> None:
+    """Text the invitation's short link in the background, once, after the caller commits."""
+    mark_queued(invitation)
+    enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
+            dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
+
+
+def invitation_text(session: Session, invitation: Invitation, *, reminder: bool = False) -> str:
+    link = create_short_link(session, invitation)
+    return invitation_sms(invitation.merchant.display_name, short_url(link.code),
+                          invitation.mandate.customer.locale, reminder=reminder)
+
+
+def hand_over_sms(session: Session, invitation: Invitation, text: str, *, job_key: str,
+                  reminder: int | None = None) -> bool:
+    """Send one text about the invitation and record what happened; True if handed over."""
+    now = clock_now()
+    try:
+        message_id = sms_gateway().send(invitation.mandate.customer.phone or "", text)
+    except SmsRejected as exc:
+        record_failure(session, invitation, CHANNEL, str(exc), now=now, reminder=reminder)
+        return False
+    except SmsDeferred as exc:
+        retry_or_give_up(session, invitation, CHANNEL, str(exc), job_key=job_key, now=now,
+                         reminder=reminder)
+    record_sent(session, invitation, CHANNEL, message_id, now=now, reminder=reminder)
+    return True
+
+
+@job_handler(INVITATION_JOB)
+def send_invitation_sms(session: Session, payload: dict[str, Any]) -> None:
+    """Text the short link unless the invitation can no longer be used; the first hand-over
+    tells the merchant (``invitation.sent``) and starts the reminder schedule."""
+    invitation = invitation_by_id(session, payload["invitation"])
+    if invitation is None or not invitation.mandate.customer.phone:
+        return
+    if not awaits_signature(invitation, clock_now()):
+        return
+    first = invitation.sent_at is None
+    text = invitation_text(session, invitation)
+    if hand_over_sms(session, invitation, text,
+                     job_key=f"{INVITATION_JOB}:{invitation.public_id}") and first:
+        schedule_reminders(session, invitation, invitation.sent_at)

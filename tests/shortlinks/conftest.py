@@ -1,0 +1,1 @@
+from tests.mail.conftest import clock  # noqa: F401  (fixture)
