@@ -27,14 +27,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
 import httpx
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from tests.http_journey import REQUESTS_PER_FLOW, sign_and_verify  # noqa: E402
-from tests.pgcluster import PostgresCluster, find_pg_bin, free_port  # noqa: E402
+from tests.http_journey import REQUESTS_PER_FLOW, sign_and_verify
+from tests.pgcluster import PostgresCluster, find_pg_bin, free_port
 
 BARE_APP = '''
 from flask import Flask, render_template_string

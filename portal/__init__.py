@@ -20,16 +20,15 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from portal import cli, db, errors, health, i18n, limits, logs, metrics, security
+    from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.config import load_config
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
-    from portal.sandbox.views import bp as sandbox_bp
-    from portal.sign.embed import bp as embed_bp
     from portal.reminders.views import bp as reminders_bp
+    from portal.sandbox.views import bp as sandbox_bp
     from portal.shortlinks.views import bp as shortlinks_bp
+    from portal.sign.embed import bp as embed_bp
     from portal.sign.views import bp as sign_bp
-    from portal import api
     from portal.verification.views import bp as verification_bp
 
     load_config(app, test_config, problems)

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from cryptography import x509
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,8 +36,8 @@ def check_database(app: Flask) -> list[str]:
     config.set_main_option("script_location", str(MIGRATIONS))
     expected = set(ScriptDirectory.from_config(config).get_heads())
     if current != expected:
-        return ["database is not migrated to the latest schema: run `flask --app portal db "
-                "upgrade`"]
+        hint = "run `flask --app portal db upgrade`"
+        return [f"database is not migrated to the latest schema: {hint}"]
     return []
 
 
@@ -74,8 +74,8 @@ def check_mail(app: Flask) -> list[str]:
         with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=5) as client:
             client.noop()
     except (OSError, smtplib.SMTPException) as exc:
-        return [f"SMTP unreachable at {config['SMTP_HOST']}:{config['SMTP_PORT']}: "
-                f"{type(exc).__name__}"]
+        where = f"{config['SMTP_HOST']}:{config['SMTP_PORT']}"
+        return [f"SMTP unreachable at {where}: {type(exc).__name__}"]
     return []
 
 

@@ -15,17 +15,17 @@ from portal.audit.service import verify_chain
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
-from portal.webhooks.cli import webhooks_cli
 from portal.mandates.links import invitation_url
 from portal.mandates.service import InvitationRequest, invite_customer
-from signing import verify
-from portal.webhooks.service import EndpointError, configure_endpoint
 from portal.merchants.service import (
     MerchantDetails,
     MerchantInputError,
     create_merchant,
     find_by_creditor_id,
 )
+from portal.webhooks.cli import webhooks_cli
+from portal.webhooks.service import EndpointError, configure_endpoint
+from signing import verify
 
 db_cli = AppGroup("db", help="Database schema migrations.")
 merchant_cli = AppGroup("merchant", help="Merchants.")
@@ -163,11 +163,11 @@ def mandate_verify(pdf: Path) -> None:
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
-    import portal.documents.service  # noqa: F401
-    import portal.mail.jobs  # noqa: F401
-    import portal.reminders.expiry  # noqa: F401
-    import portal.reminders.jobs  # noqa: F401
-    import portal.sms.jobs  # noqa: F401
+    import portal.documents.service
+    import portal.mail.jobs
+    import portal.reminders.expiry
+    import portal.reminders.jobs
+    import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
     from portal.mail.cli import mail_cli
     from portal.reminders.cli import delivery_settings

@@ -7,7 +7,6 @@ recorded in the evidence, so it must always identify the exact text a debtor saw
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 from datetime import UTC, datetime
 

@@ -16,14 +16,12 @@ from portal.clock import now as clock_now
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.jobs.service import enqueue, job_handler
 from portal.mail.messages import invitation_message, mandate_copy_message
-from portal.mail.transport import MailDeferred, MailRejected, mail_transport
+from portal.mail.transport import MailRejected, mail_transport
 from portal.mandates.delivery import (
     awaits_signature,
+    hand_over,
     invitation_by_id,
     mark_queued,
-    record_failure,
-    record_sent,
-    retry_or_give_up,
 )
 from portal.mandates.links import invitation_url
 from portal.mandates.models import Invitation, Mandate
@@ -44,17 +42,11 @@ def queue_invitation_email(session: Session, invitation: Invitation) -> None:
 def hand_over_email(session: Session, invitation: Invitation, message: EmailMessage, *,
                     job_key: str, reminder: int | None = None) -> bool:
     """Send one message about the invitation and record what happened; True if handed over."""
-    now = clock_now()
-    try:
+    def send() -> str:
         mail_transport().send(message)
-    except MailRejected as exc:
-        record_failure(session, invitation, CHANNEL, str(exc), now=now, reminder=reminder)
-        return False
-    except MailDeferred as exc:
-        retry_or_give_up(session, invitation, CHANNEL, str(exc), job_key=job_key, now=now,
-                         reminder=reminder)
-    record_sent(session, invitation, CHANNEL, message["Message-ID"], now=now, reminder=reminder)
-    return True
+        return message["Message-ID"]
+
+    return hand_over(session, invitation, CHANNEL, send, job_key=job_key, reminder=reminder)
 
 
 @job_handler(INVITATION_JOB)

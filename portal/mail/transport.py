@@ -16,8 +16,10 @@ from typing import Protocol
 
 from flask import current_app
 
+from portal.transports import Deferred, Rejected
 
-class MailRejected(Exception):
+
+class MailRejected(Rejected):
     """The server refused this message permanently; sending it again will not help."""
 
     def __init__(self, code: int, reason: str) -> None:
@@ -26,7 +28,7 @@ class MailRejected(Exception):
         self.reason = reason
 
 
-class MailDeferred(Exception):
+class MailDeferred(Deferred):
     """The message could not be handed over now; try again later."""
 
 

@@ -5,6 +5,7 @@ Channels call these from their jobs; the state lives on the invitation so the me
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -13,10 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
+from portal.clock import now as clock_now
 from portal.events.service import emit_event
 from portal.jobs.models import Job
 from portal.jobs.service import RetryLater
 from portal.mandates.models import DeliveryState, Invitation, MandateStatus
+from portal.transports import Deferred, Rejected
 
 ERROR_LENGTH = 300
 
@@ -96,3 +99,20 @@ def retry_or_give_up(session: Session, invitation: Invitation, channel: str, err
         invitation.delivery_error = f"{channel}: {error}"[:ERROR_LENGTH]
         session.commit()
     raise RetryLater(error, at=now + timedelta(seconds=float(schedule[attempt - 1])))
+
+
+def hand_over(session: Session, invitation: Invitation, channel: str, send: Callable[[], str],
+              *, job_key: str, reminder: int | None = None) -> bool:
+    """Send one message about the invitation through ``send`` (returns the transport's message
+    id) and record the outcome; True if handed over. A deferral reschedules the job."""
+    now = clock_now()
+    try:
+        message_id = send()
+    except Rejected as exc:
+        record_failure(session, invitation, channel, str(exc), now=now, reminder=reminder)
+        return False
+    except Deferred as exc:
+        retry_or_give_up(session, invitation, channel, str(exc), job_key=job_key, now=now,
+                         reminder=reminder)
+    record_sent(session, invitation, channel, message_id, now=now, reminder=reminder)
+    return True

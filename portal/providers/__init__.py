@@ -15,8 +15,17 @@ from portal.providers.base import (
     ProviderUnavailable,
 )
 
-__all__ = ["PaymentNotFound", "PaymentProvider", "PaymentRequest", "PaymentStatus",
-           "ProviderError", "ProviderPayment", "ProviderUnavailable", "PROVIDER_NAMES", "get_provider"]
+__all__ = [
+    "PROVIDER_NAMES",
+    "PaymentNotFound",
+    "PaymentProvider",
+    "PaymentRequest",
+    "PaymentStatus",
+    "ProviderError",
+    "ProviderPayment",
+    "ProviderUnavailable",
+    "get_provider",
+]
 
 PROVIDER_NAMES = ("sandbox", "mollie")
 

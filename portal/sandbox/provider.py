@@ -99,6 +99,6 @@ def complete_sandbox_payment(
     payment.status = outcome
     payment.issuer = issuer
     if outcome == PaymentStatus.PAID:
-        bic = dict((i, b) for i, _, b in ISSUERS).get(issuer or "")
+        bic = {i: b for i, _, b in ISSUERS}.get(issuer or "")
         payment.payer_name, payment.payer_iban, payment.payer_bic = payer_name, payer_iban, bic
         payment.mandate_id = "mdt_sbx" + secrets.token_hex(6)

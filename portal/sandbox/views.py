@@ -13,8 +13,8 @@ from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.providers import PaymentNotFound, PaymentStatus
-from portal.security import allow_form_redirects
 from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
+from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 

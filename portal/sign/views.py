@@ -7,7 +7,17 @@ import logging
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 
@@ -18,8 +28,8 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Invitation, MandateStatus
-from portal.providers import PaymentStatus, ProviderError, get_provider
 from portal.mandates.service import debtor_iban
+from portal.providers import PaymentStatus, ProviderError, get_provider
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.shortlinks.service import short_link_of, short_url

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from portal.transports import Deferred, Rejected
+
 
 class SmsGateway(Protocol):
     def send(self, to: str, text: str) -> str:
@@ -15,9 +17,9 @@ class SmsGateway(Protocol):
         ...
 
 
-class SmsRejected(Exception):
+class SmsRejected(Rejected):
     """The gateway refused this message; sending it again will not help."""
 
 
-class SmsDeferred(Exception):
+class SmsDeferred(Deferred):
     """The gateway could not take the message now; try again later."""

@@ -11,16 +11,13 @@ from portal.clock import now as clock_now
 from portal.jobs.service import enqueue, job_handler
 from portal.mandates.delivery import (
     awaits_signature,
+    hand_over,
     invitation_by_id,
     mark_queued,
-    record_failure,
-    record_sent,
-    retry_or_give_up,
 )
 from portal.mandates.models import Invitation
 from portal.reminders.service import schedule_reminders
 from portal.shortlinks.service import create_short_link, short_url
-from portal.sms import SmsDeferred, SmsRejected
 from portal.sms.gateways import sms_gateway
 from portal.sms.messages import invitation_sms
 
@@ -44,17 +41,9 @@ def invitation_text(session: Session, invitation: Invitation, *, reminder: bool 
 def hand_over_sms(session: Session, invitation: Invitation, text: str, *, job_key: str,
                   reminder: int | None = None) -> bool:
     """Send one text about the invitation and record what happened; True if handed over."""
-    now = clock_now()
-    try:
-        message_id = sms_gateway().send(invitation.mandate.customer.phone or "", text)
-    except SmsRejected as exc:
-        record_failure(session, invitation, CHANNEL, str(exc), now=now, reminder=reminder)
-        return False
-    except SmsDeferred as exc:
-        retry_or_give_up(session, invitation, CHANNEL, str(exc), job_key=job_key, now=now,
-                         reminder=reminder)
-    record_sent(session, invitation, CHANNEL, message_id, now=now, reminder=reminder)
-    return True
+    return hand_over(session, invitation, CHANNEL,
+                     lambda: sms_gateway().send(invitation.mandate.customer.phone or "", text),
+                     job_key=job_key, reminder=reminder)
 
 
 @job_handler(INVITATION_JOB)

@@ -14,10 +14,10 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.documents.service import request_pdf
 from portal.ids import new_public_id
-from portal.metrics import MANDATES_SIGNED
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
+from portal.metrics import MANDATES_SIGNED
 from portal.providers.base import PaymentProvider, PaymentRequest, PaymentStatus, ProviderPayment
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment

@@ -17,11 +17,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from portal.metrics import WEBHOOK_SECONDS
 from portal.clock import now as clock_now
 from portal.events.models import Event
 from portal.jobs.service import RetryLater, job_handler, lease_duration
 from portal.merchants.models import Merchant
+from portal.metrics import WEBHOOK_SECONDS
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from portal.webhooks.retries import parse_retry_after, retry_delay
 from portal.webhooks.sender import Outcome, Timeouts, post

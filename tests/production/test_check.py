@@ -22,7 +22,7 @@ from tests.pgcluster import free_port
 
 
 class _Sink:
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook
+    async def handle_DATA(self, server, session, envelope):
         return "250 OK"
 
 

@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from portal.mandates.links import make_invitation_token
 from portal.mandates.models import MandateStatus
 from tests.factories import make_invitation, make_merchant
 from tests.sign.driver import Journey, csrf_token, local

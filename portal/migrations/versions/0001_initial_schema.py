@@ -3,10 +3,10 @@
 Revision ID: 445840215de4
 Revises: 
 """
-from alembic import op
 import sqlalchemy as sa
-import portal.db
+from alembic import op
 
+import portal.db
 
 revision = '445840215de4'
 down_revision = None

@@ -3,10 +3,10 @@
 Revision ID: 15be6e0db3fa
 Revises: 445840215de4
 """
-from alembic import op
 import sqlalchemy as sa
-import portal.db
+from alembic import op
 
+import portal.db
 
 revision = '15be6e0db3fa'
 down_revision = '445840215de4'

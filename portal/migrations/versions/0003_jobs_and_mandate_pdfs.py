@@ -3,10 +3,10 @@
 Revision ID: 60a9ff390fe5
 Revises: 15be6e0db3fa
 """
-from alembic import op
 import sqlalchemy as sa
-import portal.db
+from alembic import op
 
+import portal.db
 
 revision = '60a9ff390fe5'
 down_revision = '15be6e0db3fa'

@@ -3,10 +3,10 @@
 Revision ID: a4a1a0000004
 Revises: 60a9ff390fe5
 """
-from alembic import op
 import sqlalchemy as sa
-import portal.db
+from alembic import op
 
+import portal.db
 
 revision = 'a4a1a0000004'
 down_revision = '60a9ff390fe5'
