@@ -13,8 +13,13 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-max_requests = 5000
-max_requests_jitter = 500
+#: Load the app once in the master: workers fork ready (fast restarts, shared memory). Database
+#: connections are opened lazily, in each worker, after the fork.
+preload_app = True
+#: Recycle workers now and then as a guard against leaks; the wide jitter keeps them from all
+#: restarting at the same moment under an even load.
+max_requests = 50000
+max_requests_jitter = 25000
 #: Trust X-Forwarded-* only from the reverse proxy in front (set to its address).
 forwarded_allow_ips = os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"

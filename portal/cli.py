@@ -123,6 +123,7 @@ def demo(base_url: str | None) -> None:
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")
     click.echo("")
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
@@ -92,10 +92,12 @@ _LINK_STATE = (
     .where(Invitation.public_id == bindparam("public_id")))
 
 
-def open_link(session: Session, public_id: str, now: datetime) -> OpenLink | None:
+def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     """The state of an already-opened, signable invitation; None for anything else (the full
-    path handles first opens and refusals)."""
-    row = session.execute(_LINK_STATE, {"public_id": public_id}).first()
+    path handles first opens and refusals). One statement in autocommit mode: no BEGIN and
+    ROLLBACK round trips on this hot path."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = connection.execute(_LINK_STATE, {"public_id": public_id}).first()
     if row is None or row.opened_at is None or refusal(
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:
         return None

@@ -24,6 +24,7 @@ from flask_wtf.csrf import CSRFError
 from portal import csrf
 from portal.clock import now as clock_now
 from portal.db import get_session
+from portal.db import state as db_state
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 from portal.mandates.links import LinkInvalid, read_invitation_token
@@ -113,7 +114,7 @@ def _cached_page(token: str) -> Response | None:
                                              config["SECRET_KEY_FALLBACKS"])
     except LinkInvalid:
         return None
-    state = open_link(get_session(), public_id, clock_now())
+    state = open_link(db_state().engine, public_id, clock_now())
     if state is None:
         return None
     g.locale_hint = state.locale_hint
