@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
 
     from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.config import load_config
+    from portal.console.views import bp as console_bp
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
     from portal.reminders.views import bp as reminders_bp
@@ -45,7 +46,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     cli.init_app(app)
     worker.init_app(app)
     for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, sandbox_bp, verification_bp,
-                      shortlinks_bp, reminders_bp):
+                      shortlinks_bp, reminders_bp, console_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI

@@ -123,6 +123,7 @@ def demo(base_url: str | None) -> None:
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")
     click.echo("")
@@ -170,10 +171,11 @@ def init_app(app: Flask) -> None:
     import portal.reminders.jobs
     import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
+    from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli):
+                    webhooks_cli, mail_cli, staff_cli):
         app.cli.add_command(command)

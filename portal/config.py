@@ -92,6 +92,9 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_SIGN_SUBMIT": "10 per minute",
     "RATELIMIT_TOKEN": "30 per minute",
     "RATELIMIT_SHORTLINK": "60 per minute",
+    "RATELIMIT_CONSOLE_LOGIN": "5 per minute",
+    # Support console: a login ends after this many minutes without a console request.
+    "CONSOLE_IDLE_MINUTES": 30,
 }
 
 

@@ -1,0 +1,50 @@
+"""``flask --app portal staff create | disable``: support staff accounts for the console."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from portal.clock import now as clock_now
+from portal.console.service import StaffError, create_staff, disable_staff
+from portal.db import session_scope
+
+staff_cli = AppGroup("staff", help="Support staff who may use the console (/console).")
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def staff_create(email: str, name: str, password_stdin: bool) -> None:
+    """Create a staff user; the password is prompted for twice unless --password-stdin."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope() as session:
+            staff = create_staff(session, email=email, name=name, password=password,
+                                 now=clock_now())
+            public_id = staff.public_id
+    except StaffError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(public_id)
+
+
+@staff_cli.command("disable")
+@click.argument("email")
+def staff_disable(email: str) -> None:
+    """Disable a staff user: no more logins, and open console sessions end."""
+    try:
+        with session_scope() as session:
+            staff = disable_staff(session, email, now=clock_now())
+            public_id = staff.public_id
+    except StaffError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"disabled {public_id}")

@@ -1,0 +1,206 @@
+"""Console rules: staff accounts and logins, finding mandates, and gathering a mandate's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.audit.models import AuditEvent
+from portal.audit.service import record_audit
+from portal.console.models import StaffUser
+from portal.db import cipher_of
+from portal.documents.models import MandatePdf
+from portal.documents.service import mandate_pdf, read_pdf
+from portal.events.models import Event
+from portal.ids import looks_like, new_public_id
+from portal.mandates.models import Customer, Invitation, Mandate
+from portal.sepa import IbanError, normalize_iban, validate_iban
+from portal.verification.models import VerificationPayment
+from signing import verify
+
+PASSWORD_METHOD = "scrypt"
+MIN_PASSWORD_LENGTH = 12
+#: Checked when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-staff-password", method=PASSWORD_METHOD)
+#: At most this many mandates per search; the console is for finding one, not for reports.
+SEARCH_LIMIT = 50
+MAX_QUERY_LENGTH = 254
+
+
+class StaffError(ValueError):
+    """A staff account cannot be created or changed as asked; the message says why."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_staff_by_email(session: Session, email: str) -> StaffUser | None:
+    return session.scalar(select(StaffUser).where(StaffUser.email == normalize_email(email)))
+
+
+def find_staff(session: Session, public_id: str) -> StaffUser | None:
+    if not looks_like(public_id, "stf"):
+        return None
+    return session.scalar(select(StaffUser).where(StaffUser.public_id == public_id))
+
+
+def create_staff(session: Session, *, email: str, name: str, password: str,
+                 now: datetime) -> StaffUser:
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254:
+        raise StaffError("enter a valid email address")
+    if not name.strip() or len(name) > 140:
+        raise StaffError("enter a name of at most 140 characters")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if find_staff_by_email(session, email) is not None:
+        raise StaffError(f"a staff user with email {email} already exists")
+    staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name.strip(),
+                      password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+                      created_at=now)
+    session.add(staff)
+    session.flush()
+    record_audit(session, action="console.staff_create", subject=staff.public_id, actor="cli",
+                 data={"email": email}, now=now)
+    return staff
+
+
+def disable_staff(session: Session, email: str, *, now: datetime) -> StaffUser:
+    staff = find_staff_by_email(session, email)
+    if staff is None:
+        raise StaffError(f"no staff user with email {normalize_email(email)}")
+    if staff.disabled_at is None:
+        staff.disabled_at = now
+        record_audit(session, action="console.staff_disable", subject=staff.public_id,
+                     actor="cli", data={"email": staff.email}, now=now)
+    return staff
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime,
+                 ip: str | None) -> StaffUser | None:
+    """The staff user these credentials belong to, or None; either way the attempt is audited.
+
+    An unknown email still checks a password hash, so timing does not tell which emails exist."""
+    staff = find_staff_by_email(session, email)
+    matches = check_password_hash(staff.password_hash if staff else _DUMMY_HASH, password)
+    if staff is None:
+        reason = "unknown_email"
+    elif not matches:
+        reason = "wrong_password"
+    elif not staff.active:
+        reason = "disabled"
+    else:
+        staff.last_login_at = now
+        record_audit(session, action="console.login", subject=staff.public_id,
+                     actor=f"staff:{staff.public_id}",
+                     data={"outcome": "success", "ip": ip}, now=now)
+        return staff
+    # What was typed is never kept: the trail is append-only, and people type passwords into
+    # the email box. An unknown account is named by nothing more than the attempt itself.
+    record_audit(session, action="console.login",
+                 subject=staff.public_id if staff else "stf_unknown",
+                 actor=f"staff:{staff.public_id}" if staff else "anonymous",
+                 data={"outcome": "failure", "reason": reason, "ip": ip}, now=now)
+    return None
+
+
+def search_mandates(session: Session, query: str) -> list[Mandate]:
+    """Mandates matching a reference, ``md_``/``inv_`` id, customer email or IBAN, newest first.
+
+    Input that fits none of these simply finds nothing."""
+    query = query.strip()
+    if not query or len(query) > MAX_QUERY_LENGTH or "\x00" in query:
+        return []  # PostgreSQL refuses NUL characters in text
+    conditions = [func.upper(Mandate.reference) == query.upper()]
+    if looks_like(query, "md"):
+        conditions.append(Mandate.public_id == query)
+    if looks_like(query, "inv"):
+        conditions.append(Mandate.id.in_(
+            select(Invitation.mandate_id).where(Invitation.public_id == query)))
+    if "@" in query:
+        conditions.append(Mandate.customer_id.in_(
+            select(Customer.id).where(func.lower(Customer.email) == query.lower())))
+    try:
+        account = validate_iban(normalize_iban(query))
+    except IbanError:
+        pass
+    else:
+        conditions.append(Mandate.iban_hash == cipher_of(session).lookup_hash(account.iban))
+    return list(session.scalars(
+        select(Mandate).where(or_(*conditions))
+        .order_by(Mandate.created_at.desc(), Mandate.id.desc()).limit(SEARCH_LIMIT)))
+
+
+def find_mandate(session: Session, public_id: str) -> Mandate | None:
+    if not looks_like(public_id, "md"):
+        return None
+    return session.scalar(select(Mandate).where(Mandate.public_id == public_id))
+
+
+@dataclass
+class SealCheck:
+    """The stored PDF's seal as :func:`signing.verify` sees it (or why it could not be read)."""
+
+    ok: bool
+    reasons: list[str] = field(default_factory=list)
+    signed_at: datetime | None = None
+    signer_subject: str | None = None
+
+
+@dataclass
+class MandateRecord:
+    """Everything support needs to answer a question about one mandate."""
+
+    mandate: Mandate
+    invitations: list[Invitation]
+    payments: list[VerificationPayment]
+    audit_events: list[AuditEvent]
+    events: list[Event]
+    pdf: MandatePdf | None
+    seal: SealCheck | None
+
+
+def check_seal(record: MandatePdf, certificate: Any) -> SealCheck:
+    try:
+        pdf = read_pdf(record)
+    except Exception as exc:  # noqa: BLE001 - a missing or corrupt file is a finding, not a 500
+        return SealCheck(ok=False, reasons=[f"the stored PDF could not be read: {exc}"])
+    report = verify(pdf, certificate)
+    return SealCheck(ok=report.ok, reasons=list(report.reasons), signed_at=report.signed_at,
+                     signer_subject=report.signer_subject)
+
+
+def mandate_record(session: Session, mandate: Mandate, certificate: Any) -> MandateRecord:
+    invitations = list(session.scalars(
+        select(Invitation).where(Invitation.mandate_id == mandate.id).order_by(Invitation.id)))
+    subjects = [mandate.public_id, *(invitation.public_id for invitation in invitations)]
+    pdf = mandate_pdf(session, mandate)
+    return MandateRecord(
+        mandate=mandate,
+        invitations=invitations,
+        payments=list(session.scalars(
+            select(VerificationPayment).where(VerificationPayment.mandate_id == mandate.id)
+            .order_by(VerificationPayment.created_at, VerificationPayment.id))),
+        audit_events=list(session.scalars(
+            select(AuditEvent).where(AuditEvent.subject.in_(subjects)).order_by(AuditEvent.seq))),
+        events=list(session.scalars(
+            select(Event).where(Event.subject == mandate.public_id)
+            .order_by(Event.created_at, Event.id))),
+        pdf=pdf,
+        seal=check_seal(pdf, certificate) if pdf else None,
+    )
+
+
+def record_access(session: Session, staff: StaffUser, mandate: Mandate, action: str,
+                  *, now: datetime, ip: str | None) -> None:
+    """Support access is itself audited: who looked at or downloaded which mandate, and when."""
+    record_audit(session, action=action, subject=mandate.public_id,
+                 actor=f"staff:{staff.public_id}", merchant_id=mandate.merchant_id,
+                 data={"staff": staff.public_id, "ip": ip}, now=now)
+

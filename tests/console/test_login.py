@@ -1,0 +1,168 @@
+"""Console login: who gets in, what everyone else sees, and how a login ends."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.audit.models import AuditEvent
+from portal.clock import utcnow
+from portal.console import service
+from portal.console.models import StaffUser
+from portal.console.service import disable_staff
+from tests.console.conftest import Staff, log_in, make_staff
+from tests.sign.driver import csrf_token
+
+MESSAGE = b"Email or password is incorrect."
+
+
+def error_of(response) -> bytes:
+    match = re.search(rb'id="login-error"[^>]*>([^<]*)<', response.data)
+    assert match, response.data[:500]
+    return match.group(1)
+
+
+def test_unknown_email_still_checks_a_hash(client: FlaskClient, monkeypatch) -> None:
+    """Timing: a miss costs one password hash check, as a wrong password does."""
+    checked = []
+    original = service.check_password_hash
+    monkeypatch.setattr(service, "check_password_hash",
+                        lambda stored, given: checked.append(stored) or original(stored, given))
+    log_in(client, "nobody@example.org", "whatever")
+    assert len(checked) == 1 and checked[0].startswith("scrypt:")
+
+
+def logins(session: Session) -> list[AuditEvent]:
+    session.expire_all()
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "console.login")
+                                .order_by(AuditEvent.seq)))
+
+
+def test_right_password_logs_in_and_is_audited(client: FlaskClient, staff: Staff,
+                                               session: Session) -> None:
+    response = log_in(client, staff.email.upper(), staff.password)
+    assert response.status_code == 303 and response.headers["Location"] == "/console/"
+    page = client.get("/console/")
+    assert page.status_code == 200 and b"Sophie Support" in page.data
+    [event] = logins(session)
+    assert event.subject == staff.user.public_id and event.subject.startswith("stf_")
+    assert event.data["outcome"] == "success"
+    session.refresh(staff.user)
+    assert staff.user.last_login_at is not None
+
+
+def test_wrong_password_and_unknown_email_look_the_same(client: FlaskClient, staff: Staff,
+                                                         session: Session) -> None:
+    wrong = log_in(client, staff.email, "not the password")
+    unknown = log_in(client, "nobody@example.org", "not the password")
+    assert wrong.status_code == unknown.status_code == 200
+    assert error_of(wrong) == error_of(unknown) == MESSAGE
+    assert client.get("/console/").status_code == 302
+    assert [(e.data["outcome"], e.data["reason"]) for e in logins(session)] == [
+        ("failure", "wrong_password"), ("failure", "unknown_email")]
+    # Whatever was typed stays out of the append-only trail.
+    assert all("nobody@example.org" not in str(e.data) for e in logins(session))
+
+
+def test_disabled_staff_cannot_log_in(client: FlaskClient, staff: Staff,
+                                      session: Session) -> None:
+    disable_staff(session, staff.email, now=utcnow())
+    session.commit()
+    response = log_in(client, staff.email, staff.password)
+    assert response.status_code == 200 and MESSAGE in response.data
+    assert logins(session)[-1].data["reason"] == "disabled"
+
+
+def test_disabling_ends_an_open_login(console: FlaskClient, staff: Staff,
+                                      session: Session) -> None:
+    assert console.get("/console/").status_code == 200
+    disable_staff(session, staff.email, now=utcnow())
+    session.commit()
+    assert console.get("/console/").status_code == 302
+
+
+def test_login_needs_the_csrf_token(client: FlaskClient, staff: Staff) -> None:
+    response = client.post("/console/login", data={"email": staff.email,
+                                                   "password": staff.password})
+    assert response.status_code == 400
+    assert client.get("/console/").status_code == 302
+
+
+def test_empty_form_gets_the_generic_message(client: FlaskClient) -> None:
+    token = csrf_token(client.get("/console/login"))
+    response = client.post("/console/login", data={"csrf_token": token})
+    assert response.status_code == 200 and MESSAGE in response.data
+
+
+def test_pages_redirect_to_login(client: FlaskClient) -> None:
+    for path in ("/console/", "/console/?q=x", "/console/mandates/md_0123456789abcdef",
+                 "/console/mandates/md_0123456789abcdef/pdf"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].startswith("/console/login?next=")
+
+
+def test_login_returns_to_the_page_asked_for(client: FlaskClient, staff: Staff) -> None:
+    target = client.get("/console/?q=abc").headers["Location"]
+    response = log_in(client, staff.email, staff.password, path=target)
+    assert response.headers["Location"] == "/console/?q=abc"
+
+
+def test_login_never_redirects_off_the_console(client: FlaskClient, staff: Staff) -> None:
+    for target in ("//evil.example/", "https://evil.example/", "/sign/x"):
+        response = log_in(client, staff.email, staff.password,
+                          path=f"/console/login?next={target}")
+        assert response.headers["Location"] == "/console/"
+
+
+def test_logout_ends_the_login(console: FlaskClient) -> None:
+    page = console.get("/console/")
+    response = console.post("/console/logout", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 303
+    assert console.get("/console/").status_code == 302
+
+
+def test_logout_needs_the_csrf_token(console: FlaskClient) -> None:
+    assert console.post("/console/logout").status_code == 400
+    assert console.get("/console/").status_code == 200
+
+
+def test_login_starts_a_fresh_session(client: FlaskClient, staff: Staff) -> None:
+    with client.session_transaction() as flask_session:
+        flask_session["planted"] = "by an attacker"
+    log_in(client, staff.email, staff.password)
+    with client.session_transaction() as flask_session:
+        assert "planted" not in flask_session
+        assert flask_session["console_staff"] == staff.user.public_id
+        assert flask_session.permanent
+
+
+def test_nonce_differs_per_login(app: Flask, staff: Staff) -> None:
+    nonces = []
+    for _ in range(2):
+        client = app.test_client()
+        log_in(client, staff.email, staff.password)
+        with client.session_transaction() as flask_session:
+            nonces.append(flask_session["console_nonce"])
+    assert nonces[0] != nonces[1]
+
+
+def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:
+    start = utcnow()
+    app.config["CLOCK"] = lambda: start
+    assert console.get("/console/").status_code == 200
+    app.config["CLOCK"] = lambda: start + timedelta(minutes=29)
+    assert console.get("/console/").status_code == 200  # each request renews the idle time
+    app.config["CLOCK"] = lambda: start + timedelta(minutes=29 + 31)
+    assert console.get("/console/").status_code == 302
+
+
+def test_passwords_are_stored_as_scrypt_hashes(session: Session) -> None:
+    staff = make_staff(session, email="other@example.org")
+    stored = session.scalar(select(StaffUser).where(StaffUser.id == staff.user.id))
+    assert stored.password_hash.startswith("scrypt:") and staff.password not in stored.password_hash
