@@ -36,6 +36,14 @@ from portal.documents.service import mandate_pdf, read_pdf, sealing_key
 from portal.limits import configured, limiter
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+@bp.app_template_filter("json_text")
+def json_text(value: object, indent: int | None = None) -> str:
+    """JSON for people: keys sorted, non-ASCII as is (the template escapes it)."""
+    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False, default=str)
+
+
 LOGIN_FAILED = "Email or password is incorrect."
 #: Flask session keys of a console login.
 STAFF, NONCE, SEEN = "console_staff", "console_nonce", "console_seen"
@@ -140,10 +148,7 @@ def mandate_detail(public_id: str):
                   ip=request.remote_addr)
     db.commit()
     record = mandate_record(db, mandate, sealing_key().certificate_der)
-    evidence = json.dumps(mandate.evidence, indent=2, sort_keys=True, ensure_ascii=False,
-                          default=str) if mandate.evidence else None
-    return render_template("console/mandate.html", record=record, mandate=mandate,
-                           evidence=evidence)
+    return render_template("console/mandate.html", record=record, mandate=mandate)
 
 
 @bp.get("/mandates/<public_id>/pdf")

@@ -163,3 +163,8 @@ def test_console_pages_carry_security_headers(client: FlaskClient, console: Flas
         assert response.headers["Cache-Control"] == "no-store"
         assert b"<script" not in response.data and b"style=" not in response.data
         assert b"<style" not in response.data
+
+
+def test_audit_data_is_shown_as_people_read_it(console: FlaskClient, signed: Mandate) -> None:
+    page = console.get(f"/console/mandates/{signed.public_id}").get_data(as_text=True)
+    assert "\\u2022" not in page and "NL91 ••••" in page  # masked IBANs, not escapes
