@@ -130,6 +130,10 @@ def _run_job(app: Flask, job_id: int) -> bool:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             handler(session, {k: v for k, v in job.payload.items() if k != "_request_id"})
+            # Done in the same transaction as the work: both commit, or neither does.
+            session.execute(update(Job).where(Job.id == job_id).values(
+                status=JobStatus.DONE, finished_at=clock_now(), locked_until=None,
+                last_error=None).execution_options(synchronize_session=False))
             session.commit()
         except RetryLater as retry:  # the handler committed what it wanted to keep
             session.rollback()
@@ -142,10 +146,6 @@ def _run_job(app: Flask, job_id: int) -> bool:
             JOB_FAILURES.labels(job.kind).inc()
             _record_failure(factory, job_id, f"{type(exc).__name__}: {exc}"[:2000])
             return False
-    with factory() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(
-            status=JobStatus.DONE, finished_at=clock_now(), locked_until=None, last_error=None))
-        session.commit()
     log.debug("job %s (%s) done", job_id, job.kind)
     return True
 

@@ -87,3 +87,20 @@ def test_backoff_grows_and_is_capped() -> None:
     assert service.backoff(1) <= timedelta(seconds=30)
     assert service.backoff(4) >= timedelta(seconds=120)
     assert service.backoff(30) <= timedelta(hours=6)
+
+
+@job_handler("test.writes")
+def _writes(session: Session, payload: dict) -> None:
+    enqueue(session, "test.ok", {"written_by": payload["n"]})
+
+
+def test_a_job_is_done_in_the_same_transaction_as_its_work(app: Flask, session: Session) -> None:
+    from sqlalchemy import select
+
+    job = enqueue(session, "test.writes", {"n": 7})
+    session.commit()
+    run_due_jobs(app, kinds=("test.writes",))
+    session.expire_all()
+    assert session.get(Job, job.id).status == JobStatus.DONE
+    written = session.scalars(select(Job).where(Job.kind == "test.ok")).all()
+    assert [j.payload["written_by"] for j in written] == [7]
