@@ -12,20 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.jobs.service import enqueue, job_handler
 from portal.mail.messages import invitation_message, mandate_copy_message
 from portal.mail.transport import MailRejected, mail_transport
 from portal.mandates.delivery import (
-    awaits_signature,
     hand_over,
-    invitation_by_id,
     mark_queued,
 )
 from portal.mandates.links import invitation_url
 from portal.mandates.models import Invitation, Mandate
-from portal.reminders.service import schedule_reminders
+from portal.reminders.service import deliver_invitation
 
 INVITATION_JOB = "mail.invitation"
 MANDATE_COPY_JOB = "mail.mandate_copy"
@@ -51,19 +48,15 @@ def hand_over_email(session: Session, invitation: Invitation, message: EmailMess
 
 @job_handler(INVITATION_JOB)
 def send_invitation_email(session: Session, payload: dict[str, Any]) -> None:
-    """Mail the signing link unless the invitation can no longer be used; the first hand-over
-    tells the merchant (``invitation.sent``) and starts the reminder schedule."""
-    invitation = invitation_by_id(session, payload["invitation"])
-    if invitation is None or not invitation.mandate.customer.email:
-        return
-    if not awaits_signature(invitation, clock_now()):
-        return
-    first = invitation.sent_at is None
-    message = invitation_message(invitation, invitation_url(invitation.public_id,
-                                                            invitation.expires_at))
-    if hand_over_email(session, invitation, message,
-                       job_key=f"{INVITATION_JOB}:{invitation.public_id}") and first:
-        schedule_reminders(session, invitation, invitation.sent_at)
+    """Mail the signing link; the first hand-over tells the merchant (``invitation.sent``)."""
+    def send(invitation: Invitation) -> bool:
+        message = invitation_message(invitation, invitation_url(invitation.public_id,
+                                                                invitation.expires_at))
+        return hand_over_email(session, invitation, message,
+                               job_key=f"{INVITATION_JOB}:{invitation.public_id}")
+
+    deliver_invitation(session, payload["invitation"],
+                       lambda invitation: invitation.mandate.customer.email, send)
 
 
 @job_handler(MANDATE_COPY_JOB)

@@ -5,6 +5,7 @@ day; each job re-checks the invitation when it runs, so stopping needs no bookke
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.jobs.service import enqueue
-from portal.mandates.delivery import awaits_signature
+from portal.clock import now as clock_now
+from portal.mandates.delivery import awaits_signature, invitation_by_id
 from portal.mandates.models import DeliveryState, Invitation, InvitationChannel
 from portal.merchants.models import Merchant
 
@@ -92,3 +94,17 @@ def unsubscribe(session: Session, invitation: Invitation, now: datetime) -> bool
     record_audit(session, action="invitation.unsubscribe", subject=invitation.public_id,
                  actor="customer", merchant_id=invitation.merchant_id, now=now)
     return True
+
+
+def deliver_invitation(session: Session, public_id: str, address: Callable[[Invitation], str | None],
+                       send: Callable[[Invitation], bool]) -> None:
+    """Send an invitation on one channel unless it has no address there or can no longer be
+    used; the first hand-over (``send`` returns True) starts the reminder schedule."""
+    invitation = invitation_by_id(session, public_id)
+    if invitation is None or not address(invitation):
+        return
+    if not awaits_signature(invitation, clock_now()):
+        return
+    first = invitation.sent_at is None
+    if send(invitation) and first:
+        schedule_reminders(session, invitation, invitation.sent_at)

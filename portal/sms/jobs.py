@@ -7,16 +7,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
 from portal.jobs.service import enqueue, job_handler
 from portal.mandates.delivery import (
-    awaits_signature,
     hand_over,
-    invitation_by_id,
     mark_queued,
 )
 from portal.mandates.models import Invitation
-from portal.reminders.service import schedule_reminders
+from portal.reminders.service import deliver_invitation
 from portal.shortlinks.service import create_short_link, short_url
 from portal.sms.gateways import sms_gateway
 from portal.sms.messages import invitation_sms
@@ -48,15 +45,8 @@ def hand_over_sms(session: Session, invitation: Invitation, text: str, *, job_ke
 
 @job_handler(INVITATION_JOB)
 def send_invitation_sms(session: Session, payload: dict[str, Any]) -> None:
-    """Text the short link unless the invitation can no longer be used; the first hand-over
-    tells the merchant (``invitation.sent``) and starts the reminder schedule."""
-    invitation = invitation_by_id(session, payload["invitation"])
-    if invitation is None or not invitation.mandate.customer.phone:
-        return
-    if not awaits_signature(invitation, clock_now()):
-        return
-    first = invitation.sent_at is None
-    text = invitation_text(session, invitation)
-    if hand_over_sms(session, invitation, text,
-                     job_key=f"{INVITATION_JOB}:{invitation.public_id}") and first:
-        schedule_reminders(session, invitation, invitation.sent_at)
+    """Text the short link; the first hand-over tells the merchant (``invitation.sent``)."""
+    deliver_invitation(
+        session, payload["invitation"], lambda invitation: invitation.mandate.customer.phone,
+        lambda invitation: hand_over_sms(session, invitation, invitation_text(session, invitation),
+                                         job_key=f"{INVITATION_JOB}:{invitation.public_id}"))
