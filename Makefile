@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test venv system-deps migrate demo bench clean
+.PHONY: run test venv system-deps migrate demo bench i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ bench: venv system-deps
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/http.py
+
+# After changing a translated string: extract, merge into nl/de/fr, then translate the empty
+# msgstr entries and run it again to compile (portal/translations/README.md).
+i18n: venv
+	$(BIN)/pybabel extract -q -F babel.cfg -k lazy_gettext -k _l \
+		--project=mandate-portal --copyright-holder="mandate-portal contributors" \
+		-o portal/translations/messages.pot .
+	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations \
+		--no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d portal/translations --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
