@@ -167,7 +167,7 @@ class Debit(Base):
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     merchant: Mapped[Merchant] = relationship()
     mandate: Mapped[Mandate] = relationship()

@@ -213,29 +213,30 @@ def write_pain008(out: BinaryIO, *, version: str, message_id: str, created_at: d
     written_count = written_sum = 0
     with etree.xmlfile(out, encoding="UTF-8", buffered=True) as xf:
         xf.write_declaration()
-        with xf.element(f"{{{namespace(version)}}}Document", nsmap={None: namespace(version)}):
-            with xf.element("CstmrDrctDbtInitn"):
-                header = _Element("GrpHdr")
-                _SubElement(header, "MsgId").text = message_id
-                _SubElement(header, "CreDtTm").text = created_at.strftime("%Y-%m-%dT%H:%M:%S")
-                _SubElement(header, "NbOfTxs").text = str(total_count)
-                _SubElement(header, "CtrlSum").text = format_amount(total_sum)
-                _SubElement(_SubElement(header, "InitgPty"), "Nm").text = initiating_party
-                xf.write(header)
-                for group in groups:
-                    count = cents = 0
-                    with xf.element("PmtInf"):
-                        for element in writer.group_header(group, creditor):
-                            xf.write(element)
-                        build, write = writer.transaction, xf.write
-                        for tx in group.transactions:
-                            write(build(tx))
-                            count += 1
-                            cents += tx.amount_cents
-                    if (count, cents) != (group.count, group.sum_cents):
-                        raise ControlSumMismatch(
-                            f"PmtInf {group.payment_id}: declared {group.count} transactions "
-                            f"of {group.sum_cents} cents, wrote {count} of {cents}")
-                    written_count += count
-                    written_sum += cents
+        document = xf.element(f"{{{namespace(version)}}}Document",
+                              nsmap={None: namespace(version)})
+        with document, xf.element("CstmrDrctDbtInitn"):
+            header = _Element("GrpHdr")
+            _SubElement(header, "MsgId").text = message_id
+            _SubElement(header, "CreDtTm").text = created_at.strftime("%Y-%m-%dT%H:%M:%S")
+            _SubElement(header, "NbOfTxs").text = str(total_count)
+            _SubElement(header, "CtrlSum").text = format_amount(total_sum)
+            _SubElement(_SubElement(header, "InitgPty"), "Nm").text = initiating_party
+            xf.write(header)
+            for group in groups:
+                count = cents = 0
+                with xf.element("PmtInf"):
+                    for element in writer.group_header(group, creditor):
+                        xf.write(element)
+                    build, write = writer.transaction, xf.write
+                    for tx in group.transactions:
+                        write(build(tx))
+                        count += 1
+                        cents += tx.amount_cents
+                if (count, cents) != (group.count, group.sum_cents):
+                    raise ControlSumMismatch(
+                        f"PmtInf {group.payment_id}: declared {group.count} transactions "
+                        f"of {group.sum_cents} cents, wrote {count} of {cents}")
+                written_count += count
+                written_sum += cents
     return written_count, written_sum
