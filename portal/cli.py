@@ -165,17 +165,19 @@ def mandate_verify(pdf: Path) -> None:
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
+    import portal.collections.jobs
     import portal.documents.service
     import portal.mail.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
+    from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli):
+                    webhooks_cli, mail_cli, staff_cli, collections_cli):
         app.cli.add_command(command)

@@ -272,7 +272,6 @@ class SandboxBankEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("collection_batch.id"), index=True)
     end_to_end_id: Mapped[str] = mapped_column(String(35), unique=True)
-    creditor_id: Mapped[str] = mapped_column(String(35))
     mandate_reference: Mapped[str] = mapped_column(String(35), index=True)
     #: None once paid; else the return reason code.
     reason_code: Mapped[str | None] = mapped_column(String(8))

@@ -12,6 +12,12 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from portal.collections.files import CollectionFileStore
+from portal.collections.followups import (
+    AmendmentInvitations,
+    EmailAmendmentInvitations,
+    NoPayLinks,
+    PayLinks,
+)
 from portal.config import ConfigurationError
 
 BANK_ROUTES = ("sandbox", "manual")
@@ -82,7 +88,8 @@ class Collectors:
     store: CollectionFileStore
     #: Where sandbox reports are written before import (inside the instance folder).
     scratch: Path
-    extra: dict[str, Any] = field(default_factory=dict)
+    pay_links: PayLinks = field(default_factory=NoPayLinks)
+    invitations: AmendmentInvitations = field(default_factory=EmailAmendmentInvitations)
 
 
 def bank_route_name(config: Any) -> str:

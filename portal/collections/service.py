@@ -273,3 +273,78 @@ def apply_payment_before_export(session: Session, debit: Debit, paid_cents: int,
                data=debit_event_data(debit, {"previous_amount_cents": previous,
                                              "paid_cents": paid_cents}))
     return debit
+
+
+class SettingsError(ValueError):
+    """Invalid collection settings; ``errors`` maps field name → message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def configure_collections(session: Session, merchant_id: int, *, actor: str,
+                          now: datetime | None = None, **changes: object) -> CollectionSettings:
+    """Create or update the merchant's collection settings, every field validated first."""
+    from portal.sepa import BicError, IbanError, validate_bic, validate_iban
+
+    now = now or clock_now()
+    errors: dict[str, str] = {}
+    clean: dict[str, object] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        try:
+            if name == "route":
+                clean[name] = Route(value)
+            elif name == "pain_version":
+                clean[name] = PainVersion(value)
+            elif name == "creditor_iban":
+                clean[name] = validate_iban(str(value)).iban
+            elif name == "creditor_bic":
+                clean[name] = validate_bic(str(value))
+            elif name in ("lead_days", "prenotification_days"):
+                number = int(value)  # type: ignore[call-overload]
+                if not 0 <= number <= 30:
+                    raise ValueError("must be 0 to 30 days")
+                clean[name] = number
+            elif name == "retry_delays_days":
+                delays = [int(day) for day in value]  # type: ignore[attr-defined]
+                if len(delays) != MAX_ATTEMPTS - 1 or not all(1 <= d <= 60 for d in delays):
+                    raise ValueError(f"must be {MAX_ATTEMPTS - 1} delays of 1 to 60 days")
+                clean[name] = delays
+            elif name == "b2b_max_amount_cents":
+                number = int(value)  # type: ignore[call-overload]
+                if number <= 0:
+                    raise ValueError("must be a positive amount in cents")
+                clean[name] = number
+            elif name == "amendment_invitations":
+                clean[name] = bool(value)
+            else:
+                raise ValueError("unknown setting")
+        except (ValueError, TypeError, IbanError, BicError) as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise SettingsError(errors)
+    row = session.scalar(select(CollectionSettings).where(
+        CollectionSettings.merchant_id == merchant_id))
+    if row is None:
+        row = CollectionSettings(merchant_id=merchant_id, route=Route.BANK,
+                                 pain_version=PainVersion.V02, lead_days=0,
+                                 prenotification_days=14, retry_delays_days=[5, 10],
+                                 amendment_invitations=True, updated_at=now)
+        session.add(row)
+    for name, value in clean.items():
+        setattr(row, name, value)
+    row.updated_at = now
+    from portal.merchants.models import Merchant
+
+    merchant = session.get(Merchant, merchant_id)
+    record_audit(session, action="collections.configure",
+                 subject=merchant.public_id if merchant else str(merchant_id),
+                 actor=actor, merchant_id=merchant_id, now=now,
+                 data={k: (v.value if hasattr(v, "value") else v) for k, v in clean.items()
+                       if k != "creditor_iban"} | (
+                     {"creditor_iban_changed": True} if "creditor_iban" in clean else {}))
+    session.flush()
+    return row

@@ -81,7 +81,6 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
     sa.Column('end_to_end_id', sa.String(length=35), nullable=False),
-    sa.Column('creditor_id', sa.String(length=35), nullable=False),
     sa.Column('mandate_reference', sa.String(length=35), nullable=False),
     sa.Column('reason_code', sa.String(length=8), nullable=True),
     sa.Column('cleared_on', sa.Date(), nullable=False),
