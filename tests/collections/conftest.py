@@ -47,9 +47,13 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
-def app_context(app: Flask) -> Iterator[None]:
-    """Services read the clock and settings of the app, as they do inside a request or job."""
-    with app.app_context():
+def app_context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Services read the clock and settings of the app, as they do inside a request or job
+    (for tests that have an app; pure ones stay unparametrised by database)."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    with request.getfixturevalue("app").app_context():
         yield
 
 
