@@ -51,6 +51,6 @@ class EmailAmendmentInvitations:
             customer_name=customer.name, customer_email=customer.email, locale=customer.locale,
             external_reference=customer.external_reference, scheme=old.scheme,
             sequence_type=old.sequence_type, channel=InvitationChannel.EMAIL),
-            actor="collections", now=now)
+            actor="collections", now=now, customer=customer)
         queue_invitation_email(session, invitation)
         return invitation.public_id

@@ -3,6 +3,7 @@ mandates with a chosen account, and helpers to run the collection cycle on that 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, SeqType
 from portal.collections.routes import Collectors, collectors_of
 from portal.collections.service import DebitRequest, configure_collections, schedule_debit
+from portal.ids import new_public_id
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import run_due_jobs
 from portal.mandates.lifecycle import MandateAction, apply_transition
@@ -135,7 +137,7 @@ def debit_on(session: Session, collectors: Collectors, mandate: Mandate,
 def history(session: Session, mandate: Mandate, *, outcome: DebitStatus = DebitStatus.COLLECTED,
             on: date = date(2026, 2, 3)) -> DebitAttempt:
     """A collection in the mandate's past, as the bank last saw it (its account, reference)."""
-    debit = Debit(public_id=f"dbt_history{mandate.id:012d}", merchant_id=mandate.merchant_id,
+    debit = Debit(public_id=new_public_id("dbt"), merchant_id=mandate.merchant_id,
                   mandate=mandate, customer_id=mandate.customer_id, route=_route(),
                   scheme=mandate.scheme.value, status=outcome, amount_cents=1000,
                   original_amount_cents=1000, description="earlier", collection_date=on,
@@ -146,7 +148,7 @@ def history(session: Session, mandate: Mandate, *, outcome: DebitStatus = DebitS
     session.flush()
     attempt = DebitAttempt(
         debit=debit, merchant_id=mandate.merchant_id, mandate_id=mandate.id, number=1,
-        end_to_end_id=f"HIST{mandate.id:010d}-1", sequence_type=SeqType.FIRST,
+        end_to_end_id=f"HIST{secrets.token_hex(8)}-1", sequence_type=SeqType.FIRST,
         collection_date=on, amount_cents=1000, debtor_iban_ciphertext=mandate.iban_ciphertext,
         debtor_iban_hash=mandate.iban_hash, debtor_bic=mandate.bic,
         mandate_reference=mandate.reference, creditor_id=mandate.merchant.creditor_id,
