@@ -7,6 +7,7 @@ from typing import Any
 
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
+from portal.api import collection_openapi
 from portal.api.inputs import CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
 from portal.api.models import SCOPES
 from portal.api.validation import Field, object_schema
@@ -16,8 +17,8 @@ PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
     "mandates:read": "Read invitations, mandates and mandate PDFs.",
     "mandates:write": "Create and withdraw invitations; revoke mandates.",
-    "payments:read": "Read payments (reserved for the payments API).",
-    "payments:write": "Create payments (reserved for the payments API).",
+    "payments:read": "Read debits, batches and imported bank reports (and payments).",
+    "payments:write": "Schedule and cancel debits, export batches, import bank reports.",
     "events:read": "Read the event feed.",
 }
 #: The conventions every endpoint follows: (title, text); shown in the description and the docs.
@@ -31,7 +32,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "`insufficient_scope`.")),
     ("Identifiers", (
         "Every object has an opaque id with a type prefix: `inv_` invitations, `md_` mandates, "
-        "`cus_` customers, `evt_` events. Never parse them.")),
+        "`cus_` customers, `evt_` events, `dbt_` debits, `bat_` batches, `rti_` imported bank "
+        "reports. Never parse them.")),
     ("Your data only", (
         "Every request sees only the objects of the merchant the token belongs to. Another "
         "merchant's object answers 404, exactly like one that does not exist.")),
@@ -49,7 +51,9 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `idempotency-key-reused`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `debit-refused`, "
+        "`export-refused`, `unreadable-report`, `unknown-debits`, `too-large`, `file-missing`, "
+        "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
         "…).")),
@@ -181,6 +185,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         },
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
+        **collection_openapi.schemas(config),
     }
 
 
@@ -247,7 +252,7 @@ def _operation(summary: str, tag: str, scope: str | None, responses: dict[str, A
         media: dict[str, Any] = {"schema": ref(body)}
         if example is not None:
             media["example"] = example
-        operation["requestBody"] = {"required": body == "CreateInvitation",
+        operation["requestBody"] = {"required": body in ("CreateInvitation", "CreateDebit"),
                                     "content": {"application/json": media}}
     return operation
 
@@ -359,12 +364,16 @@ def _paths(config: Any) -> dict[str, Any]:
                         "`invitation.delivery_failed`, `invitation.expired`, "
                         "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
                         "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
-                        "`mandate.expired`, `mandate.amended`.",
+                        "`mandate.expired`, `mandate.amended`; collections: " + ", ".join(
+                            f"`{name}`" for name in collection_openapi.EVENT_TYPES) + ".",
             parameters=query(FEED_PARAMS), operation_id="listEvents")},
         f"{PREFIX}/events/{{event_id}}": {"get": _operation(
             "Get an event", "Events", "events:read",
             {"200": _ok("Event", "The event."), **not_found},
             parameters=[event_id], operation_id="getEvent")},
+        **collection_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
+                                   path_id=_path_id, parameter=_parameter, write=write,
+                                   write_errors=WRITE_ERRORS, prefix=PREFIX),
     }
 
 
@@ -385,7 +394,8 @@ def build_spec(config: Any) -> dict[str, Any]:
         "tags": [{"name": "Auth", "description": "Access tokens."},
                  {"name": "Invitations", "description": "Links asking a customer to sign."},
                  {"name": "Mandates", "description": "Signed (or pending) SEPA mandates."},
-                 {"name": "Events", "description": "What happened, as a pollable feed."}],
+                 {"name": "Events", "description": "What happened, as a pollable feed."},
+                 *collection_openapi.TAGS],
         "paths": _paths(config),
         "components": {
             "schemas": _schemas(config),

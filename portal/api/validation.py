@@ -7,7 +7,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,6 +21,7 @@ TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 #: What a phone field accepts (``+`` or ``00``, then digits with spaces, dots, dashes or
 #: parentheses); :func:`portal.sms.phone.normalise_phone` then checks the numbering plan.
 PHONE = re.compile(r"^(\+|00)[1-9][0-9 ().\-]{5,24}$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 class FieldErrors(Exception):
@@ -39,11 +40,11 @@ class Field:
     """One input field: its JSON type and the rules its value must meet."""
 
     name: str
-    kind: str  # "string", "integer" or "object"
+    kind: str  # "string", "integer", "boolean" or "object"
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
-    #: "email", "date-time", "phone" or "locale" (one of SUPPORTED_LOCALES).
+    #: "email", "date-time", "date", "phone" or "locale" (one of SUPPORTED_LOCALES).
     format: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -61,6 +62,8 @@ class Field:
             if not isinstance(value, dict):
                 return fail("Must be an object.")
             return check_object(self.fields, value, path, errors)
+        if self.kind == "boolean":
+            return value if type(value) is bool else fail("Must be true or false.")
         if self.kind == "integer":
             if type(value) is not int:
                 return fail("Must be an integer.")
@@ -96,6 +99,12 @@ class Field:
                 return fail(str(exc))
         if self.format == "locale" and value not in current_app.config["SUPPORTED_LOCALES"]:
             return fail(f"Must be one of: {', '.join(current_app.config['SUPPORTED_LOCALES'])}.")
+        if self.format == "date":
+            try:
+                return date.fromisoformat(value) if DATE.fullmatch(value) else fail(
+                    "Must be a date like 2030-01-31.")
+            except ValueError:
+                return fail("Must be a date like 2030-01-31.")
         if self.format == "date-time":
             moment = parse_datetime(value)
             return moment if moment is not None else fail(
@@ -111,13 +120,16 @@ class Field:
         elif self.kind == "integer":
             schema.update({k: v for k, v in (("minimum", self.minimum),
                                              ("maximum", self.maximum)) if v is not None})
+        elif self.kind == "boolean":
+            pass
         elif self.enum is not None:
             schema["enum"] = list(self.enum)
         elif self.format == "locale":
             schema["enum"] = list(config["SUPPORTED_LOCALES"])
         else:
-            schema["pattern"] = PHONE.pattern if self.format == "phone" else TEXT_PATTERN
-            if self.format in ("email", "date-time"):
+            schema["pattern"] = {"phone": PHONE.pattern, "date": DATE.pattern}.get(
+                self.format or "", TEXT_PATTERN)
+            if self.format in ("email", "date-time", "date"):
                 schema["format"] = self.format
             if self.min_length is not None:
                 schema["minLength"] = self.min_length

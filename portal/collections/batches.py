@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from schwifty import IBAN
 from sqlalchemy import select
@@ -27,7 +25,7 @@ from portal.collections.calendar import (
     earliest_submission_day,
     next_business_day,
 )
-from portal.collections.files import CollectionFileStore, HashingWriter
+from portal.collections.export_file import build_pain008_file
 from portal.collections.lifecycle import DebitAction, apply_transition
 from portal.collections.models import (
     Batch,
@@ -36,16 +34,9 @@ from portal.collections.models import (
     DebitStatus,
     Route,
 )
-from portal.collections.pain008 import (
-    Amendment,
-    Creditor,
-    PaymentGroup,
-    Transaction,
-    write_pain008,
-)
+from portal.collections.pain008 import Amendment, Creditor, PaymentGroup, Transaction
 from portal.collections.routes import Collectors
 from portal.collections.service import effective_settings, sequence_type_for
-from portal.collections.xsd import InvalidDocument, validate_pain008
 from portal.db import cipher_of
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
@@ -58,36 +49,6 @@ _IBAN_CONTEXT = "mandate.iban"
 
 class ExportRefused(Exception):
     """The merchant cannot export now; the message says what to set."""
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    sha256: str
-    size: int
-    count: int
-    sum_cents: int
-    path: Path
-
-
-def build_pain008_file(store: CollectionFileStore, *, version: str, message_id: str,
-                       created_at: datetime, initiating_party: str, creditor: Creditor,
-                       groups: list[PaymentGroup]) -> WrittenFile:
-    """Stream a pain.008 file to the store, validate it against the XSD, and keep it under its
-    SHA-256; raises InvalidDocument (nothing kept) when it does not conform."""
-    temporary = store.temporary()
-    try:
-        with temporary.open("wb") as handle:
-            sink = HashingWriter(handle)
-            count, cents = write_pain008(sink, version=version, message_id=message_id,
-                                         created_at=created_at, initiating_party=initiating_party,
-                                         creditor=creditor, groups=groups)
-        if validate_pain008(temporary, version) != count:
-            raise InvalidDocument("the validated file holds a different number of transactions")
-        sha256 = sink.digest.hexdigest()
-        path = store.keep(temporary, sha256)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return WrittenFile(sha256=sha256, size=sink.size, count=count, sum_cents=cents, path=path)
 
 
 def message_id(now: datetime) -> str:

@@ -11,10 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from signing.durable_files import fsync_directory
-
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a new name in ``directory`` durable (as ``signing.durable_files`` does; kept here
+    so the exporter does not load the PDF stack)."""
+    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class StoredFileMissing(LookupError):

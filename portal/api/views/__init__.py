@@ -1,5 +1,14 @@
 """API views: parse the request, call a service, serialize (one module per resource)."""
 
-from portal.api.views import docs, events, invitations, mandates, oauth
+from portal.api.views import (
+    batches,
+    debits,
+    docs,
+    events,
+    invitations,
+    mandates,
+    oauth,
+    returns,
+)
 
-__all__ = ["docs", "events", "invitations", "mandates", "oauth"]
+__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth", "returns"]
