@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from bench.figures import figure  # noqa: E402
+from bench.figures import figure
 
 TARGET_RSS_MB = 100.0
 BOOKED = date(2026, 4, 7)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.api import collection_openapi
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
-from portal.api import collection_openapi
 from portal.api.inputs import CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
 from portal.api.models import SCOPES
 from portal.api.validation import Field, object_schema

@@ -246,7 +246,7 @@ def batch_event_data(batch: Batch) -> dict:
     return {"batch": batch.public_id, "message_id": batch.message_id,
             "pain_version": batch.pain_version.value, "scheme": batch.scheme,
             "transaction_count": batch.transaction_count,
-            "control_sum_cents": batch.control_sum_cents,
+            "control_sum": batch.control_sum_cents,
             "first_collection_date": batch.first_collection_date.isoformat(),
             "sha256": batch.file_sha256}
 

@@ -117,7 +117,7 @@ def debit_event_data(debit: Debit, extra: dict[str, Any] | None = None) -> dict[
         "debit": debit.public_id,
         "mandate": debit.mandate.public_id,
         "status": debit.status.value,
-        "amount_cents": debit.amount_cents,
+        "amount": debit.amount_cents,
         "collection_date": debit.collection_date.isoformat(),
         "sequence_type": debit.sequence_type.value,
         "attempt": debit.attempt,

@@ -270,8 +270,8 @@ def apply_payment_before_export(session: Session, debit: Debit, paid_cents: int,
     debit.amount_cents = remaining
     emit_event(session, merchant_id=debit.merchant_id, type="debit.reduced",
                subject=debit.public_id, now=now,
-               data=debit_event_data(debit, {"previous_amount_cents": previous,
-                                             "paid_cents": paid_cents}))
+               data=debit_event_data(debit, {"previous_amount": previous,
+                                             "paid_amount": paid_cents}))
     return debit
 
 

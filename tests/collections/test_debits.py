@@ -53,7 +53,7 @@ def test_a_debit_gets_the_first_valid_date_a_first_sequence_type_and_an_event(
     assert debit.public_id.startswith("dbt_")
     [event] = events(session, debit.public_id)
     assert event.type == "debit.scheduled"
-    assert event.data["amount_cents"] == 2500 and event.data["collection_date"] == "2026-04-07"
+    assert event.data["amount"] == 2500 and event.data["collection_date"] == "2026-04-07"
 
 
 def test_a_used_mandate_gets_recurring_and_a_one_off_mandate_one_off(

@@ -19,7 +19,6 @@ from portal.collections.models import (
     CollectionFlag,
     Debit,
     DebitAttempt,
-    DebitStatus,
     FlagCode,
     ReturnImport,
 )
@@ -236,10 +235,10 @@ def test_another_merchants_debits_are_unknown(
 
 
 @pytest.mark.parametrize("content", [
-    b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x "x">]>\n<Document xmlns="urn:iso:std:'
-    b'iso:20022:tech:xsd:camt.054.001.02"><x>&x;</x></Document>',
-    b'<?xml version="1.0"?>\n<!DOCTYPE d SYSTEM "file:///etc/passwd">\n<Document xmlns="urn:'
-    b'iso:std:iso:20022:tech:xsd:camt.054.001.02"/>',
+    (b'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x "x">]>\n<Document xmlns="urn:iso:std:'
+    b'iso:20022:tech:xsd:camt.054.001.02"><x>&x;</x></Document>'),
+    (b'<?xml version="1.0"?>\n<!DOCTYPE d SYSTEM "file:///etc/passwd">\n<Document xmlns="urn:'
+    b'iso:std:iso:20022:tech:xsd:camt.054.001.02"/>'),
     b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><Ntry>',
     b'<Document xmlns="urn:example:other"/>',
     b"name,amount\nx,1\n",
