@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import verify_chain
+from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
@@ -120,9 +121,12 @@ def demo(base_url: str | None) -> None:
             external_reference="DEMO-001"), actor="demo")
         link = invitation_url(invitation.public_id, invitation.expires_at, base)
         merchant_name = merchant.display_name
+        collection_hints = demo_hints(session, merchant)
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    for line in collection_hints:
+        click.echo(line)
     click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")

@@ -110,3 +110,53 @@ def import_returns(merchant: str, report: Path) -> None:
         sys.exit(1)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@collections_cli.command("simulate")
+@click.option("--mandate", help="md_… (default: the newest active mandate)")
+@click.option("--amount", "amount_cents", default=2500, show_default=True, help="Cents.")
+@click.option("--days", default=120, show_default=True, help="Simulated days at most.")
+def simulate_command(mandate: str | None, amount_cents: int, days: int) -> None:
+    """Collect from a signed mandate on a simulated clock: export, sandbox bank, returns,
+    retries, pay link. Sign with a test IBAN (README) to choose the outcome."""
+    from sqlalchemy import select
+
+    from portal.collections.sandbox_bank import TEST_ACCOUNTS
+    from portal.collections.simulation import simulate
+    from portal.mandates.models import Mandate, MandateStatus
+
+    app = current_app._get_current_object()
+    if collectors_of(app).bank.name != "sandbox":
+        raise click.ClickException("simulate needs the sandbox bank (PORTAL_COLLECTION_BANK)")
+    if mandate is None:
+        with session_scope() as session:
+            mandate = session.scalar(select(Mandate.public_id).where(
+                Mandate.status == MandateStatus.ACTIVE).order_by(Mandate.id.desc()).limit(1))
+        if mandate is None:
+            click.echo("No active mandate yet: sign one first (make run prints the link), e.g. "
+                       "with one of these test IBANs:", err=True)
+            for account in TEST_ACCOUNTS:
+                click.echo(f"  {account.iban}  {account.behaviour}", err=True)
+            sys.exit(1)
+    from portal.collections.service import DebitRefused
+
+    try:
+        status = simulate(app, mandate, amount_cents=amount_cents, days=days, echo=click.echo)
+    except (LookupError, DebitRefused) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"debit {status.value}; the debtor's mails are in instance/outbox/")
+
+
+def demo_hints(session, merchant: Merchant) -> list[str]:
+    """For ``flask demo``: let the demo merchant collect (once), and say how to watch it."""
+    from sqlalchemy import select
+
+    from portal.collections.models import CollectionSettings
+
+    if session.scalar(select(CollectionSettings.id).where(
+            CollectionSettings.merchant_id == merchant.id)) is None:
+        configure_collections(session, merchant.id, actor="demo",
+                              creditor_iban="NL91ABNA0417164300", creditor_bic="ABNANL2A")
+    return [("  Collect from it:  sign with a test IBAN, e.g. NL28 INGB 0000 0000 01 (AM04 "
+            "every time; README lists the others),"),
+            "                    then: .venv/bin/flask --app portal collections simulate"]
