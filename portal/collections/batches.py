@@ -179,6 +179,8 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
     nothing is due). The caller commits."""
     now = now or clock_now()
     merchant = session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise LookupError(f"no merchant {merchant_id}")
     settings = effective_settings(session, merchant_id, collectors.policy)
     if settings.route != Route.BANK:
         return []

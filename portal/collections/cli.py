@@ -49,7 +49,7 @@ def configure(merchant: str, retry_delays: str | None, **options: object) -> Non
     try:
         with session_scope() as session:
             row = configure_collections(session, _merchant_id(session, merchant), actor="cli",
-                                        **options)
+                                        **options)  # type: ignore[arg-type]
             click.echo(f"route {row.route.value}, {row.pain_version.value}, creditor account "
                        f"{row.creditor_iban or '(none)'}, lead {row.lead_days} days, "
                        f"pre-notification {row.prenotification_days} days, retries after "
@@ -63,7 +63,7 @@ def configure(merchant: str, retry_delays: str | None, **options: object) -> Non
 @collections_cli.command("run")
 def run() -> None:
     """Expire unused mandates, export due debits, clear and import the bank's reports."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     summary = run_collections(app, collectors_of(app))
     click.echo(f"expired mandates: {len(summary.expired_mandates)}, batches: "
                f"{', '.join(summary.batches) or 'none'}, imports: "
@@ -125,7 +125,7 @@ def simulate_command(mandate: str | None, amount_cents: int, days: int) -> None:
     from portal.collections.simulation import simulate
     from portal.mandates.models import Mandate, MandateStatus
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if collectors_of(app).bank.name != "sandbox":
         raise click.ClickException("simulate needs the sandbox bank (PORTAL_COLLECTION_BANK)")
     if mandate is None:

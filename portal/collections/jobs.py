@@ -56,7 +56,7 @@ def schedule_run(session: Session, at: datetime) -> None:
 
 @job_handler(RUN_JOB)
 def collections_run(session: Session, payload: dict[str, Any]) -> None:
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     summary = run_collections(app, collectors_of(app))
     log.info("collections run: %s", summary)
     schedule_run(session, clock_now() + RUN_EVERY)

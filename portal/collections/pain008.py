@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import BinaryIO
+from typing import Protocol
 
 from lxml import etree
 
@@ -48,6 +48,12 @@ def format_amount(cents: int) -> str:
     if cents < 0:
         raise ValueError("amounts are never negative")
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+class Sink(Protocol):
+    """Where the XML goes: a binary file, or anything with its ``write``."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 class ControlSumMismatch(ValueError):
@@ -199,7 +205,7 @@ class _Writer:
         return head
 
 
-def write_pain008(out: BinaryIO, *, version: str, message_id: str, created_at: datetime,
+def write_pain008(out: Sink, *, version: str, message_id: str, created_at: datetime,
                   initiating_party: str, creditor: Creditor,
                   groups: Iterable[PaymentGroup]) -> tuple[int, int]:
     """Write one pain.008 document to ``out``; returns (transactions, sum in cents).

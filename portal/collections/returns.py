@@ -194,8 +194,8 @@ def import_report(session: Session, merchant_id: int, path: Path, collectors: Co
             if line.scope == "transaction":
                 targets = [attempts[line.end_to_end_id or ""]]
             else:
-                targets = [session.get(DebitAttempt, attempt_id) for attempt_id in
-                           _batch_scope(session, merchant_id, line) or []]
+                targets = [found for attempt_id in _batch_scope(session, merchant_id, line) or []
+                           if (found := session.get(DebitAttempt, attempt_id)) is not None]
             for attempt in targets:
                 result = apply_line(session, attempt, line, collectors, actor=actor, now=now)
                 counts[result] += 1

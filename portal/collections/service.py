@@ -296,9 +296,9 @@ def configure_collections(session: Session, merchant_id: int, *, actor: str,
             continue
         try:
             if name == "route":
-                clean[name] = Route(value)
+                clean[name] = Route(str(value))
             elif name == "pain_version":
-                clean[name] = PainVersion(value)
+                clean[name] = PainVersion(str(value))
             elif name == "creditor_iban":
                 clean[name] = validate_iban(str(value)).iban
             elif name == "creditor_bic":

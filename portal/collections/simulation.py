@@ -98,7 +98,8 @@ def simulate(app: Flask, mandate_public_id: str, *, amount_cents: int, days: int
                 seen += len(events)
                 for event in events:
                     echo(f"  {local}  {event.type:<22} {_describe(event)}")
-                status = session.get(Debit, debit_id).status
+                current = session.get(Debit, debit_id)
+                status = current.status if current else DebitStatus.CANCELLED
             if status in SETTLED:
                 break
         return status
