@@ -125,14 +125,14 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname
 
 
+def _path(names: tuple[str, ...]) -> str:
+    """An ElementPath through local names, whatever the namespace (lxml's ``{*}``)."""
+    return "/".join(f"{{*}}{name}" for name in names)
+
+
 def _child(element: etree._Element | None, *path: str) -> etree._Element | None:
     """The first descendant along ``path`` of local names, whatever the namespace."""
-    for name in path:
-        if element is None:
-            return None
-        element = next((c for c in element if isinstance(c.tag, str) and _local(c) == name),
-                       None)
-    return element
+    return None if element is None else element.find(_path(path))
 
 
 def _text(element: etree._Element | None, *path: str) -> str | None:
@@ -144,11 +144,10 @@ def _text(element: etree._Element | None, *path: str) -> str | None:
 
 def _all_text(element: etree._Element | None, *path: str) -> str | None:
     """Every repetition of the last element on ``path`` joined (AddtlInf may repeat)."""
-    parent = _child(element, *path[:-1])
-    if parent is None:
+    if element is None:
         return None
-    parts = [" ".join((c.text or "").split()) for c in parent
-             if isinstance(c.tag, str) and _local(c) == path[-1] and c.text]
+    parts = [" ".join(found.text.split()) for found in element.iterfind(_path(path))
+             if found.text]
     return " ".join(parts) or None
 
 
