@@ -34,9 +34,16 @@ from portal.collections.models import (
     DebitStatus,
     Route,
 )
-from portal.collections.pain008 import Amendment, Creditor, PaymentGroup, Transaction
+from portal.collections.pain008 import (
+    Amendment,
+    ControlSumMismatch,
+    Creditor,
+    PaymentGroup,
+    Transaction,
+)
 from portal.collections.routes import Collectors
 from portal.collections.service import effective_settings, sequence_type_for
+from portal.collections.xsd import InvalidDocument
 from portal.db import cipher_of
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
@@ -222,14 +229,20 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
                          transactions=_transactions(session, batch.id, sequence, day))
             for number, ((sequence, day), (count, cents)) in enumerate(sorted(totals.items()), 1)]
         session.flush()
-        written = build_pain008_file(
-            collectors.store, version=settings.pain_version.value, message_id=batch.message_id,
-            created_at=now.astimezone(BANK_TIMEZONE).replace(tzinfo=None),
-            initiating_party=to_sepa_text(merchant.legal_name, 70),
-            creditor=Creditor(name=to_sepa_text(merchant.legal_name, 70),
-                              iban=settings.creditor_iban, bic=settings.creditor_bic,
-                              creditor_id=merchant.creditor_id),
-            groups=groups)
+        try:
+            written = build_pain008_file(
+                collectors.store, version=settings.pain_version.value,
+                message_id=batch.message_id,
+                created_at=now.astimezone(BANK_TIMEZONE).replace(tzinfo=None),
+                initiating_party=to_sepa_text(merchant.legal_name, 70),
+                creditor=Creditor(name=to_sepa_text(merchant.legal_name, 70),
+                                  iban=settings.creditor_iban, bic=settings.creditor_bic,
+                                  creditor_id=merchant.creditor_id),
+                groups=groups)
+        except (InvalidDocument, ControlSumMismatch) as exc:
+            # Nothing was kept; the caller rolls the submissions back with its transaction.
+            raise ExportRefused(f"the {scheme} file did not pass its checks, nothing was "
+                                f"exported: {exc}") from exc
         batch.transaction_count, batch.control_sum_cents = written.count, written.sum_cents
         batch.file_sha256, batch.file_size = written.sha256, written.size
         batch.first_collection_date = min(day for _seq, day in totals)
