@@ -4,7 +4,7 @@ let the bank report, import its reports, expire unused mandates) that reschedule
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -17,12 +17,11 @@ from portal.collections.cycle import run_collections
 from portal.collections.messages import prenotification_message
 from portal.collections.models import Debit, DebitStatus
 from portal.collections.routes import collectors_of
-from portal.collections.service import PRENOTIFICATION_JOB
-from portal.jobs.service import enqueue, job_handler
+from portal.collections.service import PRENOTIFICATION_JOB, RUN_JOB, schedule_run
+from portal.jobs.service import job_handler
 from portal.mail.transport import MailRejected, mail_transport
 
 log = logging.getLogger(__name__)
-RUN_JOB = "collections.run"
 #: How often the collections run repeats by itself.
 RUN_EVERY = timedelta(hours=1)
 
@@ -46,12 +45,6 @@ def send_prenotification(session: Session, payload: dict[str, Any]) -> None:
                  merchant_id=debit.merchant_id,
                  data={"message_id": message["Message-ID"], "attempt": debit.attempt,
                        "collection_date": debit.collection_date.isoformat()})
-
-
-def schedule_run(session: Session, at: datetime) -> None:
-    """Queue the collections run for ``at`` (once per hour slot)."""
-    slot = at.replace(minute=0, second=0, microsecond=0)
-    enqueue(session, RUN_JOB, {}, dedupe_key=f"{RUN_JOB}:{slot.isoformat()}", run_at=at)
 
 
 @job_handler(RUN_JOB)

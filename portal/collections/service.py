@@ -33,6 +33,8 @@ from portal.sepa import to_sepa_text
 from portal.verification.models import VerificationPayment
 
 PRENOTIFICATION_JOB = "collections.prenotification"
+#: The collections run (export, bank reports, expiry); it repeats itself hourly once started.
+RUN_JOB = "collections.run"
 #: Attempts per debit: the first and two retries.
 MAX_ATTEMPTS = 3
 
@@ -225,7 +227,14 @@ def schedule_debit(session: Session, request: DebitRequest, *, policy: Collectio
     emit_event(session, merchant_id=debit.merchant_id, type="debit.scheduled",
                subject=debit.public_id, now=now, data=debit_event_data(debit))
     queue_prenotification(session, debit)
+    schedule_run(session, now)
     return debit
+
+
+def schedule_run(session: Session, at: datetime) -> None:
+    """Queue the collections run for ``at`` (once per hour slot)."""
+    slot = at.replace(minute=0, second=0, microsecond=0)
+    enqueue(session, RUN_JOB, {}, dedupe_key=f"{RUN_JOB}:{slot.isoformat()}", run_at=at)
 
 
 def queue_prenotification(session: Session, debit: Debit) -> None:

@@ -190,3 +190,19 @@ def test_the_transition_table_allows_only_the_documented_moves() -> None:
     assert (S.COLLECTED, DebitAction.CANCEL) not in TRANSITIONS
     assert (S.CANCELLED, DebitAction.RETRY) not in TRANSITIONS
     assert {target for (_s, _a), target in TRANSITIONS.items()} == set(S)
+
+
+def test_scheduling_starts_the_hourly_collections_run(
+        app: Flask, session: Session, merchant: Merchant, collectors: Collectors,
+        clock: Clock) -> None:
+    from portal.collections.service import RUN_JOB
+    from tests.collections.conftest import pending_jobs
+
+    debit_on(session, collectors, active_mandate(session, merchant))
+    debit_on(session, collectors, active_mandate(session, merchant))
+    session.commit()
+    assert len(pending_jobs(session, RUN_JOB)) == 1  # once per hour slot
+    run_jobs(app)
+    session.expire_all()
+    [next_run] = pending_jobs(session, RUN_JOB)
+    assert next_run.run_at > clock.now
