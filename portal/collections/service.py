@@ -35,6 +35,9 @@ from portal.verification.models import VerificationPayment
 PRENOTIFICATION_JOB = "collections.prenotification"
 #: The collections run (export, bank reports, expiry); it repeats itself hourly once started.
 RUN_JOB = "collections.run"
+#: The routes a merchant can choose today. The provider route (recurring charges on the
+#: provider's mandate) plugs in with the checkout area's grown provider interface.
+AVAILABLE_ROUTES = frozenset({Route.BANK})
 #: Attempts per debit: the first and two retries.
 MAX_ATTEMPTS = 3
 
@@ -306,6 +309,9 @@ def configure_collections(session: Session, merchant_id: int, *, actor: str,
         try:
             if name == "route":
                 clean[name] = Route(str(value))
+                if clean[name] not in AVAILABLE_ROUTES:
+                    raise ValueError("collecting through the payment provider needs its "
+                                     "recurring charges (the checkout area), not installed yet")
             elif name == "pain_version":
                 clean[name] = PainVersion(str(value))
             elif name == "creditor_iban":

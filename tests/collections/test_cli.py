@@ -74,3 +74,12 @@ def test_the_demo_simulation_runs_sign_collect_return_retry_and_pay_link(
     assert "no more attempts; pay link" in lines[-2]
     assert lines[-1].startswith("debit returned")
     assert isinstance(app.config["CLOCK"], Clock)  # the app's own clock is back afterwards
+
+
+def test_the_provider_route_is_refused_until_it_can_collect(runner: FlaskCliRunner,
+                                                            session: Session) -> None:
+    merchant = make_merchant(session)
+    session.commit()
+    result = runner.invoke(args=["collections", "configure", "--merchant", merchant.public_id,
+                                 "--route", "provider"])
+    assert result.exit_code == 2 and "route" in result.output
