@@ -126,7 +126,9 @@ def run_import(path: Path, count: int, folder: Path) -> dict:
 def child(kind: str, path: Path, count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         result = run_read(path) if kind == "read" else run_import(path, count, Path(folder))
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime  # the whole child, imports too
     print(json.dumps(result))
 
 
@@ -157,6 +159,8 @@ def main() -> None:
                read["seconds"], "s")
         figure(f"returns read throughput ({args.count} entries)", read["count"] /
                read["seconds"], "entries/s")
+        figure(f"returns read CPU time ({args.count} entries, whole process)",
+               read["cpu_seconds"], "s")
         figure(f"returns read peak RSS ({args.count} entries)", read["rss_mb"], "MB",
                below=TARGET_RSS_MB)
         if not args.no_import:
@@ -168,6 +172,8 @@ def main() -> None:
                    imported["seconds"], "s")
             figure(f"returns import throughput ({count} debits)",
                    imported["count"] / imported["seconds"], "debits/s")
+            figure(f"returns import CPU time ({count} debits, whole process with seeding)",
+                   imported["cpu_seconds"], "s")
             figure(f"returns import peak RSS ({count} debits)", imported["rss_mb"], "MB",
                    below=TARGET_RSS_MB)
 
