@@ -167,6 +167,7 @@ def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.service
     import portal.mail.jobs
+    import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
