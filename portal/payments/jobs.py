@@ -18,7 +18,7 @@ from portal.mail.transport import mail_transport
 from portal.payments.checkout import charge_stored_mandate
 from portal.payments.confirmation import apply_provider_payment
 from portal.payments.lifecycle import event_data
-from portal.payments.links import checkout_url
+from portal.payments.links import checkout_url, provider_webhook_url
 from portal.payments.messages import (
     claim_message,
     hand_over,
@@ -45,7 +45,6 @@ from portal.providers import ProviderError, ProviderUnavailable, get_provider
 from portal.shortlinks.service import create_request_short_link, short_url
 from portal.sms.gateways import sms_enabled, sms_gateway
 from portal.transports import Deferred
-from portal.urls import external_url
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ def charge(session: Session, payload: dict[str, Any]) -> None:
     try:
         payment = charge_stored_mandate(
             session, request, stored, provider,
-            webhook_url=external_url("verification.webhook", provider=provider.name),
+            webhook_url=provider_webhook_url(provider.name),
             redirect_url=checkout_url(request), now=now)
     except ProviderUnavailable:
         raise

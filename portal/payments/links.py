@@ -44,3 +44,9 @@ def checkout_token(request: PaymentRequest) -> str:
 def checkout_url(request: PaymentRequest) -> str:
     """The customer's checkout page, made with the app's current secret key."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/pay/{checkout_token(request)}"
+
+
+def provider_webhook_url(provider: str) -> str:
+    """Where the provider reports payments (``/providers/<name>/webhook``); built from
+    ``PUBLIC_BASE_URL`` so jobs can use it outside a request."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/providers/{provider}/webhook"

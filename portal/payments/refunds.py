@@ -230,7 +230,7 @@ def record_chargebacks(session: Session, payment: Payment, remotes: list[Provide
             continue
         request = lock_request(session, payment.request_id, now)
         chargeback = Chargeback(
-            public_id=new_public_id("cbk"), merchant_id=payment.merchant_id, request=request,
+            public_id=new_public_id("cbk"), merchant_id=payment.merchant_id, request_id=request.id,
             payment=payment, provider=payment.provider or "", provider_chargeback_id=remote.id,
             amount_cents=remote.amount_cents, reason_code=remote.reason_code,
             reason=(remote.reason or "")[:200] or None, created_at=now)

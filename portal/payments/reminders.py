@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import current_app
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from portal.merchants.models import Merchant
 from portal.payments.models import PaymentRequest
+
+if TYPE_CHECKING:
+    from portal.payments.service import PaymentSettings
 
 #: Reminders go out at this time of day (UTC) on their day.
 SEND_AT = time(8, 0)
@@ -33,13 +37,11 @@ def validate_offsets(days: list[int]) -> list[int]:
     return clean
 
 
-def reminder_offsets(merchant: Merchant, default: list[int] | None = None) -> list[int]:
+def reminder_offsets(merchant: Merchant, default: tuple[int, ...]) -> list[int]:
     """The merchant's schedule, or the portal's ``PAYMENT_REMINDER_DAYS``."""
     if merchant.payment_reminder_days is not None:
         return list(merchant.payment_reminder_days)
-    if default is not None:
-        return list(default)
-    return list(current_app.config["PAYMENT_REMINDER_DAYS"])
+    return list(default)
 
 
 def reminder_channels(request: PaymentRequest, sms_enabled: bool) -> list[str]:
@@ -60,17 +62,17 @@ def reminder_times(request: PaymentRequest, offsets: list[int]) -> list[tuple[in
 
 
 def schedule_reminders(session: Session, request: PaymentRequest, now: datetime,
-                       offsets: list[int] | None = None) -> int:
+                       settings: PaymentSettings) -> int:
     """Queue a job per step and channel still ahead and before expiry; idempotent (dedupe
     keys). Returns how many were queued."""
     from portal.payments.service import queue_message
-    from portal.sms.gateways import sms_enabled
 
     queued = 0
-    for number, at in reminder_times(request, offsets or reminder_offsets(request.merchant)):
+    offsets = reminder_offsets(request.merchant, settings.reminder_days)
+    for number, at in reminder_times(request, offsets):
         if at <= now or at >= request.expires_at:
             continue
-        for channel in reminder_channels(request, sms_enabled()):
+        for channel in reminder_channels(request, settings.sms_enabled):
             queue_message(session, request, "reminder", channel, step=number, run_at=at)
             queued += 1
     return queued

@@ -97,9 +97,23 @@ class RequestSpec:
             raise ValueError(f"channel must be one of {CHANNELS}")
 
 
+@dataclass(frozen=True)
+class PaymentSettings:
+    """The portal's settings the payment rules need (from ``app.config``)."""
+
+    #: Reminders in days around the due date, unless the merchant has its own schedule.
+    reminder_days: tuple[int, ...] = (-3, 0, 7)
+    sms_enabled: bool = False
+
+    @classmethod
+    def from_config(cls, config: Any) -> PaymentSettings:
+        return cls(reminder_days=tuple(config["PAYMENT_REMINDER_DAYS"]),
+                   sms_enabled=config["SMS_TRANSPORT"] in ("file", "http"))
+
+
 def create_payment_request(session: Session, merchant: Merchant, spec: RequestSpec, *,
-                           actor: str, now: datetime,
-                           reminder_days: list[int] | None = None) -> PaymentRequest:
+                           actor: str, now: datetime, settings: PaymentSettings
+                           ) -> PaymentRequest:
     """Create the request (and its customer when new), its short link, its expiry, the message
     that sends it and its reminders, and, for a customer whose card token or provider mandate is
     valid and ``collect`` is automatic, the charge on it; ``payment_request.created`` goes out
@@ -147,7 +161,7 @@ def create_payment_request(session: Session, merchant: Merchant, spec: RequestSp
     elif request.channel != "none":
         queue_message(session, request, "request", request.channel)
     if request.channel != "none":
-        schedule_reminders(session, request, now, reminder_days)
+        schedule_reminders(session, request, now, settings)
     return request
 
 

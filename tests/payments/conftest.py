@@ -15,7 +15,12 @@ from portal.events.models import Event
 from portal.jobs.service import run_due_jobs
 from portal.merchants.models import Merchant
 from portal.payments.models import PaymentRequest
-from portal.payments.service import CustomerDetails, RequestSpec, create_payment_request
+from portal.payments.service import (
+    CustomerDetails,
+    PaymentSettings,
+    RequestSpec,
+    create_payment_request,
+)
 from tests.factories import make_merchant
 
 START = datetime(2030, 3, 4, 10, 0, tzinfo=UTC)
@@ -49,8 +54,12 @@ def merchant(session: Session) -> Merchant:
     return merchant
 
 
+SETTINGS = PaymentSettings(reminder_days=(-3, 0, 7), sms_enabled=True)
+
+
 def make_request(session: Session, merchant: Merchant, now: datetime = START, *,
-                 commit: bool = True, **overrides: Any) -> PaymentRequest:
+                 commit: bool = True, settings: PaymentSettings = SETTINGS,
+                 **overrides: Any) -> PaymentRequest:
     fields: dict[str, Any] = {
         "amount_cents": 10_000, "description": "Membership 2030",
         "customer": CustomerDetails(name="Sam de Vries", email="sam@example.org", locale="en"),
@@ -59,7 +68,7 @@ def make_request(session: Session, merchant: Merchant, now: datetime = START, *,
     }
     fields.update(overrides)
     request = create_payment_request(session, merchant, RequestSpec(**fields), actor="test",
-                                     now=now)
+                                     now=now, settings=settings)
     if commit:
         session.commit()
     return request
