@@ -113,12 +113,13 @@ def claim_message(session: Session, request: PaymentRequest, key: str, *, kind: 
     row = PaymentMessage(merchant_id=request.merchant_id, request_id=request.id, key=key,
                          kind=kind, step=step, channel=channel, status=MessageStatus.SENDING,
                          attempts=1, created_at=now, updated_at=now)
-    session.add(row)
     try:
+        with session.begin_nested():  # a savepoint: losing the race undoes only this insert
+            session.add(row)
         session.commit()
         return row
     except IntegrityError:
-        session.rollback()
+        pass
     existing = session.scalar(select(PaymentMessage).where(
         PaymentMessage.request_id == request.id, PaymentMessage.key == key))
     if existing is None:
