@@ -6,7 +6,6 @@ it at once) and goes out once per step and channel, even with two workers."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
