@@ -563,29 +563,29 @@ def _webhooks() -> dict[str, Any]:
 
 #: The Standard Webhooks headers every delivery carries.
 WEBHOOK_HEADERS = (
-    ("webhook-id", "The event's id (`evt_…`): the same on every retry and replay; deduplicate "
-                   "on it."),
-    ("webhook-timestamp", "Unix seconds when this attempt was signed; refuse ones more than "
-                          "5 minutes off."),
-    ("webhook-signature", "`v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>` with your "
+    ("webhook-id", ("The event's id (`evt_…`): the same on every retry and replay; deduplicate "
+                   "on it.")),
+    ("webhook-timestamp", ("Unix seconds when this attempt was signed; refuse ones more than "
+                          "5 minutes off.")),
+    ("webhook-signature", ("`v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>` with your "
                           "`whsec_` secret (base64 after the prefix); during a rotation, one "
-                          "signature per secret, space-separated."),
+                          "signature per secret, space-separated.")),
 )
 #: How deliveries work, for the docs page: (title, text).
 WEBHOOK_CONVENTIONS: tuple[tuple[str, str], ...] = (
-    ("Endpoint and secret", "`flask --app portal webhooks configure --merchant mer_… --url "
+    ("Endpoint and secret", ("`flask --app portal webhooks configure --merchant mer_… --url "
      "https://…` registers your endpoint and prints its signing secret (`whsec_…`) once; "
-     "`rotate-secret` makes a new one, both sign for 24 hours."),
-    ("What arrives", "One `POST` per event, `Content-Type: application/json`, the body the "
+     "`rotate-secret` makes a new one, both sign for 24 hours.")),
+    ("What arrives", ("One `POST` per event, `Content-Type: application/json`, the body the "
      "same `Event` object as in the feed (`id`, `type`, `created_at`, `data`), signed per "
      "Standard Webhooks. Verify the signature over the raw body before trusting it; any "
-     "Standard Webhooks library does."),
-    ("Retries", "Anything but a 2xx within 15 seconds is retried, with growing delays, for "
+     "Standard Webhooks library does.")),
+    ("Retries", ("Anything but a 2xx within 15 seconds is retried, with growing delays, for "
      "about three days; an endpoint that accepts nothing for 72 hours is disabled (you are "
      "emailed) and `webhooks enable` resumes it, sending what waited. Deliveries may arrive "
-     "more than once and out of order: use `webhook-id` and `created_at`, or poll the feed."),
-    ("Replays", "`webhooks replay --event evt_…` sends one again; `replay-failed` all that "
-     "failed; `attempts` lists recent attempts."),
+     "more than once and out of order: use `webhook-id` and `created_at`, or poll the feed.")),
+    ("Replays", ("`webhooks replay --event evt_…` sends one again; `replay-failed` all that "
+     "failed; `attempts` lists recent attempts.")),
 )
 
 

@@ -31,16 +31,16 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "payment_request.created": ("A payment request was created.", f"{_REQUEST}, `customer`"),
     "payment_request.partly_paid": ("A payment arrived that leaves part of the amount open.",
                                     f"{_REQUEST}, `payment`, `source`, `method`, `late`"),
-    "payment_request.paid": ("The request is paid in full. `late` is true when the payment "
-                             "arrived after it expired or was withdrawn.",
+    "payment_request.paid": (("The request is paid in full. `late` is true when the payment "
+                             "arrived after it expired or was withdrawn."),
                              f"{_REQUEST}, `payment`, `source`, `method`, `late`"),
-    "payment_request.overpaid": ("More arrived than was asked; `double_payment` is true when "
+    "payment_request.overpaid": (("More arrived than was asked; `double_payment` is true when "
                                  "a second payment paid a request that was paid already. The "
-                                 "excess is refundable.",
+                                 "excess is refundable."),
                                  f"{_REQUEST}, `payment`, `late`, `double_payment`"),
-    "payment_request.failed": ("A payment attempt failed (not a customer's cancellation). For a "
+    "payment_request.failed": (("A payment attempt failed (not a customer's cancellation). For a "
                                "charge on a stored card or mandate, `fallback: pay_link` says "
-                               "the customer was sent the link instead.",
+                               "the customer was sent the link instead."),
                                f"{_REQUEST}, `payment`, `reason`, `method`, `fallback`"),
     "payment_request.expired": ("It expired unpaid (or partly paid).", _REQUEST),
     "payment_request.withdrawn": ("You withdrew it.", _REQUEST),
@@ -49,8 +49,8 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                        _REFUND),
     "refund.succeeded": ("The money went back to the payer.", _REFUND),
     "refund.failed": ("The refund could not be made; nothing went back.", f"{_REFUND}, `reason`"),
-    "chargeback.received": ("The payer's bank took a payment (or part of it) back; the request "
-                            "is open again for that amount.",
-                            "`chargeback`, `payment`, `payment_request`, `amount`, "
-                            "`reason_code`, `reason`, `status`, `open_amount`"),
+    "chargeback.received": (("The payer's bank took a payment (or part of it) back; the request "
+                            "is open again for that amount."),
+                            ("`chargeback`, `payment`, `payment_request`, `amount`, "
+                            "`reason_code`, `reason`, `status`, `open_amount`")),
 }

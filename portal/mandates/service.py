@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -137,7 +138,7 @@ def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invit
 
 def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
                       scheme: Scheme | None = None,
-                      external_reference: str | None = None) -> Select[tuple[Mandate]]:
+                      external_reference: str | None = None) -> Select[Any]:
     """The merchant's mandates, optionally filtered (unordered; callers paginate)."""
     query = select(Mandate).where(Mandate.merchant_id == merchant_id)
     if status is not None:

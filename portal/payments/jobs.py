@@ -132,8 +132,12 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
     address = customer.email if channel == "email" else customer.phone
     if not address or (channel == "sms" and not sms_enabled()):
         return
-    key = f"{kind}:{channel}" if step is None and payment is None else (
-        f"{kind}:{step}:{channel}" if step is not None else f"{kind}:{payment.public_id}:{channel}")
+    if payment is not None:
+        key = f"{kind}:{payment.public_id}:{channel}"
+    elif step is not None:
+        key = f"{kind}:{step}:{channel}"
+    else:
+        key = f"{kind}:{channel}"
     row = claim_message(session, request, key, kind=kind, channel=channel, step=step, now=now)
     if row is None:
         return

@@ -207,7 +207,7 @@ def find_customer(session: Session, merchant_id: int, public_id: str) -> Custome
 
 def merchant_requests(merchant_id: int, *, status: RequestStatus | None = None,
                       customer_id: int | None = None, invoice_number: str | None = None,
-                      external_reference: str | None = None) -> Select[tuple[PaymentRequest]]:
+                      external_reference: str | None = None) -> Select[Any]:
     """The merchant's requests, optionally filtered (unordered; callers paginate)."""
     query = select(PaymentRequest).where(PaymentRequest.merchant_id == merchant_id)
     if status is not None:

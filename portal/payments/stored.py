@@ -72,7 +72,8 @@ def usable_stored_mandate(session: Session, customer: Customer, now: datetime,
     candidates = [s for s in session.scalars(query.order_by(ProviderMandate.id.desc()))
                   if usable(s, now.date())]
     cards = [s for s in candidates if s.method == CARD]
-    return (cards or candidates or [None])[0]
+    preferred = cards or candidates
+    return preferred[0] if preferred else None
 
 
 def invalidate_stored_mandate(session: Session, stored: ProviderMandate, reason: str, *,

@@ -116,7 +116,9 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
                     .values(updated_at=now).execution_options(synchronize_session=False))
     payment = session.get(VerificationPayment, payment_id, populate_existing=True)
+    assert payment is not None
     mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
+    assert mandate is not None
     if payment.status != remote.status:
         _history(payment, remote.status, source, now)
         payment.status = remote.status

@@ -24,8 +24,12 @@ from werkzeug.wrappers import Request, Response
 from portal.clock import utcnow
 from portal.jobs.service import run_due_jobs
 from portal.payments.links import make_checkout_token
-from portal.payments.service import CustomerDetails, PaymentSettings, RequestSpec
-from portal.payments.service import create_payment_request
+from portal.payments.service import (
+    CustomerDetails,
+    PaymentSettings,
+    RequestSpec,
+    create_payment_request,
+)
 from tests.browser.conftest import ACTION_TIMEOUT_MS
 from tests.factories import make_merchant
 
@@ -67,7 +71,7 @@ def pay_link(app: Flask, session: Session, live_server: str, shop: str) -> str:
 
 
 def _decode_qr(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(url, timeout=10) as answer:
         image = Image.open(io.BytesIO(answer.read()))
     [code] = zxingcpp.read_barcodes(image)
     return code.text

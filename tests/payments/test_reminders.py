@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +19,6 @@ from portal.payments.models import MessageStatus, PaymentMessage, PaymentRequest
 from portal.payments.reminders import ReminderScheduleError, validate_offsets
 from portal.payments.service import record_external_payment, withdraw_payment_request
 from tests.payments.conftest import START, Clock, event_types, events, make_request
-
-import pytest
 
 
 def _outbox(app: Flask, suffix: str) -> list[Path]:
