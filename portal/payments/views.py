@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -65,9 +66,18 @@ def refused(exc: CheckoutLinkRefused):
         400 if exc.reason == "invalid" else 404)
 
 
+#: How long the provider's list of enabled methods is kept per process (a Mollie call).
+METHODS_TTL_SECONDS = 300.0
+
+
 def _methods(found: PaymentRequest):
     provider = get_provider(get_session())
-    return provider, offered_methods(found, provider.enabled_methods())
+    cache = current_app.extensions.setdefault("pay_methods", {})
+    now = time.monotonic()
+    entry = cache.get(provider.name)
+    if entry is None or now - entry[0] > METHODS_TTL_SECONDS:
+        entry = cache[provider.name] = (now, provider.enabled_methods())
+    return provider, offered_methods(found, entry[1])
 
 
 def _page(token: str, found: PaymentRequest, *, error_field: str | None = None,

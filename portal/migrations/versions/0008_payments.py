@@ -261,13 +261,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_refund_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refund_verification_payment_id'), ['verification_payment_id'], unique=False)
 
-    with op.batch_alter_table('invitation', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('return_url', sa.Text(), nullable=True))
-
-    with op.batch_alter_table('merchant', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('refund_verification', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('payment_reminder_days', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('offer_mandate_at_checkout', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Plain ALTER TABLE ADD COLUMN: recreating merchant (batch mode) would fail on SQLite with
+    # foreign keys on, as rows of other tables point at it.
+    op.add_column('invitation', sa.Column('return_url', sa.Text(), nullable=True))
+    op.add_column('merchant', sa.Column('refund_verification', sa.Boolean(), nullable=False,
+                                        server_default=sa.false()))
+    op.add_column('merchant', sa.Column('payment_reminder_days', sa.JSON(), nullable=True))
+    op.add_column('merchant', sa.Column('offer_mandate_at_checkout', sa.Boolean(),
+                                        nullable=False, server_default=sa.false()))
 
     with op.batch_alter_table('sandbox_payment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('method', sa.String(length=20), nullable=True))
