@@ -170,3 +170,18 @@ def test_invitations_take_a_return_url_shown_after_signing(app: Flask, api: Call
     token = make_invitation_token(row.public_id, row.expires_at, app.config["SECRET_KEY"])
     done = api.client.get(f"/sign/{token}/done").get_data(as_text=True)
     assert 'href="https://shop.example/welcome"' in done
+
+
+def test_every_event_type_and_the_webhooks_are_documented(api: Caller) -> None:
+    from portal.events.catalog import EVENT_TYPES
+
+    spec = api.client.get("/api/v1/openapi.json").get_json()
+    html = api.client.get("/api/v1/docs").get_data(as_text=True)
+    assert 'id="webhooks"' in html and "webhook-signature" in html
+    for name in ("payment_request.created", "payment_request.paid", "payment_request.partly_paid",
+                 "payment_request.overpaid", "payment_request.failed", "payment_request.expired",
+                 "payment_request.withdrawn", "payment_request.reminder_sent", "refund.created",
+                 "refund.succeeded", "refund.failed", "chargeback.received"):
+        assert name in EVENT_TYPES and name in spec["webhooks"]
+        assert f'id="event-{name}"' in html
+    assert set(spec["webhooks"]) == set(EVENT_TYPES)
