@@ -8,7 +8,9 @@ from portal.api.views import (
     invitations,
     mandates,
     oauth,
+    payment_requests,
     returns,
 )
 
-__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth", "returns"]
+__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth",
+           "payment_requests", "returns"]

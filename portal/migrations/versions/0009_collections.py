@@ -2,7 +2,7 @@
 imported return files, collection flags, and the sandbox bank's clearing records
 
 Revision ID: c14d0b7e5a31
-Revises: a7c0c0000007
+Revises: 0951bd3c9288
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 import portal.db
 
 revision = "c14d0b7e5a31"
-down_revision = "a7c0c0000007"
+down_revision = "0951bd3c9288"
 branch_labels = None
 depends_on = None
 
