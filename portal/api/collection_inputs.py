@@ -15,6 +15,10 @@ DEBIT_FIELDS = (
           description="Shown on the debtor's statement (remittance information; transliterated "
                       "to the SEPA character set).", example="Membership April"),
     Field("invoice_number", "string", max_length=35, description="Your invoice number."),
+    Field("payment_request", "string", max_length=60,
+          description="The payment request (`preq_…`) this debit collects: what the customer "
+                      "pays on it before the debit goes to the bank lowers the debit, or "
+                      "cancels it when paid in full."),
     Field("collection_date", "string", format="date",
           description="Not before this date (e.g. the invoice's due date); default: as early as "
                       "the calendar, D-1, your lead time and the pre-notification allow."),

@@ -42,7 +42,11 @@ from portal.collections.pain008 import (
     Transaction,
 )
 from portal.collections.routes import Collectors
-from portal.collections.service import effective_settings, sequence_type_for
+from portal.collections.service import (
+    apply_payment_before_export,
+    effective_settings,
+    sequence_type_for,
+)
 from portal.collections.xsd import InvalidDocument
 from portal.db import cipher_of
 from portal.events.service import emit_event
@@ -201,6 +205,7 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
                             Debit.status == DebitStatus.SCHEDULED,
                             Debit.collection_date <= horizon)
         .order_by(Debit.collection_date, Debit.id)).all()
+    due = [debit for debit in due if not _paid_meanwhile(session, debit, actor, now)]
     if not due:
         return []
     batches: list[Batch] = []
@@ -255,6 +260,24 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
         collectors.bank.deliver(session, batch, written.path, now)
         batches.append(batch)
     return batches
+
+
+def _paid_meanwhile(session: Session, debit: Debit, actor: str, now: datetime) -> bool:
+    """A debit collecting a checkout payment request follows what the customer paid on it
+    before export: reduced to the open amount, or cancelled when nothing is open (True)."""
+    if not debit.payment_request:
+        return False
+    from portal.payments.service import find_payment_request, open_amount
+
+    request = find_payment_request(session, debit.merchant_id, debit.payment_request)
+    if request is None:
+        return False
+    still_open = open_amount(request)
+    if still_open >= debit.amount_cents:
+        return False
+    apply_payment_before_export(session, debit, debit.amount_cents - max(still_open, 0),
+                                actor=actor, source=request.public_id, now=now)
+    return debit.status == DebitStatus.CANCELLED
 
 
 def batch_event_data(batch: Batch) -> dict:

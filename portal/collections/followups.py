@@ -54,3 +54,38 @@ class EmailAmendmentInvitations:
             actor="collections", now=now, customer=customer)
         queue_invitation_email(session, invitation)
         return invitation.public_id
+
+
+class CheckoutPayLinks:
+    """The checkout's payment request for the open amount, sent to the customer by email (or
+    by SMS when there is no address but a number); its reminders follow the merchant's
+    schedule. The customer pays through the link only (no automatic charge: the mandate just
+    failed)."""
+
+    def __init__(self, ttl_days: int, reminder_days: tuple[int, ...], sms_enabled: bool) -> None:
+        self.ttl_days = ttl_days
+        self.reminder_days = reminder_days
+        self.sms_enabled = sms_enabled
+
+    def issue(self, session: Session, debit: Debit, now: datetime) -> str | None:
+        from datetime import timedelta
+
+        from portal.payments.links import checkout_url
+        from portal.payments.models import Collect
+        from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
+
+        customer = debit.customer
+        channel = "email" if customer.email else (
+            "sms" if customer.phone and self.sms_enabled else "none")
+        request = create_payment_request(
+            session, debit.merchant,
+            RequestSpec(amount_cents=debit.amount_cents, description=debit.description,
+                        customer=customer, expires_at=now + timedelta(days=self.ttl_days),
+                        invoice_number=debit.invoice_number, collect=Collect.LINK,
+                        offer_mandate=False, channel=channel,
+                        extra={"debit": debit.public_id}),
+            actor="collections", now=now,
+            settings=PaymentSettings(reminder_days=self.reminder_days,
+                                     sms_enabled=self.sms_enabled))
+        debit.payment_request = request.public_id
+        return checkout_url(request)

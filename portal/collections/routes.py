@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from portal.collections.files import CollectionFileStore
 from portal.collections.followups import (
     AmendmentInvitations,
+    CheckoutPayLinks,
     EmailAmendmentInvitations,
     NoPayLinks,
     PayLinks,
@@ -112,8 +113,12 @@ def build_collectors(config: Any, instance_path: str) -> Collectors:
     store = CollectionFileStore(root / "files")
     bank: BankRoute = SandboxBank(store, root / "sandbox-bank") \
         if bank_route_name(config) == "sandbox" else ManualBank()
+    pay_links = CheckoutPayLinks(
+        ttl_days=int(config["PAYMENT_REQUEST_TTL_DAYS"]),
+        reminder_days=tuple(config["PAYMENT_REMINDER_DAYS"]),
+        sms_enabled=config["SMS_TRANSPORT"] in ("file", "http"))
     return Collectors(policy=CollectionPolicy.from_config(config), bank=bank, store=store,
-                      scratch=root / "scratch")
+                      scratch=root / "scratch", pay_links=pay_links)
 
 
 def collectors_of(app: Any) -> Collectors:

@@ -50,7 +50,7 @@ def _describe(event: Event) -> str:
         text = f"{data.get('reason_code')} {data.get('reason') or ''}".strip()
         if data.get("will_retry"):
             return f"{text}; retry on {data['retry_collection_date']}"
-        link = data.get("pay_link") or "none (the checkout area is not installed)"
+        link = data.get("pay_link") or "none"
         return f"{text}; no more attempts; pay link: {link}"
     if event.type == "debit.retry_scheduled":
         return f"attempt {data['attempt']} on {data['collection_date']}; pre-notified again"

@@ -228,3 +228,62 @@ def test_a_mandate_unused_for_36_months_expires_one_used_recently_does_not(
         MandateStatus.EXPIRED, MandateStatus.ACTIVE, MandateStatus.ACTIVE]
     assert session.scalar(select(Event.type).where(Event.subject == stale.public_id)
                           .order_by(Event.id.desc()).limit(1)) == "mandate.expired"
+
+
+def test_after_the_last_failure_the_customer_gets_the_checkouts_pay_link_by_email(
+        app: Flask, session: Session, merchant: Merchant, collectors: Collectors, clock: Clock,
+        outbox) -> None:
+    from portal.payments.models import PaymentRequest
+
+    debit = debit_on(session, collectors, active_mandate(session, merchant, iban=AC04), 3100,
+                     invoice_number="2026-0099")
+    session.commit()
+    run_until(app, collectors, clock, date(2026, 4, 7))
+    debit = reload(session, debit)
+    request = session.scalar(select(PaymentRequest).where(
+        PaymentRequest.public_id == debit.payment_request))
+    assert (request.amount_cents, request.customer_id, request.invoice_number) == (
+        3100, debit.customer_id, "2026-0099")
+    assert debit.pay_link and "/pay/" in debit.pay_link
+    mails = [p.read_text(errors="replace") for p in outbox.glob("*.eml")]
+    assert any("/pay/" in mail for mail in mails)
+    failed = [data for t, data in debit_events(session, debit) if t == "debit.failed"]
+    assert failed[-1]["pay_link"] == debit.pay_link
+
+
+def test_a_payment_on_the_debits_payment_request_before_export_lowers_or_cancels_it(
+        app: Flask, session: Session, merchant: Merchant, collectors: Collectors,
+        clock: Clock) -> None:
+    from datetime import timedelta as delta
+
+    from portal.payments.service import (
+        PaymentSettings,
+        RequestSpec,
+        create_payment_request,
+        record_external_payment,
+    )
+
+    def request_for(mandate, amount):
+        return create_payment_request(session, merchant, RequestSpec(
+            amount_cents=amount, description="Invoice", customer=mandate.customer,
+            expires_at=clock.now + delta(days=30), allow_partial=True), actor="test",
+            now=clock.now, settings=PaymentSettings())
+
+    partly_mandate = active_mandate(session, merchant)
+    fully_mandate = active_mandate(session, merchant)
+    partly_request = request_for(partly_mandate, 5000)
+    fully_request = request_for(fully_mandate, 2000)
+    partly = debit_on(session, collectors, partly_mandate, 5000,
+                      payment_request=partly_request.public_id)
+    fully = debit_on(session, collectors, fully_mandate, 2000,
+                     payment_request=fully_request.public_id)
+    record_external_payment(session, partly_request, 1500, method="banktransfer",
+                            reference="x", actor="test", now=clock.now)
+    record_external_payment(session, fully_request, 2000, method="banktransfer",
+                            reference="y", actor="test", now=clock.now)
+    session.commit()
+    run_until(app, collectors, clock, date(2026, 4, 7))
+    [batch] = session.scalars(select(Batch)).all()
+    assert (batch.transaction_count, batch.control_sum_cents) == (1, 3500)
+    assert reload(session, partly).amount_cents == 3500
+    assert reload(session, fully).status == DebitStatus.CANCELLED

@@ -29,6 +29,7 @@ from portal.collections.service import (
 from portal.db import get_session
 from portal.errors import Problem
 from portal.mandates.service import find_mandate
+from portal.payments.service import find_payment_request
 
 
 def _current_attempt(debit: Debit) -> DebitAttempt | None:
@@ -55,10 +56,15 @@ def create_debit(body: Any) -> Response:
     mandate = find_mandate(session, merchant_id(), data["mandate"])
     if mandate is None:
         raise validation_problem([{"field": "mandate", "message": "No mandate with this id."}])
+    if "payment_request" in data and find_payment_request(
+            session, merchant_id(), data["payment_request"]) is None:
+        raise validation_problem([{"field": "payment_request",
+                                   "message": "No payment request with this id."}])
     try:
         debit = schedule_debit(session, DebitRequest(
             mandate=mandate, amount_cents=data["amount"], description=data["description"],
             invoice_number=data.get("invoice_number"),
+            payment_request=data.get("payment_request"),
             requested_date=data.get("collection_date"), final=data.get("final", False)),
             policy=collectors_of(current_app).policy, actor=g.api_actor)
     except DebitRefused as refused:
