@@ -13,8 +13,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import verify_chain
-from portal.collections.cli import demo_hints
 from portal.clock import now as clock_now
+from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
