@@ -19,7 +19,7 @@ from portal.providers.base import (
 )
 from portal.sandbox.models import SandboxPayment
 
-PAYMENT_ID = re.compile(r"^tr_sbx[A-Za-z0-9]{10,30}$")
+PAYMENT_ID = re.compile(r"tr_sbx[A-Za-z0-9]{10,30}")  # whole value: always fullmatch
 
 #: Fake iDEAL issuers shown on the sandbox bank-choice page: (id, name, BIC).
 ISSUERS: tuple[tuple[str, str, str], ...] = (
@@ -61,13 +61,13 @@ class SandboxProvider:
 
     def parse_webhook(self, form: Mapping[str, str], body: bytes) -> str:
         payment_id = form.get("id", "")
-        if not PAYMENT_ID.match(payment_id):
+        if not PAYMENT_ID.fullmatch(payment_id):
             raise ProviderError("webhook without a valid sandbox payment id", status=400)
         return payment_id
 
     def find(self, payment_id: str) -> SandboxPayment:
         payment = None
-        if PAYMENT_ID.match(payment_id):
+        if PAYMENT_ID.fullmatch(payment_id):
             payment = self.session.scalar(
                 select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
         if payment is None:
