@@ -7,9 +7,11 @@ import secrets
 from collections.abc import Mapping
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal.clock import now as clock_now
+from portal.crypto import FieldCipher
+from portal.db import cipher_of
 from portal.providers.base import (
     PaymentNotFound,
     PaymentRequest,
@@ -19,6 +21,8 @@ from portal.providers.base import (
 )
 from portal.sandbox.models import SandboxPayment
 
+#: Associated data of the payer IBAN's ciphertext.
+PAYER_IBAN_CONTEXT = "sandbox_payment.payer_iban"
 PAYMENT_ID = re.compile(r"tr_sbx[A-Za-z0-9]{10,30}")  # whole value: always fullmatch
 
 #: Fake iDEAL issuers shown on the sandbox bank-choice page: (id, name, BIC).
@@ -83,7 +87,7 @@ class SandboxProvider:
             id=payment.payment_id, status=payment.status, amount_cents=payment.amount_cents,
             currency=payment.currency,
             checkout_url=self.checkout_url(payment.payment_id) if payable else None,
-            payer_name=payment.payer_name, payer_iban=payment.payer_iban,
+            payer_name=payment.payer_name, payer_iban=payer_iban(payment),
             payer_bic=payment.payer_bic, provider_mandate_id=payment.mandate_id,
             provider_customer_id=None, metadata=dict(payment.metadata_),
         )
@@ -100,5 +104,21 @@ def complete_sandbox_payment(
     payment.issuer = issuer
     if outcome == PaymentStatus.PAID:
         bic = {i: b for i, _, b in ISSUERS}.get(issuer or "")
-        payment.payer_name, payment.payer_iban, payment.payer_bic = payer_name, payer_iban, bic
+        payment.payer_name, payment.payer_bic = payer_name, bic
+        payment.payer_iban_ciphertext = _cipher(payment).encrypt(
+            payer_iban, PAYER_IBAN_CONTEXT) if payer_iban else None
         payment.mandate_id = "mdt_sbx" + secrets.token_hex(6)
+
+
+def payer_iban(payment: SandboxPayment) -> str | None:
+    """The IBAN a settled sandbox payment was paid from, decrypted."""
+    if payment.payer_iban_ciphertext is None:
+        return None
+    return _cipher(payment).decrypt(payment.payer_iban_ciphertext, PAYER_IBAN_CONTEXT)
+
+
+def _cipher(payment: SandboxPayment) -> FieldCipher:
+    session = object_session(payment)
+    if session is None:
+        raise ValueError("a sandbox payment outside a session has no cipher")
+    return cipher_of(session)

@@ -15,7 +15,8 @@ from portal.mandates.service import debtor_iban
 from portal.providers import PaymentNotFound, PaymentStatus
 from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
 from portal.security import allow_form_redirects
-from portal.sepa import IbanError, format_iban, validate_iban
+from portal.sign.forms import PlainName
+from portal.sepa import IbanError, mask_iban, validate_iban
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -30,7 +31,7 @@ class SandboxCheckoutForm(FlaskForm):
     issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
                         default="ABNANL2A")
     outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
-    payer_name = StringField("Account holder")
+    payer_name = StringField("Account holder", validators=[PlainName()])
     payer_iban = StringField("Pay from IBAN", validators=[Optional()])
 
 
@@ -56,9 +57,8 @@ def checkout(payment_id: str):
     allow_form_redirects("'self' http: https:")
     form = SandboxCheckoutForm()
     typed = _typed_iban(payment.metadata_)
-    if not form.is_submitted():
+    if not form.is_submitted():  # the typed IBAN is never shown: anyone with the URL sees this
         form.payer_name.data = payment.customer_name
-        form.payer_iban.data = format_iban(typed) if typed else ""
     if form.validate_on_submit():
         try:
             iban = validate_iban(form.payer_iban.data).iban if form.payer_iban.data else typed
@@ -72,7 +72,8 @@ def checkout(payment_id: str):
             if current_app.config.get("SANDBOX_AUTO_WEBHOOK", True):
                 _notify(provider, payment_id)
             return redirect(payment.redirect_url, code=303)
-    return render_template("sandbox/checkout.html", payment=payment, form=form), (
+    return render_template("sandbox/checkout.html", payment=payment, form=form,
+                           typed_masked=mask_iban(typed) if typed else None), (
         422 if form.errors else 200)
 
 
