@@ -15,8 +15,8 @@ from portal.mandates.service import debtor_iban
 from portal.providers import PaymentNotFound, PaymentStatus
 from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
 from portal.security import allow_form_redirects
-from portal.sign.forms import PlainName
 from portal.sepa import IbanError, mask_iban, validate_iban
+from portal.sign.forms import PlainName
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
