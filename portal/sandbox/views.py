@@ -7,16 +7,16 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Optional, ValidationError
 
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
+from portal.names import name_problem
 from portal.providers import PaymentNotFound, PaymentStatus
 from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, mask_iban, validate_iban
-from portal.sign.forms import PlainName
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
@@ -27,11 +27,17 @@ OUTCOMES = [SelectChoice(PaymentStatus.PAID.value, "Paid"),
             SelectChoice(PaymentStatus.EXPIRED.value, "Expired")]
 
 
+def _plain_name(form: FlaskForm, field: StringField) -> None:
+    """The portal's rule for names (the payer's name reaches the verification record)."""
+    if problem := name_problem(field.data or ""):
+        raise ValidationError(f"The name {problem}.")
+
+
 class SandboxCheckoutForm(FlaskForm):
     issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
                         default="ABNANL2A")
     outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
-    payer_name = StringField("Account holder", validators=[PlainName()])
+    payer_name = StringField("Account holder", validators=[_plain_name])
     payer_iban = StringField("Pay from IBAN", validators=[Optional()])
 
 
