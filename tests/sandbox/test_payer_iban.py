@@ -20,7 +20,7 @@ from tests.conftest import app_settings
 from tests.sign.driver import Journey, local
 
 TYPED, PAID_FROM = "NL91ABNA0417164300", "DE89370400440532013000"
-BEFORE = "a7c0c0000007"
+BEFORE = "0951bd3c9288"  # the head before 0009_sandbox_payer_iban
 
 
 def test_the_checkout_page_shows_the_typed_iban_masked_only(journey: Journey) -> None:

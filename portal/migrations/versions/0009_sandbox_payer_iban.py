@@ -4,13 +4,13 @@ Existing values are encrypted with the app's data key, so this runs through
 ``flask --app portal db upgrade`` when any exist (a bare upgrade refuses before changing anything).
 
 Revision ID: 7a7666078b0f
-Revises: a7c0c0000007
+Revises: 0951bd3c9288
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "7a7666078b0f"
-down_revision = "a7c0c0000007"
+down_revision = "0951bd3c9288"
 branch_labels = None
 depends_on = None
 
