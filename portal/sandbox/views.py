@@ -24,6 +24,7 @@ from portal.sandbox.provider import (
     SandboxProvider,
     add_sandbox_chargeback,
     complete_sandbox_payment,
+    payer_iban,
     settle_sandbox_refund,
 )
 from portal.security import allow_form_redirects
@@ -135,7 +136,7 @@ def payment_page(payment_id: str):
             elif action in ("paid", "failed") and payment.status == PaymentStatus.PENDING:
                 complete_sandbox_payment(payment, PaymentStatus(action), issuer=None,
                                          payer_name=payment.payer_name,
-                                         payer_iban=payment.payer_iban, session=session)
+                                         payer_iban=payer_iban(payment), session=session)
             elif action.startswith("refund:"):
                 _, refund_id, outcome = action.split(":", 2)
                 refund = session.scalar(select(SandboxRefund).where(
