@@ -8,6 +8,7 @@ or isolates (U+202A–U+202E, U+2066–U+2069: they make a name read differently
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 #: Bidirectional embeddings, overrides and isolates.
@@ -52,4 +53,4 @@ def displayable_name(value: str | None) -> str:
     """A stored name made safe to show in a header or a line of text: every refused character
     becomes a space (names stored before the rule, or by an older version, still work)."""
     text = "".join(" " if _refused(c) else c for c in unicodedata.normalize("NFC", value or ""))
-    return " ".join(text.split())
+    return re.sub(" {2,}", " ", text).strip(" ")  # a no-break space stays as it is
