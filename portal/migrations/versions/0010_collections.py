@@ -2,7 +2,7 @@
 imported return files, collection flags, and the sandbox bank's clearing records
 
 Revision ID: c14d0b7e5a31
-Revises: 0951bd3c9288
+Revises: 7a7666078b0f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 import portal.db
 
 revision = "c14d0b7e5a31"
-down_revision = "0951bd3c9288"
+down_revision = "7a7666078b0f"
 branch_labels = None
 depends_on = None
 
