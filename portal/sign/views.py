@@ -118,17 +118,19 @@ def _cached_page(token: str) -> Response | None:
     if state is None:
         return None
     g.locale_hint = state.locale_hint
-    cached = _pages().get(_page_key(token, state.mandate_version))
+    cached = _pages().get(_page_key(token, state.mandate_version, state.refund_verification))
     if cached is None:
         return None
     body, g.frame_ancestors = cached
     return Response(body, mimetype="text/html")
 
 
-def _page_key(token: str, mandate_version: int) -> tuple:
+def _page_key(token: str, mandate_version: int, refund_verification: bool) -> tuple:
+    """The page changes with the mandate, the merchant's refund setting (the page announces
+    the refund), the language and the embedding."""
     args = request.args
-    return (token, mandate_version, _page_locale(), args.get("embed"), args.get("origin"),
-            args.get("return_to"))
+    return (token, mandate_version, refund_verification, _page_locale(), args.get("embed"),
+            args.get("origin"), args.get("return_to"))
 
 
 def _pages() -> PageCache:
@@ -207,7 +209,8 @@ def sign(token: str):
         embed_detail=last.status.value if retrying else None,
     )
     if request.method == "GET":
-        _pages().put(_page_key(token, mandate.version), (html.encode(), g.get("frame_ancestors")))
+        _pages().put(_page_key(token, mandate.version, mandate.merchant.refund_verification),
+                     (html.encode(), g.get("frame_ancestors")))
     return html, status
 
 

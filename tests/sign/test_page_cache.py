@@ -66,3 +66,15 @@ def test_a_form_token_of_another_link_is_refused(journey: Journey, app: Flask) -
         "name": "Sam", "email": "sam@example.org", "iban": "NL91ABNA0417164300", "consent": "y"})
     assert response.status_code == 400
     assert journey.mandate().status.value == "invited"
+
+
+def test_the_merchant_turning_on_the_verification_refund_shows_on_a_cached_page(
+        journey: Journey) -> None:
+    assert b'id="refund-notice"' not in journey.open().data
+    merchant = journey.invitation.merchant
+    merchant.refund_verification = True  # as `merchant payments --refund-verification` does
+    journey.session.commit()
+    assert b'id="refund-notice"' in journey.open().data
+    merchant.refund_verification = False
+    journey.session.commit()
+    assert b'id="refund-notice"' not in journey.open().data
