@@ -100,6 +100,8 @@ class PaymentRequest(Base):
     paid_at: Mapped[datetime | None]
     expired_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    #: The customer asked for no more reminders about it (List-Unsubscribe, one click).
+    reminders_unsubscribed_at: Mapped[datetime | None]
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
