@@ -59,7 +59,9 @@ class SandboxMandate(Base):
     #: ``valid`` or ``invalid`` (a tester may revoke it to see a recurring charge fail).
     status: Mapped[str] = mapped_column(String(10))
     consumer_name: Mapped[str | None] = mapped_column(String(140))
-    consumer_iban: Mapped[str | None] = mapped_column(String(34))
+    #: The account (SEPA), encrypted like every IBAN at rest (FieldCipher, context
+    #: ``sandbox_mandate.consumer_iban``).
+    consumer_iban_ciphertext: Mapped[str | None] = mapped_column(Text)
     consumer_bic: Mapped[str | None] = mapped_column(String(11))
     #: A card token: the test card's label, last four digits and expiry; never a number.
     card_label: Mapped[str | None] = mapped_column(String(20))
