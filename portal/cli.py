@@ -170,7 +170,7 @@ def init_app(app: Flask) -> None:
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
-    import portal.webhooks.delivery  # noqa: F401
+    import portal.webhooks.notices  # noqa: F401
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.reminders.cli import delivery_settings

@@ -1,13 +1,15 @@
 """POST one webhook: bounded in time (connect and total), no redirects, a short excerpt kept.
 
 httpx's timeouts bound each network operation, not the request; a real deadline needs
-cancellation, so the request runs as a coroutine under ``asyncio.timeout``. Each thread keeps
-its own event loop and client (connections are reused); callers stay synchronous.
+cancellation, so the request runs as a coroutine under ``asyncio.timeout``. The delivery workers
+await :func:`send` with one shared client, many requests at once; :func:`post` is the same for
+synchronous callers (each thread keeps its own event loop and client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ipaddress
 import socket
 import threading
@@ -65,7 +67,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts, *,
 class _Runner:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = _new_client()
+        self.client = new_client()
 
 
 _local = threading.local()
@@ -78,16 +80,27 @@ def _thread_runner() -> _Runner:
     return runner
 
 
-def _new_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(follow_redirects=False,
-                             limits=httpx.Limits(max_keepalive_connections=20,
+def new_client(max_connections: int = 20) -> httpx.AsyncClient:
+    """A client that follows no redirects and keeps no cookies (one merchant's cookies must
+    never reach another's endpoint, even with requests to both in flight)."""
+    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(follow_redirects=False, cookies=no_cookies,
+                             limits=httpx.Limits(max_connections=max_connections,
+                                                 max_keepalive_connections=max_connections,
                                                  keepalive_expiry=30))
+
+
+
+async def send(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
+               timeouts: Timeouts, *, allow_private: bool = False) -> Outcome:
+    """One attempt on a shared client; never raises for network trouble."""
+    return await _post(client, url, body, headers, timeouts, allow_private)
 
 
 def _post_in_new_loop(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts,
                       allow_private: bool) -> Outcome:
     async def once() -> Outcome:
-        async with _new_client() as client:
+        async with new_client() as client:
             return await _post(client, url, body, headers, timeouts, allow_private)
     return asyncio.run(once())
 

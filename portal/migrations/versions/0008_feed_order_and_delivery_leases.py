@@ -33,6 +33,8 @@ def upgrade() -> None:
                                       nullable=True))
         batch_op.add_column(sa.Column("locked_until", portal.db.UtcDateTime(timezone=True),
                                       nullable=True))
+    with op.batch_alter_table("webhook_attempt", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sent_by", sa.String(length=80), nullable=True))
     # Deliveries are claimed from their own table now: their old jobs have nothing left to do
     # (the pending deliveries keep their next_attempt_at and are picked up from there).
     op.execute("UPDATE job SET status = 'done' WHERE kind = 'webhook.deliver' "
@@ -40,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_attempt", schema=None) as batch_op:
+        batch_op.drop_column("sent_by")
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
         batch_op.drop_column("locked_until")
         batch_op.drop_column("locked_at")
