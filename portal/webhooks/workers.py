@@ -64,7 +64,15 @@ class Dispatcher:
         self.results: list[Result] = []
         #: Outcomes recorded so far, and a notice for whoever waits on progress (tests).
         self.recorded = 0
-        self.progress: asyncio.Condition | None = None
+        self._progress: tuple[asyncio.AbstractEventLoop, asyncio.Condition] | None = None
+
+    @property
+    def progress(self) -> asyncio.Condition:
+        """Notified whenever outcomes were recorded (one per event loop the dispatcher runs in)."""
+        loop = asyncio.get_running_loop()
+        if self._progress is None or self._progress[0] is not loop:
+            self._progress = (loop, asyncio.Condition())
+        return self._progress[1]
 
     @classmethod
     def for_app(cls, app: Flask, *, worker: str, transport: Transport | None = None
@@ -135,14 +143,12 @@ class Dispatcher:
         results, self.results = self.results, []
         recorded = await asyncio.to_thread(self._complete, results)
         self.recorded += recorded
-        if self.progress is not None:
-            async with self.progress:
-                self.progress.notify_all()
+        async with self.progress:
+            self.progress.notify_all()
 
     async def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set, then let the requests in flight finish and record
         them (each ends within its timeout)."""
-        self.progress = asyncio.Condition()
         try:
             while not stop.is_set():
                 try:
@@ -163,7 +169,6 @@ class Dispatcher:
     async def drain(self) -> int:
         """Deliver everything due now, including what falls due while doing it (the clock
         permitting); returns how many outcomes were recorded."""
-        self.progress = asyncio.Condition()
         try:
             while True:
                 await self._flush()
