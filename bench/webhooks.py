@@ -178,7 +178,7 @@ def measure_portal(backend: str, url: str, receiver: str, n: int, worker_counts:
         finally:
             stop(workers)
         done += n
-    state(app).engine.dispose()
+    state(app).dispose()
     return results, bodies
 
 

@@ -14,7 +14,8 @@ def select_locale() -> str:
     supported: list[str] = current_app.config["SUPPORTED_LOCALES"]
     chosen = request.args.get("lang")
     if chosen in supported:
-        session["lang"] = chosen
+        if session.get("lang") != chosen:  # an unchanged session sends no cookie
+            session["lang"] = chosen
         return chosen
     if session.get("lang") in supported:
         return session["lang"]

@@ -117,7 +117,7 @@ def _cached_page(token: str) -> Response | None:
                                              config["SECRET_KEY_FALLBACKS"])
     except LinkInvalid:
         return None
-    state = open_link(db_state().engine, public_id, clock_now())
+    state = open_link(db_state().reads, public_id, clock_now())
     if state is None:
         return None
     g.locale_hint = state.locale_hint

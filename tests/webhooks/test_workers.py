@@ -43,7 +43,7 @@ def pg_app(pg_url: str, tmp_path: Path) -> Iterator[Flask]:
                       "DATA_KEY": "test-data-key", "INSTANCE_PATH": str(tmp_path / "instance"),
                       "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True})
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 @pytest.fixture
