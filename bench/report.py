@@ -42,12 +42,15 @@ class Figure:
 
 def figure(name: str, value: float, unit: str, *, baseline: str | None = None,
            baseline_value: float | None = None, at_least: float | None = None,
-           ratio_at_least: float | None = None, below: float | None = None) -> Figure:
-    """Print one figure (and record it); the target is a minimum value, a minimum ratio to the
-    baseline, or a maximum value."""
+           ratio_at_least: float | None = None, ratio_at_most: float | None = None,
+           below: float | None = None) -> Figure:
+    """Print one figure (and record it); the target is a minimum value, a minimum or maximum
+    ratio to the baseline, or a maximum value."""
     result = Figure(name, value, unit, baseline, baseline_value)
     if ratio_at_least is not None and result.ratio is not None:
         result.target, result.met = f">= {ratio_at_least:g}×", result.ratio >= ratio_at_least
+    elif ratio_at_most is not None and result.ratio is not None:
+        result.target, result.met = f"<= {ratio_at_most:g}×", result.ratio <= ratio_at_most
     elif at_least is not None:
         result.target, result.met = f">= {_number(at_least)} {unit}", value >= at_least
     elif below is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path[0] = str(BENCH.parent)  # bench/http.py would shadow the standard library's http
 
-from bench.report import Figure, table  # noqa: E402
+from bench.report import Figure, table
 
 SHORT = {
     "pdf.py": ["--n", "8"],
