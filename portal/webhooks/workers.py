@@ -141,7 +141,11 @@ class Dispatcher:
         if not self.results:
             return
         results, self.results = self.results, []
-        recorded = await asyncio.to_thread(self._complete, results)
+        try:
+            recorded = await asyncio.to_thread(self._complete, results)
+        except BaseException:
+            self.results = results + self.results  # kept for the next round (the lease holds)
+            raise
         self.recorded += recorded
         async with self.progress:
             self.progress.notify_all()
