@@ -180,7 +180,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 600, every: float =
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("deliveries did not finish")
+            raise TimeoutError(f"not done within {seconds:g} s")
         time.sleep(every)
 
 
@@ -194,13 +194,13 @@ def workers(url: str, instance: Path, count: int) -> Iterator[None]:
            "PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY": str(ENDPOINT_CONCURRENCY),
            "PORTAL_WEBHOOK_TIMEOUT_SECONDS": "15"}
     processes = []
-    for number in range(count):
-        log = instance / f"worker-{number}.log"
-        processes.append(subprocess.Popen(
-            [str(FLASK), "--app", "portal", "worker", "--poll", "0.02"], cwd=ROOT, env=env,
-            stdout=log.open("w"), stderr=subprocess.STDOUT))
-        wait_for(lambda log=log: "running" in log.read_text(), 60, 0.05)
     try:
+        for number in range(count):
+            log = instance / f"worker-{number}.log"
+            processes.append(subprocess.Popen(
+                [str(FLASK), "--app", "portal", "worker", "--poll", "0.02"], cwd=ROOT, env=env,
+                stdout=log.open("w"), stderr=subprocess.STDOUT))
+            wait_for(lambda log=log: "running" in log.read_text(), 300, 0.05)
         yield
     finally:
         for process in processes:
