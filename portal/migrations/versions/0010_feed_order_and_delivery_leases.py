@@ -1,7 +1,7 @@
 """feed order after commit (event.txid); webhook deliveries leased by their own batch claims
 
 Revision ID: 07ed11132e39
-Revises: 0951bd3c9288
+Revises: 7a7666078b0f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import portal.db
 
 revision = "07ed11132e39"
-down_revision = "0951bd3c9288"
+down_revision = "7a7666078b0f"
 branch_labels = None
 depends_on = None
 
