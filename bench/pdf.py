@@ -22,6 +22,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from weasyprint import CSS, HTML
 
+from bench.report import figure
 from signing import (
     Branding,
     Creditor,
@@ -144,6 +145,11 @@ def main() -> None:
         f"ratio pipeline / bare:        {ratio:7.2f}x   "
         f"(target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
     )
+    figure("mandate PDF render+seal+store", median(pipeline_ms), "ms",
+           baseline="bare WeasyPrint render", baseline_value=median(bare_ms),
+           ratio_at_most=TARGET_RATIO)
+    figure("mandate PDF peak Python heap", pipeline_peak_mib, "MiB",
+           baseline="bare WeasyPrint render", baseline_value=bare_peak_mib)
     print(f"peak Python heap, pipeline:   {pipeline_peak_mib:7.1f} MiB (tracemalloc, one mandate)")
     print(f"peak Python heap, bare:       {bare_peak_mib:7.1f} MiB (tracemalloc, one render)")
     print(f"process max RSS:              {max_rss_mib:7.1f} MiB (getrusage)")

@@ -190,7 +190,7 @@ def init_app(app: Flask) -> None:
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
-    import portal.webhooks.delivery  # noqa: F401
+    import portal.webhooks.notices  # noqa: F401
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli

@@ -58,6 +58,10 @@ DEFAULTS: dict[str, object] = {
                                86400, 86400, 86400],
     "WEBHOOK_DISABLE_AFTER_HOURS": 72,
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,
+    # Requests in flight at once per worker process, and to any one endpoint: a slow endpoint
+    # holds at most its own share, never the others'.
+    "WEBHOOK_CONCURRENCY": 64,
+    "WEBHOOK_ENDPOINT_CONCURRENCY": 8,
     # Sealing certificate (PKCS#12); generated self-signed in development when missing.
     "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
     "SEAL_PASSPHRASE": None,

@@ -109,7 +109,7 @@ def app_settings(database_url: str, instance: Path) -> dict:
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(app_settings(database_url, tmp_path / "instance"))
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 @pytest.fixture
