@@ -30,7 +30,7 @@ def test_produces_a_stored_sealed_mandate_that_verifies(
 def test_seal_failure_after_rendering_stores_nothing(
     tmp_path, sealer, make_document, make_evidence, make_branding, monkeypatch
 ):
-    def broken_seal(*args):
+    def broken_seal(*args, **kwargs):
         raise RuntimeError("HSM unavailable")
 
     monkeypatch.setattr(pipeline, "seal_pdf", broken_seal)
