@@ -29,7 +29,13 @@ from .storage import (
     StoredPdfCorrupted,
 )
 from .texts import MANDATE_TEXT_VERSION, mandate_text
-from .timestamps import LocalTimestampAuthority, TsaSettings, http_timestamper
+from .timestamps import (
+    LocalTimestampAuthority,
+    TsaSettings,
+    UntrustedTimestampAuthority,
+    http_timestamper,
+    probe_timestamp_authority,
+)
 from .trust import SealTrust, load_pem_certificates
 from .verify import VerificationReport, verify
 
@@ -58,6 +64,7 @@ __all__ = [
     "StoredPdf",
     "StoredPdfCorrupted",
     "TsaSettings",
+    "UntrustedTimestampAuthority",
     "VerificationReport",
     "add_archive_timestamp",
     "archive_timestamps",
@@ -68,6 +75,7 @@ __all__ = [
     "load_pem_certificates",
     "load_sealing_key",
     "mandate_text",
+    "probe_timestamp_authority",
     "produce_signed_mandate",
     "render_mandate_html",
     "render_mandate_pdf",

@@ -8,21 +8,36 @@ time; :func:`timestamp_reply` lets a test serve it over HTTP like a real TSA.
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from asn1crypto import cms, core, tsp
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
+from pyhanko.sign.general import (
+    as_signing_certificate,
+    extract_certificate_info,
+    simple_cms_attribute,
+)
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    InvalidCertificateError,
+    PathBuildingError,
+    PathValidationError,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from ._async import run_sync
 from .pki import CertifiedKey
+from .trust import Certificate, as_asn1_certificate
 
 TIMESTAMP_QUERY = "application/timestamp-query"
 TIMESTAMP_REPLY = "application/timestamp-reply"
@@ -104,3 +119,33 @@ def http_timestamper(settings: TsaSettings) -> TimeStamper:
         headers = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
     return RequestsHTTPTimeStamper(settings.url, timeout=settings.timeout_seconds,
                                    headers=headers)
+
+
+class UntrustedTimestampAuthority(ValueError):
+    """The TSA answered, but its certificate is not trusted for timestamping."""
+
+
+def probe_timestamp_authority(timestamper: TimeStamper, roots: Iterable[Certificate],
+                              now: datetime) -> x509.Certificate:
+    """Ask for one timestamp and check the TSA's certificate chains to `roots` for timestamping.
+
+    Revocation is checked where it can be fetched, leniently: this is a configuration check,
+    the seal itself requires revocation data.
+    """
+    anchors = [as_asn1_certificate(root) for root in roots]
+
+    async def probe() -> x509.Certificate:
+        token = await timestamper.async_timestamp(hashlib.sha256(b"probe").digest(), "sha256")
+        info = extract_certificate_info(token["content"])
+        context = ValidationContext(trust_roots=anchors, allow_fetching=True,
+                                    fetcher_backend=RequestsFetcherBackend(),
+                                    revocation_mode="soft-fail", moment=now)
+        validator = CertificateValidator(info.signer_cert, intermediate_certs=info.other_certs,
+                                         validation_context=context)
+        try:
+            await validator.async_validate_usage(set(), extended_key_usage={"time_stamping"})
+        except (PathBuildingError, PathValidationError, InvalidCertificateError) as exc:
+            raise UntrustedTimestampAuthority(str(exc)) from exc
+        return x509.load_der_x509_certificate(info.signer_cert.dump())
+
+    return run_sync(probe)

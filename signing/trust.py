@@ -20,6 +20,7 @@ from pyhanko.sign.validation.policy_decl import (
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.fetchers.api import FetcherBackend
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
@@ -58,22 +59,34 @@ class SealTrust:
     intermediates: tuple[asn1_x509.Certificate, ...] = field(default=())
 
     @classmethod
-    def of(cls, roots: Iterable[Certificate], **kwargs: object) -> SealTrust:
+    def of(cls, roots: Iterable[Certificate], *, seal_subject: str | None = None,
+           revocation: FetcherBackend | None = None, fetch_online: bool = False,
+           intermediates: Iterable[Certificate] = ()) -> SealTrust:
+        """From certificates in any form, without duplicates."""
         unique: dict[bytes, asn1_x509.Certificate] = {}
         for root in roots:
             certificate = as_asn1_certificate(root)
             unique[certificate.dump()] = certificate
-        return cls(roots=tuple(unique.values()), **kwargs)  # type: ignore[arg-type]
+        return cls(roots=tuple(unique.values()), seal_subject=seal_subject,
+                   revocation=revocation, fetch_online=fetch_online,
+                   intermediates=tuple(as_asn1_certificate(c) for c in intermediates))
 
     @property
     def may_fetch(self) -> bool:
         return self.revocation is not None or self.fetch_online
 
+    @property
+    def fetcher_backend(self) -> FetcherBackend | None:
+        """`revocation`, else the network (requests-based: nothing to close afterwards)."""
+        if self.revocation is not None:
+            return self.revocation
+        return RequestsFetcherBackend() if self.fetch_online else None
+
     def validation_context(self, moment: datetime) -> ValidationContext:
         """For sealing and renewing at `moment`: revocation data is required and embedded."""
         return ValidationContext(
             trust_roots=list(self.roots), other_certs=list(self.intermediates), moment=moment,
-            allow_fetching=self.may_fetch, fetcher_backend=self.revocation,
+            allow_fetching=self.may_fetch, fetcher_backend=self.fetcher_backend,
             revocation_mode="require")
 
     def validation_spec(self) -> PdfSignatureValidationSpec:
@@ -87,4 +100,4 @@ class SealTrust:
             cert_validation_policy=policy,
             local_knowledge=LocalKnowledge(known_certs=list(self.intermediates)),
             revinfo_gathering_policy=RevocationInfoGatheringSpec(
-                online_fetching_rule=rule, fetcher_backend=self.revocation)))
+                online_fetching_rule=rule, fetcher_backend=self.fetcher_backend)))
