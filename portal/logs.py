@@ -87,6 +87,9 @@ def configure_logging(app: Flask) -> None:
     # Libraries that log every request with its full URL, query string included.
     for name in ("alembic", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # pyHanko logs each failed check of a seal with a traceback; signing.verify reports them.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
 
