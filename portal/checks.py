@@ -99,8 +99,8 @@ def check_public_url(app: Flask) -> list[str]:
     return []
 
 
-def check_timestamp_authority(app: Flask, now: datetime) -> list[str]:
-    from portal.documents.sealing import check_timestamp_authority as check
+def check_sealing(app: Flask, now: datetime) -> list[str]:
+    from portal.documents.sealing import check_sealing as check
 
     return check(app, now)
 
@@ -109,7 +109,7 @@ def run_checks(app: Flask, now: datetime | None = None) -> list[str]:
     now = now or datetime.now(UTC)
     checks: list[Callable[[], list[str]]] = [
         lambda: check_database(app), lambda: check_signing_certificate(app, now),
-        lambda: check_timestamp_authority(app, now),
+        lambda: check_sealing(app, now),
         lambda: check_mail(app), lambda: check_provider(app), lambda: check_public_url(app)]
     return [problem for check in checks for problem in check()]
 

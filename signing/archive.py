@@ -68,32 +68,37 @@ def add_archive_timestamp(pdf: bytes, sealer: Sealer) -> bytes:
     when the TSA's certificate would not outlive the current one, since then the renewal
     would not extend the document's life.
     """
-    now = sealer.clock()
-    context = sealer.trust.validation_context(now)
-    reader = PdfFileReader(BytesIO(pdf), strict=False)
-    stamps = archive_timestamps(pdf)
-    field_name = f"{ARCHIVE_TIMESTAMP_FIELD_PREFIX}{len(stamps) + 1}"
-    stamper = PdfTimeStamper(sealer.timestamper, field_name=field_name)
     try:
-        if stamps:
-            newest = reader.embedded_timestamp_signatures[-1]
-            status = run_sync(lambda: async_validate_pdf_timestamp(newest, context, skip_diff=True))
-            if not (status.intact and status.valid and status.trusted):
-                raise ArchiveRenewalError(
-                    f"the newest archive timestamp ({newest.field_name}) is no longer valid")
-            output = run_sync(lambda: stamper.async_update_archival_timestamp_chain(
-                reader, context, in_place=False))
-        else:
-            output = run_sync(lambda: _upgrade_basic_seal(reader, stamper, context))
-    except Exception as error:
+        renewed, stamps = _renew(pdf, sealer)
+    except ArchiveRenewalError:
+        raise
+    except Exception as error:  # pyHanko raises many kinds; all mean "not renewed"
         raise ArchiveRenewalError(f"archive timestamp not renewed: {_describe(error)}") from error
-    renewed = output.getvalue()
     new_until = renew_by(renewed)
     if stamps and new_until is not None and new_until <= stamps[-1].tsa_valid_until:
         raise ArchiveRenewalError(
             f"the TSA's certificate ({archive_timestamps(renewed)[-1].tsa_subject}) expires "
             f"{new_until:%Y-%m-%d}, not after the current one; renewing would not help")
     return renewed
+
+
+def _renew(pdf: bytes, sealer: Sealer) -> tuple[bytes, list[ArchiveTimestamp]]:
+    context = sealer.trust.validation_context(sealer.clock())
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
+    stamps = archive_timestamps(pdf)
+    field_name = f"{ARCHIVE_TIMESTAMP_FIELD_PREFIX}{len(stamps) + 1}"
+    stamper = PdfTimeStamper(sealer.timestamper, field_name=field_name)
+    if stamps:
+        newest = reader.embedded_timestamp_signatures[-1]
+        status = run_sync(lambda: async_validate_pdf_timestamp(newest, context, skip_diff=True))
+        if not (status.intact and status.valid and status.trusted):
+            raise ArchiveRenewalError(f"archive timestamp not renewed: the newest one "
+                                      f"({newest.field_name}) is no longer valid")
+        output = run_sync(lambda: stamper.async_update_archival_timestamp_chain(
+            reader, context, in_place=False))
+    else:
+        output = run_sync(lambda: _upgrade_basic_seal(reader, stamper, context))
+    return output.getvalue(), stamps
 
 
 async def _upgrade_basic_seal(reader: PdfFileReader, stamper: PdfTimeStamper,

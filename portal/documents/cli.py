@@ -8,6 +8,7 @@ import click
 from flask import current_app
 
 from portal.clock import now as clock_now
+from portal.config import ConfigurationError
 from portal.db import session_scope
 from portal.documents.archive import count_due, pdfs_due, renew_pdf, renewal_due_before
 from portal.documents.sealing import sealer
@@ -30,7 +31,11 @@ def retimestamp_command(batch_size: int, dry_run: bool) -> None:
                f"{due_before:%Y-%m-%d}, or none)")
     if dry_run or not total:
         return
-    seal, store = sealer(), pdf_store()
+    try:
+        seal = sealer()
+    except (ConfigurationError, OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot seal: {exc}") from exc
+    store = pdf_store()
     after, done, failed, batch = 0, 0, 0, 0
     while True:
         with session_scope() as session:

@@ -122,8 +122,28 @@ def seal_trust(app: Flask | None = None) -> SealTrust:
     return sealing_setup(app).trust
 
 
+def check_sealing(app: Flask, now: datetime) -> list[str]:
+    """`flask check`: the seal's chain has a root, and the TSA is configured and trusted."""
+    return _seal_chain_problems(app) or check_timestamp_authority(app, now)
+
+
+def _seal_chain_problems(app: Flask) -> list[str]:
+    config = app.config
+    if sandbox_allowed(config) or config["TSA_TRUST_ROOTS_PATH"]:
+        return []
+    try:
+        passphrase = config["SEAL_PASSPHRASE"]
+        key = load_sealing_key(seal_key_path(app), passphrase.encode() if passphrase else None)
+    except (OSError, ValueError):
+        return []  # the sealing certificate check reports it
+    if key.roots:
+        return []
+    return [("the sealing certificate's PKCS#12 file has no root certificate: add its chain "
+             "up to the CA's root (or the root to PORTAL_TSA_TRUST_ROOTS_PATH)")]
+
+
 def check_timestamp_authority(app: Flask, now: datetime) -> list[str]:
-    """`flask check`: the TSA is configured, answers, and its certificate is trusted."""
+    """The TSA is configured, answers, and its certificate is trusted for timestamping."""
     config = app.config
     url = config["TSA_URL"]
     if not url:

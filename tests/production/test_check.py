@@ -18,7 +18,8 @@ from cryptography.x509.oid import NameOID
 from portal import migrate
 from portal.checks import check_command
 from portal.db import make_engine
-from signing import LocalTimestampAuthority, load_or_create_development_pki
+from signing import DevelopmentCa, LocalTimestampAuthority, load_or_create_development_pki
+from signing.pki import write_pkcs12
 from tests.pgcluster import free_port
 from tests.tsa_server import RunningTsa, serve_tsa
 
@@ -120,6 +121,7 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
      "signing certificate missing"),
     (lambda e, p: {**e, "PORTAL_SEAL_PASSPHRASE": "wrong"}, "signing certificate unreadable"),
     ("expiring", "signing certificate expires soon"),
+    ("no root", "has no root certificate"),
     (lambda e, p: {**e, "PORTAL_SMTP_PORT": str(free_port())}, "SMTP unreachable"),
     (lambda e, p: _drop(e, "PORTAL_MOLLIE_API_KEY"), "MOLLIE_API_KEY is not set"),
     (lambda e, p: {**e, "PORTAL_PUBLIC_BASE_URL": "http://portal.example"}, "is not https"),
@@ -139,6 +141,13 @@ def test_each_misconfiguration_is_reported_alone(production, monkeypatch, tmp_pa
     if change == "expiring":
         _certificate(tmp_path / "seal.p12", timedelta(days=10))
         env = production
+    elif change == "no root":  # a CA-issued seal, its chain left out of the file
+        (tmp_path / "seal.p12").unlink()
+        now = datetime.now(UTC)
+        ca = DevelopmentCa.create(now)
+        write_pkcs12(tmp_path / "seal.p12", ca.issue_seal("Portal seal", now, now + timedelta(
+            days=365)), passphrase=b"pw")
+        env = _drop(production, "PORTAL_TSA_TRUST_ROOTS_PATH")
     else:
         env = change(production, tmp_path)
     result = _check(env, monkeypatch)
