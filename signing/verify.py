@@ -21,6 +21,7 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.general import find_unique_cms_attribute
 from pyhanko.sign.validation import EmbeddedPdfSignature, generic_cms
 from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.pdf_embedded import (
@@ -115,6 +116,9 @@ def _verify_into(report: VerificationReport, pdf_bytes: bytes, trust: SealTrust 
         return
     signer = x509.load_der_x509_certificate(seal.signer_cert.dump())
     report.signer_subject = signer.subject.rfc4514_string()
+    if not _digest_matches(seal):
+        report.reasons.append(MODIFIED)  # no need to ask whose seal it is
+        return
     spec_trust = trust or SealTrust(roots=())
     if _has_signature_timestamp(seal):
         result = run_sync(lambda: ades_lta_validation(seal, spec_trust.validation_spec()))
@@ -174,6 +178,12 @@ def _check_archive_timestamps(report: VerificationReport, reader: PdfFileReader,
         status = run_sync(partial(async_validate_pdf_timestamp, stamp, context, skip_diff=True))
         if not (status.intact and status.valid):
             report.reasons.append(f"archive timestamp {stamp.field_name} is broken")
+
+
+def _digest_matches(seal: EmbeddedPdfSignature) -> bool:
+    """The cheap half of integrity: the signed bytes still hash to what the seal signed."""
+    signed = find_unique_cms_attribute(seal.signer_info["signed_attrs"], "message_digest")
+    return bool(seal.compute_digest() == signed.native)
 
 
 def _has_signature_timestamp(seal: EmbeddedPdfSignature) -> bool:
