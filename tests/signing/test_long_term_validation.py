@@ -150,3 +150,20 @@ def test_a_basic_seal_is_upgraded_to_long_term_while_its_certificate_is_valid(
     assert report.ok, report.reasons
     assert report.level == "B-LTA"
     assert [stamp.field_name for stamp in report.archive_timestamps] == ["ArchiveTimestamp1"]
+
+
+def test_a_basic_seal_made_before_timestamps_still_verifies_while_its_certificate_is_valid(
+        sealing_key, trust, unsealed_pdf, make_document, make_evidence):
+    """PDFs stored before this change (PAdES-B-B) keep verifying as they did."""
+    report = verify(_basic_seal(unsealed_pdf, make_evidence(make_document()), sealing_key), trust)
+    assert report.ok, report.reasons
+    assert report.level == "B-B" and report.archive_timestamps == []
+
+
+def test_a_self_signed_development_seal_from_before_the_development_ca_still_seals_long_term(
+        foreign_sealer, unsealed_pdf, make_document, make_evidence):
+    """An instance/seal.p12 made self-signed by an earlier version is its own trust anchor."""
+    sealed = seal_pdf(unsealed_pdf, make_evidence(make_document()), foreign_sealer)
+    report = verify(sealed, foreign_sealer.trust)
+    assert report.ok, report.reasons
+    assert report.level == "B-LTA"
