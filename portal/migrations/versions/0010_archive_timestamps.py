@@ -1,7 +1,7 @@
 """mandate_pdf.archive_renew_by: when the newest archive timestamp needs renewing
 
 Revision ID: ad5b8c50e5fa
-Revises: 0951bd3c9288
+Revises: 7a7666078b0f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import portal.db
 
 revision = "ad5b8c50e5fa"
-down_revision = "0951bd3c9288"
+down_revision = "7a7666078b0f"
 branch_labels = None
 depends_on = None
 
