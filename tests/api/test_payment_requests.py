@@ -191,7 +191,7 @@ def test_listing_loads_refunds_and_short_links_in_one_query_each(
         app: Flask, api: Caller) -> None:
     """The list costs the same number of queries for one request as for five (no query per
     request for its refunds or its short link)."""
-    from tests.sign.test_page_cache import counted_queries
+    from tests.queries import counted_queries
 
     def listing_queries() -> int:
         with counted_queries(app) as statements:

@@ -23,7 +23,7 @@ from tests.payments.conftest import make_request
 from tests.payments.driver import Checkout
 
 ACCOUNT = "NL18RABO0123459876"
-BEFORE = "c14d0b7e5a31"  # the head before 0011_provider_route
+BEFORE = "ad5b8c50e5fa"  # the head before 0013_provider_route
 
 
 @pytest.fixture

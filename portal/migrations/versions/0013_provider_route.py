@@ -6,7 +6,7 @@ Existing sandbox mandate accounts are encrypted with the app's data key, so this
 anything), as 0009_sandbox_payer_iban does.
 
 Revision ID: e75ebee83ba0
-Revises: c14d0b7e5a31
+Revises: ad5b8c50e5fa
 """
 import sqlalchemy as sa
 from alembic import op
@@ -14,7 +14,7 @@ from alembic import op
 import portal.db
 
 revision = "e75ebee83ba0"
-down_revision = "c14d0b7e5a31"
+down_revision = "ad5b8c50e5fa"
 branch_labels = None
 depends_on = None
 
