@@ -266,7 +266,7 @@ def complete_sandbox_payment(
     payment.status = outcome
     if payment.sequence == "recurring":
         if outcome == PaymentStatus.FAILED:
-            payment.failure_reason = "AM04"  # insufficient funds, as a bank would say
+            payment.failure_reason = recurring_failure_reason(payment)
         return
     payment.issuer = issuer
     if outcome != PaymentStatus.PAID:
@@ -299,6 +299,17 @@ def complete_sandbox_payment(
             consumer_iban_ciphertext=cipher_of(session).encrypt(
                 payer_iban, MANDATE_IBAN_CONTEXT) if payer_iban else None,
             consumer_bic=bic, created_at=clock_now()))
+
+
+def recurring_failure_reason(payment: SandboxPayment) -> str:
+    """The bank's reason code a failed recurring SEPA charge gives, as the sandbox bank's test
+    accounts do (``NL44INGB0000000004``: AC04 account closed, …; see the README); AM04
+    insufficient funds for every other account."""
+    from portal.collections.sandbox_bank import outcome_for
+
+    account = payer_iban(payment)
+    return (outcome_for(account, 0) if account else None) or "AM04"
+
 
 def mandate_iban(session: Session, mandate: SandboxMandate) -> str | None:
     """The account of a sandbox SEPA mandate, decrypted."""

@@ -49,9 +49,9 @@ def provider_merchant(session: Session, mandate: Mandate) -> None:
     session.commit()
 
 
-def signed_in_sandbox(journey: Journey) -> Mandate:
+def signed_in_sandbox(journey: Journey, account: str = ACCOUNT) -> Mandate:
     """Signed with the one-cent payment at the sandbox provider: active, a provider mandate."""
-    returned = journey.pay("paid", payer_iban=ACCOUNT)
+    returned = journey.pay("paid", payer_iban=account)
     assert returned.status_code == 303, returned.data[:300]
     mandate = journey.mandate()
     assert mandate.status == MandateStatus.ACTIVE
@@ -136,6 +136,23 @@ def test_sandbox_provider_collected_then_charged_back_is_refunded_by_the_debtor(
         DebitStatus.REFUNDED, "MD06", False)
     assert pay_links.issued == []  # the debtor took it back: no pay link
     assert debit_events(session, debit)[-2:] == ["debit.collected", "debit.refunded"]
+
+
+def test_sandbox_provider_fails_like_the_sandbox_bank_test_accounts_ac04_is_permanent(
+        app: Flask, clock: Clock, journey: Journey, session: Session, client: FlaskClient,
+        collectors: Collectors, pay_links: PayLinkRecorder) -> None:
+    mandate = signed_in_sandbox(journey, "NL44INGB0000000004")  # AC04 in the sandbox bank too
+    provider_merchant(session, mandate)
+    debit = debit_on(session, collectors, mandate, 2500)
+    session.commit()
+    run_until(app, collectors, clock, latest_submission_day(debit.collection_date))
+    sandbox_action(client, current_attempt(session, debit).provider_payment_id, "failed")
+    debit = reload(session, debit)
+    assert (debit.status, debit.reason_code, debit.will_retry) == (
+        DebitStatus.REJECTED, "AC04", False)
+    assert pay_links.issued == [(debit.public_id, 2500)]
+    assert session.scalars(select(ProviderMandate)).one().status == StoredMandateStatus.INVALID
+    assert "mandate.unusable" in list(session.scalars(select(Event.type)))
 
 
 def test_a_mandate_without_a_provider_mandate_is_refused_on_the_provider_route(
@@ -254,7 +271,7 @@ def test_mollie_failure_found_by_polling_retries_and_a_returned_chargeback_retri
     assert failed.data["will_retry"] is True
     assert failed.data["retry_collection_date"] == debit.collection_date.isoformat()
 
-    second, created = submitted_at_mollie(mollie_app, clock, session, collectors, debit,
+    second, _ = submitted_at_mollie(mollie_app, clock, session, collectors, debit,
                                           mollie_stub)
     assert second.number == 2 and second.provider_payment_id != first.provider_payment_id
     mollie_stub.pay(second.provider_payment_id)
