@@ -344,3 +344,21 @@ def test_a_provider_report_the_table_forbids_is_recorded_not_applied(
     assert reload(session, debit).status == DebitStatus.COLLECTED
     assert session.scalars(select(AuditEvent.action).where(
         AuditEvent.subject == debit.public_id, AuditEvent.action == "debit.invalid_report")).one()
+
+
+def test_the_demo_simulation_runs_the_provider_route_through_the_sandbox_provider(
+        app: Flask, clock: Clock, journey: Journey, session: Session,
+        collectors: Collectors) -> None:
+    from portal.collections.simulation import simulate
+
+    mandate = signed_in_sandbox(journey, "NL98INGB0000000002")  # AM04 once, then paid
+    provider_merchant(session, mandate)
+    lines: list[str] = []
+    status = simulate(app, mandate.public_id, amount_cents=1500, days=60, echo=lines.append)
+    assert status == DebitStatus.COLLECTED
+    kinds = [line.split()[1] for line in lines[1:]]
+    assert kinds == ["debit.scheduled", "debit.submitted", "debit.failed",
+                     "debit.retry_scheduled", "debit.submitted", "debit.collected"]
+    assert "a recurring payment at the provider" in lines[2]
+    assert "AM04" in lines[3] and "retry on" in lines[3]
+    assert app.config["CLOCK"] is clock
