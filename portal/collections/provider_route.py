@@ -288,13 +288,15 @@ class ProviderCollector:
         return made
 
     def settle(self, session: Session, collectors: Collectors, *, now: datetime) -> list[str]:
-        """Poll every provider payment still awaiting its outcome (the webhook's safety net);
+        """Poll every provider payment still awaiting its outcome once its collection date
+        has come (the webhook's safety net; before that the bank has said nothing);
         chargebacks on collected ones arrive by webhook."""
         waiting = session.scalars(
             select(DebitAttempt.id).join(Debit, Debit.id == DebitAttempt.debit_id)
             .where(DebitAttempt.provider.is_not(None),
                    DebitAttempt.provider_payment_id.is_not(None),
-                   DebitAttempt.outcome.is_(None), Debit.status == DebitStatus.SUBMITTED)
+                   DebitAttempt.outcome.is_(None), Debit.status == DebitStatus.SUBMITTED,
+                   DebitAttempt.collection_date <= bank_today(now))
             .order_by(DebitAttempt.id)).all()
         applied: list[str] = []
         for attempt_id in waiting:

@@ -24,9 +24,11 @@ from portal.collections.routes import Collectors
 from portal.collections.service import DebitRefused, configure_collections
 from portal.events.models import Event
 from portal.mandates.models import Mandate, MandateStatus
+from portal.merchants.models import Merchant
 from portal.payments.models import ProviderMandate, StoredMandateStatus
 from portal.providers import get_provider
 from portal.sandbox.models import SandboxPayment
+from tests.api.conftest import make_caller
 from tests.collections.conftest import Clock, PayLinkRecorder, debit_on, run_jobs
 from tests.providers.mollie_stub import MollieStub, mollie_stub  # noqa: F401  (fixture)
 from tests.sign.driver import Journey, csrf_token
@@ -242,6 +244,10 @@ def test_mollie_recurring_payment_collected_by_webhook_then_chargeback_md06(
     hook(journey.client, attempt.provider_payment_id)
     hook(journey.client, attempt.provider_payment_id)  # a repeat changes nothing
     assert reload(session, debit).status == DebitStatus.COLLECTED
+    api = make_caller(mollie_app, session, session.get(Merchant, mandate.merchant_id))
+    shown = api.authorize().get(f"/api/v1/debits/{debit.public_id}").get_json()
+    assert (shown["route"], shown["status"], shown["provider_payment"], shown["batch"]) == (
+        "provider", "collected", attempt.provider_payment_id, None)
     mollie_stub.add_chargeback(attempt.provider_payment_id, code="MD06")
     hook(journey.client, attempt.provider_payment_id)
     debit = reload(session, debit)
@@ -262,6 +268,9 @@ def test_mollie_failure_found_by_polling_retries_and_a_returned_chargeback_retri
     first, _ = submitted_at_mollie(mollie_app, clock, session, collectors, debit, mollie_stub)
     mollie_stub.fail_charge(first.provider_payment_id, "AM04")  # no webhook: the run polls
     clock.advance(hours=1)
+    run_collections(mollie_app, collectors)
+    assert reload(session, debit).status == DebitStatus.SUBMITTED  # not polled before its date
+    clock.set_day(first.collection_date, hour=8)
     run_collections(mollie_app, collectors)
     debit = reload(session, debit)
     assert (debit.status, debit.attempt, debit.reason_code, debit.will_retry) == (
