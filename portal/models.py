@@ -2,7 +2,7 @@
 
 from portal.api.models import ApiClient, ApiToken, IdempotencyKey  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEvent
-from portal.console.models import StaffUser  # noqa: F401
+from portal.console.models import ConsoleSession, LoginThrottle, StaffUser  # noqa: F401
 from portal.db import Base
 from portal.documents.models import MandatePdf
 from portal.events.models import Event

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from portal.errors import Problem
+from portal.sepa import IbanError, normalize_iban, validate_iban
 from portal.sms.phone import PhoneError, normalise_phone
 
 #: Printable text only: control characters (and NUL, which PostgreSQL refuses) are rejected.
@@ -43,7 +44,7 @@ class Field:
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
-    #: "email", "date-time", "phone" or "locale" (one of SUPPORTED_LOCALES).
+    #: "email", "date-time", "phone", "iban" or "locale" (one of SUPPORTED_LOCALES).
     format: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -93,6 +94,11 @@ class Field:
             try:
                 return normalise_phone(value)
             except PhoneError as exc:
+                return fail(str(exc))
+        if self.format == "iban":
+            try:
+                return validate_iban(normalize_iban(value)).iban
+            except IbanError as exc:
                 return fail(str(exc))
         if self.format == "locale" and value not in current_app.config["SUPPORTED_LOCALES"]:
             return fail(f"Must be one of: {', '.join(current_app.config['SUPPORTED_LOCALES'])}.")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.console import service
-from portal.console.models import StaffUser
+from portal.console.models import ConsoleSession, StaffUser
 from portal.console.service import disable_staff
 from tests.console.conftest import Staff, log_in, make_staff
 from tests.sign.driver import csrf_token
@@ -138,18 +138,21 @@ def test_login_starts_a_fresh_session(client: FlaskClient, staff: Staff) -> None
     log_in(client, staff.email, staff.password)
     with client.session_transaction() as flask_session:
         assert "planted" not in flask_session
-        assert flask_session["console_staff"] == staff.user.public_id
+        assert set(flask_session) - {"_permanent"} == {"console_session"}  # the rest is on the server
         assert flask_session.permanent
 
 
-def test_nonce_differs_per_login(app: Flask, staff: Staff) -> None:
-    nonces = []
+def test_each_login_gets_its_own_session_token(app: Flask, staff: Staff,
+                                                session: Session) -> None:
+    tokens = []
     for _ in range(2):
         client = app.test_client()
         log_in(client, staff.email, staff.password)
         with client.session_transaction() as flask_session:
-            nonces.append(flask_session["console_nonce"])
-    assert nonces[0] != nonces[1]
+            tokens.append(flask_session["console_session"])
+    assert tokens[0] != tokens[1] and len(tokens[0]) >= 40
+    stored = session.scalars(select(ConsoleSession.token_sha256)).all()
+    assert len(stored) == 2 and not set(tokens) & set(stored)  # only digests are kept
 
 
 def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:
