@@ -20,10 +20,26 @@ def _run(engine: Engine, operation, *args, attributes: dict[str, Any] | None = N
          **kwargs) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes.update(attributes or {})
-        config.attributes["connection"] = connection
-        operation(config, *args, **kwargs)
+    config.attributes.update(attributes or {})
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by copying the table; with foreign keys enforced, dropping
+            # the old copy fails while other rows reference it. Off for the migration (it only
+            # takes effect outside a transaction), and every reference checked afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                operation(config, *args, **kwargs)
+                if sqlite and (broken := connection.exec_driver_sql(
+                        "PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def upgrade(engine: Engine, revision: str = "head", *, cipher: FieldCipher | None = None,

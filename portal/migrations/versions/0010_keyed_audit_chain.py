@@ -31,19 +31,20 @@ event = sa.table(
 
 
 def upgrade() -> None:
+    connection = op.get_bind()
+    seq, prev_hash = connection.execute(sa.select(head.c.seq, head.c.hash)
+                                        .where(head.c.id == 1)).one()
+    # Existing rows need the key: refuse before changing anything (SQLite DDL is not undone).
+    keyring = migration_key("audit_keys") if seq else None
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_id", sa.String(length=16), nullable=False,
                                       server_default=LEGACY_KEY_ID))
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.alter_column("key_id", existing_type=sa.String(length=16), server_default=None)
-    connection = op.get_bind()
-    seq, prev_hash = connection.execute(sa.select(head.c.seq, head.c.hash)
-                                        .where(head.c.id == 1)).one()
-    if seq == 0:
+    if keyring is None:
         return  # a new trail: keyed from its first row
     # Seal the unkeyed rows: a keyed row chained to their last hash. Rewriting them now would
     # break this row's link, and this row cannot be forged without the audit key.
-    keyring = migration_key("audit_keys")
     values = {"seq": seq + 1, "occurred_at": datetime.now(UTC), "merchant_id": None,
               "subject": "audit", "action": KEYED_ACTION, "actor": "system",
               "data": {"unkeyed_rows": seq, "unkeyed_head": prev_hash},
