@@ -120,6 +120,18 @@ def test_login_never_redirects_off_the_console(client: FlaskClient, staff: Staff
         assert response.headers["Location"] == "/console/"
 
 
+def test_an_unsafe_next_falls_back_to_the_console_home(app: Flask, staff: Staff) -> None:
+    """A CR/LF in ``next`` once gave a 500 after a successful login (a header injection try)."""
+    for target in ("/console/%0D%0ASet-Cookie:x=1", "/console/%0Ax", "/console/%00",
+                   "/console/a%20b", "/console/%C3%A9", "/console/%5C%5Cevil.example"):
+        client = app.test_client()
+        response = log_in(client, staff.email, staff.password,
+                          path=f"/console/login?next={target}")
+        assert response.status_code == 303, target
+        assert response.headers["Location"] == "/console/", target
+        assert "Set-Cookie" not in response.headers.get("Location", "")
+
+
 def test_logout_ends_the_login(console: FlaskClient) -> None:
     page = console.get("/console/")
     response = console.post("/console/logout", data={"csrf_token": csrf_token(page)})
