@@ -56,7 +56,7 @@ def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
     _certificate(tmp_path / "seal.p12", timedelta(days=365))
     return {
         "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-        "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+        "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40, "PORTAL_AUDIT_KEY": "a" * 40,
         "PORTAL_DATABASE_URL": f"sqlite:///{database}",
         "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"), "PORTAL_SEAL_PASSPHRASE": "pw",
         "PORTAL_MAIL_TRANSPORT": "smtp", "PORTAL_SMTP_HOST": "127.0.0.1",
@@ -87,6 +87,7 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda e, p: _drop(e, "PORTAL_SECRET_KEY"), "PORTAL_SECRET_KEY is not set"),
     (lambda e, p: _drop(e, "PORTAL_DATA_KEY"), "PORTAL_DATA_KEY is not set"),
+    (lambda e, p: _drop(e, "PORTAL_AUDIT_KEY"), "PORTAL_AUDIT_KEY is not set"),
     (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/nowhere/x.sqlite3"},
      "database unreachable"),
     (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/empty.sqlite3"},

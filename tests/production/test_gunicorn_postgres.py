@@ -49,7 +49,7 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-           "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+           "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40, "PORTAL_AUDIT_KEY": "a" * 40,
            "PORTAL_DATABASE_URL": database_url, "PORTAL_PUBLIC_BASE_URL": base,
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
            "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12")}
@@ -58,7 +58,8 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
 
     create_development_key(tmp_path / "seal.p12")
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "s" * 40,
-                      "DATA_KEY": "d" * 40, "INSTANCE_PATH": str(tmp_path), "TESTING": True,
+                      "DATA_KEY": "d" * 40, "AUDIT_KEY": "a" * 40,
+                      "INSTANCE_PATH": str(tmp_path), "TESTING": True,
                       "PUBLIC_BASE_URL": base, "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True})
     with app.app_context(), session_scope(app) as session:
         from portal.merchants.service import create_merchant
