@@ -18,13 +18,14 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     ``problems`` collects configuration errors instead of refusing to start (``flask check``)."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _private_folder(Path(app.instance_path))
 
     from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.config import load_config
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
+    from portal.payments.views import bp as pay_bp
     from portal.reminders.views import bp as reminders_bp
     from portal.sandbox.views import bp as sandbox_bp
     from portal.shortlinks.views import bp as shortlinks_bp
@@ -46,8 +47,16 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     cli.init_app(app)
     worker.init_app(app)
     for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, sandbox_bp, verification_bp,
-                      shortlinks_bp, reminders_bp, console_bp):
+                      shortlinks_bp, reminders_bp, console_bp, pay_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app
+
+
+def _private_folder(path: Path) -> None:
+    """The instance folder holds keys, the database and PDFs: its owner's only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)

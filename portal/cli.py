@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import StatementError, head_statement, parse_statements, verify_chain
+from portal.clock import now as clock_now
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
@@ -24,6 +26,9 @@ from portal.merchants.service import (
     create_merchant,
     find_by_creditor_id,
 )
+from portal.payments.links import checkout_token
+from portal.payments.models import Collect
+from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
 from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
 from signing import verify
@@ -121,10 +126,19 @@ def demo(base_url: str | None) -> None:
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
             external_reference="DEMO-001"), actor="demo")
         link = invitation_url(invitation.public_id, invitation.expires_at, base)
+        merchant.offer_mandate_at_checkout = True
+        request = create_payment_request(session, merchant, RequestSpec(
+            amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
+            customer=invitation.mandate.customer, due_date=(clock_now() + timedelta(days=14))
+            .date(), expires_at=clock_now() + timedelta(days=30), allow_partial=True,
+            collect=Collect.LINK, return_url=f"{base}/healthz"), actor="demo", now=clock_now(),
+            settings=PaymentSettings.from_config(current_app.config))
+        pay_link = f"{base}/pay/{checkout_token(request)}"
         merchant_name = merchant.display_name
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    click.echo(f"  Pay a request:    {pay_link}")
     click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")
@@ -191,6 +205,7 @@ def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.service
     import portal.mail.jobs
+    import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
@@ -198,9 +213,11 @@ def init_app(app: Flask) -> None:
     from portal.console.cli import staff_cli
     from portal.keys.cli import keys_cli
     from portal.mail.cli import mail_cli
+    from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
+    merchant_cli.add_command(payment_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli, keys_cli):
         app.cli.add_command(command)

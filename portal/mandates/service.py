@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
@@ -42,6 +43,8 @@ class InvitationRequest:
     sequence_type: SequenceType = SequenceType.RECURRENT
     channel: InvitationChannel = InvitationChannel.NONE
     ttl: timedelta = DEFAULT_TTL
+    #: Where the confirmation page sends the customer back to.
+    return_url: str | None = None
 
 
 def _unused_reference(session: Session, merchant: Merchant) -> str:
@@ -76,6 +79,7 @@ def invite_customer(
     invitation = Invitation(
         public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
         channel=request.channel, expires_at=now + request.ttl, created_at=now,
+        return_url=request.return_url,
     )
     session.add_all([customer, mandate, invitation])
     session.flush()
@@ -140,7 +144,7 @@ def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invit
 def merchant_mandates(session: Session, merchant_id: int, *,
                       status: MandateStatus | None = None, scheme: Scheme | None = None,
                       external_reference: str | None = None,
-                      iban: str | None = None) -> Select[tuple[Mandate]]:
+                      iban: str | None = None) -> Select[Any]:
     """The merchant's mandates, optionally filtered (unordered; callers paginate). ``iban`` is
     a validated, normalised IBAN."""
     query = select(Mandate).where(Mandate.merchant_id == merchant_id)

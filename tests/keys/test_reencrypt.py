@@ -4,6 +4,8 @@ the portal writes meanwhile; afterwards the old key can be removed."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import signal
@@ -17,6 +19,7 @@ import pytest
 from sqlalchemy import String, Text, create_engine, select, text
 from sqlalchemy.types import JSON
 
+import portal
 from portal.crypto import FieldCipher
 from portal.db import state
 from portal.keys.service import encrypted_columns, reencrypt_batch
@@ -39,9 +42,41 @@ def test_the_encrypted_columns_declare_themselves() -> None:
         "merchant.webhook_secret": "merchant.webhook_secret",
         "merchant.webhook_previous_secret": "merchant.webhook_previous_secret",
         "api_idempotency_key.response_body": "api_idempotency_key.response_body",
+        "sandbox_payment.payer_iban_ciphertext": "sandbox_payment.payer_iban",
     }
     [iban_column] = [c for c in encrypted_columns() if c.name == "mandate.iban_ciphertext"]
     assert iban_column.lookup_hash is not None and iban_column.lookup_hash.name == "iban_hash"
+
+
+def _encrypt_contexts() -> set[str]:
+    """The associated data of every ``….encrypt(value, context)`` call in the portal's code."""
+    root = Path(portal.__file__).parent
+    found = set()
+    for path in root.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        module = None
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "encrypt" and len(node.args) == 2):
+                continue
+            context = node.args[1]
+            if isinstance(context, ast.Constant):
+                found.add(context.value)
+            elif isinstance(context, ast.Name):  # a module constant
+                name = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+                module = module or importlib.import_module(name)
+                found.add(getattr(module, context.id))
+            # else: generic code handing on a column's own context (keys.service)
+    return found
+
+
+def test_every_encrypted_value_has_a_declared_column() -> None:
+    """A column encrypted without ``info=encrypted(...)`` would be missed by `keys reencrypt`,
+    and removing the old key would lose it."""
+    contexts = _encrypt_contexts()
+    assert "mandate.iban" in contexts and len(contexts) >= 5
+    assert contexts <= {column.context for column in encrypted_columns()}
 
 
 def test_search_finds_mandates_made_before_the_rotation(keyed: Keyed) -> None:

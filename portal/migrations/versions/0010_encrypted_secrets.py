@@ -2,7 +2,7 @@
 the data key (the secret columns widened to hold ciphertexts)
 
 Revision ID: b8a6ca337c34
-Revises: a7c0c0000007
+Revises: 7a7666078b0f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from portal.migrate import migration_key
 
 revision = "b8a6ca337c34"
-down_revision = "a7c0c0000007"
+down_revision = "7a7666078b0f"
 branch_labels = None
 depends_on = None
 
