@@ -44,7 +44,7 @@ def test_upgrade_encrypts_secrets_and_answers_stored_before(empty_database_url: 
     secret, previous = "whsec_" + "A" * 43 + "=", "whsec_" + "B" * 43 + "="
     body = '{"signing_url": "https://portal.example/sign/secret-token"}'
     try:
-        migrate.upgrade(engine, "7a7666078b0f")
+        migrate.upgrade(engine, "ad5b8c50e5fa")
         tables = MetaData()
         tables.reflect(engine, only=["merchant", "api_idempotency_key"])
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)

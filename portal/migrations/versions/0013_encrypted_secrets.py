@@ -2,7 +2,7 @@
 the data key (the secret columns widened to hold ciphertexts)
 
 Revision ID: b8a6ca337c34
-Revises: 7a7666078b0f
+Revises: ad5b8c50e5fa
 """
 import sqlalchemy as sa
 from alembic import op
@@ -10,7 +10,7 @@ from alembic import op
 from portal.migrate import migration_key
 
 revision = "b8a6ca337c34"
-down_revision = "7a7666078b0f"
+down_revision = "ad5b8c50e5fa"
 branch_labels = None
 depends_on = None
 
