@@ -86,12 +86,16 @@ def amendment_for(session: Session, mandate: Mandate, merchant: Merchant) -> Ame
         else None
     original_creditor = last.creditor_id if last.creditor_id != merchant.creditor_id else None
     original_iban, new_agent = None, False
+    # Equal hashes mean the same account; different ones may still be the same account, hashed
+    # under different data keys while a rotation's `keys reencrypt` has not reached both rows.
     if last.debtor_iban_hash and last.debtor_iban_hash != mandate.iban_hash \
             and last.debtor_iban_ciphertext and mandate.iban_ciphertext:
         cipher = cipher_of(session)
         old = cipher.decrypt(last.debtor_iban_ciphertext, _IBAN_CONTEXT)
         new = cipher.decrypt(mandate.iban_ciphertext, _IBAN_CONTEXT)
-        if _bank(old) == _bank(new):
+        if old == new:
+            pass
+        elif _bank(old) == _bank(new):
             original_iban = old
         else:
             new_agent = True

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.mandates.models import Customer, Mandate, _enum
 from portal.merchants.models import Merchant
@@ -197,8 +198,10 @@ class DebitAttempt(Base):
     sequence_type: Mapped[SeqType] = mapped_column(_enum(SeqType))
     collection_date: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    #: The debtor account and mandate as presented (IBAN encrypted, its keyed hash, the BIC).
-    debtor_iban_ciphertext: Mapped[str | None] = mapped_column(Text)
+    #: The debtor account and mandate as presented (IBAN encrypted, its keyed hash, the BIC):
+    #: the mandate's ciphertext copied, so under the same associated data.
+    debtor_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("mandate.iban", lookup_hash="debtor_iban_hash"))
     debtor_iban_hash: Mapped[str | None] = mapped_column(String(64))
     debtor_bic: Mapped[str | None] = mapped_column(String(11))
     mandate_reference: Mapped[str] = mapped_column(String(35))
