@@ -51,6 +51,13 @@ def upgrade(engine: Engine, revision: str = "head", *, cipher: FieldCipher | Non
          attributes={"cipher": cipher, "audit_keys": audit_keys})
 
 
+def downgrade(engine: Engine, revision: str, *, cipher: FieldCipher | None = None,
+              audit_keys: AuditKeyring | None = None) -> None:
+    """Migrate back to ``revision`` (data migrations decrypt with the keys given)."""
+    _run(engine, command.downgrade, revision,
+         attributes={"cipher": cipher, "audit_keys": audit_keys})
+
+
 def migration_key(name: str) -> Any:
     """Inside a migration: the key the upgrade was given (``cipher``, ``audit_keys``), or a
     clear error when rows need it and none was given."""

@@ -177,6 +177,9 @@ class Debit(Base):
         back_populates="debit", order_by="DebitAttempt.number")
 
 
+ORIGINAL_IBAN_CONTEXT = "debit_attempt.original_iban"
+
+
 class DebitAttempt(Base):
     """One presentation of a debit to the bank or provider, as it was sent; returns are matched
     on its EndToEndId. It keeps the account and reference used, so the next attempt can tell
@@ -206,8 +209,11 @@ class DebitAttempt(Base):
     debtor_bic: Mapped[str | None] = mapped_column(String(11))
     mandate_reference: Mapped[str] = mapped_column(String(35))
     creditor_id: Mapped[str] = mapped_column(String(35))
-    #: Amendment details written into MndtRltdInf, if any (``{"smnda": true}``, …).
+    #: Amendment details written into MndtRltdInf, if any (``{"smnda": true}``, …); the
+    #: original account of an amendment at the same bank is kept encrypted beside them.
     amendment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    original_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(ORIGINAL_IBAN_CONTEXT))
     #: What the bank or provider said: collected, rejected, returned, refunded; and why.
     outcome: Mapped[DebitStatus | None] = mapped_column(_enum(DebitStatus))
     reason_code: Mapped[str | None] = mapped_column(String(8))

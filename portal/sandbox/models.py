@@ -61,7 +61,9 @@ class SandboxMandate(Base):
     #: ``valid`` or ``invalid`` (a tester may revoke it to see a recurring charge fail).
     status: Mapped[str] = mapped_column(String(10))
     consumer_name: Mapped[str | None] = mapped_column(String(140))
-    consumer_iban: Mapped[str | None] = mapped_column(String(34))
+    #: The paying account, encrypted like every IBAN at rest.
+    consumer_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("sandbox_mandate.consumer_iban"))
     consumer_bic: Mapped[str | None] = mapped_column(String(11))
     #: A card token: the test card's label, last four digits and expiry; never a number.
     card_label: Mapped[str | None] = mapped_column(String(20))

@@ -44,6 +44,8 @@ def test_the_encrypted_columns_declare_themselves() -> None:
         "api_idempotency_key.response_body": "api_idempotency_key.response_body",
         "sandbox_payment.payer_iban_ciphertext": "sandbox_payment.payer_iban",
         "debit_attempt.debtor_iban_ciphertext": "mandate.iban",
+        "debit_attempt.original_iban_ciphertext": "debit_attempt.original_iban",
+        "sandbox_mandate.consumer_iban_ciphertext": "sandbox_mandate.consumer_iban",
     }
     hashes = {c.name: c.lookup_hash.name for c in encrypted_columns() if c.lookup_hash is not None}
     assert hashes == {"mandate.iban_ciphertext": "iban_hash",
