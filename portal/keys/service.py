@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import Column, MetaData, Table, func, select, update
+from sqlalchemy import Column, CursorResult, MetaData, Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal.crypto import DecryptionError, FieldCipher
@@ -108,9 +109,9 @@ def reencrypt_batch(session: Session, target: EncryptedColumn, cipher: FieldCiph
         values = {target.column.name: cipher.encrypt(plaintext, target.context)}
         if target.lookup_hash is not None:
             values[target.lookup_hash.name] = cipher.lookup_hash(plaintext)
-        changed = session.execute(update(target.table)
-                                  .where(key == row_id, target.column == old)
-                                  .values(values)).rowcount
+        written = cast(CursorResult, session.execute(
+            update(target.table).where(key == row_id, target.column == old).values(values)))
+        changed = written.rowcount
         if changed == 1:
             result.reencrypted += 1
         else:
