@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
-from portal.mandates.models import _enum
+from portal.db import Base, enum_column
 from portal.providers.base import PaymentStatus
 
 
@@ -27,7 +26,7 @@ class SandboxPayment(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     customer_name: Mapped[str] = mapped_column(String(140))
     locale: Mapped[str] = mapped_column(String(5))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
     issuer: Mapped[str | None] = mapped_column(String(40))
     payer_name: Mapped[str | None] = mapped_column(String(140))
     payer_iban: Mapped[str | None] = mapped_column(String(34))
