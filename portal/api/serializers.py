@@ -19,7 +19,7 @@ from portal.mandates.models import (
     Mandate,
     MandateStatus,
 )
-from portal.reminders.service import reminder_days
+from portal.mandates.schedule import reminder_days
 from portal.shortlinks.service import short_link_of, short_url
 
 API_PREFIX = "/api/v1"

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.documents.models import MandatePdf
+from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import enqueue, job_handler
-from portal.mandates.models import Mandate, MandateStatus
+from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
 from signing import (
@@ -53,9 +54,19 @@ def pdf_store() -> FileSystemPdfStore:
     return FileSystemPdfStore(Path(current_app.instance_path) / "mandates")
 
 
+def pdf_job_key(mandate: Mandate) -> str:
+    return f"{PDF_JOB}:{mandate.public_id}"
+
+
 def request_pdf(session: Session, mandate: Mandate) -> None:
     """Schedule the PDF in the caller's transaction (once per mandate)."""
-    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=f"{PDF_JOB}:{mandate.public_id}")
+    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=pdf_job_key(mandate))
+
+
+def pdf_given_up(session: Session, mandate: Mandate) -> bool:
+    """True when the PDF job ran out of attempts: no PDF will come without an operator."""
+    status = session.scalar(select(Job.status).where(Job.dedupe_key == pdf_job_key(mandate)))
+    return status == JobStatus.DEAD
 
 
 def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, Branding, Evidence]:
@@ -113,11 +124,6 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
                  merchant_id=mandate.merchant_id, now=now,
                  data={"sha256": signed.sha256, "size": signed.size,
                        "document_sha256": pdf.evidence["document_sha256"]})
-    if mandate.customer.email and mandate.status == MandateStatus.ACTIVE:
-        from portal.mail.jobs import MANDATE_COPY_JOB
-
-        enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
-                dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
     return pdf
 
 

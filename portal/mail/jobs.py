@@ -5,6 +5,7 @@ refusal (unknown mailbox) is recorded on the invitation at once and not retried.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -12,21 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.documents.service import mandate_pdf, read_pdf
-from portal.jobs.service import enqueue, job_handler
+from portal.clock import now as clock_now
+from portal.documents.service import mandate_pdf, pdf_given_up, read_pdf
+from portal.jobs.service import RetryLater, enqueue, job_handler
 from portal.mail.messages import invitation_message, mandate_copy_message
 from portal.mail.transport import MailRejected, mail_transport
-from portal.mandates.delivery import (
-    hand_over,
-    mark_queued,
-)
+from portal.mandates.delivery import deliver_invitation, hand_over, mark_queued
 from portal.mandates.links import invitation_url
 from portal.mandates.models import Invitation, Mandate
-from portal.reminders.service import deliver_invitation
 
 INVITATION_JOB = "mail.invitation"
 MANDATE_COPY_JOB = "mail.mandate_copy"
 CHANNEL = "email"
+#: How long the copy waits before looking for the sealed PDF again.
+PDF_WAIT = timedelta(seconds=20)
 
 
 def queue_invitation_email(session: Session, invitation: Invitation) -> None:
@@ -34,6 +34,14 @@ def queue_invitation_email(session: Session, invitation: Invitation) -> None:
     mark_queued(invitation)
     enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
             dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
+
+
+def queue_mandate_copy(session: Session, mandate: Mandate) -> None:
+    """Mail the customer their copy once the sealed PDF exists (queued at activation, beside the
+    PDF job; the job waits for the PDF)."""
+    if mandate.customer.email:
+        enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
+                dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
 
 
 def hand_over_email(session: Session, invitation: Invitation, message: EmailMessage, *,
@@ -62,9 +70,16 @@ def send_invitation_email(session: Session, payload: dict[str, Any]) -> None:
 @job_handler(MANDATE_COPY_JOB)
 def send_mandate_copy(session: Session, payload: dict[str, Any]) -> None:
     mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
-    record = mandate_pdf(session, mandate) if mandate else None
-    if record is None or not mandate.customer.email:
+    if mandate is None or not mandate.customer.email:
         return
+    record = mandate_pdf(session, mandate)
+    if record is None:
+        if pdf_given_up(session, mandate):
+            record_audit(session, action="mail.mandate_copy_failed", subject=mandate.public_id,
+                         actor="system", merchant_id=mandate.merchant_id,
+                         data={"error": "the sealed PDF could not be produced"})
+            return
+        raise RetryLater("waiting for the sealed PDF", at=clock_now() + PDF_WAIT)
     message = mandate_copy_message(mandate, read_pdf(record))
     try:
         mail_transport().send(message)  # MailDeferred: the job queue's own retries

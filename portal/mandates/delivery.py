@@ -1,5 +1,6 @@
 """What happened to the messages carrying an invitation (email, SMS): queued, sent (told to the
-merchant once), or failed for good; and the retry schedule while a message cannot be handed over.
+merchant once), or failed for good; the retry schedule while a message cannot be handed over; and
+the one rule whether an invitation still goes out (:func:`deliver_invitation`).
 
 Channels call these from their jobs; the state lives on the invitation so the merchant sees it."""
 
@@ -19,6 +20,7 @@ from portal.events.service import emit_event
 from portal.jobs.models import Job
 from portal.jobs.service import RetryLater
 from portal.mandates.models import DeliveryState, Invitation, MandateStatus
+from portal.mandates.schedule import schedule_reminders
 from portal.transports import Deferred, Rejected
 
 ERROR_LENGTH = 300
@@ -116,3 +118,17 @@ def hand_over(session: Session, invitation: Invitation, channel: str, send: Call
                          reminder=reminder)
     record_sent(session, invitation, channel, message_id, now=now, reminder=reminder)
     return True
+
+
+def deliver_invitation(session: Session, public_id: str, address: Callable[[Invitation], str | None],
+                       send: Callable[[Invitation], bool]) -> None:
+    """Send an invitation on one channel unless it has no address there or can no longer be
+    used; the first hand-over (``send`` returns True) starts the reminder schedule."""
+    invitation = invitation_by_id(session, public_id)
+    if invitation is None or not address(invitation):
+        return
+    if not awaits_signature(invitation, clock_now()):
+        return
+    first = invitation.sent_at is None
+    if send(invitation) and first:
+        schedule_reminders(session, invitation, invitation.sent_at)

@@ -23,8 +23,8 @@ from portal.mandates.models import (
     Scheme,
     SequenceType,
 )
+from portal.mandates.schedule import schedule_expiry
 from portal.merchants.models import Merchant
-from portal.reminders.expiry import schedule_expiry
 from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 

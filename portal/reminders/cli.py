@@ -11,8 +11,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.db import session_scope
+from portal.mandates.schedule import ScheduleError, reminder_days, validate_schedule
 from portal.merchants.models import Merchant
-from portal.reminders.service import ScheduleError, reminder_days, validate_schedule
 
 
 def _days(value: str) -> list[int] | None:

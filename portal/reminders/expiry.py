@@ -13,25 +13,19 @@ from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
 from portal.events.service import emit_event
-from portal.jobs.service import RetryLater, enqueue, job_handler
+from portal.jobs.service import RetryLater, job_handler
 from portal.mandates.delivery import invitation_by_id
 from portal.mandates.lifecycle import MandateAction, apply_transition
-from portal.mandates.models import Invitation, Mandate, MandateStatus
+from portal.mandates.models import Mandate, MandateStatus
+from portal.mandates.schedule import EXPIRY_JOB
 from portal.verification.models import VerificationPayment
 
 log = logging.getLogger(__name__)
 
-EXPIRY_JOB = "invitation.expire"
 #: A verification payment still open at expiry may yet succeed: wait for it this long, asking
 #: again every ``RECHECK``, before leaving the mandate to the payment's outcome.
 PAYMENT_GRACE = timedelta(days=2)
 RECHECK = timedelta(hours=1)
-
-
-def schedule_expiry(session: Session, invitation: Invitation) -> None:
-    """Queue the expiry with the invitation (run by the worker or the in-process runner)."""
-    enqueue(session, EXPIRY_JOB, {"invitation": invitation.public_id},
-            dedupe_key=f"{EXPIRY_JOB}:{invitation.public_id}", run_at=invitation.expires_at)
 
 
 def _payment_in_flight(session: Session, mandate: Mandate) -> bool:

@@ -13,13 +13,8 @@ from portal.mail.jobs import hand_over_email
 from portal.mail.messages import invitation_message
 from portal.mandates.delivery import invitation_by_id
 from portal.mandates.links import invitation_url
-from portal.reminders.service import (
-    EMAIL_REMINDER_JOB,
-    SMS_REMINDER_JOB,
-    reminder_due,
-    reminder_job_key,
-    unsubscribe_url,
-)
+from portal.mandates.schedule import EMAIL_REMINDER_JOB, SMS_REMINDER_JOB, reminder_job_key
+from portal.reminders.service import reminder_due, unsubscribe_url
 from portal.shortlinks.service import create_short_link
 from portal.sms.jobs import hand_over_sms, invitation_text
 

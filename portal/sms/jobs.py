@@ -8,12 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.jobs.service import enqueue, job_handler
-from portal.mandates.delivery import (
-    hand_over,
-    mark_queued,
-)
+from portal.mandates.delivery import deliver_invitation, hand_over, mark_queued
 from portal.mandates.models import Invitation
-from portal.reminders.service import deliver_invitation
 from portal.shortlinks.service import create_short_link, short_url
 from portal.sms.gateways import sms_gateway
 from portal.sms.messages import invitation_sms

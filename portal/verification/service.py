@@ -14,6 +14,7 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.documents.service import request_pdf
 from portal.ids import new_public_id
+from portal.mail.jobs import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
@@ -178,6 +179,7 @@ def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
             Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
         invitation.used_at = now
     request_pdf(session, mandate)
+    queue_mandate_copy(session, mandate)
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
     log.info("mandate %s activated by %s payment %s", mandate.public_id, payment.provider,
              payment.public_id)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signing.pipeline
+from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.documents.models import MandatePdf
 from portal.jobs.models import Job, JobStatus
@@ -77,7 +78,7 @@ def test_failure_after_rendering_leaves_no_file_and_the_retry_stores_one(
     real_seal = signing.pipeline.seal_pdf
     monkeypatch.setattr(signing.pipeline, "seal_pdf",
                         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
-    assert run_due_jobs(app) == 1
+    assert run_due_jobs(app) == 2  # the PDF fails; the customer's copy waits for it
     job = signed.session.scalar(select(Job).where(Job.kind == "mandate.pdf"))
     assert job.status == JobStatus.PENDING and job.attempts == 1 and "killed" in job.last_error
     assert _stored_files(app) == [] and signed.session.scalar(select(MandatePdf)) is None
@@ -119,3 +120,31 @@ def test_verify_command_accepts_the_stored_pdf_and_rejects_a_flipped_byte(
     tampered.write_bytes(bytes(data))
     bad = runner.invoke(args=["mandate", "verify", str(tampered)])
     assert bad.exit_code == 1 and "INVALID" in bad.output
+
+
+def test_activation_queues_the_pdf_and_the_copy_and_the_copy_waits_for_the_pdf(
+        signed: Journey, app: Flask) -> None:
+    queued = {job.kind for job in signed.session.scalars(select(Job))}
+    assert {"mandate.pdf", "mail.mandate_copy"} <= queued
+    assert run_due_jobs(app, kinds=("mail.mandate_copy",)) == 1  # before the PDF: waits
+    copy = signed.session.scalar(select(Job).where(Job.kind == "mail.mandate_copy"))
+    assert copy.status == JobStatus.PENDING and "waiting for the sealed PDF" in copy.last_error
+    assert not list((Path(app.instance_path) / "outbox").glob("*.eml"))
+
+    run_due_jobs(app, kinds=("mandate.pdf",))
+    app.config["CLOCK"] = lambda: utcnow() + timedelta(minutes=1)
+    assert run_due_jobs(app, kinds=("mail.mandate_copy",)) == 1
+    assert len(list((Path(app.instance_path) / "outbox").glob("*.eml"))) == 1
+
+
+def test_the_copy_gives_up_when_the_pdf_job_did(signed: Journey, app: Flask) -> None:
+    pdf_job = signed.session.scalar(select(Job).where(Job.kind == "mandate.pdf"))
+    pdf_job.status = JobStatus.DEAD
+    signed.session.commit()
+    assert run_due_jobs(app) == 1
+    signed.session.expire_all()
+    copy = signed.session.scalar(select(Job).where(Job.kind == "mail.mandate_copy"))
+    assert copy.status == JobStatus.DONE
+    failed = signed.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "mail.mandate_copy_failed"))
+    assert failed is not None and "PDF" in failed.data["error"]

@@ -209,7 +209,7 @@ def test_reminder_jobs_are_queued_once_however_often_the_invitation_job_runs(
         merchant: Merchant) -> None:
     invitation = invite_by_email(app, session, merchant)
     run_due_jobs(app)
-    from portal.reminders.service import schedule_reminders
+    from portal.mandates.schedule import schedule_reminders
 
     with app.app_context():
         schedule_reminders(session, reloaded(session, invitation), clock.now)
