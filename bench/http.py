@@ -61,17 +61,19 @@ def prepare(env: dict[str, str], invitations: int) -> list[str]:
 from portal import create_app
 from portal.cli import DEMO_MERCHANT
 from portal.db import session_scope
-from portal.mandates.links import invitation_url
+from portal.clock import utcnow
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import create_merchant, find_by_creditor_id
 app = create_app()
+links = Links.from_config(app.config)
 with app.app_context(), session_scope() as s:
     m = find_by_creditor_id(s, DEMO_MERCHANT.creditor_id) or create_merchant(s, DEMO_MERCHANT)
     for i in range({invitations}):
         inv = invite_customer(s, m, InvitationRequest(customer_name="Bench " + str(i),
-                              customer_email="bench@example.org", locale="en"))
+                              customer_email="bench@example.org", locale="en"), now=utcnow())
         s.flush()
-        print(invitation_url(inv.public_id, inv.expires_at, ""))
+        print(links.invitation_url(inv.public_id, inv.expires_at).removeprefix(links.base_url))
 '''
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                             text=True, cwd=ROOT)

@@ -11,11 +11,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
+from portal.adapters import get_adapters
 from portal.audit.service import verify_chain
 from portal.db import session_scope, state
-from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import (
     MerchantDetails,
@@ -110,15 +110,17 @@ def merchant_create(webhook_url: str | None, **options: object) -> None:
 @click.option("--base-url", help="Base URL for the printed links (default PUBLIC_BASE_URL).")
 def demo(base_url: str | None) -> None:
     """Create the demo merchant (once) and a fresh invitation; print the links to open."""
-    base = (base_url or current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    config = current_app.config
+    base = (base_url or config["PUBLIC_BASE_URL"]).rstrip("/")
+    links = Links(base, config["SECRET_KEY"], tuple(config["SECRET_KEY_FALLBACKS"]))
     with session_scope() as session:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
             merchant = create_merchant(session, DEMO_MERCHANT, actor="demo")
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001"), actor="demo")
-        link = invitation_url(invitation.public_id, invitation.expires_at, base)
+            external_reference="DEMO-001"), actor="demo", now=get_adapters().clock())
+        link = links.invitation_url(invitation.public_id, invitation.expires_at)
         merchant_name = merchant.display_name
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
@@ -149,7 +151,7 @@ mandate_cli = AppGroup("mandate", help="Mandates and their signed PDFs.")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def mandate_verify(pdf: Path) -> None:
     """Check a mandate PDF's seal and embedded evidence against the portal's certificate."""
-    report = verify(pdf.read_bytes(), sealing_key().certificate_der)
+    report = verify(pdf.read_bytes(), get_adapters().sealing_key().certificate_der)
     click.echo(f"signature intact:     {'yes' if report.signature_intact else 'NO'}")
     click.echo(f"signed by the portal: {'yes' if report.signed_by_portal else 'NO'}"
                f"{f' ({report.signer_subject})' if report.signer_subject else ''}")
@@ -165,7 +167,7 @@ def mandate_verify(pdf: Path) -> None:
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
-    import portal.documents.service
+    import portal.documents.jobs
     import portal.mail.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, object] = {
     "API_TOKEN_TTL_SECONDS": 3600,
     "API_IDEMPOTENCY_TTL_HOURS": 24,
     "PAYMENT_PROVIDER": "sandbox",
+    # A sandbox (the built-in payment provider, later bank and collector) refuses to run in
+    # production unless this says the site is a staging site; pages then show "test mode".
+    "SANDBOX_IN_PRODUCTION": False,
     "MOLLIE_API_KEY": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
     "BABEL_DEFAULT_LOCALE": "en",

@@ -53,7 +53,8 @@ def test_production_without_secret_refuses_to_start(tmp_path, monkeypatch) -> No
 
 def test_production_with_keys_starts(tmp_path, monkeypatch) -> None:
     app = _app(tmp_path, monkeypatch, PORTAL_ENV="production", PORTAL_SECRET_KEY="s" * 40,
-               PORTAL_DATA_KEY="d" * 40)
+               PORTAL_DATA_KEY="d" * 40, PORTAL_PAYMENT_PROVIDER="mollie",
+               PORTAL_MOLLIE_API_KEY="live_abcdefghijklmnopqrstuvwxyz12")
     assert app.config["SECRET_KEY"] == "s" * 40
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import object_session
 
 from portal.documents.models import MandatePdf
 from portal.events.models import Event
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.models import (
     Customer,
     Invitation,
@@ -20,7 +20,7 @@ from portal.mandates.models import (
     MandateStatus,
 )
 from portal.mandates.schedule import reminder_days
-from portal.shortlinks.service import short_link_of, short_url
+from portal.shortlinks.service import short_link_of
 
 API_PREFIX = "/api/v1"
 
@@ -60,7 +60,9 @@ def invitation_status(invitation: Invitation, now: datetime) -> str:
 
 
 def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
-    signing_url = invitation_url(invitation.public_id, invitation.expires_at)
+    config = current_app.config
+    links = Links.from_config(config)
+    signing_url = links.invitation_url(invitation.public_id, invitation.expires_at)
     session = object_session(invitation)
     link = short_link_of(session, invitation) if session is not None else None
     return {
@@ -73,12 +75,12 @@ def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "signing_url": signing_url,
         "qr_png_url": f"{signing_url}/qr.png",
         "qr_svg_url": f"{signing_url}/qr.svg",
-        "short_url": short_url(link.code) if link else None,
+        "short_url": links.short_url(link.code) if link else None,
         "delivery_status": invitation.delivery_status.value if invitation.delivery_status
         else None,
         "delivery_error": invitation.delivery_error,
         "sent_at": timestamp(invitation.sent_at),
-        "reminder_days": reminder_days(invitation.merchant)
+        "reminder_days": reminder_days(invitation.merchant, config["REMINDER_DAYS"])
         if invitation.channel != InvitationChannel.NONE else [],
         "unsubscribed_at": timestamp(invitation.unsubscribed_at),
         "expires_at": timestamp(invitation.expires_at),

@@ -21,7 +21,7 @@ from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.sepa import IbanError, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
-from signing import verify
+from signing import PdfStore, verify
 
 PASSWORD_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 12
@@ -166,9 +166,9 @@ class MandateRecord:
     seal: SealCheck | None
 
 
-def check_seal(record: MandatePdf, certificate: Any) -> SealCheck:
+def check_seal(store: PdfStore, record: MandatePdf, certificate: Any) -> SealCheck:
     try:
-        pdf = read_pdf(record)
+        pdf = read_pdf(store, record)
     except Exception as exc:  # noqa: BLE001 - a missing or corrupt file is a finding, not a 500
         return SealCheck(ok=False, reasons=[f"the stored PDF could not be read: {exc}"])
     report = verify(pdf, certificate)
@@ -176,7 +176,8 @@ def check_seal(record: MandatePdf, certificate: Any) -> SealCheck:
                      signer_subject=report.signer_subject)
 
 
-def mandate_record(session: Session, mandate: Mandate, certificate: Any) -> MandateRecord:
+def mandate_record(session: Session, mandate: Mandate, store: PdfStore,
+                   certificate: Any) -> MandateRecord:
     invitations = list(session.scalars(
         select(Invitation).where(Invitation.mandate_id == mandate.id).order_by(Invitation.id)))
     subjects = [mandate.public_id, *(invitation.public_id for invitation in invitations)]
@@ -193,7 +194,7 @@ def mandate_record(session: Session, mandate: Mandate, certificate: Any) -> Mand
             select(Event).where(Event.subject == mandate.public_id)
             .order_by(Event.created_at, Event.id))),
         pdf=pdf,
-        seal=check_seal(pdf, certificate) if pdf else None,
+        seal=check_seal(store, pdf, certificate) if pdf else None,
     )
 
 

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 
+from portal.adapters import get_adapters
 from portal.clock import now as clock_now
 from portal.console.forms import LoginForm, LogoutForm
 from portal.console.models import StaffUser
@@ -32,7 +33,7 @@ from portal.console.service import (
     search_mandates,
 )
 from portal.db import get_session
-from portal.documents.service import mandate_pdf, read_pdf, sealing_key
+from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -147,7 +148,9 @@ def mandate_detail(public_id: str):
     record_access(db, g.staff, mandate, "console.view_mandate", now=clock_now(),
                   ip=request.remote_addr)
     db.commit()
-    record = mandate_record(db, mandate, sealing_key().certificate_der)
+    adapters = get_adapters()
+    record = mandate_record(db, mandate, adapters.pdf_store,
+                            adapters.sealing_key().certificate_der)
     return render_template("console/mandate.html", record=record, mandate=mandate)
 
 
@@ -158,7 +161,7 @@ def mandate_pdf_download(public_id: str):
     record = mandate_pdf(db, mandate)
     if record is None:
         abort(404)
-    body = read_pdf(record)
+    body = read_pdf(get_adapters().pdf_store, record)
     record_access(db, g.staff, mandate, "console.download_pdf", now=clock_now(),
                   ip=request.remote_addr)
     db.commit()

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.documents.models import MandatePdf
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.service import enqueue, job_handler
+from portal.jobs.service import enqueue
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
@@ -26,6 +26,7 @@ from signing import (
     Evidence,
     FileSystemPdfStore,
     MandateDocument,
+    PdfStore,
     SealingKey,
     load_or_create_sealing_key,
     produce_signed_mandate,
@@ -36,22 +37,29 @@ PDF_JOB = "mandate.pdf"
 PLACE_ONLINE = "Online"
 
 
-def sealing_key() -> SealingKey:
-    """The portal's sealing key, loaded once per app; generated only outside production."""
-    app = current_app
-    key = app.extensions.get("sealing_key")
-    if key is None:
-        path = Path(app.config["SEAL_PKCS12_PATH"] or Path(app.instance_path) / "seal.p12")
-        passphrase = app.config["SEAL_PASSPHRASE"]
-        key = load_or_create_sealing_key(
-            path, passphrase.encode() if passphrase else None,
-            allow_generate=app.config["ENV"] != "production")
-        app.extensions["sealing_key"] = key
-    return key
+class SealingKeySource:
+    """The portal's sealing key (``SEAL_PKCS12_PATH``), loaded on first use and then kept;
+    generated self-signed only outside production."""
+
+    def __init__(self, config: Mapping[str, Any], instance: Path) -> None:
+        self.path = Path(config["SEAL_PKCS12_PATH"] or instance / "seal.p12")
+        passphrase = config["SEAL_PASSPHRASE"]
+        self.passphrase = passphrase.encode() if passphrase else None
+        self.allow_generate = config["ENV"] != "production"
+        self._key: SealingKey | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> SealingKey:
+        with self._lock:
+            if self._key is None:
+                self._key = load_or_create_sealing_key(self.path, self.passphrase,
+                                                       allow_generate=self.allow_generate)
+            return self._key
 
 
-def pdf_store() -> FileSystemPdfStore:
-    return FileSystemPdfStore(Path(current_app.instance_path) / "mandates")
+def build_pdf_store(instance: Path) -> PdfStore:
+    """Sealed PDFs under ``instance/mandates``, content-addressed."""
+    return FileSystemPdfStore(instance / "mandates")
 
 
 def pdf_job_key(mandate: Mandate) -> str:
@@ -103,11 +111,10 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     return document, branding, evidence
 
 
-@job_handler(PDF_JOB)
-def generate_mandate_pdf(session: Session, payload: dict[str, Any],
-                         now: datetime | None = None) -> MandatePdf | None:
+def produce_mandate_pdf(session: Session, public_id: str, *, key: SealingKey, store: PdfStore,
+                        now: datetime) -> MandatePdf | None:
     """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
-    mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
+    mandate = session.scalar(select(Mandate).where(Mandate.public_id == public_id))
     if mandate is None or mandate.signed_at is None:
         return None
     existing = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
@@ -115,8 +122,7 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, sealing_key(), pdf_store())
-    now = now or clock_now()
+        signed = produce_signed_mandate(document, branding, evidence, key, store)
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now)
     session.add(pdf)
@@ -131,6 +137,6 @@ def mandate_pdf(session: Session, mandate: Mandate) -> MandatePdf | None:
     return session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
 
 
-def read_pdf(record: MandatePdf) -> bytes:
+def read_pdf(store: PdfStore, record: MandatePdf) -> bytes:
     """The stored bytes, checked against their SHA-256 by the store."""
-    return pdf_store().get(record.sha256)
+    return store.get(record.sha256)

@@ -6,16 +6,15 @@ Channels call these from their jobs; the state lives on the invitation so the me
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.events.service import emit_event
 from portal.jobs.models import Job
 from portal.jobs.service import RetryLater
@@ -24,6 +23,20 @@ from portal.mandates.schedule import schedule_reminders
 from portal.transports import Deferred, Rejected
 
 ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The portal's delivery rules: seconds between attempts to hand over a message that failed
+    temporarily (``DELIVERY_RETRY_SCHEDULE``), and the default reminder days (``REMINDER_DAYS``)."""
+
+    retry_schedule: tuple[float, ...]
+    reminder_days: tuple[int, ...]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
+        return cls(tuple(float(s) for s in config["DELIVERY_RETRY_SCHEDULE"]),
+                   tuple(int(d) for d in config["REMINDER_DAYS"]))
 
 
 def invitation_by_id(session: Session, public_id: str) -> Invitation | None:
@@ -87,10 +100,10 @@ def record_failure(session: Session, invitation: Invitation, channel: str, error
 
 
 def retry_or_give_up(session: Session, invitation: Invitation, channel: str, error: str, *,
-                     job_key: str, now: datetime, reminder: int | None = None) -> NoReturn:
-    """After a temporary failure: try again on ``DELIVERY_RETRY_SCHEDULE``, or once it has run
-    out, record the failure and stop. Commits what it records, then raises :class:`RetryLater`."""
-    schedule: list[float] = current_app.config["DELIVERY_RETRY_SCHEDULE"]
+                     job_key: str, now: datetime, schedule: tuple[float, ...],
+                     reminder: int | None = None) -> NoReturn:
+    """After a temporary failure: try again on the retry schedule, or once it has run out,
+    record the failure and stop. Commits what it records, then raises :class:`RetryLater`."""
     attempt = session.scalar(select(Job.attempts).where(Job.dedupe_key == job_key)) or 1
     if attempt > len(schedule):
         reason = f"gave up after {attempt} attempts: {error}"
@@ -104,10 +117,10 @@ def retry_or_give_up(session: Session, invitation: Invitation, channel: str, err
 
 
 def hand_over(session: Session, invitation: Invitation, channel: str, send: Callable[[], str],
-              *, job_key: str, reminder: int | None = None) -> bool:
+              *, job_key: str, now: datetime, settings: DeliverySettings,
+              reminder: int | None = None) -> bool:
     """Send one message about the invitation through ``send`` (returns the transport's message
     id) and record the outcome; True if handed over. A deferral reschedules the job."""
-    now = clock_now()
     try:
         message_id = send()
     except Rejected as exc:
@@ -115,20 +128,22 @@ def hand_over(session: Session, invitation: Invitation, channel: str, send: Call
         return False
     except Deferred as exc:
         retry_or_give_up(session, invitation, channel, str(exc), job_key=job_key, now=now,
-                         reminder=reminder)
+                         schedule=settings.retry_schedule, reminder=reminder)
     record_sent(session, invitation, channel, message_id, now=now, reminder=reminder)
     return True
 
 
-def deliver_invitation(session: Session, public_id: str, address: Callable[[Invitation], str | None],
-                       send: Callable[[Invitation], bool]) -> None:
+def deliver_invitation(session: Session, public_id: str,
+                       address: Callable[[Invitation], str | None],
+                       send: Callable[[Invitation], bool], *, now: datetime,
+                       settings: DeliverySettings) -> None:
     """Send an invitation on one channel unless it has no address there or can no longer be
     used; the first hand-over (``send`` returns True) starts the reminder schedule."""
     invitation = invitation_by_id(session, public_id)
     if invitation is None or not address(invitation):
         return
-    if not awaits_signature(invitation, clock_now()):
+    if not awaits_signature(invitation, now):
         return
     first = invitation.sent_at is None
-    if send(invitation) and first:
-        schedule_reminders(session, invitation, invitation.sent_at)
+    if send(invitation) and first and invitation.sent_at is not None:
+        schedule_reminders(session, invitation, invitation.sent_at, settings.reminder_days)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -38,11 +41,29 @@ def read_invitation_token(
         raise LinkInvalid("link signature does not verify") from exc
 
 
-def invitation_url(public_id: str, expires_at: datetime, base_url: str | None = None) -> str:
-    """The customer's signing link, made with the app's current secret key."""
-    from flask import current_app
+@dataclass(frozen=True)
+class Links:
+    """What the customer's links are made from: the portal's public address and the link keys.
+    Read from the configuration where a view, job or command starts (``from_config``)."""
 
-    config = current_app.config
-    token = make_invitation_token(public_id, expires_at, config["SECRET_KEY"],
-                                  config["SECRET_KEY_FALLBACKS"])
-    return f"{(base_url or config['PUBLIC_BASE_URL']).rstrip('/')}/sign/{token}"
+    base_url: str
+    secret_key: str
+    fallbacks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Links:
+        return cls(str(config["PUBLIC_BASE_URL"]).rstrip("/"), config["SECRET_KEY"],
+                   tuple(config["SECRET_KEY_FALLBACKS"]))
+
+    def invitation_url(self, public_id: str, expires_at: datetime) -> str:
+        """The customer's signing link, made with the current secret key."""
+        token = make_invitation_token(public_id, expires_at, self.secret_key, self.fallbacks)
+        return f"{self.base_url}/sign/{token}"
+
+    def short_url(self, code: str) -> str:
+        """``/s/<code>``: what goes into SMS and QR codes."""
+        return f"{self.base_url}/s/{code}"
+
+    def unsubscribe_url(self, code: str) -> str:
+        """Where a reminder's List-Unsubscribe points: beside the invitation's short link."""
+        return f"{self.base_url}/s/{code}/unsubscribe"

@@ -3,9 +3,9 @@ schedule) and its expiry. Queued as jobs; the channels and ``portal.reminders`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.jobs.service import enqueue
@@ -34,11 +34,11 @@ def validate_schedule(days: list[int]) -> list[int]:
     return clean
 
 
-def reminder_days(merchant: Merchant) -> list[int]:
-    """The merchant's schedule, or the portal's ``REMINDER_DAYS``."""
+def reminder_days(merchant: Merchant, portal_days: Sequence[int]) -> list[int]:
+    """The merchant's schedule, or the portal's (``REMINDER_DAYS``)."""
     if merchant.reminder_days is not None:
         return list(merchant.reminder_days)
-    return list(current_app.config["REMINDER_DAYS"])
+    return list(portal_days)
 
 
 def reminder_channels(invitation: Invitation) -> list[str]:
@@ -54,12 +54,13 @@ def reminder_job_key(kind: str, invitation_id: str, number: int) -> str:
     return f"{kind}:{invitation_id}:{number}"
 
 
-def schedule_reminders(session: Session, invitation: Invitation, sent_at: datetime) -> None:
+def schedule_reminders(session: Session, invitation: Invitation, sent_at: datetime,
+                       portal_days: Sequence[int]) -> None:
     """Queue one job per reminder and channel, on the schedule counted from ``sent_at``; days
     falling after the invitation's expiry are skipped. Idempotent (dedupe keys)."""
     kinds = {InvitationChannel.EMAIL.value: EMAIL_REMINDER_JOB,
              InvitationChannel.SMS.value: SMS_REMINDER_JOB}
-    for number, day in enumerate(reminder_days(invitation.merchant), start=1):
+    for number, day in enumerate(reminder_days(invitation.merchant, portal_days), start=1):
         run_at = sent_at + timedelta(days=day)
         if run_at >= invitation.expires_at:
             break

@@ -56,11 +56,10 @@ def _unused_reference(session: Session, merchant: Merchant) -> str:
 
 
 def invite_customer(
-    session: Session, merchant: Merchant, request: InvitationRequest, *,
-    actor: str = "system", now: datetime | None = None,
+    session: Session, merchant: Merchant, request: InvitationRequest, *, now: datetime,
+    actor: str = "system",
 ) -> Invitation:
     """Create the customer, a mandate in ``invited`` and the invitation that lets them sign it."""
-    now = now or clock_now()
     locale = request.locale or merchant.locale
     customer = Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,

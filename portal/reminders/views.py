@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from portal import csrf
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.limits import configured, limiter
 from portal.reminders.service import unsubscribe
@@ -31,7 +31,7 @@ def unsubscribe_page(code: str) -> tuple[str, int]:
     g.locale_hint = invitation.mandate.customer.locale
     done = invitation.unsubscribed_at is not None
     if request.method == "POST":
-        unsubscribe(session, invitation, clock_now())
+        unsubscribe(session, invitation, get_adapters().clock())
         session.commit()
         done = True
     return render_template("reminders/unsubscribe.html", merchant=invitation.merchant,

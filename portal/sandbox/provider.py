@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.providers.base import (
     PaymentNotFound,
     PaymentRequest,
@@ -35,13 +35,18 @@ ISSUERS: tuple[tuple[str, str, str], ...] = (
 
 
 class SandboxProvider:
-    """Keeps payments in the portal's own database; its checkout pages live under ``/sandbox``."""
+    """Keeps payments in the portal's own database; its checkout pages live under ``/sandbox``.
+
+    Made once per app: ``session`` returns the session of the current unit of work, so a
+    sandbox payment commits or rolls back with the verification that created it (on SQLite a
+    second transaction would wait for the first one's write lock)."""
 
     name = "sandbox"
 
-    def __init__(self, session: Session, base_url: str) -> None:
-        self.session = session
+    def __init__(self, base_url: str, *, session: Callable[[], Session], clock: Clock) -> None:
         self.base_url = base_url.rstrip("/")
+        self.session = session
+        self.clock = clock
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:
         payment = SandboxPayment(
@@ -50,29 +55,24 @@ class SandboxProvider:
             description=request.description[:140], redirect_url=request.redirect_url,
             webhook_url=request.webhook_url, metadata_=dict(request.metadata),
             customer_name=request.customer_name, locale=request.locale,
-            status=PaymentStatus.OPEN, created_at=clock_now(),
+            status=PaymentStatus.OPEN, created_at=self.clock(),
         )
-        self.session.add(payment)
-        self.session.flush()
+        session = self.session()
+        session.add(payment)
+        session.flush()
         return self._view(payment)
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
-        return self._view(self.find(payment_id))
+        payment = find_sandbox_payment(self.session(), payment_id)
+        if payment is None:
+            raise PaymentNotFound(f"no sandbox payment {payment_id!r}")
+        return self._view(payment)
 
     def parse_webhook(self, form: Mapping[str, str], body: bytes) -> str:
         payment_id = form.get("id", "")
         if not PAYMENT_ID.match(payment_id):
             raise ProviderError("webhook without a valid sandbox payment id", status=400)
         return payment_id
-
-    def find(self, payment_id: str) -> SandboxPayment:
-        payment = None
-        if PAYMENT_ID.match(payment_id):
-            payment = self.session.scalar(
-                select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
-        if payment is None:
-            raise PaymentNotFound(f"no sandbox payment {payment_id!r}")
-        return payment
 
     def checkout_url(self, payment_id: str) -> str:
         return f"{self.base_url}/sandbox/checkout/{payment_id}"
@@ -87,6 +87,13 @@ class SandboxProvider:
             payer_bic=payment.payer_bic, provider_mandate_id=payment.mandate_id,
             provider_customer_id=None, metadata=dict(payment.metadata_),
         )
+
+
+def find_sandbox_payment(session: Session, payment_id: str) -> SandboxPayment | None:
+    """The sandbox payment with this id; anything not shaped like one is None without a query."""
+    if not PAYMENT_ID.match(payment_id):
+        return None
+    return session.scalar(select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
 
 
 def complete_sandbox_payment(

@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, render_template
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentNotFound, PaymentStatus
-from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
+from portal.providers import PaymentStatus
+from portal.sandbox.provider import ISSUERS, complete_sandbox_payment, find_sandbox_payment
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
@@ -44,10 +46,8 @@ def _typed_iban(metadata: dict) -> str | None:
 @bp.route("/checkout/<payment_id>", methods=["GET", "POST"])
 def checkout(payment_id: str):
     session = get_session()
-    provider = SandboxProvider(session, current_app.config["PUBLIC_BASE_URL"])
-    try:
-        payment = provider.find(payment_id)
-    except PaymentNotFound:
+    payment = find_sandbox_payment(session, payment_id)
+    if payment is None:
         abort(404)
     if payment.status != PaymentStatus.OPEN:
         return redirect(payment.redirect_url, code=303)
@@ -70,16 +70,18 @@ def checkout(payment_id: str):
                                      payer_name=form.payer_name.data or payment.customer_name)
             session.commit()
             if current_app.config.get("SANDBOX_AUTO_WEBHOOK", True):
-                _notify(provider, payment_id)
+                _notify(session, payment_id)
             return redirect(payment.redirect_url, code=303)
     return render_template("sandbox/checkout.html", payment=payment, form=form), (
         422 if form.errors else 200)
 
 
-def _notify(provider: SandboxProvider, payment_id: str) -> None:
+def _notify(session: Session, payment_id: str) -> None:
     """Deliver the sandbox's webhook in-process, as a provider would before the redirect."""
+    adapters = get_adapters()
     try:
-        payment = find_payment(provider.session, provider.name, payment_id)
+        payment = find_payment(session, "sandbox", payment_id)
     except UnknownPayment:
         return
-    apply_provider_status(provider.session, payment, provider, source="webhook")
+    apply_provider_status(session, payment, adapters.payment_provider, source="webhook",
+                          clock=adapters.clock)

@@ -9,11 +9,9 @@ import re
 import secrets
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
 from portal.mandates.models import Invitation
 from portal.shortlinks.models import ShortLink
 
@@ -32,8 +30,7 @@ def short_link_of(session: Session, invitation: Invitation) -> ShortLink | None:
     return session.scalar(select(ShortLink).where(ShortLink.invitation_id == invitation.id))
 
 
-def create_short_link(session: Session, invitation: Invitation, *,
-                      now: datetime | None = None) -> ShortLink:
+def create_short_link(session: Session, invitation: Invitation, *, now: datetime) -> ShortLink:
     """The invitation's short link, made once; the unique constraint backstops a collision."""
     existing = short_link_of(session, invitation) if invitation.id is not None else None
     if existing is not None:
@@ -42,15 +39,10 @@ def create_short_link(session: Session, invitation: Invitation, *,
         code = new_code()
         if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
             break
-    link = ShortLink(code=code, invitation=invitation, created_at=now or clock_now(),
+    link = ShortLink(code=code, invitation=invitation, created_at=now,
                      open_count=0)
     session.add(link)
     return link
-
-
-def short_url(code: str) -> str:
-    """``PUBLIC_BASE_URL/s/<code>``: what goes into SMS and QR codes."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/s/{code}"
 
 
 def find_short_link(session: Session, code: str) -> ShortLink | None:

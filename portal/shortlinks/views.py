@@ -5,13 +5,13 @@ invitation row, never from the request, so no code can lead off the portal."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template
+from flask import Blueprint, current_app, g, redirect, render_template
 from werkzeug.wrappers import Response
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.limits import configured, limiter
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.shortlinks.service import find_short_link, record_open
 from portal.sign.service import LinkRefusal, record_opened, refusal
 
@@ -32,7 +32,7 @@ def follow(code: str) -> Response | tuple[str, int]:
                                merchant=None, mandate=None), 404
     invitation = link.invitation
     g.locale_hint = invitation.mandate.customer.locale
-    now = clock_now()
+    now = get_adapters().clock()
     record_open(session, link, now)
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
                      invitation.mandate.status, now)
@@ -43,6 +43,8 @@ def follow(code: str) -> Response | tuple[str, int]:
     if reason is None:
         record_opened(session, invitation, now)
     session.commit()
-    response = redirect(invitation_url(invitation.public_id, invitation.expires_at), code=303)
+    links = Links.from_config(current_app.config)
+    response = redirect(links.invitation_url(invitation.public_id, invitation.expires_at),
+                        code=303)
     response.headers["Cache-Control"] = "no-store"
     return response

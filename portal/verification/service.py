@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.documents.service import request_pdf
 from portal.ids import new_public_id
-from portal.mail.jobs import queue_mandate_copy
+from portal.mail.service import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
@@ -47,10 +47,9 @@ def _history(payment: VerificationPayment, status: PaymentStatus, source: str, n
 
 def start_verification(
     session: Session, mandate: Mandate, provider: PaymentProvider, *, return_url: str,
-    webhook_url: str | None, now: datetime | None = None,
+    webhook_url: str | None, now: datetime,
 ) -> VerificationPayment:
     """Create a one-cent payment at the provider for this mandate; the caller redirects to it."""
-    now = now or clock_now()
     payment = VerificationPayment(
         public_id=new_public_id("pay"), merchant_id=mandate.merchant_id, mandate=mandate,
         provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
@@ -93,13 +92,13 @@ def find_payment(session: Session, provider: str, provider_payment_id: str) -> V
 
 def apply_provider_status(
     session: Session, payment: VerificationPayment, provider: PaymentProvider, *, source: str,
-    now: datetime | None = None,
+    clock: Clock,
 ) -> Outcome:
     """Fetch the payment from the provider and apply it; safe to call any number of times, from
     the customer's return and the webhook at once: the first caller to lock the payment row
     activates, the others find the mandate active. Commits."""
     remote = provider.get_payment(payment.provider_payment_id or "")
-    now = now or clock_now()
+    now = clock()
     for attempt in range(3):
         try:
             outcome = _apply_locked(session, payment.id, remote, source, now)

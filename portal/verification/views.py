@@ -6,8 +6,9 @@ import logging
 
 from flask import Blueprint, abort, request
 
+from portal.adapters import get_adapters
 from portal.db import get_session
-from portal.providers import PROVIDER_NAMES, ProviderError, ProviderUnavailable, get_provider
+from portal.providers import ProviderError, ProviderUnavailable
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,11 @@ bp = Blueprint("verification", __name__, url_prefix="/providers")
 
 @bp.post("/<provider>/webhook")
 def webhook(provider: str):
-    if provider not in PROVIDER_NAMES:
+    adapters = get_adapters()
+    adapter = adapters.provider(provider)
+    if adapter is None:  # not a provider this portal runs
         abort(404)
     session = get_session()
-    adapter = get_provider(session, provider)
     try:
         payment_id = adapter.parse_webhook(request.form, request.get_data(cache=True))
     except ProviderError:
@@ -31,7 +33,7 @@ def webhook(provider: str):
         log.info("webhook for a payment this portal does not know")
         return "", 200
     try:
-        apply_provider_status(session, payment, adapter, source="webhook")
+        apply_provider_status(session, payment, adapter, source="webhook", clock=adapters.clock)
     except ProviderUnavailable:
         abort(503, "provider unavailable, retry later")
     return "", 200

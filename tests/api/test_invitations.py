@@ -15,6 +15,7 @@ from portal.events.models import Event
 from portal.jobs.service import run_due_jobs
 from portal.mandates.models import Invitation, MandateStatus
 from tests.api.conftest import Caller, invite, sign_and_activate
+from tests.reconfigure import reconfigure
 
 
 def _outbox(app: Flask) -> list[Path]:
@@ -79,7 +80,7 @@ def test_send_via_email_needs_an_email_and_sms_is_not_configured(
     assert response.status_code == 422
     assert response.get_json()["errors"] == [{"field": "customer.email",
                                               "message": "Required when send_via is email."}]
-    app.config["SMS_TRANSPORT"] = "none"  # SMS turned off (tests/sms covers it turned on)
+    reconfigure(app, SMS_TRANSPORT="none")  # SMS turned off (tests/sms covers it turned on)
     response = api.post("/api/v1/invitations", {
         "customer": {"name": "Sam", "phone": "+31612345678"}, "send_via": "sms"})
     assert response.status_code == 422

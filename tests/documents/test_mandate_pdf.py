@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import signing.pipeline
+from portal.adapters import get_adapters
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.documents.models import MandatePdf
+from portal.documents.service import produce_mandate_pdf
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import run_due_jobs
 from signing import verify
@@ -57,7 +59,7 @@ def test_pdf_is_pending_until_the_job_runs_then_downloadable(signed: Journey, ap
     for expected in (mandate.reference, mandate.merchant.creditor_id, "Sam de Vries",
                      "NL91 ABNA 0417 1643 00", "8 weken", "iDEAL-betaling"):
         assert expected in text
-    report = verify(download.data, signed.app.extensions["sealing_key"].certificate_der)
+    report = verify(download.data, get_adapters(signed.app).sealing_key().certificate_der)
     assert report.ok, report.reasons
     record = signed.session.scalar(select(MandatePdf))
     assert report.evidence["document_sha256"] == record.evidence["document_sha256"]
@@ -66,10 +68,10 @@ def test_pdf_is_pending_until_the_job_runs_then_downloadable(signed: Journey, ap
 
 def test_generation_is_idempotent(signed: Journey, app: Flask) -> None:
     run_due_jobs(app)
-    from portal.documents.service import generate_mandate_pdf
-
-    with app.app_context():
-        again = generate_mandate_pdf(signed.session, {"mandate": signed.mandate().public_id})
+    adapters = get_adapters(app)
+    again = produce_mandate_pdf(signed.session, signed.mandate().public_id,
+                                key=adapters.sealing_key(), store=adapters.pdf_store,
+                                now=utcnow())
     assert again is not None and len(_stored_files(app)) == 1
 
 
@@ -104,7 +106,7 @@ def test_customer_gets_a_copy_by_mail_in_their_language(signed: Journey, app: Fl
     attachment = next(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert verify(attachment.get_content(),
-                  app.extensions["sealing_key"].certificate_der).ok
+                  get_adapters(app).sealing_key().certificate_der).ok
 
 
 def test_verify_command_accepts_the_stored_pdf_and_rejects_a_flipped_byte(

@@ -15,8 +15,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from portal import create_app
+from portal.clock import utcnow
 from portal.db import session_scope, state
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.webhooks.service import configure_endpoint
 from tests.factories import merchant_details
@@ -65,9 +66,11 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
 
         merchant = create_merchant(session, merchant_details())
         secret = configure_endpoint(session, merchant, receiver.url)
-        invitation = invite_customer(session, merchant, InvitationRequest(customer_name="Sam"))
+        invitation = invite_customer(session, merchant, InvitationRequest(customer_name="Sam"),
+                                     now=utcnow())
         session.flush()
-        path = invitation_url(invitation.public_id, invitation.expires_at, base).removeprefix(base)
+        path = Links.from_config(app.config).invitation_url(
+            invitation.public_id, invitation.expires_at).removeprefix(base)
     state(app).engine.dispose()
 
     web = _process(["gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b",

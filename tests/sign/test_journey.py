@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
 from portal.audit.service import verify_chain
+from portal.clock import utcnow
 from portal.db import state
 from portal.events.models import Event
 from portal.mandates.models import MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentStatus, get_provider
+from portal.providers import PaymentStatus
+from portal.sandbox.provider import SandboxProvider
 from portal.verification.models import VerificationPayment
 from portal.verification.service import Outcome, apply_provider_status
 from tests.sign.driver import Journey, local
@@ -123,6 +125,11 @@ def test_return_before_webhook(journey: Journey) -> None:
     assert [h["source"] for h in journey.payments()[-1].status_history] == ["create", "return"]
 
 
+def _sandbox(session: Session) -> SandboxProvider:
+    """The sandbox provider working in this session, as a service is handed it."""
+    return SandboxProvider("http://localhost", session=lambda: session, clock=utcnow)
+
+
 def test_concurrent_confirmations_activate_once(journey: Journey, app: Flask) -> None:
     _pay_without_webhook(journey)
     payment_id = journey.payments()[-1].id
@@ -130,12 +137,12 @@ def test_concurrent_confirmations_activate_once(journey: Journey, app: Flask) ->
     barrier = threading.Barrier(4)
 
     def confirm() -> None:
-        with app.app_context(), state(app).factory() as session:
+        with state(app).factory() as session:
             payment = session.get(VerificationPayment, payment_id)
             barrier.wait()
             try:
                 outcomes.append(apply_provider_status(
-                    session, payment, get_provider(session, "sandbox"), source="webhook"))
+                    session, payment, _sandbox(session), source="webhook", clock=utcnow))
             except BaseException as exc:  # reported by the assertion below
                 outcomes.append(exc)
 
@@ -175,7 +182,6 @@ def test_confirmation_page_polls_a_status_endpoint(journey: Journey) -> None:
 def test_apply_is_idempotent(journey: Journey, app: Flask) -> None:
     journey.follow(journey.pay("paid"))
     payment = journey.payments()[-1]
-    with app.app_context():
-        again = apply_provider_status(journey.session, payment,
-                                      get_provider(journey.session, "sandbox"), source="webhook")
+    again = apply_provider_status(journey.session, payment, _sandbox(journey.session),
+                                  source="webhook", clock=utcnow)
     assert again == Outcome.ALREADY_ACTIVE

@@ -7,16 +7,16 @@ from typing import Any
 
 from flask import Response, current_app, g
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import CREATE_FIELDS, MAX_DAYS
 from portal.api.serializers import invitation_json
 from portal.api.validation import validate_body, validation_problem
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
-from portal.mail.jobs import queue_invitation_email
+from portal.mail.service import queue_invitation_email
 from portal.mandates.lifecycle import IllegalTransition
 from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
 from portal.mandates.service import (
@@ -26,9 +26,8 @@ from portal.mandates.service import (
     withdraw_invitation,
 )
 from portal.merchants.models import Merchant
-from portal.sms.gateways import sms_enabled
-from portal.sms.jobs import queue_invitation_sms
 from portal.sms.phone import can_receive_sms
+from portal.sms.service import queue_invitation_sms
 
 
 def _expiry(data: dict[str, Any], now: datetime) -> datetime:
@@ -52,7 +51,7 @@ def _expiry(data: dict[str, Any], now: datetime) -> datetime:
 def _channel(data: dict[str, Any]) -> InvitationChannel:
     channel = InvitationChannel(data.get("send_via", InvitationChannel.NONE.value))
     if channel is InvitationChannel.SMS:
-        if not sms_enabled():
+        if get_adapters().sms is None:
             raise Problem(422, "SMS delivery is not configured",
                           "This portal does not send text messages; use email or none.",
                           type="sms-not-configured", errors=[
@@ -75,7 +74,7 @@ def _channel(data: dict[str, Any]) -> InvitationChannel:
 @write_endpoint
 def create_invitation(body: Any) -> Response:
     data = validate_body(CREATE_FIELDS, body)
-    now = clock_now()
+    now = get_adapters().clock()
     expires_at = _expiry(data, now)
     channel = _channel(data)
     customer = data["customer"]
@@ -105,7 +104,7 @@ def _invitation(invitation_id: str) -> Invitation:
 @bp.get("/invitations/<invitation_id>")
 @require_scope("mandates:read")
 def get_invitation(invitation_id: str) -> Response:
-    return json_response(invitation_json(_invitation(invitation_id), clock_now()))
+    return json_response(invitation_json(_invitation(invitation_id), get_adapters().clock()))
 
 
 @bp.post("/invitations/<invitation_id>/withdraw")
@@ -114,7 +113,7 @@ def get_invitation(invitation_id: str) -> Response:
 def withdraw_invitation_view(body: Any, invitation_id: str) -> Response:
     validate_body((), body)
     invitation = _invitation(invitation_id)
-    now = clock_now()
+    now = get_adapters().clock()
     try:
         withdraw_invitation(get_session(), invitation, actor=g.api_actor, now=now)
     except IllegalTransition as exc:

@@ -8,6 +8,7 @@ from flask import Response, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
@@ -67,7 +68,7 @@ def mandate_pdf_download(mandate_id: str) -> Response:
     if record is None:
         raise Problem(409, "No PDF", "This mandate has not been signed, so it has no PDF.",
                       type="pdf-not-applicable")
-    return Response(read_pdf(record), mimetype="application/pdf", headers={
+    return Response(read_pdf(get_adapters().pdf_store, record), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="mandate-{mandate.reference}.pdf"',
         "Cache-Control": "private, no-store", "X-Content-SHA256": record.sha256})
 
@@ -80,7 +81,8 @@ def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
     mandate = _mandate(mandate_id)
     session = get_session()
     try:
-        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor)
+        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor,
+                       now=get_adapters().clock())
     except IllegalTransition as exc:
         raise invalid_state(exc) from None
     return json_response(mandate_json(mandate, mandate_pdf(session, mandate)))

@@ -1,0 +1,63 @@
+"""Building the app's adapters from its configuration, once, in ``create_app()``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.adapters import EXTENSION, Adapters, allow_sandbox, configured_clock
+from portal.config import ConfigurationError
+from portal.db import get_session
+from portal.documents.service import SealingKeySource, build_pdf_store
+from portal.mail.transport import build_mail_transport
+from portal.providers import PaymentProvider, UnavailableProvider, build_provider
+from portal.sms.gateways import build_sms_gateway
+
+
+def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
+    """Every adapter from ``app.config``; a misconfiguration raises ConfigurationError, or with
+    ``problems`` given (``flask check``) is listed there and leaves an adapter that refuses."""
+    config = app.config
+    clock = configured_clock(config)
+    sandboxes: set[str] = set()
+
+    def checked(build: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
+        try:
+            return build()
+        except ConfigurationError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            return fallback(str(exc))
+
+    def payments() -> PaymentProvider:
+        if config["PAYMENT_PROVIDER"] == "sandbox":
+            sandboxes.add("payments")
+            allow_sandbox(config, "payments", "PORTAL_PAYMENT_PROVIDER")
+        return build_provider(config, session=get_session, clock=clock)
+
+    instance = Path(app.instance_path)
+    return Adapters(
+        clock=clock,
+        payment_provider=checked(payments, lambda why: UnavailableProvider(
+            str(config["PAYMENT_PROVIDER"]), why)),
+        mail=build_mail_transport(config, instance),
+        sms=build_sms_gateway(config, instance, clock),
+        pdf_store=build_pdf_store(instance),
+        sealing_key=SealingKeySource(config, instance),
+        sandboxes=frozenset(sandboxes),
+    )
+
+
+
+
+def init_app(app: Flask, problems: list[str] | None = None) -> Adapters:
+    """Build the app's adapters (again, after a configuration change: the old ones are closed)."""
+    previous: Adapters | None = app.extensions.get(EXTENSION)
+    if previous is not None:
+        previous.close()
+    adapters = app.extensions[EXTENSION] = build_adapters(app, problems)
+    return adapters
