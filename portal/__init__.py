@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
 
     from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.adapters import build as adapters
+    from portal.adapters import get_adapters
     from portal.config import load_config
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
@@ -52,6 +53,8 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
         app.register_blueprint(blueprint)
     if "payments" in running.sandboxes:  # the sandbox's iDEAL pages, only when it is in use
         app.register_blueprint(sandbox_bp)
+    # Whenever a sandbox is in use, every page says so (a staging site, or development).
+    app.context_processor(lambda: {"test_mode": get_adapters(app).test_mode})
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app
