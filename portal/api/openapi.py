@@ -49,7 +49,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `idempotency-key-reused`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `scheme-not-offered`, "
+        "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
         "…).")),
@@ -306,7 +307,8 @@ def _paths(config: Any) -> dict[str, Any]:
                         "are reminded on your schedule (`reminder_days`); unsigned invitations "
                         "expire at `expires_at` (`invitation.expired`, `mandate.expired`). "
                         "`send_via: sms` answers 422 `sms-not-configured` where this portal "
-                        "does not send text messages.",
+                        "does not send text messages; `scheme: B2B` answers 422 "
+                        "`scheme-not-offered` and nothing is created.",
             parameters=write, body="CreateInvitation", operation_id="createInvitation",
             example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                   "locale": "nl"},

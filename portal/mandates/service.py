@@ -22,6 +22,7 @@ from portal.mandates.models import (
     MandateStatus,
     Scheme,
     SequenceType,
+    SigningMethod,
 )
 from portal.mandates.schedule import schedule_expiry
 from portal.merchants.models import Merchant
@@ -29,6 +30,28 @@ from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
+
+#: How a mandate of each scheme is signed here. B2B may only be confirmed by the debtor's bank
+#: (eMandates); until the portal offers that, B2B invitations are refused.
+SIGNING_METHODS: dict[Scheme, SigningMethod] = {Scheme.CORE: SigningMethod.PAYMENT_VERIFICATION}
+
+
+class SchemeNotOffered(ValueError):
+    """No signing method of this portal can make a mandate of this scheme valid."""
+
+    def __init__(self, scheme: Scheme) -> None:
+        super().__init__(
+            f"{scheme.value} mandates may only be confirmed by the debtor's bank, which this "
+            "portal does not offer yet; a one-cent payment cannot sign them. Use scheme CORE.")
+        self.scheme = scheme
+
+
+def signing_method_for(scheme: Scheme) -> SigningMethod:
+    """The way mandates of ``scheme`` are signed here; SchemeNotOffered when there is none."""
+    method = SIGNING_METHODS.get(scheme)
+    if method is None:
+        raise SchemeNotOffered(scheme)
+    return method
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,9 @@ def invite_customer(
     session: Session, merchant: Merchant, request: InvitationRequest, *, now: datetime,
     actor: str = "system",
 ) -> Invitation:
-    """Create the customer, a mandate in ``invited`` and the invitation that lets them sign it."""
+    """Create the customer, a mandate in ``invited`` and the invitation that lets them sign it;
+    SchemeNotOffered (nothing written) for a scheme no signing method here can sign."""
+    signing_method_for(request.scheme)
     locale = request.locale or merchant.locale
     customer = Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,

@@ -15,7 +15,7 @@ from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
-from portal.mandates.service import set_debtor_account
+from portal.mandates.service import SIGNING_METHODS, set_debtor_account
 from portal.sepa import BankAccount
 
 
@@ -69,9 +69,12 @@ def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at:
 
 
 def check_signable(invitation: Invitation, now: datetime) -> None:
-    """Raise LinkRefused unless the customer may fill in the form now."""
+    """Raise LinkRefused unless the customer may fill in the form now (a mandate of a scheme
+    this portal cannot sign, such as B2B before bank signing, is closed)."""
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
                      invitation.mandate.status, now)
+    if reason is None and invitation.mandate.scheme not in SIGNING_METHODS:
+        reason = LinkRefusal.CLOSED
     if reason is not None:
         raise LinkRefused(reason, invitation)
 

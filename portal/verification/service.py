@@ -17,7 +17,7 @@ from portal.ids import new_public_id
 from portal.mail.service import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
-from portal.mandates.service import set_debtor_account
+from portal.mandates.service import SchemeNotOffered, set_debtor_account, signing_method_for
 from portal.metrics import MANDATES_SIGNED
 from portal.providers.base import PaymentProvider, PaymentRequest, PaymentStatus, ProviderPayment
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
@@ -49,7 +49,10 @@ def start_verification(
     session: Session, mandate: Mandate, provider: PaymentProvider, *, return_url: str,
     webhook_url: str | None, now: datetime,
 ) -> VerificationPayment:
-    """Create a one-cent payment at the provider for this mandate; the caller redirects to it."""
+    """Create a one-cent payment at the provider for this mandate; the caller redirects to it.
+    SchemeNotOffered for a mandate a payment cannot sign (B2B)."""
+    if signing_method_for(mandate.scheme) is not SigningMethod.PAYMENT_VERIFICATION:
+        raise SchemeNotOffered(mandate.scheme)
     payment = VerificationPayment(
         public_id=new_public_id("pay"), merchant_id=mandate.merchant_id, mandate=mandate,
         provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",

@@ -8,12 +8,15 @@ from email import policy
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.audit.models import AuditEvent
 from portal.events.models import Event
+from portal.jobs.models import Job
 from portal.jobs.service import run_due_jobs
-from portal.mandates.models import Invitation, MandateStatus
+from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
+from portal.shortlinks.models import ShortLink
 from tests.api.conftest import Caller, invite, sign_and_activate
 from tests.reconfigure import reconfigure
 
@@ -44,6 +47,24 @@ def test_create_returns_the_invitation_with_signing_link_and_qr_codes(
     mandate = api.get(f"/api/v1/mandates/{body['mandate']}").get_json()
     assert mandate["sequence_type"] == "one_off" and mandate["status"] == "invited"
     assert _outbox(app) == []
+
+
+def test_b2b_is_refused_with_a_reason_and_nothing_is_written(
+        api: Caller, session: Session) -> None:
+    def count() -> dict[str, int]:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (Customer, Mandate, Invitation, Event, AuditEvent, Job, ShortLink)}
+
+    before = count()
+    response = api.post("/api/v1/invitations", {"customer": {"name": "Bakkerij B.V."},
+                                                "scheme": "B2B"})
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/scheme-not-offered")
+    assert "debtor's bank" in problem["detail"] and "one-cent payment" in problem["detail"]
+    assert problem["errors"] == [{"field": "scheme", "message": problem["detail"]}]
+    session.expire_all()
+    assert count() == before
 
 
 def test_expires_at_is_kept(api: Caller) -> None:

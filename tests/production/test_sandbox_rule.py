@@ -86,7 +86,7 @@ def test_every_customer_page_shows_the_test_mode_banner(journey: Journey,
     pages["done"] = client.get(f"{journey.path}/done")
     pages["used link"] = journey.open()
     for name, page in pages.items():
-        assert f'class="test-mode"' in page.get_data(as_text=True), name
+        assert 'class="test-mode"' in page.get_data(as_text=True), name
 
 
 @pytest.mark.parametrize(("language", "banner"), [("nl", "Testmodus"), ("de", "Testmodus"),

@@ -21,6 +21,7 @@ from portal.mandates.lifecycle import IllegalTransition
 from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
 from portal.mandates.service import (
     InvitationRequest,
+    SchemeNotOffered,
     find_invitation,
     invite_customer,
     withdraw_invitation,
@@ -80,13 +81,17 @@ def create_invitation(body: Any) -> Response:
     customer = data["customer"]
     session = get_session()
     merchant = session.get(Merchant, merchant_id())
-    invitation = invite_customer(session, merchant, InvitationRequest(
-        customer_name=customer["name"], customer_email=customer.get("email"),
-        customer_phone=customer.get("phone"), locale=customer.get("locale"),
-        external_reference=data.get("external_reference"),
-        scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
-        sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
-        channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
+    try:
+        invitation = invite_customer(session, merchant, InvitationRequest(
+            customer_name=customer["name"], customer_email=customer.get("email"),
+            customer_phone=customer.get("phone"), locale=customer.get("locale"),
+            external_reference=data.get("external_reference"),
+            scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
+            sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
+            channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
+    except SchemeNotOffered as exc:
+        raise Problem(422, "Scheme not offered", str(exc), type="scheme-not-offered",
+                      errors=[{"field": "scheme", "message": str(exc)}]) from None
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
     elif channel is InvitationChannel.SMS:
