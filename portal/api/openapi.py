@@ -136,10 +136,13 @@ def _schemas(config: Any) -> dict[str, Any]:
             "short_url": _nullable("string", format="uri", description=(
                 "Short form of the signing link (`/s/<code>`), as sent by SMS; fits QR codes "
                 "and print.")),
-            "delivery_status": {"enum": ["queued", "sent", "failed", None], "description": (
+            "delivery_status": {"enum": ["queued", "sent", "failed", "not_sent_signed",
+                                         "not_sent_closed", None], "description": (
                 "The message we send (`send_via` email or sms): `failed` after a permanent "
                 "refusal (unknown mailbox, bounce, invalid number) or when retries ran out; "
-                "`null` with `send_via: none`.")},
+                "`not_sent_signed` when the customer signed before it went out, "
+                "`not_sent_closed` when the invitation was withdrawn or expired first (both "
+                "with an `invitation.not_sent` event); `null` with `send_via: none`.")},
             "delivery_error": _nullable("string", description=(
                 "Why the message failed, or the last temporary error while it is retried.")),
             "sent_at": _time(True, "When the message was handed to the mail server or SMS "
@@ -358,7 +361,7 @@ def _paths(config: Any) -> dict[str, Any]:
              "422": _problem("Invalid query parameters.")},
             description="Poll with `after=<id of the last event you processed>`. Types: "
                         "`mandate.created`, `invitation.opened`, `invitation.sent`, "
-                        "`invitation.delivery_failed`, `invitation.expired`, "
+                        "`invitation.delivery_failed`, `invitation.not_sent`, `invitation.expired`, "
                         "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
                         "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
                         "`mandate.expired`, `mandate.amended`.",

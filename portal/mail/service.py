@@ -66,8 +66,9 @@ def send_invitation_email(session: Session, public_id: str, *, transport: MailTr
                                settings=settings,
                                job_key=f"{INVITATION_JOB}:{invitation.public_id}")
 
-    deliver_invitation(session, public_id, lambda invitation: invitation.mandate.customer.email,
-                       send, now=now, settings=settings)
+    deliver_invitation(session, public_id, CHANNEL,
+                       lambda invitation: invitation.mandate.customer.email, send, now=now,
+                       settings=settings)
 
 
 def send_mandate_copy(session: Session, public_id: str, *, transport: MailTransport,

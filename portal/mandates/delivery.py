@@ -52,6 +52,38 @@ def awaits_signature(invitation: Invitation, now: datetime) -> bool:
             and invitation.mandate.status == MandateStatus.INVITED)
 
 
+def _why_not_needed(invitation: Invitation, now: datetime) -> str:
+    """Why an invitation that no longer awaits a signature need not be sent."""
+    if invitation.used_at is not None or invitation.mandate.status in (
+            MandateStatus.AWAITING_VERIFICATION, MandateStatus.ACTIVE):
+        return "signed"
+    if invitation.withdrawn_at is not None:
+        return "withdrawn"
+    if invitation.expires_at <= now or invitation.mandate.status == MandateStatus.EXPIRED:
+        return "expired"
+    return "closed"
+
+
+def record_not_sent(session: Session, invitation: Invitation, channel: str, *,
+                    now: datetime) -> None:
+    """A queued message is not sent because nobody needs it any more (the customer signed, or
+    the invitation was withdrawn or expired first); the merchant hears why, once
+    (``invitation.not_sent``), and the state no longer says ``queued``."""
+    if invitation.delivery_status != DeliveryState.QUEUED:
+        return
+    reason = _why_not_needed(invitation, now)
+    invitation.delivery_status = (DeliveryState.NOT_SENT_SIGNED if reason == "signed"
+                                  else DeliveryState.NOT_SENT_CLOSED)
+    invitation.delivery_error = None
+    record_audit(session, action="invitation.not_sent", subject=invitation.public_id,
+                 actor="system", merchant_id=invitation.merchant_id, now=now,
+                 data={"channel": channel, "reason": reason})
+    emit_event(session, merchant_id=invitation.merchant_id, type="invitation.not_sent",
+               subject=invitation.public_id, now=now,
+               data={"invitation": invitation.public_id, "mandate": invitation.mandate.public_id,
+                     "channel": channel, "reason": reason})
+
+
 def mark_queued(invitation: Invitation) -> None:
     """The invitation message waits for a worker."""
     invitation.delivery_status = DeliveryState.QUEUED
@@ -133,16 +165,22 @@ def hand_over(session: Session, invitation: Invitation, channel: str, send: Call
     return True
 
 
-def deliver_invitation(session: Session, public_id: str,
+def deliver_invitation(session: Session, public_id: str, channel: str,
                        address: Callable[[Invitation], str | None],
                        send: Callable[[Invitation], bool], *, now: datetime,
                        settings: DeliverySettings) -> None:
-    """Send an invitation on one channel unless it has no address there or can no longer be
-    used; the first hand-over (``send`` returns True) starts the reminder schedule."""
+    """Send an invitation on one channel; the first hand-over (``send`` returns True) starts
+    the reminder schedule. An invitation nobody needs any more is recorded as not sent, one
+    without an address there as failed: the state never stays ``queued``."""
     invitation = invitation_by_id(session, public_id)
-    if invitation is None or not address(invitation):
+    if invitation is None:
         return
     if not awaits_signature(invitation, now):
+        record_not_sent(session, invitation, channel, now=now)
+        return
+    if not address(invitation):
+        record_failure(session, invitation, channel, f"the customer has no {channel} address",
+                       now=now)
         return
     first = invitation.sent_at is None
     if send(invitation) and first and invitation.sent_at is not None:

@@ -118,6 +118,10 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     #: Refused for good (unknown mailbox, bounce, invalid number) or given up after retries.
     FAILED = "failed"
+    #: Not sent: the customer had signed before the message went out (the link reached them).
+    NOT_SENT_SIGNED = "not_sent_signed"
+    #: Not sent: withdrawn, expired or closed before the message went out.
+    NOT_SENT_CLOSED = "not_sent_closed"
 
 
 class Invitation(Base):
@@ -136,7 +140,8 @@ class Invitation(Base):
     used_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    #: The invitation message: queued, sent (when), or failed (why); None when not sent by us.
+    #: The invitation message: queued, sent (when), failed (why), or not sent because it was no
+    #: longer needed; None when not sent by us.
     delivery_status: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
     delivery_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None]

@@ -61,5 +61,6 @@ def send_invitation_sms(session: Session, public_id: str, *, gateway: SmsGateway
                              settings=settings,
                              job_key=f"{INVITATION_JOB}:{invitation.public_id}")
 
-    deliver_invitation(session, public_id, lambda invitation: invitation.mandate.customer.phone,
-                       send, now=now, settings=settings)
+    deliver_invitation(session, public_id, CHANNEL,
+                       lambda invitation: invitation.mandate.customer.phone, send, now=now,
+                       settings=settings)
