@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 SALT = "portal.invitation-link.v1"
 
@@ -21,6 +22,19 @@ def _serializer(secret_key: str, fallbacks: list[str] | tuple[str, ...]) -> URLS
     return URLSafeSerializer([*fallbacks, secret_key], salt=SALT)
 
 
+def _canonical(token: str) -> bool:
+    """True when each base64 part is spelled as we write it: base64 leaves the last character's
+    low bits free, so one signature has several spellings; only ours is accepted."""
+    payload, dot, signature = token.rpartition(".")
+    if not dot:
+        return False
+    try:
+        return all(part and base64_encode(base64_decode(part)).decode() == part
+                   for part in (payload.removeprefix("."), signature))
+    except BadData:
+        return False
+
+
 def make_invitation_token(
     public_id: str, expires_at: datetime, secret_key: str, fallbacks: list[str] | tuple[str, ...] = ()
 ) -> str:
@@ -32,6 +46,8 @@ def read_invitation_token(
 ) -> tuple[str, datetime]:
     """Return (invitation public id, expiry) or raise :class:`LinkInvalid`; expiry is checked
     by the caller against the clock and the invitation row."""
+    if not _canonical(token):
+        raise LinkInvalid("link is not spelled as issued")
     try:
         public_id, expires = _serializer(secret_key, fallbacks).loads(token)
         if not isinstance(public_id, str) or not isinstance(expires, int):
