@@ -6,6 +6,12 @@ import multiprocessing
 import os
 import tempfile
 
+#: Separate `flask --app portal worker` processes run background jobs, never the web workers.
+#: Set here, while gunicorn reads this file: with preload_app the master builds the app (and reads
+#: its configuration) before any server hook such as on_starting runs. An explicit
+#: PORTAL_JOBS_IN_PROCESS still wins.
+os.environ.setdefault("PORTAL_JOBS_IN_PROCESS", "false")
+
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 #: Sync workers: the portal is I/O-light and CPU-bound on rendering; 2×cores+1 is the classic.
 workers = int(os.environ.get("PORTAL_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -39,8 +45,3 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_starting(server):  # noqa: ARG001
-    # In production separate `flask --app portal worker` processes run background jobs.
-    os.environ.setdefault("PORTAL_JOBS_IN_PROCESS", "false")

@@ -53,7 +53,8 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
            "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
            "PORTAL_DATABASE_URL": database_url, "PORTAL_PUBLIC_BASE_URL": base,
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-           "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12")}
+           "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"),
+           "PORTAL_SANDBOX_IN_PRODUCTION": "true"}  # a staging site: it pays in the sandbox
     flask(tmp_path, "db", "upgrade", env=env)
     from signing import create_development_key
 
