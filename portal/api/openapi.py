@@ -52,8 +52,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `scheme-not-offered`, "
         "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
-        "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
-        "…).")),
+        "the token and revocation endpoints answer `application/json` (RFC 6749 §5.2) with the "
+        "OAuth2 `error` code (`invalid_client`, `invalid_scope`, …) beside the same fields.")),
     ("Idempotency", (
         "Send `Idempotency-Key: <unique string>` with any POST to make retries safe. The same "
         "key with the same body replays the first response (with `Idempotent-Replayed: true`); "
@@ -193,6 +193,12 @@ def _problem(description: str) -> dict[str, Any]:
             "content": {"application/problem+json": {"schema": ref("Problem")}}}
 
 
+def _oauth_error(description: str) -> dict[str, Any]:
+    """RFC 6749 §5.2: token and revocation errors are ``application/json``."""
+    return {"description": description,
+            "content": {"application/json": {"schema": ref("Problem")}}}
+
+
 def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, Any]:
     response: dict[str, Any] = {"description": description,
                                 "content": {"application/json": {"schema": ref(name)}}}
@@ -281,8 +287,10 @@ def _paths(config: Any) -> dict[str, Any]:
                 "application/x-www-form-urlencoded": {"schema": token_form, "example": {
                     "grant_type": "client_credentials", "scope": "mandates:read"}}}},
             "responses": {"200": _ok("Token", "A bearer token."),
-                          "400": _problem("Invalid request, grant type or scope."),
-                          "401": _problem("Unknown client, wrong secret or revoked client.")},
+                          "400": _oauth_error("Invalid request, grant type or scope."),
+                          "401": _oauth_error("Client authentication failed: one answer for an "
+                                              "unknown client, a wrong secret and a revoked "
+                                              "client.")},
         }},
         f"{PREFIX}/oauth/revoke": {"post": {
             "operationId": "revokeToken", "summary": "Revoke an access token", "tags": ["Auth"],
@@ -295,8 +303,8 @@ def _paths(config: Any) -> dict[str, Any]:
                                    "token_type_hint": {"const": "access_token"}}}}}},
             "responses": {"200": {"description": "Revoked (or already unknown).",
                                   "content": {"application/json": {"schema": ref("Empty")}}},
-                          "400": _problem("Invalid request."),
-                          "401": _problem("Client authentication failed.")},
+                          "400": _oauth_error("Invalid request."),
+                          "401": _oauth_error("Client authentication failed.")},
         }},
         f"{PREFIX}/invitations": {"post": _operation(
             "Invite a customer to sign a mandate", "Invitations", "mandates:write",
