@@ -370,7 +370,9 @@ def _paths(config: Any) -> dict[str, Any]:
             description="Poll with `after=<id of the last event you processed>`. Types: "
                         "`mandate.created`, `invitation.opened`, `invitation.sent`, "
                         "`invitation.delivery_failed`, `invitation.not_sent`, `invitation.expired`, "
-                        "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
+                        "`invitation.withdrawn`, `mandate.signed` (once), `mandate.verification_failed` "
+                        "(a failed, cancelled or expired cent, `reason`; the customer may retry), "
+                        "`mandate.active`, "
                         "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
                         "`mandate.expired`, `mandate.amended`.",
             parameters=query(FEED_PARAMS), operation_id="listEvents")},

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.audit.service import record_audit
 from portal.clock import Clock
 from portal.documents.service import request_pdf
+from portal.events.service import emit_event
 from portal.ids import new_public_id
 from portal.mail.service import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
@@ -120,7 +121,8 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
                     .values(updated_at=now).execution_options(synchronize_session=False))
     payment = session.get(VerificationPayment, payment_id, populate_existing=True)
     mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
-    if payment.status != remote.status:
+    changed = payment.status != remote.status
+    if changed:
         _history(payment, remote.status, source, now)
         payment.status = remote.status
     if remote.payer_name:
@@ -139,13 +141,24 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     if remote.status == PaymentStatus.PAID:
         return _activate(session, mandate, payment, remote, now)
     if remote.status.is_final:
-        mandate.updated_at = now  # a new version: the signing page now offers a retry
-        record_audit(session, action=f"verification.{remote.status.value}",
-                     subject=mandate.public_id, actor=f"provider:{payment.provider}",
-                     merchant_id=mandate.merchant_id, now=now,
-                     data={"payment": payment.public_id, "source": source})
+        if changed:  # told once, however often the return and the webhook ask
+            _verification_failed(session, mandate, payment, remote.status, source, now)
         return Outcome.RETRY
     return Outcome.PENDING
+
+
+def _verification_failed(session: Session, mandate: Mandate, payment: VerificationPayment,
+                         status: PaymentStatus, source: str, now: datetime) -> None:
+    """The cent failed, was cancelled or expired: the customer may try again (the mandate stays
+    awaiting verification); the audit trail and the merchant hear why."""
+    mandate.updated_at = now  # a new version: the signing page now offers a retry
+    record_audit(session, action=f"verification.{status.value}", subject=mandate.public_id,
+                 actor=f"provider:{payment.provider}", merchant_id=mandate.merchant_id, now=now,
+                 data={"payment": payment.public_id, "source": source})
+    emit_event(session, merchant_id=mandate.merchant_id, type="mandate.verification_failed",
+               subject=mandate.public_id, now=now,
+               data={"mandate": mandate.public_id, "status": mandate.status.value,
+                     "payment": payment.public_id, "reason": status.value})
 
 
 def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,

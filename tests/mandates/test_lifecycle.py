@@ -11,6 +11,7 @@ from portal.events.models import Event
 from portal.mandates.lifecycle import (
     EVENT_TYPES,
     TRANSITIONS,
+    UNANNOUNCED,
     IllegalTransition,
     MandateAction,
     apply_transition,
@@ -45,12 +46,18 @@ def test_allowed_transition_moves_and_writes_one_audit_and_one_event(
     session.commit()
 
     assert mandate.status == target == TRANSITIONS[(status, action)]
-    assert _counts(session) == (audits + 1, events + 1)
+    announced = (status, action) not in UNANNOUNCED
+    assert _counts(session) == (audits + 1, events + announced)
     audit = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert (audit.action, audit.subject) == (f"mandate.{action.value}", mandate.public_id)
     assert audit.data["from"] == status.value and audit.data["to"] == target.value
-    event = session.scalars(select(Event).order_by(Event.id.desc())).first()
-    assert event.type == EVENT_TYPES[action] and event.subject == mandate.public_id
+    if announced:
+        event = session.scalars(select(Event).order_by(Event.id.desc())).first()
+        assert event.type == EVENT_TYPES[action] and event.subject == mandate.public_id
+
+
+def test_only_the_retry_of_a_signature_goes_unannounced() -> None:
+    assert UNANNOUNCED == {(MandateStatus.AWAITING_VERIFICATION, MandateAction.SUBMIT)}
 
 
 @pytest.mark.parametrize(("status", "action"), ILLEGAL, ids=lambda v: v.value)

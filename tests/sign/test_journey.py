@@ -82,6 +82,30 @@ def test_unsuccessful_payment_returns_to_the_form_and_a_retry_succeeds(
     assert journey.mandate().status == MandateStatus.ACTIVE
 
 
+@pytest.mark.parametrize("outcome", ["failed", "canceled", "expired"])
+def test_a_failed_cent_is_told_once_with_its_reason_and_a_retry_is_not_a_second_signature(
+        journey: Journey, outcome: str) -> None:
+    failed_return = journey.pay(outcome)
+    journey.follow(failed_return)
+    journey.client.get(local(failed_return.headers["Location"]))  # the return again
+    payment = journey.payments()[-1]
+    journey.client.post("/providers/sandbox/webhook", data={"id": payment.provider_payment_id})
+    journey.follow(journey.pay("paid"))
+
+    mandate = journey.mandate()
+    assert _events(journey.session, mandate.public_id) == [
+        "mandate.created", "mandate.signed", "mandate.verification_failed", "mandate.active"]
+    failed = journey.session.scalar(select(Event).where(
+        Event.type == "mandate.verification_failed"))
+    assert failed.data == {"mandate": mandate.public_id, "status": "awaiting_verification",
+                           "payment": payment.public_id, "reason": outcome}
+    resubmits = journey.session.scalars(select(AuditEvent.data).where(
+        AuditEvent.action == "mandate.submit", AuditEvent.subject == mandate.public_id)).all()
+    assert len(resubmits) == 2  # the second consent is audited, not announced
+    assert journey.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == f"verification.{outcome}")) == 1
+
+
 def test_paying_from_another_account_makes_it_the_account_of_record(journey: Journey) -> None:
     done = journey.follow(journey.pay("paid", payer_iban="DE89 3704 0044 0532 0130 00"))
     assert b'id="iban-changed"' in done.data
