@@ -3,12 +3,13 @@ so nothing here needs a request (URLs come from ``PUBLIC_BASE_URL``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import object_session
 
+from portal.clock import wire_time
 from portal.documents.models import MandatePdf
 from portal.events.models import Event
 from portal.mandates.links import Links
@@ -32,10 +33,8 @@ def api_base_url() -> str:
 
 
 def timestamp(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with ``Z``, to the second."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """:func:`portal.clock.wire_time`, or None."""
+    return None if moment is None else wire_time(moment)
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from portal.clock import now as clock_now
+from portal.clock import wire_time
 from portal.events.models import Event
 from portal.jobs.service import RetryLater, job_handler, lease_duration
 from portal.merchants.models import Merchant
@@ -41,12 +42,8 @@ USER_AGENT = "MandatePortal-Webhooks/1.0"
 def event_body(event: Event) -> bytes:
     """The JSON body, byte-identical on every attempt (the signature covers these bytes)."""
     payload = {"id": event.public_id, "type": event.type,
-               "created_at": iso_utc(event.created_at), "data": event.data}
+               "created_at": wire_time(event.created_at), "data": event.data}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def iso_utc(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def request_headers(merchant: Merchant, msg_id: str, body: bytes, now: datetime) -> dict[str, str]:
