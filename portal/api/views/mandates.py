@@ -13,7 +13,7 @@ from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import LIST_PARAMS, REVOKE_FIELDS
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
 from portal.api.serializers import list_json, mandate_json
 from portal.api.validation import read_query, validate_body
 from portal.db import get_session
@@ -42,7 +42,7 @@ def list_mandates() -> Response:
         scheme=Scheme(params["scheme"]) if "scheme" in params else None,
         external_reference=params.get("external_reference"),
     ).options(selectinload(Mandate.customer))
-    page = paginate(session, query, Mandate, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Mandate, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     pdfs = {pdf.mandate_id: pdf for pdf in session.scalars(select(MandatePdf).where(
         MandatePdf.mandate_id.in_([m.id for m in page.items])))} if page.items else {}
