@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.api.auth import merchant_id
 from portal.api.models import IdempotencyKey
+from portal.api.serializers import created_location
 from portal.api.validation import read_json_body, validation_problem
 from portal.clock import now as clock_now
 from portal.db import get_session, state
@@ -45,8 +46,11 @@ def key_ttl() -> timedelta:
 def _replay(record: IdempotencyKey) -> Response:
     status = record.response_status or 500
     mimetype = "application/problem+json" if status >= 400 else "application/json"
-    return Response(record.response_body, status=status, mimetype=mimetype,
-                    headers={"Idempotent-Replayed": "true"})
+    response = Response(record.response_body, status=status, mimetype=mimetype,
+                        headers={"Idempotent-Replayed": "true"})
+    if status == 201 and (location := created_location(json.loads(record.response_body or "{}"))):
+        response.headers["Location"] = location  # as the first answer had it
+    return response
 
 
 def claim(key: str, digest: str) -> int | Response:

@@ -209,6 +209,13 @@ def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, 
     return response
 
 
+def _created(name: str, description: str) -> dict[str, Any]:
+    response = _ok(name, description, True)
+    response["headers"]["Location"] = {"description": "The URL of the object created.",
+                                       "schema": {"type": "string", "format": "uri"}}
+    return response
+
+
 AUTH_ERRORS = {
     "401": _problem("Missing, unknown, expired or revoked token."),
     "403": _problem("The token lacks the scope (`insufficient_scope`)."),
@@ -308,8 +315,8 @@ def _paths(config: Any) -> dict[str, Any]:
         }},
         f"{PREFIX}/invitations": {"post": _operation(
             "Invite a customer to sign a mandate", "Invitations", "mandates:write",
-            {"201": _ok("Invitation", "The invitation, with its signing link and QR codes.",
-                        True), **WRITE_ERRORS},
+            {"201": _created("Invitation", "The invitation, with its signing link and QR codes; "
+                             "`Location` is its URL."), **WRITE_ERRORS},
             description="Creates the customer, a mandate in `invited` and a signing link. "
                         "With `send_via: email` the link is emailed to the customer in their "
                         "language, with `sms` its short link is texted; an `invitation.sent` "

@@ -37,6 +37,16 @@ def timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else wire_time(moment)
 
 
+#: Where each kind of object the API creates can be read back.
+_COLLECTIONS = {"invitation": "invitations", "mandate": "mandates"}
+
+
+def created_location(body: dict[str, Any]) -> str | None:
+    """The URL of the object a ``201 Created`` body describes (its ``Location``)."""
+    collection = _COLLECTIONS.get(str(body.get("object")))
+    return f"{api_base_url()}/{collection}/{body['id']}" if collection and body.get("id") else None
+
+
 def customer_json(customer: Customer) -> dict[str, Any]:
     return {"id": customer.public_id, "name": customer.name, "email": customer.email,
             "external_reference": customer.external_reference}

@@ -67,6 +67,17 @@ def test_b2b_is_refused_with_a_reason_and_nothing_is_written(
     assert count() == before
 
 
+def test_created_invitation_has_a_location_also_when_replayed(api: Caller) -> None:
+    first = api.post("/api/v1/invitations", {"customer": {"name": "Sam"}}, key="create-1")
+    assert first.status_code == 201
+    location = first.headers["Location"]
+    assert location == f"http://localhost/api/v1/invitations/{first.get_json()['id']}"
+    assert api.get(location.removeprefix("http://localhost")).get_json() == first.get_json()
+    replay = api.post("/api/v1/invitations", {"customer": {"name": "Sam"}}, key="create-1")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == location
+
+
 def test_expires_at_is_kept(api: Caller) -> None:
     when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     body = invite(api, expires_at=when.isoformat().replace("+00:00", "Z"))
