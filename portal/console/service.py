@@ -19,7 +19,7 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.events.models import Event
 from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
-from portal.sepa import IbanError, normalize_iban, validate_iban
+from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
 from signing import PdfStore, verify
 
@@ -196,6 +196,24 @@ def mandate_record(session: Session, mandate: Mandate, store: PdfStore,
         pdf=pdf,
         seal=check_seal(store, pdf, certificate) if pdf else None,
     )
+
+
+def record_search(session: Session, staff: StaffUser, query: str, found: list[Mandate], *,
+                  now: datetime, ip: str | None) -> None:
+    """Searches are audited like views: who looked for what, and which mandates it showed. An
+    IBAN searched for is kept masked with its keyed hash, never in clear."""
+    shown: dict[str, Any] = {"query": query.strip()}
+    try:
+        account = validate_iban(normalize_iban(query))
+    except IbanError:
+        pass
+    else:
+        shown = {"query": mask_iban(account.iban),
+                 "iban_hash": cipher_of(session).lookup_hash(account.iban)}
+    record_audit(session, action="console.search", subject=staff.public_id,
+                 actor=f"staff:{staff.public_id}", now=now,
+                 data={"staff": staff.public_id, "ip": ip, **shown,
+                       "found": [mandate.public_id for mandate in found]})
 
 
 def record_access(session: Session, staff: StaffUser, mandate: Mandate, action: str,

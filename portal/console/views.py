@@ -30,6 +30,7 @@ from portal.console.service import (
     find_staff,
     mandate_record,
     record_access,
+    record_search,
     search_mandates,
 )
 from portal.db import get_session
@@ -130,7 +131,13 @@ def logout():
 @bp.get("/")
 def search():
     query = request.args.get("q", "")[:MAX_QUERY_LENGTH]
-    results = search_mandates(get_session(), query) if query.strip() else None
+    results = None
+    if query.strip():
+        db = get_session()
+        results = search_mandates(db, query)
+        record_search(db, g.staff, query, results, now=get_adapters().clock(),
+                      ip=request.remote_addr)
+        db.commit()
     return render_template("console/search.html", query=query, results=results)
 
 
