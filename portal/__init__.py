@@ -20,7 +20,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
+    from portal import api, cli, db, errors, health, home, i18n, limits, logs, metrics, security
     from portal.adapters import build as adapters
     from portal.adapters import get_adapters
     from portal.config import load_config
@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     errors.init_app(app)
     cli.init_app(app)
     worker.init_app(app)
-    for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, verification_bp,
+    for blueprint in (home.bp, health.bp, brand_bp, sign_bp, embed_bp, verification_bp,
                       shortlinks_bp, reminders_bp, console_bp):
         app.register_blueprint(blueprint)
     if "payments" in running.sandboxes:  # the sandbox's iDEAL pages, only when it is in use
