@@ -23,6 +23,8 @@ DEFAULTS: dict[str, object] = {
     # (client IPs for rate limits and signing evidence, https for cookies and OAuth).
     "TRUSTED_PROXIES": 0,
     "INVITATION_TTL_DAYS": 14,
+    # A used signing link still offers the sealed PDF for this many days after signing.
+    "SIGNED_LINK_PDF_DAYS": 30,
     # Merchant API: access token lifetime, and how long an Idempotency-Key is remembered.
     "API_TOKEN_TTL_SECONDS": 3600,
     "API_IDEMPOTENCY_TTL_HOURS": 24,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -66,6 +66,12 @@ def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at:
     if expires_at <= now:
         return LinkRefusal.EXPIRED
     return None
+
+
+def pdf_offered(mandate: Mandate, now: datetime, days: int) -> bool:
+    """Whether the signing link still offers the sealed PDF: for ``days`` after signing (the
+    link's retention, ``SIGNED_LINK_PDF_DAYS``). The copy mailed to the customer stays theirs."""
+    return mandate.signed_at is not None and now < mandate.signed_at + timedelta(days=days)
 
 
 def check_signable(invitation: Invitation, now: datetime) -> None:

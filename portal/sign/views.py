@@ -45,6 +45,7 @@ from portal.sign.service import (
     check_signable,
     load_invitation,
     open_link,
+    pdf_offered,
     record_opened,
     submit_signature,
 )
@@ -87,8 +88,9 @@ def refused(exc: LinkRefused):
     embedding = embedding_for(merchant) if merchant else None
     if signed and embedding:  # back on the merchant's page after paying: the confirmation
         return done(request.view_args["token"])
+    pdf = _pdf_state(invitation, request.view_args["token"]) if signed and invitation else None
     return render_template(
-        "sign/refused.html", reason=exc.reason.value, merchant=merchant,
+        "sign/refused.html", reason=exc.reason.value, merchant=merchant, pdf=pdf,
         mandate=invitation.mandate if invitation else None,
         embedding=embedding, embed_event="signed" if signed else "failed",
         embed_detail=invitation.mandate.reference if signed else exc.reason.value,
@@ -244,19 +246,28 @@ def returned(token: str):
     return redirect(url_for("sign.done", token=token), code=303)
 
 
+def _pdf_state(invitation: Invitation, token: str) -> dict:
+    """The sealed PDF as the link offers it: ``ready`` (with its URL), ``pending`` (being made),
+    or ``gone`` (past the link's retention: the mailed copy remains)."""
+    if not pdf_offered(invitation.mandate, get_adapters().clock(),
+                       int(current_app.config["SIGNED_LINK_PDF_DAYS"])):
+        return {"pdf": "gone", "pdf_url": None}
+    if mandate_pdf(get_session(), invitation.mandate) is None:
+        return {"pdf": "pending", "pdf_url": None}
+    return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
+
+
 def _status(invitation: Invitation, token: str) -> dict:
     session = get_session()
     mandate = invitation.mandate
     payment = latest_payment(session, mandate)
     retry = (mandate.status == MandateStatus.AWAITING_VERIFICATION and payment is not None
              and payment.status.is_final and not payment.status.is_success)
-    ready = mandate_pdf(session, mandate) is not None
     return {
         "status": mandate.status.value,
         "reference": mandate.reference,
         "retry": retry,
-        "pdf": "ready" if ready else "pending",
-        "pdf_url": url_for("sign.download_pdf", token=token) if ready else None,
+        **_pdf_state(invitation, token),
     }
 
 
@@ -283,8 +294,11 @@ def status(token: str):
 
 @bp.get("/<token>/mandate.pdf")
 def download_pdf(token: str):
-    """The customer's copy of the sealed mandate, as long as they hold the link."""
+    """The customer's copy of the sealed mandate, for as long as the link offers it."""
     invitation = _invitation(token)
+    state = _pdf_state(invitation, token)
+    if state["pdf"] == "gone":
+        return refused(LinkRefused(LinkRefusal.EXPIRED, invitation))
     record = mandate_pdf(get_session(), invitation.mandate)
     if record is None:
         return refused(LinkRefused(LinkRefusal.UNKNOWN))

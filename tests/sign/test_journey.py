@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -14,6 +15,7 @@ from portal.audit.service import verify_chain
 from portal.clock import utcnow
 from portal.db import state
 from portal.events.models import Event
+from portal.jobs.service import run_due_jobs
 from portal.mandates.models import MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
 from portal.providers import PaymentStatus
@@ -67,6 +69,26 @@ def test_link_shows_already_signed_afterwards(journey: Journey) -> None:
     again = journey.open()
     assert again.status_code == 410
     assert b"Already signed" in again.data and journey.mandate().reference.encode() in again.data
+
+
+def test_a_used_link_offers_the_pdf_again_for_as_long_as_its_retention_allows(
+        journey: Journey, app: Flask) -> None:
+    journey.follow(journey.pay("paid"))
+    pending = journey.open()
+    assert pending.status_code == 410 and b'data-pdf="pending"' in pending.data
+    run_due_jobs(app)
+    again = journey.open()
+    assert b"Already signed" in again.data and b'id="pdf-link"' in again.data
+    download = journey.client.get(f"{journey.path}/mandate.pdf")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+
+    signed_at = journey.mandate().signed_at
+    app.config["CLOCK"] = lambda: signed_at + timedelta(days=30, seconds=1)
+    later = journey.open()
+    assert b"Already signed" in later.data and b"pdf-link" not in later.data
+    gone = journey.client.get(f"{journey.path}/mandate.pdf")
+    assert gone.status_code == 410 and b'data-reason="expired"' in gone.data
+    assert journey.client.get(f"{journey.path}/status").get_json()["pdf_url"] is None
 
 
 @pytest.mark.parametrize("outcome", ["failed", "canceled", "expired"])
