@@ -105,6 +105,16 @@ def merchant_create(webhook_url: str | None, **options: object) -> None:
         click.echo(f"webhook secret (shown once): {secret}")
 
 
+def flask_command() -> str:
+    """How to run this very ``flask``: the one beside the running Python, relative when under
+    the current folder (``.venv/bin/flask``); a bare ``flask`` may be another install."""
+    path = Path(sys.executable).parent / "flask"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--base-url", help="Base URL for the printed links (default PUBLIC_BASE_URL).")
@@ -121,12 +131,17 @@ def demo(base_url: str | None) -> None:
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
             external_reference="DEMO-001"), actor="demo", now=get_adapters().clock())
         link = links.invitation_url(invitation.public_id, invitation.expires_at)
-        merchant_name = merchant.display_name
+        merchant_name, merchant_public_id = merchant.display_name, merchant.public_id
+    flask = f"{flask_command()} --app portal"
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
-    click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
-    click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
+    click.echo(f"  Support console:  {base}/console/")
+    click.echo(f"                    first: {flask} staff create --email you@example.org "
+               "--name You")
+    click.echo(f"  Merchant API:     {base}/api/v1/docs")
+    click.echo(f"                    first: {flask} api-client create --merchant "
+               f"{merchant_public_id} --name Test")
     click.echo(f"  Health:           {base}/healthz")
     click.echo("")
 

@@ -8,19 +8,25 @@ import click
 from flask.cli import AppGroup
 
 from portal.clock import now as clock_now
-from portal.console.service import StaffError, create_staff, disable_staff
+from portal.console.service import (
+    MIN_PASSWORD_LENGTH,
+    StaffError,
+    create_staff,
+    disable_staff,
+)
 from portal.db import session_scope
 
 staff_cli = AppGroup("staff", help="Support staff who may use the console (/console).")
 
 
-@staff_cli.command("create")
+@staff_cli.command("create", help=(
+    f"Create a staff user. The password needs at least {MIN_PASSWORD_LENGTH} characters; it is "
+    "asked for twice, or read from the first line of standard input with --password-stdin."))
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input.")
+              help="Read the password from the first line of standard input (scripts).")
 def staff_create(email: str, name: str, password_stdin: bool) -> None:
-    """Create a staff user; the password is prompted for twice unless --password-stdin."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
