@@ -54,7 +54,7 @@ def check_signing_certificate(app: Flask, now: datetime) -> list[str]:
         passphrase = app.config["SEAL_PASSPHRASE"]
         key = load_sealing_key(path, passphrase.encode() if passphrase else None)
         certificate = x509.load_der_x509_certificate(key.certificate_der)
-    except Exception as exc:  # unreadable file, wrong passphrase: both are findings
+    except Exception as exc:  # noqa: BLE001 - unreadable file, wrong passphrase: both are findings
         return [f"signing certificate unreadable: {path}: {type(exc).__name__}"]
     expires = certificate.not_valid_after_utc
     if expires <= now:

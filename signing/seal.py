@@ -47,7 +47,10 @@ class SealingKey:
 
     @property
     def certificate_der(self) -> bytes:
-        return self.signer.signing_cert.dump()
+        certificate = self.signer.signing_cert
+        if certificate is None:
+            raise ValueError("the sealing key has no certificate")
+        return certificate.dump()
 
 
 def load_sealing_key(pkcs12_path: Path, passphrase: bytes | None) -> SealingKey:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeAlias
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -25,7 +25,7 @@ from pyhanko_certvalidator import ValidationContext
 from ._async import run_sync
 from .seal import EVIDENCE_FILE_NAME, SEAL_FIELD_NAME
 
-TrustedCertificate = x509.Certificate | asn1_x509.Certificate | bytes
+TrustedCertificate: TypeAlias = x509.Certificate | asn1_x509.Certificate | bytes
 
 
 @dataclass
@@ -74,7 +74,8 @@ def _verify_into(
 
     signer = x509.load_der_x509_certificate(seal.signer_cert.dump())
     report.signer_subject = signer.subject.rfc4514_string()
-    trust_roots = [] if trusted is None else [_as_asn1_certificate(trusted)]
+    trust_roots: list[asn1_x509.Certificate] = (
+        [] if trusted is None else [_as_asn1_certificate(trusted)])
     context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
     status = run_sync(lambda: async_validate_pdf_signature(seal, context))
     report.signed_at = status.signer_reported_dt

@@ -82,6 +82,8 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     merchant, facts = mandate.merchant, mandate.evidence or {}
     iban = debtor_iban(session, mandate) or ""
     signed_at = mandate.signed_at
+    if signed_at is None:
+        raise ValueError(f"mandate {mandate.public_id} is not signed, so it has no document")
     debtor_address = tuple(part for part in (
         mandate.debtor_address_line,
         " ".join(filter(None, (mandate.debtor_postal_code, mandate.debtor_city)))) if part)

@@ -158,7 +158,7 @@ def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invit
 
 def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
                       scheme: Scheme | None = None,
-                      external_reference: str | None = None) -> Select[tuple[Mandate]]:
+                      external_reference: str | None = None) -> Select[Mandate]:
     """The merchant's mandates, optionally filtered (unordered; callers paginate)."""
     query = select(Mandate).where(Mandate.merchant_id == merchant_id)
     if status is not None:

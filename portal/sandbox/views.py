@@ -22,8 +22,8 @@ from portal.mandates.service import debtor_iban
 from portal.providers import PaymentStatus
 from portal.sandbox.provider import ISSUERS, complete_sandbox_payment, find_sandbox_payment
 from portal.security import allow_form_redirects
-from portal.sign.forms import iban_message
 from portal.sepa import IbanError, format_iban, validate_iban
+from portal.sign.forms import iban_message
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")

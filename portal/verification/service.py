@@ -119,8 +119,8 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     # reads below see every earlier confirmation.
     session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
                     .values(updated_at=now).execution_options(synchronize_session=False))
-    payment = session.get(VerificationPayment, payment_id, populate_existing=True)
-    mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
+    payment = session.get_one(VerificationPayment, payment_id, populate_existing=True)
+    mandate = session.get_one(Mandate, payment.mandate_id, populate_existing=True)
     changed = payment.status != remote.status
     if changed:
         _history(payment, remote.status, source, now)

@@ -77,7 +77,7 @@ def test_unknown_client_and_wrong_secret_get_one_answer(app: Flask, session: Ses
                       {k: v for k, v in _oauth_error(r, 401).items()})
                for name, r in failures.items()}
     assert len({repr(answer) for answer in answers.values()}) == 1, answers
-    status, challenge, body = answers["wrong secret"]
+    _, challenge, body = answers["wrong secret"]
     assert challenge == 'Basic realm="mandate-portal"' and body["error"] == "invalid_client"
 
 

@@ -189,7 +189,7 @@ def test_concurrent_confirmations_activate_once(journey: Journey, app: Flask) ->
             try:
                 outcomes.append(apply_provider_status(
                     session, payment, _sandbox(session), source="webhook", clock=utcnow))
-            except BaseException as exc:  # reported by the assertion below
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
                 outcomes.append(exc)
 
     threads = [threading.Thread(target=confirm) for _ in range(4)]
