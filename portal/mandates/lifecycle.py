@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.events.service import emit_event
 from portal.mandates.models import Mandate, MandateStatus
 
@@ -88,15 +87,14 @@ def apply_transition(
     action: MandateAction,
     *,
     actor: str,
+    now: datetime,
     data: dict[str, Any] | None = None,
-    now: datetime | None = None,
 ) -> MandateStatus:
     """Move the mandate, writing its audit event and (unless :data:`UNANNOUNCED`) its merchant
     event in the same transaction."""
     target = TRANSITIONS.get((mandate.status, action))
     if target is None:
         raise IllegalTransition(mandate.status, action)
-    now = now or clock_now()
     previous = mandate.status
     mandate.status = target
     mandate.updated_at = now

@@ -9,7 +9,6 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.db import cipher_of
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
@@ -171,10 +170,9 @@ def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
 
 
 def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
-                        now: datetime | None = None) -> None:
+                        now: datetime) -> None:
     """Withdraw the link and cancel its mandate through the state machine (IllegalTransition
     once the mandate is active or already closed)."""
-    now = now or clock_now()
     apply_transition(session, invitation.mandate, MandateAction.CANCEL, actor=actor, now=now,
                      data={"invitation": invitation.public_id, "reason": "invitation withdrawn"})
     invitation.withdrawn_at = now
@@ -184,7 +182,7 @@ def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
 
 
 def revoke_mandate(session: Session, mandate: Mandate, reason: str | None, *, actor: str,
-                   now: datetime | None = None) -> None:
+                   now: datetime) -> None:
     """End an active mandate for the merchant (IllegalTransition from any other status)."""
     apply_transition(session, mandate, MandateAction.REVOKE, actor=actor, now=now,
                      data={"reason": reason} if reason else None)

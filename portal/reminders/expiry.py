@@ -5,13 +5,13 @@ moves the mandate to ``expired`` through the state machine and tells the merchan
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.events.service import emit_event
 from portal.jobs.service import RetryLater, job_handler
 from portal.mandates.delivery import invitation_by_id
@@ -36,9 +36,14 @@ def _payment_in_flight(session: Session, mandate: Mandate) -> bool:
 
 
 @job_handler(EXPIRY_JOB)
-def expire_invitation(session: Session, payload: dict[str, Any]) -> None:
-    invitation = invitation_by_id(session, payload["invitation"])
-    now = clock_now()
+def invitation_expiry_job(session: Session, payload: dict[str, Any]) -> None:
+    expire_invitation(session, payload["invitation"], now=get_adapters().clock())
+
+
+def expire_invitation(session: Session, public_id: str, *, now: datetime) -> None:
+    """Expire the invitation if nobody signed it in time (once; RetryLater while too early or
+    while a verification payment may still succeed)."""
+    invitation = invitation_by_id(session, public_id)
     if invitation is None or invitation.withdrawn_at is not None or invitation.used_at:
         return
     if invitation.expires_at > now:

@@ -50,7 +50,7 @@ def test_withdrawn_or_expired_first_is_not_sent_closed(
         app: Flask, session: Session, merchant: Merchant, clock, close: str) -> None:  # noqa: F811
     invitation = invite_by_email(app, session, merchant)
     if close == "withdraw":
-        withdraw_invitation(session, reloaded(session, invitation), actor="test")
+        withdraw_invitation(session, reloaded(session, invitation), actor="test", now=clock.now)
         session.commit()
     else:
         clock.move_to(invitation.expires_at)

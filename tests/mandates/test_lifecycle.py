@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
+from portal.clock import utcnow
 from portal.events.models import Event
 from portal.mandates.lifecycle import (
     EVENT_TYPES,
@@ -42,7 +43,7 @@ def test_allowed_transition_moves_and_writes_one_audit_and_one_event(
     mandate = _mandate_in(session, status)
     audits, events = _counts(session)
 
-    target = apply_transition(session, mandate, action, actor="test")
+    target = apply_transition(session, mandate, action, actor="test", now=utcnow())
     session.commit()
 
     assert mandate.status == target == TRANSITIONS[(status, action)]
@@ -67,7 +68,7 @@ def test_illegal_transition_raises_and_writes_nothing(
     before = _counts(session)
 
     with pytest.raises(IllegalTransition):
-        apply_transition(session, mandate, action, actor="test")
+        apply_transition(session, mandate, action, actor="test", now=utcnow())
     session.commit()
 
     assert mandate.status == status
@@ -83,7 +84,7 @@ def test_terminal_statuses_allow_nothing() -> None:
 def test_transition_rolls_back_with_the_transaction(session: Session) -> None:
     mandate = _mandate_in(session, MandateStatus.INVITED)
     before = _counts(session)
-    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test")
+    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test", now=utcnow())
     session.rollback()
     session.expire_all()
     assert session.get(Mandate, mandate.id).status == MandateStatus.INVITED

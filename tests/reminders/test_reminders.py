@@ -129,8 +129,7 @@ def test_no_reminder_after_expiry_or_withdrawal(
     assert sorted(kinds) == sorted([f"mail.reminder:{short.public_id}:1",
                                     f"mail.reminder:{withdrawn.public_id}:1",
                                     f"mail.reminder:{withdrawn.public_id}:2"])
-    with app.app_context():
-        withdraw_invitation(session, withdrawn, actor="test")
+    withdraw_invitation(session, withdrawn, actor="test", now=clock.now)
     session.commit()
     short.expires_at = clock.now + timedelta(days=2)  # shortened after the schedule was made
     session.commit()
