@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
+    from portal.payments.views import bp as pay_bp
     from portal.reminders.views import bp as reminders_bp
     from portal.sandbox.views import bp as sandbox_bp
     from portal.shortlinks.views import bp as shortlinks_bp
@@ -49,7 +50,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     cli.init_app(app)
     worker.init_app(app)
     for blueprint in (home.bp, health.bp, brand_bp, sign_bp, embed_bp, verification_bp,
-                      shortlinks_bp, reminders_bp, console_bp):
+                      shortlinks_bp, reminders_bp, console_bp, pay_bp):
         app.register_blueprint(blueprint)
     if "payments" in running.sandboxes:  # the sandbox's iDEAL pages, only when it is in use
         app.register_blueprint(sandbox_bp)

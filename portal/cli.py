@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -23,6 +24,9 @@ from portal.merchants.service import (
     create_merchant,
     find_by_creditor_id,
 )
+from portal.payments.links import checkout_token
+from portal.payments.models import Collect
+from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
 from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
 from signing import verify
@@ -123,19 +127,29 @@ def demo(base_url: str | None) -> None:
     config = current_app.config
     base = (base_url or config["PUBLIC_BASE_URL"]).rstrip("/")
     links = Links(base, config["SECRET_KEY"], tuple(config["SECRET_KEY_FALLBACKS"]))
+    now = get_adapters().clock()
     with session_scope() as session:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
             merchant = create_merchant(session, DEMO_MERCHANT, actor="demo")
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001"), actor="demo", now=get_adapters().clock())
+            external_reference="DEMO-001"), actor="demo", now=now)
         link = links.invitation_url(invitation.public_id, invitation.expires_at)
+        merchant.offer_mandate_at_checkout = True
+        request = create_payment_request(session, merchant, RequestSpec(
+            amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
+            customer=invitation.mandate.customer, due_date=(now + timedelta(days=14)).date(),
+            expires_at=now + timedelta(days=30), allow_partial=True,
+            collect=Collect.LINK, return_url=f"{base}/healthz"), actor="demo", now=now,
+            settings=PaymentSettings.from_config(config))
+        pay_link = f"{base}/pay/{checkout_token(request)}"
         merchant_name, merchant_public_id = merchant.display_name, merchant.public_id
     flask = f"{flask_command()} --app portal"
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    click.echo(f"  Pay a request:    {pay_link}")
     click.echo(f"  Support console:  {base}/console/")
     click.echo(f"                    first: {flask} staff create --email you@example.org "
                "--name You")
@@ -184,15 +198,18 @@ def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.jobs
     import portal.mail.jobs
+    import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
+    from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
+    merchant_cli.add_command(payment_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli):
         app.cli.add_command(command)

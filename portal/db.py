@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -112,11 +112,30 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 @contextmanager
+def current_session(session: Session) -> Iterator[Session]:
+    """Make ``session`` the one :func:`get_session` returns while the block runs (a job's, a
+    command's): adapters that share the unit of work at hand, such as the sandbox provider,
+    then write in it rather than in a second transaction."""
+    if not has_app_context():
+        yield session
+        return
+    previous = g.pop("db_session", None)
+    g.db_session = session
+    try:
+        yield session
+    finally:
+        g.pop("db_session", None)
+        if previous is not None:
+            g.db_session = previous
+
+
+@contextmanager
 def session_scope(app: Flask | None = None) -> Iterator[Session]:
     """A session for background work: commit on success, roll back on error, always close."""
     session = state(app).factory()
     try:
-        yield session
+        with current_session(session):
+            yield session
         session.commit()
     except BaseException:
         session.rollback()

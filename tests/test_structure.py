@@ -95,3 +95,11 @@ def test_areas_do_not_import_what_builds_on_them(area: str, must_not_reach: set[
     reached = {_area(target) for module, targets in graph.items() if _area(module) == area
                for target in targets}
     assert reached & must_not_reach == set()
+
+
+def test_every_module_imports() -> None:
+    """A name moved or renamed is caught here even in a module no other test loads first."""
+    import importlib
+
+    for module in sorted(_imports()):
+        importlib.import_module(module)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from flask import Flask
 
@@ -16,6 +16,8 @@ from portal.mail.transport import build_mail_transport
 from portal.providers import PaymentProvider, UnavailableProvider, build_provider
 from portal.sms.gateways import build_sms_gateway
 
+T = TypeVar("T")
+
 
 def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
     """Every adapter from ``app.config``; a misconfiguration raises ConfigurationError, or with
@@ -24,7 +26,7 @@ def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
     clock = configured_clock(config)
     sandboxes: set[str] = set()
 
-    def checked(build: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
+    def checked(build: Callable[[], T], fallback: Callable[[str], T]) -> T:
         try:
             return build()
         except ConfigurationError as exc:
@@ -33,16 +35,20 @@ def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
             problems.append(str(exc))
             return fallback(str(exc))
 
-    def payments() -> PaymentProvider:
+    def sandbox(kind: str, setting: str) -> None:
+        """A sandbox twin is in use: noted for the test-mode banner, refused in production."""
+        sandboxes.add(kind)
+        allow_sandbox(config, kind, setting)
+
+    def payment_provider() -> PaymentProvider:
         if config["PAYMENT_PROVIDER"] == "sandbox":
-            sandboxes.add("payments")
-            allow_sandbox(config, "payments", "PORTAL_PAYMENT_PROVIDER")
+            sandbox("payments", "PORTAL_PAYMENT_PROVIDER")
         return build_provider(config, session=get_session, clock=clock)
 
     instance = Path(app.instance_path)
     return Adapters(
         clock=clock,
-        payment_provider=checked(payments, lambda why: UnavailableProvider(
+        payment_provider=checked(payment_provider, lambda why: UnavailableProvider(
             str(config["PAYMENT_PROVIDER"]), why)),
         mail=build_mail_transport(config, instance),
         sms=build_sms_gateway(config, instance, clock),
@@ -50,8 +56,6 @@ def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
         sealing_key=SealingKeySource(config, instance),
         sandboxes=frozenset(sandboxes),
     )
-
-
 
 
 def init_app(app: Flask, problems: list[str] | None = None) -> Adapters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from portal.api.serializers import created_location
 from portal.errors import Problem
@@ -19,7 +19,7 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response:
     created object's URL in ``Location``."""
     response = Response(json.dumps(body, ensure_ascii=True), status=status,
                         mimetype="application/json")
-    if status == 201 and (location := created_location(body)):
+    if status == 201 and (location := created_location(body, request.path)):
         response.headers["Location"] = location
     return response
 

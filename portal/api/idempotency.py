@@ -48,7 +48,8 @@ def _replay(record: IdempotencyKey) -> Response:
     mimetype = "application/problem+json" if status >= 400 else "application/json"
     response = Response(record.response_body, status=status, mimetype=mimetype,
                         headers={"Idempotent-Replayed": "true"})
-    if status == 201 and (location := created_location(json.loads(record.response_body or "{}"))):
+    body = json.loads(record.response_body or "{}")
+    if status == 201 and (location := created_location(body, record.path)):
         response.headers["Location"] = location  # as the first answer had it
     return response
 

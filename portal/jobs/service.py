@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
-from portal.db import affected_rows, state
+from portal.db import affected_rows, current_session, state
 from portal.jobs.models import Job, JobStatus
 from portal.logs import request_id
 from portal.metrics import JOB_FAILURES
@@ -121,7 +121,7 @@ def run_job(app: Flask, job_id: int) -> bool:
 
 def _run_job(app: Flask, job_id: int) -> bool:
     factory = state(app).factory
-    with factory() as session:
+    with factory() as session, current_session(session):
         job = session.get_one(Job, job_id)
         handler = HANDLERS.get(job.kind)
         if job.payload.get("_request_id"):

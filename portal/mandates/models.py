@@ -148,6 +148,8 @@ class Invitation(Base):
     sent_at: Mapped[datetime | None]
     #: The customer asked for no more reminders (List-Unsubscribe).
     unsubscribed_at: Mapped[datetime | None]
+    #: Where the confirmation page sends the customer back to (the merchant's page).
+    return_url: Mapped[str | None] = mapped_column(Text)
 
     mandate: Mapped[Mandate] = relationship(back_populates="invitations")
     merchant: Mapped[Merchant] = relationship()

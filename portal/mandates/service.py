@@ -64,6 +64,8 @@ class InvitationRequest:
     sequence_type: SequenceType = SequenceType.RECURRENT
     channel: InvitationChannel = InvitationChannel.NONE
     ttl: timedelta = DEFAULT_TTL
+    #: Where the confirmation page sends the customer back to.
+    return_url: str | None = None
 
 
 def _unused_reference(session: Session, merchant: Merchant) -> str:
@@ -99,6 +101,7 @@ def invite_customer(
     invitation = Invitation(
         public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
         channel=request.channel, expires_at=now + request.ttl, created_at=now,
+        return_url=request.return_url,
     )
     session.add_all([customer, mandate, invitation])
     session.flush()

@@ -8,12 +8,16 @@ import math
 import re
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.mandates.models import Invitation
 from portal.shortlinks.models import ShortLink
+
+if TYPE_CHECKING:
+    from portal.payments.models import PaymentRequest
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LENGTH = 10
@@ -40,6 +44,26 @@ def create_short_link(session: Session, invitation: Invitation, *, now: datetime
         if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
             break
     link = ShortLink(code=code, invitation=invitation, created_at=now,
+                     open_count=0)
+    session.add(link)
+    return link
+
+
+def short_link_of_request(session: Session, request: PaymentRequest) -> ShortLink | None:
+    return session.scalar(select(ShortLink).where(ShortLink.payment_request_id == request.id))
+
+
+def create_request_short_link(session: Session, request: PaymentRequest, *,
+                              now: datetime) -> ShortLink:
+    """The payment request's short link (for SMS and its QR code), made once."""
+    existing = short_link_of_request(session, request) if request.id is not None else None
+    if existing is not None:
+        return existing
+    while True:
+        code = new_code()
+        if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
+            break
+    link = ShortLink(code=code, payment_request=request, created_at=now,
                      open_count=0)
     session.add(link)
     return link

@@ -88,7 +88,8 @@ def create_invitation(body: Any) -> Response:
             external_reference=data.get("external_reference"),
             scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
             sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
-            channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
+            channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
+            actor=g.api_actor, now=now)
     except SchemeNotOffered as exc:
         raise Problem(422, "Scheme not offered", str(exc), type="scheme-not-offered",
                       errors=[{"field": "scheme", "message": str(exc)}]) from None
