@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from portal import migrate
 from portal.adapters import get_adapters
 from portal.audit.service import verify_chain
+from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
 from portal.jobs.worker import worker_command
 from portal.mandates.links import Links
@@ -145,10 +146,13 @@ def demo(base_url: str | None) -> None:
             settings=PaymentSettings.from_config(config))
         pay_link = f"{base}/pay/{checkout_token(request)}"
         merchant_name, merchant_public_id = merchant.display_name, merchant.public_id
-    flask = f"{flask_command()} --app portal"
+        flask = f"{flask_command()} --app portal"
+        collection_hints = demo_hints(session, merchant, flask)
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    for line in collection_hints:
+        click.echo(line)
     click.echo(f"  Pay a request:    {pay_link}")
     click.echo(f"  Support console:  {base}/console/")
     click.echo(f"                    first: {flask} staff create --email you@example.org "
@@ -180,7 +184,7 @@ mandate_cli = AppGroup("mandate", help="Mandates and their signed PDFs.")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def mandate_verify(pdf: Path) -> None:
     """Check a mandate PDF's seal and embedded evidence against the portal's certificate."""
-    report = verify(pdf.read_bytes(), get_adapters().sealing_key().certificate_der)
+    report = verify(pdf.read_bytes(), get_adapters().sealing().trust)
     click.echo(f"signature intact:     {'yes' if report.signature_intact else 'NO'}")
     click.echo(f"signed by the portal: {'yes' if report.signed_by_portal else 'NO'}"
                f"{f' ({report.signer_subject})' if report.signer_subject else ''}")
@@ -188,6 +192,18 @@ def mandate_verify(pdf: Path) -> None:
     if report.evidence:
         click.echo(f"signed at:            {report.evidence.get('signed_at')}")
         click.echo(f"document sha256:      {report.evidence.get('document_sha256')}")
+    if report.signed_at:
+        click.echo(f"sealed at:            {report.signed_at:%Y-%m-%dT%H:%M:%SZ}")
+    click.echo(f"PAdES level:          {report.level or '-'}")
+    for stamp in report.archive_timestamps:
+        click.echo(f"archive timestamp:    {stamp.at:%Y-%m-%d} by {stamp.tsa_subject}, "
+                   f"valid until {stamp.tsa_valid_until:%Y-%m-%d}")
+    if report.renew_by:
+        click.echo(f"renew before:         {report.renew_by:%Y-%m-%d} "
+                   "(flask --app portal mandate retimestamp)")
+    for name, attachment in sorted(report.attachments.items()):
+        click.echo(f"attachment:           {name} ({attachment.mime_type}, "
+                   f"{len(attachment.data)} bytes, {attachment.relationship})")
     for reason in report.reasons:
         click.echo(f"problem: {reason}", err=True)
     click.echo("VALID" if report.ok else "INVALID")
@@ -196,20 +212,24 @@ def mandate_verify(pdf: Path) -> None:
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
+    import portal.collections.jobs
     import portal.documents.jobs
     import portal.mail.jobs
     import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
-    import portal.webhooks.delivery  # noqa: F401
+    import portal.webhooks.notices  # noqa: F401
+    from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
+    from portal.documents.cli import retimestamp_command
     from portal.mail.cli import mail_cli
     from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
     merchant_cli.add_command(payment_settings)
+    mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli):
+                    webhooks_cli, mail_cli, staff_cli, collections_cli):
         app.cli.add_command(command)

@@ -10,7 +10,9 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf",
                       # payments: requests, payments on them, refunds, chargebacks, stored
                       # provider mandates and card tokens
-                      "preq", "ptx", "rfd", "cbk", "pmd"})
+                      "preq", "ptx", "rfd", "cbk", "pmd",
+                      # collections: debits, pain.008 batches, imported return files
+                      "dbt", "bat", "rti"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -1,11 +1,11 @@
 """The app's adapters: what talks to the world outside the database (payment provider, mail
-transport, SMS gateway, PDF store and sealing key) and the clock. Built once per app from its
-configuration by ``create_app()`` (:mod:`.build`) and kept in ``app.extensions["adapters"]``.
+transport, SMS gateway, PDF store, sealing key and timestamp authority) and the clock. Built
+once per app from its configuration by ``create_app()`` (:mod:`.build`) and kept in ``app.extensions["adapters"]``.
 Views, job handlers and commands fetch them (:func:`get_adapters`) and hand them to services: a
 service takes its adapters as arguments and never looks them up, so it runs without an app
 context and a test passes it a fake.
 
-A new adapter (the eMandates bank, the pain.008 collector) is added the same way: a Protocol and
+A new adapter (the eMandates bank, a bank's file transfer) is added the same way: a Protocol and
 a builder in its area, a field on :class:`Adapters`, a line in :func:`.build.build_adapters`; its
 sandbox twin goes through :func:`allow_sandbox`, the one rule that keeps production off
 sandboxes."""
@@ -23,10 +23,12 @@ from portal.clock import Clock, utcnow
 from portal.config import ConfigurationError
 
 if TYPE_CHECKING:  # the areas import this module; it imports none of them
+    from portal.collections.routes import Collectors
+    from portal.documents.sealing import SealingSetup
     from portal.mail.transport import MailTransport
     from portal.providers.base import PaymentProvider
     from portal.sms import SmsGateway
-    from signing import PdfStore, SealingKey
+    from signing import PdfStore
 
 EXTENSION = "adapters"
 
@@ -43,10 +45,14 @@ class Adapters:
     #: None when SMS is turned off (``SMS_TRANSPORT=none``).
     sms: SmsGateway | None
     pdf_store: PdfStore
-    #: Loaded on first use: most requests never seal.
-    sealing_key: Callable[[], SealingKey]
-    #: The kinds of adapter running as a built-in sandbox (``payments``); pages then show a
-    #: test-mode banner and the sandbox's own pages are served.
+    #: Sealing key, trust and timestamp authority, built on first use: most requests never
+    #: seal. ``sealing().sealer()`` seals; ``sealing().trust`` verifies.
+    sealing: Callable[[], SealingSetup]
+    #: Direct-debit collections: the bank route (``COLLECTION_BANK``), the file store, the
+    #: policy and what follows a failure (pay links, amendment invitations).
+    collectors: Collectors
+    #: The kinds of adapter running as a built-in sandbox (``payments``, ``collections``);
+    #: pages then show a test-mode banner and the sandbox's own pages are served.
     sandboxes: frozenset[str]
 
     def provider(self, name: str) -> PaymentProvider | None:
@@ -65,15 +71,15 @@ class Adapters:
                 close()
 
 
-def allow_sandbox(config: Mapping[str, Any], kind: str, setting: str) -> None:
+def allow_sandbox(config: Mapping[str, Any], kind: str, setting: str,
+                  risk: str = "let anyone confirm a mandate without a real bank") -> None:
     """Refuse a sandbox twin in production unless ``SANDBOX_IN_PRODUCTION`` says this is a
     staging site: with a sandbox, anyone can confirm what only a bank should."""
     if config["ENV"] == "production" and not config.get("SANDBOX_IN_PRODUCTION"):
         raise ConfigurationError(
             f"{setting}=sandbox while PORTAL_ENV=production: the built-in {kind} sandbox would "
-            "let anyone confirm a mandate without a real bank. Configure a real one, or set "
-            "PORTAL_SANDBOX_IN_PRODUCTION=true for a staging site (every page then shows a "
-            "test-mode banner).")
+            f"{risk}. Configure a real one, or set PORTAL_SANDBOX_IN_PRODUCTION=true for a "
+            "staging site (every page then shows a test-mode banner).")
 
 
 def configured_clock(config: Mapping[str, Any]) -> Clock:

@@ -9,9 +9,11 @@ from typing import TypeVar
 from flask import Flask
 
 from portal.adapters import EXTENSION, Adapters, allow_sandbox, configured_clock
+from portal.collections.routes import Collectors, bank_route_name, build_collectors
 from portal.config import ConfigurationError
 from portal.db import get_session
-from portal.documents.service import SealingKeySource, build_pdf_store
+from portal.documents.sealing import SealingSource
+from portal.documents.service import build_pdf_store
 from portal.mail.transport import build_mail_transport
 from portal.providers import PaymentProvider, UnavailableProvider, build_provider
 from portal.sms.gateways import build_sms_gateway
@@ -45,15 +47,24 @@ def build_adapters(app: Flask, problems: list[str] | None = None) -> Adapters:
             sandbox("payments", "PORTAL_PAYMENT_PROVIDER")
         return build_provider(config, session=get_session, clock=clock)
 
+    def collectors() -> Collectors:
+        bank = bank_route_name(config)  # refuses the sandbox bank in production (allow_sandbox)
+        if bank == "sandbox":
+            sandboxes.add("collections")
+        return build_collectors(config, instance, bank)
+
+    def unavailable_provider(why: str) -> PaymentProvider:
+        return UnavailableProvider(str(config["PAYMENT_PROVIDER"]), why)
+
     instance = Path(app.instance_path)
     return Adapters(
         clock=clock,
-        payment_provider=checked(payment_provider, lambda why: UnavailableProvider(
-            str(config["PAYMENT_PROVIDER"]), why)),
+        payment_provider=checked(payment_provider, unavailable_provider),
         mail=build_mail_transport(config, instance),
         sms=build_sms_gateway(config, instance, clock),
         pdf_store=build_pdf_store(instance),
-        sealing_key=SealingKeySource(config, instance),
+        sealing=SealingSource(config, instance, clock),
+        collectors=checked(collectors, lambda why: build_collectors(config, instance, "manual")),
         sandboxes=frozenset(sandboxes),
     )
 

@@ -156,8 +156,7 @@ def mandate_detail(public_id: str):
                   ip=request.remote_addr)
     db.commit()
     adapters = get_adapters()
-    record = mandate_record(db, mandate, adapters.pdf_store,
-                            adapters.sealing_key().certificate_der)
+    record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
     return render_template("console/mandate.html", record=record, mandate=mandate)
 
 

@@ -1,4 +1,4 @@
-"""The PDF job: a worker seals a newly active mandate's PDF with the app's key and store."""
+"""The PDF job: a worker seals a newly active mandate's PDF with the app's sealer and store."""
 
 from __future__ import annotations
 
@@ -14,5 +14,5 @@ from portal.jobs.service import job_handler
 @job_handler(PDF_JOB)
 def mandate_pdf_job(session: Session, payload: dict[str, Any]) -> None:
     adapters = get_adapters()
-    produce_mandate_pdf(session, payload["mandate"], key=adapters.sealing_key(),
+    produce_mandate_pdf(session, payload["mandate"], sealer=adapters.sealing().sealer(),
                         store=adapters.pdf_store, now=adapters.clock())

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,34 +24,13 @@ from signing import (
     FileSystemPdfStore,
     MandateDocument,
     PdfStore,
-    SealingKey,
-    load_or_create_sealing_key,
+    Sealer,
     produce_signed_mandate,
 )
 
 PDF_JOB = "mandate.pdf"
 #: Where the mandate was signed, as printed on it: the customer's device, online.
 PLACE_ONLINE = "Online"
-
-
-class SealingKeySource:
-    """The portal's sealing key (``SEAL_PKCS12_PATH``), loaded on first use and then kept;
-    generated self-signed only outside production."""
-
-    def __init__(self, config: Mapping[str, Any], instance: Path) -> None:
-        self.path = Path(config["SEAL_PKCS12_PATH"] or instance / "seal.p12")
-        passphrase = config["SEAL_PASSPHRASE"]
-        self.passphrase = passphrase.encode() if passphrase else None
-        self.allow_generate = config["ENV"] != "production"
-        self._key: SealingKey | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> SealingKey:
-        with self._lock:
-            if self._key is None:
-                self._key = load_or_create_sealing_key(self.path, self.passphrase,
-                                                       allow_generate=self.allow_generate)
-            return self._key
 
 
 def build_pdf_store(instance: Path) -> PdfStore:
@@ -83,7 +59,7 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     iban = debtor_iban(session, mandate) or ""
     signed_at = mandate.signed_at
     if signed_at is None:
-        raise ValueError(f"mandate {mandate.public_id} is not signed, so it has no document")
+        raise ValueError(f"mandate {mandate.public_id} is not signed; it has no PDF")
     debtor_address = tuple(part for part in (
         mandate.debtor_address_line,
         " ".join(filter(None, (mandate.debtor_postal_code, mandate.debtor_city)))) if part)
@@ -94,7 +70,7 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
                           f"{merchant.postal_code} {merchant.city}"), merchant.country,
                           merchant.creditor_id),
         debtor=Debtor(mandate.debtor_name or mandate.customer.name, debtor_address,
-                      mandate.debtor_country or iban[:2], iban, mandate.bic,
+                      mandate.debtor_country, iban, mandate.bic,
                       mandate.customer.email),
         signed_at=signed_at, place=PLACE_ONLINE,
         signing_method=mandate.signing_method.value if mandate.signing_method else "",
@@ -113,7 +89,7 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     return document, branding, evidence
 
 
-def produce_mandate_pdf(session: Session, public_id: str, *, key: SealingKey, store: PdfStore,
+def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, store: PdfStore,
                         now: datetime) -> MandatePdf | None:
     """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
     mandate = session.scalar(select(Mandate).where(Mandate.public_id == public_id))
@@ -124,14 +100,16 @@ def produce_mandate_pdf(session: Session, public_id: str, *, key: SealingKey, st
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, key, store)
+        signed = produce_signed_mandate(document, branding, evidence, sealer, store)
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
-                     evidence=json.loads(signed.evidence_json), created_at=now)
+                     evidence=json.loads(signed.evidence_json), created_at=now,
+                     archive_renew_by=signed.renew_by)
     session.add(pdf)
     record_audit(session, action="mandate.pdf", subject=mandate.public_id, actor="system",
                  merchant_id=mandate.merchant_id, now=now,
                  data={"sha256": signed.sha256, "size": signed.size,
-                       "document_sha256": pdf.evidence["document_sha256"]})
+                       "document_sha256": pdf.evidence["document_sha256"],
+                       "renew_by": signed.renew_by.isoformat() if signed.renew_by else None})
     return pdf
 
 

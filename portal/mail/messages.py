@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from flask import render_template
@@ -15,6 +16,7 @@ from flask_babel import force_locale, format_date, gettext
 
 from portal.mandates.models import Invitation, Mandate
 from portal.merchants.models import Merchant
+from portal.names import displayable_name
 
 
 @dataclass(frozen=True)
@@ -32,15 +34,17 @@ class MailSettings:
 def _message(merchant: Merchant, *, settings: MailSettings, now: datetime, to: tuple[str, str],
              subject: str, text: str, html: str, about: str) -> EmailMessage:
     """The headers every customer mail carries; ``about`` (a public id) goes into the
-    Message-ID so a bounce can be traced back to it."""
+    Message-ID so a bounce can be traced back to it. Display names are encoded as RFC 5322
+    and 2047 say (``Address``), after :func:`displayable_name` made stored names safe."""
     sender = settings.sender
+    merchant_name = displayable_name(merchant.display_name)
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((merchant.display_name, sender))
-    message["To"] = formataddr(to)
+    message["Subject"] = displayable_name(subject)
+    message["From"] = Address(merchant_name, addr_spec=sender)
+    message["To"] = Address(displayable_name(to[0]), addr_spec=to[1])
     reply_to = merchant.reply_to_email or merchant.contact_email
     if reply_to:
-        message["Reply-To"] = formataddr((merchant.display_name, reply_to))
+        message["Reply-To"] = Address(merchant_name, addr_spec=reply_to)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(idstring=about,
                                        domain=sender.rpartition("@")[2] or "mandate-portal")

@@ -11,12 +11,18 @@ from portal.clock import Clock
 from portal.config import ConfigurationError
 from portal.providers.base import (
     PaymentNotFound,
+    PaymentOrder,
     PaymentProvider,
     PaymentRequest,
     PaymentStatus,
+    ProviderChargeback,
     ProviderError,
+    ProviderMandate,
+    ProviderMethod,
     ProviderPayment,
+    ProviderRefund,
     ProviderUnavailable,
+    Sequence,
 )
 
 __all__ = [
@@ -63,11 +69,28 @@ class UnavailableProvider:
         self.name = name
         self.reason = reason
 
-    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
+    def create_payment(self, request: PaymentOrder) -> ProviderPayment:
         raise ProviderUnavailable(self.reason)
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
         raise ProviderUnavailable(self.reason)
 
     def parse_webhook(self, form: Mapping[str, str], body: bytes) -> str:
+        raise ProviderUnavailable(self.reason)
+
+    def get_mandate(self, customer_id: str, mandate_id: str) -> ProviderMandate:
+        raise ProviderUnavailable(self.reason)
+
+    def create_refund(self, payment_id: str, amount_cents: int, *, description: str,
+                      idempotency_key: str | None = None) -> ProviderRefund:
+        raise ProviderUnavailable(self.reason)
+
+    def list_refunds(self, payment_id: str) -> list[ProviderRefund]:
+        raise ProviderUnavailable(self.reason)
+
+    def list_chargebacks(self, payment_id: str) -> list[ProviderChargeback]:
+        raise ProviderUnavailable(self.reason)
+
+    def enabled_methods(self, sequence: Sequence = Sequence.ONEOFF,
+                        amount_cents: int | None = None) -> list[ProviderMethod]:
         raise ProviderUnavailable(self.reason)

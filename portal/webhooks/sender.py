@@ -1,14 +1,15 @@
 """POST one webhook: bounded in time (connect and total), no redirects, a short excerpt kept.
 
 httpx's timeouts bound each network operation, not the request; a real deadline needs
-cancellation, so the request runs as a coroutine under ``asyncio.timeout``. Each thread keeps
-its own event loop and client (connections are reused); callers stay synchronous.
+cancellation, so the request runs as a coroutine under ``asyncio.timeout``. The delivery workers
+await :func:`send` with one shared client, many requests at once; :func:`post` is the same for
+synchronous callers (each thread keeps its own event loop and client).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import http.cookiejar
 import socket
 import threading
 import time
@@ -16,6 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
+
+from portal.webhooks import addresses
+from portal.webhooks.addresses import BlockedAddress
 
 #: Characters of the response kept with the attempt.
 EXCERPT_CHARS = 500
@@ -44,10 +48,6 @@ class Outcome:
         return self.http_status is not None and 200 <= self.http_status < 300
 
 
-class BlockedAddress(Exception):
-    """The endpoint resolves to a loopback, private or otherwise non-public address."""
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts, *,
          allow_private: bool = False) -> Outcome:
     """Send ``body``; never raises for network trouble, it becomes the outcome's ``error``."""
@@ -65,7 +65,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts, *,
 class _Runner:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = _new_client()
+        self.client = new_client()
 
 
 _local = threading.local()
@@ -78,16 +78,28 @@ def _thread_runner() -> _Runner:
     return runner
 
 
-def _new_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(follow_redirects=False,
-                             limits=httpx.Limits(max_keepalive_connections=20,
-                                                 keepalive_expiry=30))
+def new_client(max_connections: int = 20) -> httpx.AsyncClient:
+    """A client that follows no redirects, keeps no cookies (one merchant's cookies must never
+    reach another's endpoint, even with requests to both in flight) and judges the address of
+    every connection it opens (``addresses.vet_connections``)."""
+    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return addresses.vet_connections(httpx.AsyncClient(
+        follow_redirects=False, cookies=no_cookies,
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections, keepalive_expiry=30)))
+
+
+
+async def send(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
+               timeouts: Timeouts, *, allow_private: bool = False) -> Outcome:
+    """One attempt on a shared client; never raises for network trouble."""
+    return await _post(client, url, body, headers, timeouts, allow_private)
 
 
 def _post_in_new_loop(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts,
                       allow_private: bool) -> Outcome:
     async def once() -> Outcome:
-        async with _new_client() as client:
+        async with new_client() as client:
             return await _post(client, url, body, headers, timeouts, allow_private)
     return asyncio.run(once())
 
@@ -103,6 +115,7 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[
 
     try:
         async with asyncio.timeout(timeouts.total):
+            addresses.private_targets_allowed.set(allow_private)  # this attempt's task only
             if not allow_private:
                 await _refuse_non_public(url)
             # Only the connect phase has its own limit; the whole request has the deadline.
@@ -137,18 +150,15 @@ async def _read_excerpt(response: httpx.Response) -> str:
 async def _refuse_non_public(url: str) -> None:
     """Refuse loopback, private, link-local (cloud metadata) and reserved targets (SSRF).
 
-    Checked on every attempt, as DNS may change; a name that re-resolves between this check
-    and the connection is not caught (an egress proxy closes that gap, see README).
+    Checked on every attempt, as DNS may change, and again by the client for the address
+    each new connection goes to (``addresses.vet_connections``), so a name re-resolving in
+    between is caught too.
     """
     target = httpx.URL(url)
     host = target.host
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        port = target.port or (443 if target.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                             type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for address in addresses:
-        if not address.is_global:
-            raise BlockedAddress(f"{host} resolves to {address}, which is not a public address")
+    if addresses.parse_address(host) is not None:
+        addresses.refuse_non_public(host, [host])
+        return
+    port = target.port or (443 if target.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses.refuse_non_public(host, [info[4][0].split("%")[0] for info in infos])

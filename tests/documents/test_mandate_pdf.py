@@ -19,12 +19,14 @@ from portal.adapters import get_adapters
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.documents.models import MandatePdf
-from portal.documents.service import produce_mandate_pdf
+from portal.documents.service import produce_mandate_pdf, read_pdf
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import run_due_jobs
-from signing import verify
+from signing import LocalTimestampAuthority, load_or_create_development_pki, verify
 from tests.factories import make_invitation
+from tests.reconfigure import reconfigure
 from tests.sign.driver import Journey
+from tests.tsa_server import serve_tsa
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def test_pdf_is_pending_until_the_job_runs_then_downloadable(signed: Journey, ap
     for expected in (mandate.reference, mandate.merchant.creditor_id, "Sam de Vries",
                      "NL91 ABNA 0417 1643 00", "8 weken", "iDEAL-betaling"):
         assert expected in text
-    report = verify(download.data, get_adapters(signed.app).sealing_key().certificate_der)
+    report = verify(download.data, get_adapters(signed.app).sealing().trust)
     assert report.ok, report.reasons
     record = signed.session.scalar(select(MandatePdf))
     assert report.evidence["document_sha256"] == record.evidence["document_sha256"]
@@ -70,7 +72,7 @@ def test_generation_is_idempotent(signed: Journey, app: Flask) -> None:
     run_due_jobs(app)
     adapters = get_adapters(app)
     again = produce_mandate_pdf(signed.session, signed.mandate().public_id,
-                                key=adapters.sealing_key(), store=adapters.pdf_store,
+                                sealer=adapters.sealing().sealer(), store=adapters.pdf_store,
                                 now=utcnow())
     assert again is not None and len(_stored_files(app)) == 1
 
@@ -105,8 +107,7 @@ def test_customer_gets_a_copy_by_mail_in_their_language(signed: Journey, app: Fl
     assert message.get_body(("html",)) is not None
     attachment = next(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert verify(attachment.get_content(),
-                  get_adapters(app).sealing_key().certificate_der).ok
+    assert verify(attachment.get_content(), get_adapters(app).sealing().trust).ok
 
 
 def test_verify_command_accepts_the_stored_pdf_and_rejects_a_flipped_byte(
@@ -150,3 +151,18 @@ def test_the_copy_gives_up_when_the_pdf_job_did(signed: Journey, app: Flask) -> 
     failed = signed.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "mail.mandate_copy_failed"))
     assert failed is not None and "PDF" in failed.data["error"]
+
+
+def test_the_seal_is_timestamped_by_the_tsa_at_tsa_url_with_its_credentials(
+        signed: Journey, app: Flask) -> None:
+    pki = load_or_create_development_pki(Path(app.config["DEVELOPMENT_PKI_PATH"]))
+    authority = LocalTimestampAuthority(pki.timestamping, [pki.ca.root])
+    with serve_tsa(authority, username="portal", password="s3cret") as tsa:
+        reconfigure(app, TSA_URL=tsa.url, TSA_USERNAME="portal", TSA_PASSWORD="s3cret")
+        assert run_due_jobs(app) == 2
+    assert tsa.requests and all(r["Authorization"].startswith("Basic ") for r in tsa.requests)
+    record = signed.session.scalar(select(MandatePdf))
+    adapters = get_adapters(app)
+    report = verify(read_pdf(adapters.pdf_store, record), adapters.sealing().trust)
+    assert report.ok, report.reasons
+    assert report.level == "B-LTA" and report.renew_by == record.archive_renew_by

@@ -65,7 +65,7 @@ def test_paying_by_ideal_with_future_invoices_gives_an_active_core_mandate_with_
     from portal.documents.service import read_pdf
 
     adapters = get_adapters(app)
-    report = verify(read_pdf(adapters.pdf_store, record), adapters.sealing_key().certificate_der)
+    report = verify(read_pdf(adapters.pdf_store, record), adapters.sealing().trust)
     assert report.ok
     stored = checkout.session.scalars(select(ProviderMandate)).one()
     assert (stored.method, stored.mandate_id, stored.status) == (

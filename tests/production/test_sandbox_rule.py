@@ -4,6 +4,7 @@ every page says "test mode", in the customer's language."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,8 @@ BANNER = "Test mode"
 
 def _production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Flask:
     for name, value in {"PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-                        "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+                        "PORTAL_SECRET_KEY": secrets.token_urlsafe(32),
+                        "PORTAL_DATA_KEY": secrets.token_urlsafe(32),
                         **env}.items():
         monkeypatch.setenv(name, value)
     return create_app()
@@ -56,9 +58,11 @@ def test_one_rule_for_every_kind_of_sandbox(kind: str) -> None:
 
 @pytest.fixture
 def mollie_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app configured with Mollie from the start (no sandbox anywhere)."""
+    """An app configured with Mollie and the manual bank route from the start (no sandbox
+    anywhere)."""
     app = create_app({**app_settings(database_url, tmp_path / "instance"),
                       "PAYMENT_PROVIDER": "mollie", "MOLLIE_API_KEY": "test_abcdefghijkl",
+                      "COLLECTION_BANK": "manual",
                       "MOLLIE_BASE_URL": "http://127.0.0.1:9"})
     yield app
     state(app).engine.dispose()
