@@ -98,3 +98,22 @@ def test_every_customer_page_shows_the_test_mode_banner(journey: Journey,
 def test_the_banner_is_translated(journey: Journey, language: str, banner: str) -> None:
     text = journey.client.get(f"{journey.path}?lang={language}").get_data(as_text=True)
     assert f"<strong>{banner}</strong>" in text
+
+
+def test_production_refuses_the_sandbox_bank_through_the_same_rule(tmp_path, monkeypatch) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        _production(tmp_path, monkeypatch, PORTAL_PAYMENT_PROVIDER="mollie",
+                    PORTAL_MOLLIE_API_KEY="live_abcdefghijklmnopqrstuvwxyz12",
+                    PORTAL_COLLECTION_BANK="sandbox")
+    assert "PORTAL_COLLECTION_BANK=sandbox while PORTAL_ENV=production" in str(refused.value)
+    staging = _production(tmp_path, monkeypatch, PORTAL_SANDBOX_IN_PRODUCTION="true")  # + Mollie
+    assert get_adapters(staging).sandboxes == {"collections"} and get_adapters(staging).test_mode
+    assert get_adapters(staging).collectors.bank.name == "sandbox"
+
+
+def test_collectors_and_sealing_are_built_once_per_app(app: Flask) -> None:
+    from portal.collections.routes import collectors_of
+
+    adapters = get_adapters(app)
+    assert collectors_of(app) is adapters.collectors is get_adapters(app).collectors
+    assert adapters.sealing() is adapters.sealing()  # built on first use, then kept
