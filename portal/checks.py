@@ -41,7 +41,9 @@ def check_database(app: Flask) -> list[str]:
     config.set_main_option("script_location", str(MIGRATIONS))
     expected = set(ScriptDirectory.from_config(config).get_heads())
     if current != expected:
-        hint = "run `flask --app portal db upgrade`"
+        from portal.cli import flask_command
+
+        hint = f"run `{flask_command()} --app portal db upgrade`"
         return [f"database is not migrated to the latest schema: {hint}"]
     return []
 

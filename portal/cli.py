@@ -200,7 +200,7 @@ def mandate_verify(pdf: Path) -> None:
                    f"valid until {stamp.tsa_valid_until:%Y-%m-%d}")
     if report.renew_by:
         click.echo(f"renew before:         {report.renew_by:%Y-%m-%d} "
-                   "(flask --app portal mandate retimestamp)")
+                   f"({flask_command()} --app portal mandate retimestamp)")
     for name, attachment in sorted(report.attachments.items()):
         click.echo(f"attachment:           {name} ({attachment.mime_type}, "
                    f"{len(attachment.data)} bytes, {attachment.relationship})")

@@ -11,11 +11,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.collections.batches import ExportRefused, export_batches
 from portal.collections.cycle import run_collections
 from portal.collections.reports import ReportError
 from portal.collections.returns import UnknownDebits, import_report
-from portal.collections.routes import collectors_of
 from portal.collections.service import SettingsError, configure_collections
 from portal.db import session_scope
 from portal.merchants.models import Merchant
@@ -65,7 +65,8 @@ def configure(merchant: str, retry_delays: str | None, **options: object) -> Non
 def run() -> None:
     """Expire unused mandates, export due debits, clear and import the bank's reports."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    summary = run_collections(app, collectors_of(app))
+    adapters = get_adapters(app)
+    summary = run_collections(app, adapters.collectors, adapters.clock())
     click.echo(f"expired mandates: {len(summary.expired_mandates)}, batches: "
                f"{', '.join(summary.batches) or 'none'}, imports: "
                f"{', '.join(summary.imports) or 'none'}")
@@ -77,11 +78,12 @@ def run() -> None:
 @click.option("--merchant", required=True, help="mer_…")
 def export(merchant: str) -> None:
     """Export the merchant's due debits now; prints each batch and its file."""
-    collectors = collectors_of(current_app)
+    adapters = get_adapters()
+    collectors = adapters.collectors
     try:
         with session_scope() as session:
             for batch in export_batches(session, _merchant_id(session, merchant), collectors,
-                                        actor="cli"):
+                                        actor="cli", now=adapters.clock()):
                 click.echo(f"{batch.public_id} {batch.scheme} {batch.transaction_count} debits "
                            f"{batch.control_sum_cents / 100:.2f} EUR "
                            f"{collectors.store.path(batch.file_sha256)}")
@@ -94,11 +96,12 @@ def export(merchant: str) -> None:
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_returns(merchant: str, report: Path) -> None:
     """Import a pain.002, camt.054 or CSV of returns; nothing changes if a line is unknown."""
-    collectors = collectors_of(current_app)
+    adapters = get_adapters()
+    collectors = adapters.collectors
     try:
         with session_scope() as session:
             result = import_report(session, _merchant_id(session, merchant), report, collectors,
-                                   source="cli", actor="cli")
+                                   source="cli", actor="cli", now=adapters.clock())
             counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
             note = " (already imported: nothing changed)" if result.duplicate else ""
             click.echo(f"{result.report.public_id} {result.report.format.value}: "
@@ -127,7 +130,7 @@ def simulate_command(mandate: str | None, amount_cents: int, days: int) -> None:
     from portal.mandates.models import Mandate, MandateStatus
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if collectors_of(app).bank.name != "sandbox":
+    if get_adapters(app).collectors.bank.name != "sandbox":
         raise click.ClickException("simulate needs the sandbox bank (PORTAL_COLLECTION_BANK)")
     if mandate is None:
         with session_scope() as session:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import select
 
-from portal.clock import now as clock_now
 from portal.collections.batches import ExportRefused, export_batches
 from portal.collections.calendar import bank_today
 from portal.collections.expiry import expire_unused_mandates
@@ -31,9 +31,9 @@ class RunSummary:
     problems: list[str] = field(default_factory=list)
 
 
-def run_collections(app: Flask, collectors: Collectors) -> RunSummary:
+def run_collections(app: Flask, collectors: Collectors, now: datetime) -> RunSummary:
+    """One run at ``now`` (the app's clock, handed over by the job or command)."""
     summary = RunSummary()
-    now = clock_now()
     with session_scope(app) as session:
         summary.expired_mandates = expire_unused_mandates(
             session, collectors.policy.mandate_expiry_months, now=now)

@@ -55,6 +55,6 @@ def send_prenotification(session: Session, payload: dict[str, Any]) -> None:
 def collections_run(session: Session, payload: dict[str, Any]) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     adapters = get_adapters(app)
-    summary = run_collections(app, adapters.collectors)
+    summary = run_collections(app, adapters.collectors, adapters.clock())
     log.info("collections run: %s", summary)
     schedule_run(session, adapters.clock() + RUN_EVERY)

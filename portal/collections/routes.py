@@ -9,10 +9,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from flask import Flask
 from sqlalchemy.orm import Session
 
-from portal.adapters import allow_sandbox, get_adapters
+from portal.adapters import allow_sandbox
 from portal.collections.files import CollectionFileStore
 from portal.collections.followups import (
     AmendmentInvitations,
@@ -132,8 +131,3 @@ def build_collectors(config: Any, instance_path: str | Path, bank_name: str | No
         sms_enabled=config["SMS_TRANSPORT"] in ("file", "http"))
     return Collectors(policy=CollectionPolicy.from_config(config), bank=bank, store=store,
                       scratch=root / "scratch", pay_links=pay_links)
-
-
-def collectors_of(app: Flask | None = None) -> Collectors:
-    """The app's collectors, from its adapters (for views, job handlers and commands)."""
-    return get_adapters(app).collectors

@@ -14,10 +14,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.clock import now as clock_now
 from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, SeqType
-from portal.collections.routes import Collectors, collectors_of
+from portal.collections.routes import Collectors
 from portal.collections.service import DebitRequest, configure_collections, schedule_debit
 from portal.ids import new_public_id
 from portal.jobs.models import Job, JobStatus
@@ -69,7 +70,7 @@ def clock(app: Flask) -> Clock:
 
 @pytest.fixture
 def collectors(app: Flask) -> Collectors:
-    return collectors_of(app)
+    return get_adapters(app).collectors
 
 
 @dataclass

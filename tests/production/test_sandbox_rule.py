@@ -112,8 +112,6 @@ def test_production_refuses_the_sandbox_bank_through_the_same_rule(tmp_path, mon
 
 
 def test_collectors_and_sealing_are_built_once_per_app(app: Flask) -> None:
-    from portal.collections.routes import collectors_of
-
     adapters = get_adapters(app)
-    assert collectors_of(app) is adapters.collectors is get_adapters(app).collectors
+    assert adapters.collectors is get_adapters(app).collectors
     assert adapters.sealing() is adapters.sealing()  # built on first use, then kept
