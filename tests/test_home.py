@@ -3,6 +3,7 @@ nothing revealing in production; and there is a favicon."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def test_development_home_links_what_matters(client: FlaskClient) -> None:
 @pytest.fixture
 def production_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({**app_settings(database_url, tmp_path / "instance"), "ENV": "production",
+                      "SECRET_KEY": secrets.token_urlsafe(32), "DATA_KEY": secrets.token_urlsafe(32),
                       "PAYMENT_PROVIDER": "mollie", "MOLLIE_API_KEY": "live_abcdefghijkl",
                       "PUBLIC_BASE_URL": "https://portal.example"})
     yield app
@@ -35,7 +37,7 @@ def production_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 def test_production_home_reveals_nothing(production_app: Flask) -> None:
-    page = production_app.test_client().get("/")
+    page = production_app.test_client().get("/", base_url="https://portal.example")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "open the link from the email or text message" in text

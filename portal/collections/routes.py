@@ -5,13 +5,11 @@ config and built once per app, then handed to the services."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from portal.adapters import allow_sandbox
+from portal.collections.bank import BankRoute, ManualBank
 from portal.collections.files import CollectionFileStore
 from portal.collections.followups import (
     AmendmentInvitations,
@@ -44,41 +42,6 @@ class CollectionPolicy:
                    retry_delays_days=tuple(int(d) for d in config["COLLECTION_RETRY_DELAYS_DAYS"]),
                    export_horizon_days=int(config["COLLECTION_EXPORT_HORIZON_DAYS"]),
                    mandate_expiry_months=int(config["COLLECTION_MANDATE_EXPIRY_MONTHS"]))
-
-
-@dataclass(frozen=True)
-class BankReport:
-    """A report file the bank has for a merchant (e.g. the camt.054 of a cleared batch)."""
-
-    merchant_id: int
-    path: Path
-
-
-class BankRoute(Protocol):
-    """Where exported pain.008 files go and where the bank's reports come from."""
-
-    name: str
-
-    def deliver(self, session: Session, batch: Any, path: Path, now: datetime) -> None:
-        """Hand an exported, validated file to the bank (or leave it for the merchant)."""
-        ...
-
-    def reports_due(self, session: Session, today: date, now: datetime) -> list[BankReport]:
-        """Reports the bank has produced by ``today`` that the portal has not imported."""
-        ...
-
-
-class ManualBank:
-    """The real route: the merchant downloads each file and uploads it in its bank's portal, and
-    imports the bank's reports through the API or the CLI."""
-
-    name = "manual"
-
-    def deliver(self, session: Session, batch: Any, path: Path, now: datetime) -> None:
-        return None
-
-    def reports_due(self, session: Session, today: date, now: datetime) -> list[BankReport]:
-        return []
 
 
 @dataclass
