@@ -8,16 +8,15 @@ import re
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from portal.jobs.service import run_due_jobs
 from tests.api.conftest import make_caller
-from tests.webhooks.conftest import Clock, Endpoint, emit
+from tests.webhooks.conftest import Clock, Endpoint, emit, run_all
 
 
 def test_webhook_and_api_give_the_same_created_at(app: Flask, session: Session,
                                                  endpoint: Endpoint, clock: Clock) -> None:
     clock.now = clock.now.replace(microsecond=987654)  # sub-second precision to lose or keep
     event = emit(app, session, endpoint.merchant, "mandate.created", mandate="md_1")
-    assert run_due_jobs(app) == 1
+    assert run_all(app) == 1
     [request] = endpoint.receiver.requests
     api = make_caller(app, session, merchant=endpoint.merchant,
                       scopes="events:read").authorize()
