@@ -26,6 +26,7 @@ def _production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> 
     for name, value in {"PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
                         "PORTAL_SECRET_KEY": secrets.token_urlsafe(32),
                         "PORTAL_DATA_KEY": secrets.token_urlsafe(32),
+                        "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32),
                         **env}.items():
         monkeypatch.setenv(name, value)
     return create_app()
