@@ -30,6 +30,7 @@ def test_development_home_links_what_matters(client: FlaskClient) -> None:
 def production_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({**app_settings(database_url, tmp_path / "instance"), "ENV": "production",
                       "SECRET_KEY": secrets.token_urlsafe(32), "DATA_KEY": secrets.token_urlsafe(32),
+                      "AUDIT_KEY": secrets.token_urlsafe(32),
                       "PAYMENT_PROVIDER": "mollie", "MOLLIE_API_KEY": "live_abcdefghijkl",
                       "PUBLIC_BASE_URL": "https://portal.example"})
     yield app
