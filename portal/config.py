@@ -153,6 +153,27 @@ DEFAULTS: dict[str, object] = {
     "CONSOLE_LOCKOUT_AFTER": 5,
     "CONSOLE_LOCKOUT_MINUTES": 1,
     "CONSOLE_LOCKOUT_MAX_MINUTES": 60,
+    # A password login waits this long at most for its TOTP code (a session of its own that
+    # opens nothing else).
+    "CONSOLE_SECOND_FACTOR_MINUTES": 10,
+    # The name authenticator apps show beside the console's TOTP entry.
+    "CONSOLE_TOTP_ISSUER": "Mandate portal",
+    # A console invitation link is valid this long, once.
+    "CONSOLE_INVITE_DAYS": 7,
+    # Sign-in through the company's OpenID Connect provider (Authlib): its issuer URL (the
+    # discovery document is read from ISSUER/.well-known/openid-configuration), client id and
+    # secret. None: local accounts only.
+    "CONSOLE_OIDC_ISSUER": None,
+    "CONSOLE_OIDC_CLIENT_ID": None,
+    "CONSOLE_OIDC_CLIENT_SECRET": None,
+    # Email domains whose verified addresses may sign in (empty: any domain).
+    "CONSOLE_OIDC_ALLOWED_DOMAINS": [],
+    # A claim of the id_token, and which of its values make which staff member on first
+    # sign-in: {"portal-admins": {"role": "platform_admin"},
+    #           "acme-support": {"role": "support", "merchants": ["mer_…"]}}.
+    # Without a match only existing (invited) staff sign in, with their own role.
+    "CONSOLE_OIDC_ROLE_CLAIM": "groups",
+    "CONSOLE_OIDC_ROLE_MAP": {},
     # Keys the audit trail's hash chain (HMAC) and signs `audit head` statements; keep it out
     # of the database's reach. Previous keys still verify the rows they made.
     "AUDIT_KEY": None,

@@ -100,3 +100,15 @@ def forget_attempts(session: Session, attempt: Attempt, *, now: datetime) -> Non
         LoginThrottle.account == attempt.account,
         (LoginThrottle.last_attempt_at < now - FORGET_AFTER)
         & (or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now)))))
+
+
+def release_lock(session: Session, attempt: Attempt) -> None:
+    """A right password: lift the lock this very attempt set (it was counted before the check),
+    but keep the count, which only the second factor clears. A wrong code right after earlier
+    misses then locks again at once."""
+    if attempt.locks_until is not None:
+        session.execute(update(LoginThrottle)
+                        .where(LoginThrottle.account == attempt.account,
+                               LoginThrottle.attempts == attempt.number)
+                        .values(locked_until=None)
+                        .execution_options(synchronize_session=False))
