@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.console.models import RecoveryCode, StaffUser
-from portal.crypto import FieldCipher
+from portal.crypto import DecryptionError, FieldCipher
 
 SECRET_CONTEXT = "staff_user.totp_secret"
 #: Steps either side of now that are still accepted (30 s each).
@@ -68,7 +68,10 @@ def accept_totp(session: Session, staff: StaffUser, cipher: FieldCipher, code: s
     code = _clean(code)
     if staff.totp_secret is None or not (code.isdigit() and len(code) == 6):
         return False
-    totp = pyotp.TOTP(cipher.decrypt(staff.totp_secret, SECRET_CONTEXT))
+    try:
+        totp = pyotp.TOTP(cipher.decrypt(staff.totp_secret, SECRET_CONTEXT))
+    except DecryptionError:  # made under a data key since removed: no code can match
+        return False
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
