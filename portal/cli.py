@@ -237,6 +237,7 @@ def mandate_verify(pdf: Path) -> None:
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.collections.jobs
+    import portal.console.jobs
     import portal.documents.jobs
     import portal.mail.jobs
     import portal.payments.jobs

@@ -48,3 +48,8 @@ class InviteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """Only the CSRF token: a button that does one thing (resend, replay)."""
+
+
+class ContactForm(FlaskForm):
+    contact_email = StringField("Contact email", validators=[Optional(), Length(max=254)])
+    reply_to_email = StringField("Reply-to for customers", validators=[Optional(), Length(max=254)])

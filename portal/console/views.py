@@ -23,7 +23,7 @@ from portal.console.blueprint import (
     lockout_policy,
     safe_next,
 )
-from portal.console.forms import LoginForm, LogoutForm, PasswordForm
+from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
 from portal.console.roles import Permission, public, requires, second_factor_step
 from portal.console.service import (
     MAX_QUERY_LENGTH,
@@ -142,7 +142,8 @@ def mandate_detail(public_id: str):
     db.commit()
     adapters = get_adapters()
     record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
-    return render_template("console/mandate.html", record=record, mandate=mandate)
+    return render_template("console/mandate.html", record=record, mandate=mandate,
+                           action_form=ActionForm())
 
 
 @bp.get("/mandates/<public_id>/pdf")
