@@ -1,10 +1,13 @@
-"""Console sign-in after the password: TOTP enrolment at the first login, the code at every
-later one (or a recovery code), and the recovery codes shown once."""
+"""Console sign-in beyond the password form: TOTP enrolment at the first login, the code at every
+later one (or a recovery code), the recovery codes shown once; and OpenID Connect sign-in."""
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from authlib.integrations.base_client import OAuthError
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from joserfc.errors import JoseError
 from markupsafe import Markup
+from requests import RequestException
 
 from portal.adapters import get_adapters
 from portal.console.blueprint import (
@@ -16,10 +19,12 @@ from portal.console.blueprint import (
     safe_next,
 )
 from portal.console.forms import SecondFactorForm
-from portal.console.roles import second_factor_step
+from portal.console.oidc import OidcRefused, OidcSettings, new_nonce, oidc_client, staff_for_claims
+from portal.console.roles import public, second_factor_step
 from portal.console.service import verify_second_factor
 from portal.console.totp import enrolment_secret, provisioning_uri, qr_svg
 from portal.db import cipher_of, get_session
+from portal.limits import configured, limiter
 
 WRONG_CODE = "That code is not right (or was used already). Try the next one."
 
@@ -65,3 +70,62 @@ def second_factor():
         enrolment = {"secret": secret, "qr": Markup(qr_svg(uri))}
     return render_template("console/second_factor.html", form=form, error=error,
                            enrolment=enrolment), status, {"Cache-Control": "no-store"}
+
+
+def _oidc_settings() -> OidcSettings:
+    settings = OidcSettings.from_config(current_app.config)
+    if settings is None:
+        abort(404)
+    return settings
+
+
+def _oidc_failed(reason: str):
+    return render_template("console/oidc_failed.html", reason=reason), 401
+
+
+@bp.get("/oidc/login")
+@limiter.limit(configured("CONSOLE_LOGIN"))
+@public
+def oidc_login():
+    """Off to the company's provider; it comes back to :func:`oidc_callback`."""
+    settings = _oidc_settings()
+    try:
+        client = oidc_client(current_app._get_current_object(), settings)
+    except OidcRefused as exc:
+        return _oidc_failed(str(exc))
+    except RequestException:
+        return _oidc_failed("the sign-in provider cannot be reached; try again shortly")
+    session[PENDING_NEXT] = safe_next(request.args.get("next"))
+    callback = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + url_for(
+        "console.oidc_callback")
+    return client.authorize_redirect(callback, nonce=new_nonce())
+
+
+@bp.get("/oidc/callback")
+@limiter.limit(configured("CONSOLE_LOGIN"))
+@public
+def oidc_callback():
+    settings = _oidc_settings()
+    db = get_session()
+    try:
+        client = oidc_client(current_app._get_current_object(), settings)
+        token = client.authorize_access_token()
+        claims = token.get("userinfo")
+        if not claims:
+            raise OidcRefused("the provider sent no id_token")
+        staff = staff_for_claims(db, claims, settings, now=get_adapters().clock(),
+                                 ip=request.remote_addr)
+    except OidcRefused as exc:
+        db.rollback()
+        return _oidc_failed(str(exc))
+    except (OAuthError, JoseError, ValueError) as exc:
+        db.rollback()
+        current_app.logger.warning("console OIDC sign-in refused: %s", exc)
+        return _oidc_failed("the provider's answer could not be verified")
+    except RequestException:
+        db.rollback()
+        return _oidc_failed("the sign-in provider cannot be reached; try again shortly")
+    target = safe_next(session.get(PENDING_NEXT))
+    begin_session(staff, method="oidc", second_factor=True)
+    db.commit()
+    return redirect(target, 303)
