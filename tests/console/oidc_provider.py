@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 from flask import Flask, jsonify, redirect, request
@@ -37,7 +37,7 @@ class Provider:
         self.issuer = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> Provider:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
