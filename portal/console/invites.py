@@ -29,6 +29,7 @@ from portal.console.service import (
     find_staff_by_email,
     normalize_email,
 )
+from portal.db import affected_rows
 from portal.ids import looks_like, new_public_id
 from portal.jobs.service import enqueue
 from portal.mail.messages import MailSettings
@@ -114,10 +115,10 @@ def accept_invite(session: Session, invite: StaffInvite, *, name: str, password:
     """Create the account, once: the acceptance is a compare-and-set on ``accepted_at``, so a
     link opened twice (or raced) makes one account. TOTP is set up at the first login, which
     the caller starts."""
-    claimed = session.execute(
+    claimed = affected_rows(session.execute(
         update(StaffInvite).where(StaffInvite.id == invite.id, StaffInvite.accepted_at.is_(None),
                                   StaffInvite.revoked_at.is_(None))
-        .values(accepted_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(accepted_at=now).execution_options(synchronize_session=False)))
     if claimed != 1:
         raise InviteInvalid("this invitation was used already: log in instead")
     staff = create_staff(session, email=invite.email, name=name, password=password, now=now,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
 from portal.console.models import ConsoleSession, StaffUser
+from portal.db import affected_rows
 from portal.ids import new_public_id
 
 #: ``last_seen_at`` is written at most this often (a write per request would be wasted).
@@ -97,7 +98,7 @@ def end_sessions_of(db: Session, staff: StaffUser, reason: str, *, now: datetime
              .execution_options(synchronize_session="fetch"))
     if keep is not None:
         query = query.where(ConsoleSession.id != keep.id)
-    return db.execute(query).rowcount or 0
+    return affected_rows(db.execute(query))
 
 
 def open_sessions(db: Session, staff: StaffUser, *, now: datetime) -> list[ConsoleSession]:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.console.models import RecoveryCode, StaffUser
 from portal.crypto import DecryptionError, FieldCipher
+from portal.db import affected_rows
 
 SECRET_CONTEXT = "staff_user.totp_secret"
 #: Steps either side of now that are still accepted (30 s each).
@@ -75,12 +76,12 @@ def accept_totp(session: Session, staff: StaffUser, cipher: FieldCipher, code: s
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
-            claimed = session.execute(
+            claimed = affected_rows(session.execute(
                 update(StaffUser)
                 .where(StaffUser.id == staff.id,
                        or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step))
                 .values(totp_last_step=step)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             if claimed == 1:
                 session.refresh(staff, ["totp_last_step"])
                 return True
@@ -115,11 +116,11 @@ def use_recovery_code(session: Session, staff: StaffUser, code: str, *, now: dat
     """True, once per code, for one of the staff member's unused recovery codes."""
     if len(_clean(code)) != _RECOVERY_LENGTH:
         return False
-    used = session.execute(
+    used = affected_rows(session.execute(
         update(RecoveryCode)
         .where(RecoveryCode.staff_user_id == staff.id,
                RecoveryCode.code_sha256 == _digest(code), RecoveryCode.used_at.is_(None))
-        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(used_at=now).execution_options(synchronize_session=False)))
     return used == 1
 
 
