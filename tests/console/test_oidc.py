@@ -163,3 +163,16 @@ def test_a_discovery_document_naming_another_issuer_is_refused(
 def test_without_an_issuer_there_is_no_oidc_sign_in(client: FlaskClient) -> None:
     assert client.get("/console/oidc/login").status_code == 404
     assert b"company account" not in client.get("/console/login").data
+
+
+def test_a_half_configured_provider_is_refused_at_start(database_url: str,
+                                                         tmp_path: Path) -> None:
+    from portal.config import ConfigurationError
+
+    settings = {**app_settings(database_url, tmp_path / "instance"),
+                "CONSOLE_OIDC_ISSUER": "https://login.corp.example"}
+    with pytest.raises(ConfigurationError, match="CLIENT_ID"):
+        create_app(settings)
+    with pytest.raises(ConfigurationError, match="ROLE_MAP"):
+        create_app({**settings, "CONSOLE_OIDC_CLIENT_ID": "x", "CONSOLE_OIDC_CLIENT_SECRET": "y",
+                    "CONSOLE_OIDC_ROLE_MAP": {"admins": {"role": "owner"}}})
