@@ -122,7 +122,7 @@ def test_login_returns_to_the_page_asked_for(client: FlaskClient, staff: Staff) 
 def test_login_never_redirects_off_the_console(client: FlaskClient, staff: Staff) -> None:
     for target in ("//evil.example/", "https://evil.example/", "/sign/x"):
         response = log_in(client, staff.email, staff.password,
-                          path=f"/console/login?next={target}")
+                          path=f"/console/login?next={target}", staff=staff)
         assert response.headers["Location"] == "/console/"
 
 
