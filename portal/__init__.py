@@ -49,5 +49,11 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
                       shortlinks_bp, reminders_bp, console_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
+    if app.config["BANK"] == "sandbox":
+        from portal.banks.sandbox.views import bp as sandbox_bank_bp
+        from portal.banks.sandbox.views import idx_endpoint
+
+        app.register_blueprint(sandbox_bank_bp)
+        csrf.exempt(idx_endpoint)  # iDx requests are signed XML, not browser forms
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app

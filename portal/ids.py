@@ -7,7 +7,7 @@ import secrets
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: Prefixes in use, so an id says what it names.
-PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf"})
+PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf", "btx"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:
