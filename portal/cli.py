@@ -166,6 +166,7 @@ def mandate_verify(pdf: Path) -> None:
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.documents.service
+    import portal.emandates.jobs
     import portal.mail.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs

@@ -18,10 +18,12 @@ from portal.mandates.models import (
     Customer,
     Invitation,
     InvitationChannel,
+    InvitationPurpose,
     Mandate,
     MandateStatus,
     Scheme,
     SequenceType,
+    SigningMethod,
 )
 from portal.merchants.models import Merchant
 from portal.reminders.expiry import schedule_expiry
@@ -42,6 +44,13 @@ class InvitationRequest:
     sequence_type: SequenceType = SequenceType.RECURRENT
     channel: InvitationChannel = InvitationChannel.NONE
     ttl: timedelta = DEFAULT_TTL
+    #: How the debtor may sign (:mod:`portal.mandates.signing_methods` decides; the invitation
+    #: keeps the result).
+    signing_methods: tuple[SigningMethod, ...] = (SigningMethod.PAYMENT_VERIFICATION,)
+    #: B2B only, optional: the most one collection may take, in cents.
+    max_amount_cents: int | None = None
+    #: What the mandate is for, as the debtor's bank shows it (≤ 70).
+    reason: str | None = None
 
 
 def _unused_reference(session: Session, merchant: Merchant) -> str:
@@ -71,11 +80,13 @@ def invite_customer(
         public_id=new_public_id("md"), merchant_id=merchant.id, customer=customer,
         reference=_unused_reference(session, merchant), scheme=request.scheme,
         sequence_type=request.sequence_type, status=MandateStatus.INVITED, locale=locale,
-        created_at=now, updated_at=now,
+        max_amount_cents=request.max_amount_cents if request.scheme == Scheme.B2B else None,
+        reason=request.reason, created_at=now, updated_at=now,
     )
     invitation = Invitation(
         public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
         channel=request.channel, expires_at=now + request.ttl, created_at=now,
+        signing_methods=[m.value for m in request.signing_methods],
     )
     session.add_all([customer, mandate, invitation])
     session.flush()
@@ -84,11 +95,46 @@ def invite_customer(
     record_audit(session, action="mandate.create", subject=mandate.public_id, actor=actor,
                  merchant_id=merchant.id, now=now,
                  data={"invitation": invitation.public_id, "reference": mandate.reference,
-                       "scheme": mandate.scheme.value, "sequence_type": mandate.sequence_type.value})
+                       "scheme": mandate.scheme.value, "sequence_type": mandate.sequence_type.value,
+                       "signing_methods": invitation.signing_methods})
     emit_event(session, merchant_id=merchant.id, type="mandate.created",
                subject=mandate.public_id, now=now,
                data={"mandate": mandate.public_id, "invitation": invitation.public_id,
                      "reference": mandate.reference, "status": mandate.status.value})
+    return invitation
+
+
+class MandateChangeRefused(ValueError):
+    """This mandate cannot be changed at the bank (not active, not B2B for a cancellation)."""
+
+
+def invite_bank_change(session: Session, mandate: Mandate, purpose: InvitationPurpose, *,
+                       actor: str, ttl: timedelta = DEFAULT_TTL,
+                       now: datetime | None = None) -> Invitation:
+    """A link for the debtor to move an active mandate to another account (amend) or, for B2B,
+    to end it (cancel), both signed at their bank."""
+    now = now or clock_now()
+    if purpose is InvitationPurpose.SIGN:
+        raise ValueError("use invite_customer for new mandates")
+    if mandate.status != MandateStatus.ACTIVE:
+        raise MandateChangeRefused(f"the mandate is {mandate.status.value}, not active")
+    if purpose is InvitationPurpose.CANCEL and mandate.scheme != Scheme.B2B:
+        raise MandateChangeRefused("only B2B mandates are cancelled at the debtor's bank; "
+                                   "revoke a Core mandate instead")
+    invitation = Invitation(
+        public_id=new_public_id("inv"), merchant_id=mandate.merchant_id, mandate=mandate,
+        channel=InvitationChannel.NONE, expires_at=now + ttl, created_at=now,
+        signing_methods=[SigningMethod.BANK_EMANDATE.value], purpose=purpose)
+    session.add(invitation)
+    session.flush()
+    create_short_link(session, invitation, now=now)
+    record_audit(session, action=f"mandate.{purpose.value}_requested", subject=mandate.public_id,
+                 actor=actor, merchant_id=mandate.merchant_id, now=now,
+                 data={"invitation": invitation.public_id})
+    emit_event(session, merchant_id=mandate.merchant_id, type="invitation.created",
+               subject=invitation.public_id, now=now,
+               data={"invitation": invitation.public_id, "mandate": mandate.public_id,
+                     "purpose": purpose.value})
     return invitation
 
 
