@@ -92,6 +92,20 @@ def check_provider(app: Flask) -> list[str]:
     return []
 
 
+def check_bank(app: Flask, now: datetime) -> list[str]:
+    from portal.banks import BANK_NAMES
+    from portal.banks.checks import check_emandates, check_expiration
+
+    bank = app.config["BANK"]
+    if bank not in BANK_NAMES:
+        return [f"unknown BANK {bank!r} (use {', '.join(BANK_NAMES)})"]
+    if bank == "emandates":
+        return check_emandates(app.config, now)
+    if bank == "sandbox" and app.config["ENV"] == "production":
+        return ["BANK=sandbox in production: the sandbox bank signs any mandate"]
+    return check_expiration(app.config) if bank == "sandbox" else []
+
+
 def check_public_url(app: Flask) -> list[str]:
     url = app.config["PUBLIC_BASE_URL"]
     if app.config["ENV"] == "production" and not url.startswith("https://"):
@@ -103,7 +117,8 @@ def run_checks(app: Flask, now: datetime | None = None) -> list[str]:
     now = now or datetime.now(UTC)
     checks: list[Callable[[], list[str]]] = [
         lambda: check_database(app), lambda: check_signing_certificate(app, now),
-        lambda: check_mail(app), lambda: check_provider(app), lambda: check_public_url(app)]
+        lambda: check_mail(app), lambda: check_provider(app), lambda: check_bank(app, now),
+        lambda: check_public_url(app)]
     return [problem for check in checks for problem in check()]
 
 

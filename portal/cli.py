@@ -172,11 +172,12 @@ def init_app(app: Flask) -> None:
     import portal.reminders.jobs
     import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
+    from portal.banks.cli import banks_cli
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli):
+                    webhooks_cli, mail_cli, staff_cli, banks_cli):
         app.cli.add_command(command)

@@ -63,6 +63,7 @@ def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
         "PORTAL_SMTP_PORT": str(smtp_port), "PORTAL_PAYMENT_PROVIDER": "mollie",
         "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12",
         "PORTAL_PUBLIC_BASE_URL": "https://portal.example",
+        "PORTAL_BANK": "none",  # tests/banks/test_check.py checks a real acquirer's settings
     }
 
 
