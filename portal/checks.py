@@ -93,7 +93,7 @@ def check_provider(app: Flask) -> list[str]:
 
 
 def check_bank(app: Flask, now: datetime) -> list[str]:
-    from portal.banks import BANK_NAMES
+    from portal.banks.factory import BANK_NAMES
     from portal.banks.checks import check_emandates, check_expiration
 
     bank = app.config["BANK"]

@@ -7,10 +7,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.banks import bank_of
 from portal.banks.base import BankError, Product
 from portal.banks.certificates import fingerprint
 from portal.banks.directory import debtor_banks
+from portal.banks.factory import bank_of
 from portal.clock import now as clock_now
 from portal.db import session_scope
 

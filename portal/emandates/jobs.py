@@ -9,7 +9,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.banks import BankError, bank_of
+from portal.banks.base import BankError
+from portal.banks.factory import bank_of
 from portal.clock import now as clock_now
 from portal.emandates.models import BankOutcome
 from portal.emandates.service import (

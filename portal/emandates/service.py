@@ -91,7 +91,7 @@ class BankSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> BankSettings:
-        from portal.banks import expiration_for
+        from portal.banks.factory import expiration_for
 
         return cls(
             expiration={p: expiration_for(config, p) for p in Product},

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from flask import Flask
 
-from portal.banks import sandbox_keys
 from portal.banks.client import IdxBank, IdxSettings
+from portal.banks.factory import sandbox_keys
 from portal.banks.sandbox.service import MERCHANT_ID, SUB_ID
 from portal.banks.xml import parse_message, validate_message
 from portal.clock import utcnow

@@ -7,8 +7,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from portal.banks import sandbox_keys
 from portal.banks.certificates import fingerprint
+from portal.banks.factory import sandbox_keys
 from portal.banks.models import BankDirectory
 from portal.db import state
 from tests.banks.conftest import Clock

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from portal.banks import Product, sandbox_keys
+from portal.banks.base import Product
+from portal.banks.factory import sandbox_keys
 from portal.banks.pain import Party
 from portal.banks.sandbox.models import SandboxBankTransaction
 from portal.banks.sandbox.service import (
