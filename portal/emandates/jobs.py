@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from portal.banks.base import BankError
 from portal.banks.factory import bank_of
 from portal.clock import now as clock_now
+from portal.emandates.config import bank_settings
 from portal.emandates.models import BankOutcome
 from portal.emandates.service import (
     STATUS_POLL_JOB,
-    BankSettings,
     find_transaction,
     give_up,
     next_poll,
@@ -24,15 +24,6 @@ from portal.emandates.service import (
 from portal.jobs.service import RetryLater, job_handler
 
 log = logging.getLogger(__name__)
-
-
-def bank_settings() -> BankSettings:
-    """The app's bank settings, read once."""
-    app = current_app
-    settings = app.extensions.get("bank_settings")
-    if settings is None:
-        settings = app.extensions["bank_settings"] = BankSettings.from_config(app.config)
-    return settings
 
 
 @job_handler(STATUS_POLL_JOB)
@@ -45,7 +36,7 @@ def poll_bank_status(session: Session, payload: dict[str, Any]) -> None:
         log.warning("bank %s of transaction %s is not configured", transaction.bank,
                     transaction.public_id)
         return
-    settings = bank_settings()
+    settings = bank_settings(current_app)
     now = clock_now()
     try:
         outcome = refresh_status(session, bank, transaction, source="poll", now=now,

@@ -35,7 +35,7 @@ def follow(code: str) -> Response | tuple[str, int]:
     now = clock_now()
     record_open(session, link, now)
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
-                     invitation.mandate.status, now)
+                     invitation.mandate.status, now, invitation.purpose)
     if reason in GONE:
         session.commit()
         return render_template("sign/refused.html", reason=reason.value,
