@@ -7,10 +7,18 @@ from typing import Any
 
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
-from portal.api.inputs import CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
+from portal.api.inputs import CHANGE_FIELDS, CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
 from portal.api.models import SCOPES
 from portal.api.validation import Field, object_schema
-from portal.mandates.models import InvitationChannel, MandateStatus, Scheme, SequenceType
+from portal.emandates.models import BankOutcome, BankRequestKind
+from portal.mandates.models import (
+    InvitationChannel,
+    InvitationPurpose,
+    MandateStatus,
+    Scheme,
+    SequenceType,
+    SigningMethod,
+)
 
 PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
@@ -49,7 +57,8 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `idempotency-key-reused`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
+        "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
         "…).")),
@@ -128,6 +137,12 @@ def _schemas(config: Any) -> dict[str, Any]:
                                       "the mandate ended otherwise."},
             "mandate": {"type": "string", "description": "Id of the mandate to be signed."},
             "customer": ref("Customer"),
+            "purpose": {"enum": [p.value for p in InvitationPurpose], "description": (
+                "`sign` a new mandate; `amend` (move an active mandate to another account) or "
+                "`cancel` (end an active B2B mandate), both at the debtor's bank.")},
+            "signing_methods": {"type": "array", "items": {
+                "enum": [m.value for m in SigningMethod]}, "description": (
+                "How the customer may sign, in the order offered on the page.")},
             "send_via": {"enum": [c.value for c in InvitationChannel]},
             "signing_url": {"type": "string", "format": "uri"},
             "qr_png_url": {"type": "string", "format": "uri"},
@@ -154,6 +169,22 @@ def _schemas(config: Any) -> dict[str, Any]:
             "status": {"enum": ["pending", "ready", "not_applicable"]},
             "url": _nullable("string", format="uri"), "sha256": _nullable("string"),
         }, "The sealed PDF: pending between activation and its production."),
+        "BankOutcome": _closed({
+            "transaction": {"type": "string", "examples": ["btx_7dP2kR"]},
+            "kind": {"enum": [k.value for k in BankRequestKind],
+                     "description": "`new` (pain.009), `amend` (pain.010), `cancel` (pain.011)."},
+            "status": {"enum": [o.value for o in BankOutcome], "description": (
+                "`open` (the debtor is at their bank), `pending` (the bank is still "
+                "processing), `accepted` (the bank's signed report matched: the mandate "
+                "changed), `not_authorised` (the signer may not sign for the company), "
+                "`rejected`, `cancelled` (by the debtor), `expired`, `failed`, `error` (the "
+                "acquirer refused to start), `refused` (the bank's report was not "
+                "trustworthy or not about this mandate: nothing changed).")},
+            "reason": _nullable("string"),
+            "debtor_bank": {"type": "string", "description": "BIC of the debtor's bank."},
+            "validation_reference": _nullable("string"),
+            "created_at": _time(), "updated_at": _time(),
+        }, "The latest transaction at the debtor's bank (eMandates)."),
         "Mandate": _closed({
             "id": {"type": "string", "examples": ["md_5rT7wQ"]}, "object": {"const": "mandate"},
             "status": {"enum": [s.value for s in MandateStatus]},
@@ -165,6 +196,15 @@ def _schemas(config: Any) -> dict[str, Any]:
             "bic": _nullable("string"),
             "signed_at": _time(True), "signing_method": {"enum": [
                 "payment_verification", "bank_emandate", None]},
+            "signer_name": _nullable("string", description=(
+                "Signed at the bank: who signed (for a company, the authorised person).")),
+            "validation_reference": _nullable("string", description=(
+                "Signed at the bank: the bank's reference of the signing, which collections "
+                "may need to carry (where depends on your bank).")),
+            "max_amount_cents": _nullable("integer", description=(
+                "B2B: the most one collection may take, as registered at the bank.")),
+            "reason": _nullable("string"),
+            "bank_outcome": {"anyOf": [ref("BankOutcome"), {"type": "null"}]},
             "created_at": _time(), "pdf": ref("MandatePdf"),
         }),
         "Event": _closed({
@@ -180,6 +220,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             "not": {"required": ["expires_at", "expires_in_days"]},
         },
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
+        "ChangeMandate": {"type": "object", **object_schema(CHANGE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
     }
 
@@ -349,6 +390,25 @@ def _paths(config: Any) -> dict[str, Any]:
                         "if the mandate is not active.",
             parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
             example={"reason": "Customer ended the contract"})},
+        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": _operation(
+            "Let the debtor move a mandate to another account", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor chooses their (new) bank and signs the amendment there "
+                        "(pain.010); on the bank's accepted report the mandate takes the new "
+                        "account (`mandate.amended`). 409 `invalid-state` unless active; 422 "
+                        "`bank-not-configured` without bank signing.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="amendMandate")},
+        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": _operation(
+            "Let the debtor end a B2B mandate at their bank", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor confirms at their bank (pain.011); on the bank's accepted "
+                        "report the mandate is revoked (`mandate.revoked`). B2B only: 409 "
+                        "`invalid-state` for Core or inactive mandates.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="cancelMandateAtBank")},
         f"{PREFIX}/events": {"get": _operation(
             "List events (the feed)", "Events", "events:read",
             {"200": _ok("EventList", "Events oldest first; `next_cursor` is always where to "
@@ -359,7 +419,12 @@ def _paths(config: Any) -> dict[str, Any]:
                         "`invitation.delivery_failed`, `invitation.expired`, "
                         "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
                         "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
-                        "`mandate.expired`, `mandate.amended`.",
+                        "`mandate.expired`, `mandate.amended`, `invitation.created` (amendment "
+                        "and cancellation links); at the debtor's bank: `mandate.bank_pending`, "
+                        "`mandate.bank_not_authorised`, `mandate.bank_rejected`, "
+                        "`mandate.bank_cancelled`, `mandate.bank_expired`, "
+                        "`mandate.bank_failed` (an accepted report emits `mandate.active`, "
+                        "`mandate.amended` or `mandate.revoked`).",
             parameters=query(FEED_PARAMS), operation_id="listEvents")},
         f"{PREFIX}/events/{{event_id}}": {"get": _operation(
             "Get an event", "Events", "events:read",

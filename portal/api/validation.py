@@ -39,7 +39,7 @@ class Field:
     """One input field: its JSON type and the rules its value must meet."""
 
     name: str
-    kind: str  # "string", "integer" or "object"
+    kind: str  # "string", "integer", "object" or "array" (of strings from ``enum``)
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
@@ -61,6 +61,16 @@ class Field:
             if not isinstance(value, dict):
                 return fail("Must be an object.")
             return check_object(self.fields, value, path, errors)
+        if self.kind == "array":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return fail("Must be an array of strings.")
+            if self.min_length and len(value) < self.min_length:
+                return fail(f"Must hold at least {self.min_length} item(s).")
+            if self.enum is not None and any(v not in self.enum for v in value):
+                return fail(f"Each item must be one of: {', '.join(self.enum)}.")
+            if len(set(value)) != len(value):
+                return fail("Must not repeat an item.")
+            return list(value)
         if self.kind == "integer":
             if type(value) is not int:
                 return fail("Must be an integer.")
@@ -108,6 +118,9 @@ class Field:
             schema["description"] = self.description
         if self.kind == "object":
             schema.update(object_schema(self.fields, config))
+        elif self.kind == "array":
+            schema.update({"items": {"enum": list(self.enum or ())}, "uniqueItems": True,
+                           "minItems": self.min_length or 0})
         elif self.kind == "integer":
             schema.update({k: v for k, v in (("minimum", self.minimum),
                                              ("maximum", self.maximum)) if v is not None})

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -130,6 +130,16 @@ def _code(length: int) -> str:
 def latest_transaction(session: Session, mandate: Mandate) -> BankTransaction | None:
     return session.scalar(select(BankTransaction).where(BankTransaction.mandate_id == mandate.id)
                           .order_by(BankTransaction.id.desc()).limit(1))
+
+
+def latest_transactions(session: Session, mandate_ids: list[int]) -> dict[int, BankTransaction]:
+    """The latest transaction of each of these mandates (one query, for lists)."""
+    if not mandate_ids:
+        return {}
+    newest = (select(func.max(BankTransaction.id)).where(
+        BankTransaction.mandate_id.in_(mandate_ids)).group_by(BankTransaction.mandate_id))
+    return {t.mandate_id: t for t in session.scalars(
+        select(BankTransaction).where(BankTransaction.id.in_(newest)))}
 
 
 def find_transaction(session: Session, public_id: str) -> BankTransaction | None:

@@ -13,18 +13,26 @@ from portal.api.idempotency import write_endpoint
 from portal.api.inputs import CREATE_FIELDS, MAX_DAYS
 from portal.api.serializers import invitation_json
 from portal.api.validation import validate_body, validation_problem
+from portal.banks.factory import bank_of
 from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
 from portal.mail.jobs import queue_invitation_email
 from portal.mandates.lifecycle import IllegalTransition
-from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
+from portal.mandates.models import (
+    Invitation,
+    InvitationChannel,
+    Scheme,
+    SequenceType,
+    SigningMethod,
+)
 from portal.mandates.service import (
     InvitationRequest,
     find_invitation,
     invite_customer,
     withdraw_invitation,
 )
+from portal.mandates.signing_methods import SigningMethodError, signing_methods_for
 from portal.merchants.models import Merchant
 from portal.sms.gateways import sms_enabled
 from portal.sms.jobs import queue_invitation_sms
@@ -70,6 +78,21 @@ def _channel(data: dict[str, Any]) -> InvitationChannel:
     return channel
 
 
+def _signing(data: dict[str, Any], merchant: Merchant) -> tuple[Scheme, tuple[SigningMethod, ...]]:
+    """The scheme and how it may be signed here (:mod:`portal.mandates.signing_methods`)."""
+    scheme = Scheme(data.get("scheme", Scheme.CORE.value))
+    if "max_amount_cents" in data and scheme is not Scheme.B2B:
+        raise validation_problem([{"field": "max_amount_cents",
+                                   "message": "Only B2B mandates carry a maximum amount."}])
+    try:
+        methods = signing_methods_for(scheme, data.get("signing_methods"),
+                                      merchant.signing_methods,
+                                      bank_available=bank_of(current_app) is not None)
+    except SigningMethodError as exc:
+        raise validation_problem([{"field": "signing_methods", "message": str(exc)}]) from None
+    return scheme, methods
+
+
 @bp.post("/invitations")
 @require_scope("mandates:write")
 @write_endpoint
@@ -81,11 +104,13 @@ def create_invitation(body: Any) -> Response:
     customer = data["customer"]
     session = get_session()
     merchant = session.get(Merchant, merchant_id())
+    scheme, methods = _signing(data, merchant)
     invitation = invite_customer(session, merchant, InvitationRequest(
         customer_name=customer["name"], customer_email=customer.get("email"),
         customer_phone=customer.get("phone"), locale=customer.get("locale"),
         external_reference=data.get("external_reference"),
-        scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
+        scheme=scheme, signing_methods=methods,
+        max_amount_cents=data.get("max_amount_cents"), reason=data.get("reason"),
         sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
         channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
     if channel is InvitationChannel.EMAIL:
