@@ -16,6 +16,7 @@ from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
 from portal.mandates.links import invitation_url
+from portal.mandates.models import Scheme, SigningMethod
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import (
     MerchantDetails,
@@ -27,6 +28,8 @@ from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
 from signing import verify
 
+#: The demo offers both ways of signing a Core mandate: the cent and the (sandbox) bank.
+DEMO_SIGNING_METHODS = (SigningMethod.PAYMENT_VERIFICATION, SigningMethod.BANK_EMANDATE)
 db_cli = AppGroup("db", help="Database schema migrations.")
 merchant_cli = AppGroup("merchant", help="Merchants.")
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -115,14 +118,22 @@ def demo(base_url: str | None) -> None:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
             merchant = create_merchant(session, DEMO_MERCHANT, actor="demo")
+            merchant.signing_methods = [m.value for m in DEMO_SIGNING_METHODS]
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001"), actor="demo")
+            external_reference="DEMO-001", signing_methods=DEMO_SIGNING_METHODS), actor="demo")
         link = invitation_url(invitation.public_id, invitation.expires_at, base)
+        b2b = invite_customer(session, merchant, InvitationRequest(
+            customer_name="De Vries Holding B.V.", customer_email="finance@devries.example",
+            locale="nl", external_reference="DEMO-B2B-001", scheme=Scheme.B2B,
+            signing_methods=(SigningMethod.BANK_EMANDATE,), max_amount_cents=250000,
+            reason="Groothandel Demo Sportclub"), actor="demo")
+        b2b_link = invitation_url(b2b.public_id, b2b.expires_at, base)
         merchant_name = merchant.display_name
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
     click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")
@@ -175,9 +186,11 @@ def init_app(app: Flask) -> None:
     from portal.banks.cli import banks_cli
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
+    from portal.merchants.cli import signing_methods_command
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
+    merchant_cli.add_command(signing_methods_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli, banks_cli):
         app.cli.add_command(command)
