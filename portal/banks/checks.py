@@ -30,17 +30,24 @@ def _expiry(label: str, certificate: x509.Certificate, now: datetime) -> list[st
 
 def check_emandates(config: Any, now: datetime) -> list[str]:
     """Every problem with a real acquirer's configuration (``BANK=emandates``)."""
+    return [*_urls(config), *_contract(config), *_signing(config, now),
+            *_acquirer_certificates(config, now), *check_expiration(config)]
+
+
+def _urls(config: Any) -> list[str]:
     problems = []
     for name in ("DIRECTORY_URL", "TRANSACTION_URL", "STATUS_URL"):
         url = config.get(f"EMANDATES_{name}")
         if not url:
             problems.append(f"EMANDATES_{name} is not set while BANK=emandates")
-            continue
-        parts = urlsplit(str(url))
-        if parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+        elif urlsplit(str(url)).scheme != "https" and urlsplit(str(url)).hostname not in _LOOPBACK:
             problems.append(f"EMANDATES_{name} {url!r} is not https")
-    merchant_id = str(config.get("EMANDATES_MERCHANT_ID") or "")
-    if not _MERCHANT_ID.fullmatch(merchant_id):
+    return problems
+
+
+def _contract(config: Any) -> list[str]:
+    problems = []
+    if not _MERCHANT_ID.fullmatch(str(config.get("EMANDATES_MERCHANT_ID") or "")):
         problems.append("EMANDATES_MERCHANT_ID must be the 10-digit contract id of the acquirer")
     try:
         sub_id = int(config.get("EMANDATES_SUB_ID"))
@@ -48,18 +55,24 @@ def check_emandates(config: Any, now: datetime) -> list[str]:
         sub_id = -1
     if not 0 <= sub_id <= 999999:
         problems.append("EMANDATES_SUB_ID must be a number from 0 to 999999")
+    return problems
+
+
+def _signing(config: Any, now: datetime) -> list[str]:
     key, certificate = (config.get("EMANDATES_SIGNING_KEY_PATH"),
                         config.get("EMANDATES_SIGNING_CERTIFICATE_PATH"))
     if not key or not certificate:
-        problems.append("EMANDATES_SIGNING_KEY_PATH and EMANDATES_SIGNING_CERTIFICATE_PATH "
-                        "must name our signing key and its certificate")
-    else:
-        try:
-            pair = load_signing_pair(key, certificate, config.get("EMANDATES_SIGNING_KEY_PASSPHRASE"))
-        except CertificateError as exc:
-            problems.append(f"eMandates signing key: {exc}")
-        else:
-            problems += _expiry("eMandates signing certificate", pair.certificate, now)
+        return [("EMANDATES_SIGNING_KEY_PATH and EMANDATES_SIGNING_CERTIFICATE_PATH must name "
+                "our signing key and its certificate")]
+    try:
+        pair = load_signing_pair(key, certificate, config.get("EMANDATES_SIGNING_KEY_PASSPHRASE"))
+    except CertificateError as exc:
+        return [f"eMandates signing key: {exc}"]
+    return _expiry("eMandates signing certificate", pair.certificate, now)
+
+
+def _acquirer_certificates(config: Any, now: datetime) -> list[str]:
+    problems = []
     for name, required in (("ACQUIRER_CERTIFICATE_PATH", True),
                            ("ACQUIRER_ALTERNATIVE_CERTIFICATE_PATH", False)):
         path = config.get(f"EMANDATES_{name}")
@@ -74,7 +87,6 @@ def check_emandates(config: Any, now: datetime) -> list[str]:
             problems.append(f"EMANDATES_{name}: {exc}")
         else:
             problems += _expiry(f"acquirer certificate {path}", acquirer, now)
-    problems += check_expiration(config)
     return problems
 
 

@@ -113,20 +113,8 @@ def answer(session: Session, endpoint: str, body: bytes, contract: SandboxContra
     """The signed answer to one iDx request: its response, or an ``AcquirerErrorRes``."""
     product = Product.CORE
     try:
-        try:
-            root = parse_message(body)
-            product = _product(root)
-        except XmlRefused as exc:
-            raise SandboxError("IX1000", "Received XML not well-formed", str(exc)) from None
-        try:
-            validate_message(root)
-        except XmlRefused as exc:
-            raise SandboxError("IX1100", "Received XML not valid", str(exc)) from None
-        try:
-            verified = dsig.verify_message(root, [contract.merchant_certificate], now=now)
-        except dsig.SignatureRefused as exc:
-            raise SandboxError("SE2000", "Authentication error", str(exc)) from None
-        request = idx.read_request(verified.signed)
+        root, request = _verified_request(body, contract, now)
+        product = _product(root)
         expected = {"directory": "DirectoryReq", "transaction": "AcquirerTrxReq",
                     "status": "AcquirerStatusReq"}[endpoint]
         if request.kind != expected:
@@ -148,6 +136,24 @@ def answer(session: Session, endpoint: str, body: bytes, contract: SandboxContra
     signed = dsig.sign_message(response, contract.acquirer)
     validate_message(signed)
     return serialize(signed)
+
+
+def _verified_request(body: bytes, contract: SandboxContract, now: datetime
+                      ) -> tuple[etree._Element, idx.TransactionRequestFields]:
+    """The request as signed by the merchant we know; SandboxError as an acquirer answers."""
+    try:
+        root = parse_message(body)
+    except XmlRefused as exc:
+        raise SandboxError("IX1000", "Received XML not well-formed", str(exc)) from None
+    try:
+        validate_message(root)
+    except XmlRefused as exc:
+        raise SandboxError("IX1100", "Received XML not valid", str(exc)) from None
+    try:
+        verified = dsig.verify_message(root, [contract.merchant_certificate], now=now)
+    except dsig.SignatureRefused as exc:
+        raise SandboxError("SE2000", "Authentication error", str(exc)) from None
+    return root, idx.read_request(verified.signed)
 
 
 def _product(root: etree._Element) -> Product:

@@ -17,7 +17,6 @@ from portal.banks.factory import sandbox_keys
 from portal.banks.pain import Party
 from portal.banks.sandbox.models import SandboxBankTransaction
 from portal.banks.sandbox.service import (
-    Decision,
     SandboxContract,
     answer,
     current_status,
@@ -100,45 +99,50 @@ def _typed_iban(reference: str) -> str | None:
 @bp.route("/authorise/<transaction_id>/<token>", methods=["GET", "POST"])
 def authorise(transaction_id: str, token: str):
     """Stands in for the debtor's online banking: log in, then decide."""
-    session = get_session()
     transaction = _transaction(transaction_id, token)
-    bank = sandbox_bank(transaction.issuer_bic)
-    now = clock_now()
-    status, _ = current_status(transaction, now, contract().pending)
-    details = mandate_shown(transaction)
-    b2b = transaction.product == Product.B2B.value
-    page = {"transaction": transaction, "bank": bank, "details": details, "b2b": b2b,
-            "status": status.value, "creditor": creditor_for(transaction.mandate_reference)}
+    status, _ = current_status(transaction, clock_now(), contract().pending)
+    page = {"transaction": transaction, "bank": sandbox_bank(transaction.issuer_bic),
+            "details": mandate_shown(transaction), "status": status.value,
+            "b2b": transaction.product == Product.B2B.value,
+            "creditor": creditor_for(transaction.mandate_reference)}
     if transaction.decision is not None or status.is_final:
         return render_template("sandbox_bank/closed.html", **page)
     allow_form_redirects("'self' http: https:")  # on to the creditor's return URL
-    login = LoginForm(prefix="login")
     if request.method == "GET":
-        return render_template("sandbox_bank/login.html", form=login, **page)
+        return render_template("sandbox_bank/login.html", form=LoginForm(prefix="login"), **page)
     if request.form.get("step") == "login":
-        if not login.validate_on_submit():
-            return render_template("sandbox_bank/login.html", form=login, **page), 422
-        form = DecisionForm(prefix="decide")
-        typed = _typed_iban(transaction.mandate_reference)
-        form.debtor_iban.data = format_iban(typed or (bank.sample_iban if bank else ""))
-        form.debtor_name.data = login.user.data
-        form.signer_name.data = login.user.data
-        return render_template("sandbox_bank/review.html", form=form, **page)
+        return _logged_in(transaction, page)
+    return _decided(transaction, page)
+
+
+def _logged_in(transaction: SandboxBankTransaction, page: dict):
+    login = LoginForm(prefix="login")
+    if not login.validate_on_submit():
+        return render_template("sandbox_bank/login.html", form=login, **page), 422
+    form = DecisionForm(prefix="decide", formdata=None)
+    typed = _typed_iban(transaction.mandate_reference)
+    bank = page["bank"]
+    form.debtor_iban.data = format_iban(typed or (bank.sample_iban if bank else ""))
+    form.debtor_name.data = login.user.data
+    form.signer_name.data = login.user.data
+    return render_template("sandbox_bank/review.html", form=form, **page)
+
+
+def _decided(transaction: SandboxBankTransaction, page: dict):
     form = DecisionForm(prefix="decide")
     if form.validate_on_submit():
         try:
             account = validate_iban(form.debtor_iban.data)
+            decide(transaction, form.decision.data, debtor_name=form.debtor_name.data,
+                   debtor_iban=account.iban, signer_name=form.signer_name.data,
+                   now=clock_now())
         except IbanError as exc:
             form.debtor_iban.errors = [exc.message]
+        except ValueError as exc:
+            form.decision.errors = [str(exc)]
         else:
-            try:
-                decide(transaction, form.decision.data, debtor_name=form.debtor_name.data,
-                       debtor_iban=account.iban, signer_name=form.signer_name.data, now=now)
-            except ValueError as exc:
-                form.decision.errors = [str(exc)]
-            else:
-                session.commit()
-                return redirect(return_url(transaction), code=303)
+            get_session().commit()
+            return redirect(return_url(transaction), code=303)
     return render_template("sandbox_bank/review.html", form=form, **page), 422
 
 
@@ -147,5 +151,3 @@ def left():
     """Where 'leave without deciding' goes: the creditor hears only the expiry, later."""
     return render_template("sandbox_bank/left.html")
 
-
-DECISIONS = (Decision.APPROVED, Decision.REJECTED, Decision.NOT_AUTHORISED, Decision.FAILED)
