@@ -314,8 +314,7 @@ def _settle(session: Session, transaction: BankTransaction, mandate: Mandate,
                  data={k: v for k, v in data.items() if k != "mandate"})
     emit_event(session, merchant_id=mandate.merchant_id, type=OUTCOME_EVENTS[outcome],
                subject=mandate.public_id, data=data, now=now)
-    if outcome.is_final:
-        mandate.updated_at = now  # a new version: the signing page offers another attempt
+    mandate.updated_at = now  # a new version: the cached signing page is not shown again
     return outcome
 
 
