@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -90,16 +91,22 @@ class PaymentVerificationFlow:
     method = SigningMethod.PAYMENT_VERIFICATION
     refreshes_while_waiting = False  # the provider's webhook settles it
 
-    def __init__(self, provider: PaymentProvider, webhook_url: str) -> None:
-        self.provider = provider
-        self.webhook_url = webhook_url
+    def __init__(self, provider: Callable[[], PaymentProvider],
+                 webhook_url: Callable[[PaymentProvider], str]) -> None:
+        self._provider = provider  # built when needed: reading the last attempt needs none
+        self._webhook_url = webhook_url
+
+    @property
+    def provider(self) -> PaymentProvider:
+        return self._provider()
 
     def start(self, session: Session, invitation: Invitation, debtor_bic: str | None, *,
               return_url: str, now: datetime) -> str:
         try:
-            payment = start_verification(session, invitation.mandate, self.provider,
-                                         return_url=return_url, webhook_url=self.webhook_url,
-                                         now=now)
+            provider = self.provider
+            payment = start_verification(session, invitation.mandate, provider,
+                                         return_url=return_url,
+                                         webhook_url=self._webhook_url(provider), now=now)
         except ProviderError:
             log.warning("payment provider refused to start a verification", exc_info=True)
             session.rollback()

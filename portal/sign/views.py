@@ -147,10 +147,10 @@ def _pages() -> PageCache:
 
 def _flows(session: Session) -> dict[SigningMethod, SigningFlow]:
     """The signing methods this portal can run, each with its adapter."""
-    provider = get_provider(session)
     flows: dict[SigningMethod, SigningFlow] = {
         SigningMethod.PAYMENT_VERIFICATION: PaymentVerificationFlow(
-            provider, external_url("verification.webhook", provider=provider.name))}
+            lambda: get_provider(session),
+            lambda provider: external_url("verification.webhook", provider=provider.name))}
     bank = bank_of(current_app)
     if bank is not None:
         flows[SigningMethod.BANK_EMANDATE] = BankEmandateFlow(bank, bank_settings(current_app))
