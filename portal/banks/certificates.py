@@ -80,7 +80,9 @@ def load_signing_pair(key_path: str | Path, certificate_path: str | Path,
     if not isinstance(key, rsa.RSAPrivateKey):
         raise CertificateError(f"key {key_path} is not an RSA key (iDx signs with RSA-SHA256)")
     certificate = load_certificate(certificate_path)
-    if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+    public = certificate.public_key()
+    if (not isinstance(public, rsa.RSAPublicKey)
+            or public.public_numbers() != key.public_key().public_numbers()):
         raise CertificateError(f"key {key_path} does not belong to certificate {certificate_path}")
     return SigningPair(key, certificate)
 

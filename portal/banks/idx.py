@@ -226,7 +226,7 @@ def read_status_response(root: etree._Element) -> StatusAnswer:
     documents = list(container) if container is not None else []
     return StatusAnswer(
         transaction_id=find_text(root, "idx:Transaction/idx:transactionID") or "",
-        status=TransactionStatus(find_text(root, "idx:Transaction/idx:status")),
+        status=TransactionStatus(find_text(root, "idx:Transaction/idx:status") or ""),
         status_at=_time(find_text(root, "idx:Transaction/idx:statusDateTimestamp")),
         document=documents[0] if len(documents) == 1 else None)
 

@@ -277,13 +277,13 @@ def _apply_locked(session: Session, transaction_id: int, report: StatusReport | 
     # return and background poll apply the same answer once.
     session.execute(update(BankTransaction).where(BankTransaction.id == transaction_id)
                     .values(last_checked_at=now).execution_options(synchronize_session=False))
-    transaction = session.get(BankTransaction, transaction_id, populate_existing=True)
-    mandate = session.get(Mandate, transaction.mandate_id, populate_existing=True)
+    transaction = session.get_one(BankTransaction, transaction_id, populate_existing=True)
+    mandate = session.get_one(Mandate, transaction.mandate_id, populate_existing=True)
     current = BankOutcome(transaction.outcome)
     if current.is_final:
         return current
-    if refused is not None:
-        return _refuse(session, transaction, mandate, refused, now)
+    if refused is not None or report is None:
+        return _refuse(session, transaction, mandate, refused or "no status", now)
     status = report.status
     if transaction.status != status.value:
         _history(transaction, status.value, source, now)
@@ -515,7 +515,7 @@ def next_poll(transaction: BankTransaction, now: datetime,
 def give_up(session: Session, transaction: BankTransaction, now: datetime) -> BankOutcome:
     """The bank never gave a final status, long after the transaction expired: treat it as
     expired (a late Success would need a new transaction)."""
-    mandate = session.get(Mandate, transaction.mandate_id)
+    mandate = session.get_one(Mandate, transaction.mandate_id)
     outcome = _settle(session, transaction, mandate, BankOutcome.EXPIRED,
                       "no final status from the bank after the expiry", now)
     session.commit()
