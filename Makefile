@@ -42,10 +42,10 @@ bench: venv system-deps
 # After changing a translated string: extract, merge into nl/de/fr, then translate the empty
 # msgstr entries and run it again to compile (portal/translations/README.md).
 i18n: venv
-	$(BIN)/pybabel extract -q -F babel.cfg -k lazy_gettext -k _l \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l \
 		--project=mandate-portal --copyright-holder="mandate-portal contributors" \
 		-o portal/translations/messages.pot .
-	$(BIN)/pybabel update -q -i portal/translations/messages.pot -d portal/translations \
+	$(BIN)/pybabel -q update -i portal/translations/messages.pot -d portal/translations \
 		--no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d portal/translations --statistics
 

@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
+    from portal.payments.views import bp as pay_bp
     from portal.reminders.views import bp as reminders_bp
     from portal.sandbox.views import bp as sandbox_bp
     from portal.shortlinks.views import bp as shortlinks_bp
@@ -46,7 +47,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     cli.init_app(app)
     worker.init_app(app)
     for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, sandbox_bp, verification_bp,
-                      shortlinks_bp, reminders_bp, console_bp):
+                      shortlinks_bp, reminders_bp, console_bp, pay_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     if app.config["BANK"] == "sandbox":

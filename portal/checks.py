@@ -93,8 +93,8 @@ def check_provider(app: Flask) -> list[str]:
 
 
 def check_bank(app: Flask, now: datetime) -> list[str]:
-    from portal.banks.factory import BANK_NAMES
     from portal.banks.checks import check_emandates, check_expiration
+    from portal.banks.factory import BANK_NAMES
 
     bank = app.config["BANK"]
     if bank not in BANK_NAMES:

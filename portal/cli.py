@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import verify_chain
+from portal.clock import now as clock_now
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
@@ -24,6 +26,9 @@ from portal.merchants.service import (
     create_merchant,
     find_by_creditor_id,
 )
+from portal.payments.links import checkout_token
+from portal.payments.models import Collect
+from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
 from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
 from signing import verify
@@ -129,11 +134,20 @@ def demo(base_url: str | None) -> None:
             signing_methods=(SigningMethod.BANK_EMANDATE,), max_amount_cents=250000,
             reason="Groothandel Demo Sportclub"), actor="demo")
         b2b_link = invitation_url(b2b.public_id, b2b.expires_at, base)
+        merchant.offer_mandate_at_checkout = True
+        request = create_payment_request(session, merchant, RequestSpec(
+            amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
+            customer=invitation.mandate.customer, due_date=(clock_now() + timedelta(days=14))
+            .date(), expires_at=clock_now() + timedelta(days=30), allow_partial=True,
+            collect=Collect.LINK, return_url=f"{base}/healthz"), actor="demo", now=clock_now(),
+            settings=PaymentSettings.from_config(current_app.config))
+        pay_link = f"{base}/pay/{checkout_token(request)}"
         merchant_name = merchant.display_name
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
     click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
+    click.echo(f"  Pay a request:    {pay_link}")
     click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
     click.echo(f"  Health:           {base}/healthz")
@@ -179,6 +193,7 @@ def init_app(app: Flask) -> None:
     import portal.documents.service
     import portal.emandates.jobs
     import portal.mail.jobs
+    import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
@@ -187,9 +202,11 @@ def init_app(app: Flask) -> None:
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.merchants.cli import signing_methods_command
+    from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
+    merchant_cli.add_command(payment_settings)
     merchant_cli.add_command(signing_methods_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli, banks_cli):

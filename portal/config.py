@@ -110,6 +110,10 @@ DEFAULTS: dict[str, object] = {
                                 86400],
     # Reminders for unsigned invitations, in days after sending (a merchant may set its own).
     "REMINDER_DAYS": [3, 7],
+    # Payment requests: how long a link stays payable by default (days), and reminders in days
+    # around the due date (negative: before it); a merchant may set its own schedule.
+    "PAYMENT_REQUEST_TTL_DAYS": 30,
+    "PAYMENT_REMINDER_DAYS": [-3, 0, 7],
     # Logs: "text" for development, "json" (default in production) for log shippers.
     "LOG_FORMAT": None,
     "LOG_LEVEL": "INFO",

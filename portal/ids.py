@@ -7,7 +7,12 @@ import secrets
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: Prefixes in use, so an id says what it names.
-PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf", "btx"})
+PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf",
+                      # payments: requests, payments on them, refunds, chargebacks, stored
+                      # provider mandates and card tokens
+                      "preq", "ptx", "rfd", "cbk", "pmd",
+                      # bank transactions (eMandates)
+                      "btx"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -12,7 +12,20 @@ from portal.events.models import Event
 from portal.jobs.models import Job
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.merchants.models import Merchant
-from portal.sandbox.models import SandboxPayment
+from portal.payments.models import (  # noqa: F401
+    Chargeback,
+    Payment,
+    PaymentMessage,
+    PaymentRequest,
+    ProviderMandate,
+    Refund,
+)
+from portal.sandbox.models import (  # noqa: F401
+    SandboxChargeback,
+    SandboxMandate,
+    SandboxPayment,
+    SandboxRefund,
+)
 from portal.shortlinks.models import ShortLink  # noqa: F401
 from portal.verification.models import VerificationPayment
 from portal.webhooks.models import WebhookAttempt, WebhookDelivery  # noqa: F401

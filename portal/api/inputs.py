@@ -59,6 +59,8 @@ CREATE_FIELDS = (
           description="`email` mails the link now, `sms` texts its short link; reminders "
                       "follow on your schedule until the mandate is signed. `none` (default) "
                       "leaves sending to you."),
+    Field("return_url", "string", format="url",
+          description="Where the confirmation page sends the customer back to (your page)."),
 )
 
 LIST_PARAMS = (
@@ -87,4 +89,88 @@ FEED_PARAMS = (
     CURSOR,
     Field("type", "string", max_length=64, description="Only events of this type.",
           example="mandate.active"),
+)
+
+
+# -- Payment requests ---------------------------------------------------------------------------
+
+#: The longest a payment request may stay payable, and the largest amount (€100,000).
+MAX_REQUEST_DAYS = 365
+MAX_AMOUNT_CENTS = 10_000_000
+METHOD_NAMES = ("ideal", "creditcard", "bancontact", "paypal")
+REQUEST_STATUSES = ("open", "partly_paid", "paid", "overpaid", "expired", "withdrawn",
+                    "refunded", "partly_refunded")
+
+PAYMENT_REQUEST_FIELDS = (
+    Field("amount", "integer", required=True, minimum=1, maximum=MAX_AMOUNT_CENTS,
+          description="What the customer owes, in euro cents.", example=4250),
+    Field("currency", "string", enum=("EUR",), description="Only EUR (the default)."),
+    Field("description", "string", required=True, min_length=1, max_length=140,
+          description="What it is for, shown to the customer.", example="Membership 2030"),
+    Field("invoice_number", "string", max_length=35,
+          description="Your invoice number; shown to the customer and filterable.",
+          example="2030-0042"),
+    Field("external_reference", "string", max_length=100,
+          description="Your own reference (order id); filterable."),
+    Field("customer", "object", fields=CUSTOMER_FIELDS,
+          description="A new customer. Give this or `customer_id`."),
+    Field("customer_id", "string", max_length=60,
+          description="An existing customer (`cus_…`, e.g. of a mandate or an earlier "
+                      "request). Give this or `customer`."),
+    Field("due_date", "string", format="date",
+          description="When it should be paid; reminders are counted from it.",
+          example="2030-03-31"),
+    Field("expires_at", "string", format="date-time",
+          description=f"When the link stops taking payments (at most {MAX_REQUEST_DAYS} days "
+                      "ahead; default PAYMENT_REQUEST_TTL_DAYS, 30)."),
+    Field("expires_in_days", "integer", minimum=1, maximum=MAX_REQUEST_DAYS,
+          description="Alternative to `expires_at`."),
+    Field("methods", "array", enum=METHOD_NAMES, max_items=len(METHOD_NAMES),
+          description="Methods the customer may choose from (default: all you have enabled)."),
+    Field("allow_partial", "boolean",
+          description="The customer may pay part now and the rest later (default false)."),
+    Field("offer_mandate", "boolean",
+          description="Offer \"pay this and future invoices by direct debit\" (or by card) "
+                      "on the checkout page (default: your merchant setting)."),
+    Field("collect", "string", enum=("automatic", "link"),
+          description="`automatic` (default) charges the customer's valid stored card token or "
+                      "direct-debit mandate without them acting, and sends the link only when "
+                      "there is none or it is refused; `link` always lets them pay by link."),
+    Field("return_url", "string", format="url",
+          description="Where the checkout sends the customer back to (your page)."),
+    Field("send_via", "string", enum=("email", "sms", "none"),
+          description="`email` mails the link now, `sms` texts its short link; reminders "
+                      "follow on your schedule around `due_date` until it is paid. `none` "
+                      "(default) leaves sending to you."),
+)
+REQUEST_LIST_PARAMS = (
+    *PAGE_PARAMS,
+    Field("status", "string", enum=REQUEST_STATUSES, description="Only requests in this status.",
+          example="open"),
+    Field("customer_id", "string", max_length=60, description="Only this customer's requests."),
+    Field("invoice_number", "string", max_length=35, description="Only this invoice number."),
+    Field("external_reference", "string", max_length=100,
+          description="Only requests with this reference of yours."),
+)
+WITHDRAW_FIELDS = (
+    Field("reason", "string", max_length=140, description="Why, for the audit trail."),
+)
+EXTERNAL_PAYMENT_FIELDS = (
+    Field("amount", "integer", required=True, minimum=1, maximum=MAX_AMOUNT_CENTS,
+          description="What was paid, in euro cents.", example=2000),
+    Field("source", "string", required=True, enum=("external",),
+          description="`external`: paid outside the portal (bank transfer, cash)."),
+    Field("method", "string", max_length=30, description="How, e.g. `banktransfer`, `cash`.",
+          example="banktransfer"),
+    Field("reference", "string", max_length=100,
+          description="Your reference for it (bank statement line, receipt number)."),
+    Field("paid_at", "string", format="date-time", description="When (default: now)."),
+)
+REFUND_FIELDS = (
+    Field("amount", "integer", minimum=1, maximum=MAX_AMOUNT_CENTS,
+          description="In euro cents (default: everything still refundable of the payment)."),
+    Field("payment", "string", max_length=60,
+          description="The payment (`ptx_…`) to refund (default: the one with most left)."),
+    Field("description", "string", max_length=140, description="Shown on the payer's statement "
+          "where the provider can."),
 )

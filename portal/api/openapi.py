@@ -7,10 +7,23 @@ from typing import Any
 
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
-from portal.api.inputs import CHANGE_FIELDS, CREATE_FIELDS, FEED_PARAMS, LIST_PARAMS, REVOKE_FIELDS
+from portal.api.inputs import (
+    CHANGE_FIELDS,
+    CREATE_FIELDS,
+    EXTERNAL_PAYMENT_FIELDS,
+    FEED_PARAMS,
+    LIST_PARAMS,
+    PAYMENT_REQUEST_FIELDS,
+    REFUND_FIELDS,
+    REQUEST_LIST_PARAMS,
+    REQUEST_STATUSES,
+    REVOKE_FIELDS,
+    WITHDRAW_FIELDS,
+)
 from portal.api.models import SCOPES
 from portal.api.validation import Field, object_schema
 from portal.emandates.models import BankOutcome, BankRequestKind
+from portal.events.catalog import EVENT_TYPES
 from portal.mandates.models import (
     InvitationChannel,
     InvitationPurpose,
@@ -24,8 +37,8 @@ PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
     "mandates:read": "Read invitations, mandates and mandate PDFs.",
     "mandates:write": "Create and withdraw invitations; revoke mandates.",
-    "payments:read": "Read payments (reserved for the payments API).",
-    "payments:write": "Create payments (reserved for the payments API).",
+    "payments:read": "Read payment requests, their payments and refunds.",
+    "payments:write": "Create and withdraw payment requests, enter external payments, refund.",
     "events:read": "Read the event feed.",
 }
 #: The conventions every endpoint follows: (title, text); shown in the description and the docs.
@@ -39,14 +52,17 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "`insufficient_scope`.")),
     ("Identifiers", (
         "Every object has an opaque id with a type prefix: `inv_` invitations, `md_` mandates, "
-        "`cus_` customers, `evt_` events. Never parse them.")),
+        "`cus_` customers, `evt_` events, `preq_` payment requests, `ptx_` payments, `rfd_` "
+        "refunds, `cbk_` chargebacks, `pmd_` stored card tokens and provider mandates. Never "
+        "parse them. A `POST` that creates an object answers 201 with its URL in `Location`.")),
     ("Your data only", (
         "Every request sees only the objects of the merchant the token belongs to. Another "
         "merchant's object answers 404, exactly like one that does not exist.")),
     ("Pagination", (
         "Lists return `{\"object\": \"list\", \"data\": [...], \"has_more\": bool, "
         "\"next_cursor\": ...}`. Ask for `limit` 1 to 100 (default 20) and continue with "
-        "`starting_after=<last id>` or `cursor=<next_cursor>`. Mandates come newest first; "
+        "`starting_after=<last id>` or `cursor=<next_cursor>`. Mandates and payment requests "
+        "come newest first; "
         "events oldest first (`after=<evt_id>` continues the feed).")),
     ("Times and money", (
         "Times are ISO 8601 in UTC with a `Z` (`2030-01-31T12:00:00Z`). Amounts are integers in "
@@ -58,6 +74,7 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
         "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
+        "`refund-refused`, "
         "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
@@ -163,6 +180,8 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "setting); empty with `send_via: none`.")},
             "unsubscribed_at": _time(True, "When the customer asked for no more reminders."),
             "expires_at": _time(), "opened_at": _time(True), "withdrawn_at": _time(True),
+            "return_url": _nullable("string", format="uri", description=(
+                "Where the confirmation page sends the customer back to.")),
             "created_at": _time(),
         }),
         "MandatePdf": _closed({
@@ -213,6 +232,79 @@ def _schemas(config: Any) -> dict[str, Any]:
             "created_at": _time(),
             "data": {"type": "object", "description": "What happened (ids, statuses)."},
         }),
+        "Payment": _closed({
+            "id": {"type": "string", "examples": ["ptx_4Hk2pQ"]}, "object": {"const": "payment"},
+            "status": {"enum": ["open", "pending", "paid", "failed", "canceled", "expired"]},
+            "source": {"enum": ["provider", "external"]},
+            "method": _nullable("string", examples=["ideal"]),
+            "sequence": {"enum": ["oneoff", "first", "recurring"], "description": (
+                "`first` also set up future payments; `recurring` was charged on a stored "
+                "card token or mandate without the customer.")},
+            "amount": {"type": "integer"}, "refunded_amount": {"type": "integer"},
+            "charged_back_amount": {"type": "integer"},
+            "payer_name": _nullable("string"), "payer_iban_masked": _nullable("string"),
+            "failure_reason": _nullable("string"),
+            "late": {"type": "boolean", "description": "Arrived after expiry or withdrawal."},
+            "double_payment": {"type": "boolean",
+                               "description": "Arrived when the request was paid already."},
+            "sets_up": {"enum": ["sepa_mandate", "card_mandate", None]},
+            "mandate": _nullable("string", description="The Core mandate it signed (`md_`)."),
+            "stored_mandate": _nullable("string", description=(
+                "The card token or provider mandate it left or charged (`pmd_`).")),
+            "reference": _nullable("string", description="External payments: your reference."),
+            "paid_at": _time(True), "created_at": _time(),
+        }),
+        "Refund": _closed({
+            "id": {"type": "string", "examples": ["rfd_7Yt3sW"]}, "object": {"const": "refund"},
+            "status": {"enum": ["pending", "succeeded", "failed"]},
+            "amount": {"type": "integer"}, "payment": _nullable("string"),
+            "payment_request": _nullable("string"), "description": {"type": "string"},
+            "automatic": {"type": "boolean", "description": "The one-cent check's refund."},
+            "failure_reason": _nullable("string"), "created_at": _time(), "updated_at": _time(),
+        }),
+        "PaymentRequest": _closed({
+            "id": {"type": "string", "examples": ["preq_9Pq4rS"]},
+            "object": {"const": "payment_request"},
+            "status": {"enum": list(REQUEST_STATUSES)},
+            "amount": {"type": "integer"}, "currency": {"const": "EUR"},
+            "open_amount": {"type": "integer", "description": "What is still owed."},
+            "paid_amount": {"type": "integer",
+                            "description": "What arrived, less chargebacks."},
+            "refunded_amount": {"type": "integer"}, "charged_back_amount": {"type": "integer"},
+            "overpaid_amount": {"type": "integer"},
+            "description": {"type": "string"}, "invoice_number": _nullable("string"),
+            "external_reference": _nullable("string"), "customer": ref("Customer"),
+            "due_date": _nullable("string", format="date"), "expires_at": _time(),
+            "checkout_url": {"type": "string", "format": "uri"},
+            "short_url": _nullable("string", format="uri"),
+            "qr_png_url": {"type": "string", "format": "uri"},
+            "qr_svg_url": {"type": "string", "format": "uri"},
+            "methods": {"type": ["array", "null"], "items": {"type": "string"}},
+            "allow_partial": {"type": "boolean"}, "offer_mandate": {"type": "boolean"},
+            "collect": {"enum": ["automatic", "link"]},
+            "return_url": _nullable("string", format="uri"),
+            "send_via": {"enum": ["email", "sms", "none"]},
+            "payments": {"type": "array", "items": ref("Payment")},
+            "refunds": {"type": "array", "items": ref("Refund")},
+            "created_at": _time(), "paid_at": _time(True), "expired_at": _time(True),
+            "withdrawn_at": _time(True),
+        }),
+        "PaymentRequestList": _list_of("PaymentRequest"),
+        "CreatePaymentRequest": {
+            "type": "object", **object_schema(PAYMENT_REQUEST_FIELDS, config),
+            "not": {"required": ["expires_at", "expires_in_days"]},
+        },
+        "WithdrawPaymentRequest": {"type": "object", **object_schema(WITHDRAW_FIELDS, config)},
+        "CreateExternalPayment": {"type": "object",
+                                  **object_schema(EXTERNAL_PAYMENT_FIELDS, config)},
+        "CreateRefund": {"type": "object", **object_schema(REFUND_FIELDS, config)},
+        "WebhookEvent": _closed({
+            "id": {"type": "string", "description": "The event's id, also `webhook-id`."},
+            "type": {"enum": list(EVENT_TYPES)},
+            "created_at": _time(description="With milliseconds, e.g. "
+                                            "`2030-01-31T12:00:00.000Z`."),
+            "data": {"type": "object"},
+        }, "The body of a webhook delivery: the event, signed."),
         "MandateList": _list_of("Mandate"),
         "EventList": _list_of("Event"),
         "CreateInvitation": {
@@ -271,6 +363,16 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment")
+
+
+def _created(name: str, description: str) -> dict[str, Any]:
+    response = _ok(name, description, True)
+    response["headers"]["Location"] = {"description": "The URL of the new object.",
+                                       "schema": {"type": "string", "format": "uri"}}
+    return response
+
+
 def _operation(summary: str, tag: str, scope: str | None, responses: dict[str, Any], *,
                description: str = "", parameters: list[dict[str, Any]] | None = None,
                body: str | None = None, example: dict[str, Any] | None = None,
@@ -288,7 +390,7 @@ def _operation(summary: str, tag: str, scope: str | None, responses: dict[str, A
         media: dict[str, Any] = {"schema": ref(body)}
         if example is not None:
             media["example"] = example
-        operation["requestBody"] = {"required": body == "CreateInvitation",
+        operation["requestBody"] = {"required": body in REQUIRED_BODIES,
                                     "content": {"application/json": media}}
     return operation
 
@@ -390,47 +492,144 @@ def _paths(config: Any) -> dict[str, Any]:
                         "if the mandate is not active.",
             parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
             example={"reason": "Customer ended the contract"})},
-        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": _operation(
-            "Let the debtor move a mandate to another account", "Mandates", "mandates:write",
-            {"201": _ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
-             **not_found, **WRITE_ERRORS},
-            description="The debtor chooses their (new) bank and signs the amendment there "
-                        "(pain.010); on the bank's accepted report the mandate takes the new "
-                        "account (`mandate.amended`). 409 `invalid-state` unless active; 422 "
-                        "`bank-not-configured` without bank signing.",
-            parameters=[mandate_id, *write], body="ChangeMandate",
-            operation_id="amendMandate")},
-        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": _operation(
-            "Let the debtor end a B2B mandate at their bank", "Mandates", "mandates:write",
-            {"201": _ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
-             **not_found, **WRITE_ERRORS},
-            description="The debtor confirms at their bank (pain.011); on the bank's accepted "
-                        "report the mandate is revoked (`mandate.revoked`). B2B only: 409 "
-                        "`invalid-state` for Core or inactive mandates.",
-            parameters=[mandate_id, *write], body="ChangeMandate",
-            operation_id="cancelMandateAtBank")},
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
+        "`refund-refused`, "
         f"{PREFIX}/events": {"get": _operation(
             "List events (the feed)", "Events", "events:read",
             {"200": _ok("EventList", "Events oldest first; `next_cursor` is always where to "
                         "continue polling from."),
              "422": _problem("Invalid query parameters.")},
             description="Poll with `after=<id of the last event you processed>`. Types: "
-                        "`mandate.created`, `invitation.opened`, `invitation.sent`, "
-                        "`invitation.delivery_failed`, `invitation.expired`, "
-                        "`invitation.withdrawn`, `mandate.signed`, `mandate.active`, "
-                        "`mandate.failed`, `mandate.cancelled`, `mandate.revoked`, "
-                        "`mandate.expired`, `mandate.amended`, `invitation.created` (amendment "
-                        "and cancellation links); at the debtor's bank: `mandate.bank_pending`, "
-                        "`mandate.bank_not_authorised`, `mandate.bank_rejected`, "
-                        "`mandate.bank_cancelled`, `mandate.bank_expired`, "
-                        "`mandate.bank_failed` (an accepted report emits `mandate.active`, "
-                        "`mandate.amended` or `mandate.revoked`).",
+                        + ", ".join(f"`{t}`" for t in EVENT_TYPES)
+                        + ". The same events go to your webhook endpoint (see Webhooks).",
             parameters=query(FEED_PARAMS), operation_id="listEvents")},
         f"{PREFIX}/events/{{event_id}}": {"get": _operation(
             "Get an event", "Events", "events:read",
             {"200": _ok("Event", "The event."), **not_found},
             parameters=[event_id], operation_id="getEvent")},
     }
+
+
+def _payment_paths(config: Any, query: Any, write: list[dict[str, Any]],
+                   not_found: dict[str, Any]) -> dict[str, Any]:
+    request_id = _path_id("request_id", "preq")
+    payment_id = _path_id("payment_id", "ptx")
+    refund_id = _path_id("refund_id", "rfd")
+    tag = "Payment requests"
+    return {
+        f"{PREFIX}/payment-requests": {
+            "post": _operation(
+                "Ask a customer to pay", tag, "payments:write",
+                {"201": _created("PaymentRequest", "The request, with its checkout link, short "
+                                 "link and QR codes."), **WRITE_ERRORS},
+                description="Creates the request (and the customer, unless you give "
+                            "`customer_id`) and its hosted checkout page: in your branding and "
+                            "the customer's language, by link, short link or QR code. With "
+                            "`send_via: email` or `sms` the link goes out now and reminders "
+                            "follow around `due_date` until it is paid, withdrawn or expired. "
+                            "A customer with a valid stored card token or direct-debit mandate "
+                            "is charged at once (`collect: automatic`), and gets the link if "
+                            "the charge is refused. Events: `payment_request.created`, then "
+                            "`.paid`, `.partly_paid`, `.overpaid`, `.failed`, `.expired`, "
+                            "`.reminder_sent`.",
+                parameters=write, body="CreatePaymentRequest",
+                operation_id="createPaymentRequest",
+                example={"amount": 4250, "description": "Membership 2030",
+                         "invoice_number": "2030-0042", "due_date": "2030-03-31",
+                         "customer": {"name": "Sam de Vries", "email": "sam@example.org",
+                                      "locale": "nl"},
+                         "send_via": "email", "return_url": "https://shop.example/thanks"}),
+            "get": _operation(
+                "List payment requests", tag, "payments:read",
+                {"200": _ok("PaymentRequestList", "A page of requests, newest first."),
+                 "422": _problem("Invalid query parameters.")},
+                parameters=query(REQUEST_LIST_PARAMS), operation_id="listPaymentRequests")},
+        f"{PREFIX}/payment-requests/{{request_id}}": {"get": _operation(
+            "Get a payment request", tag, "payments:read",
+            {"200": _ok("PaymentRequest", "The request, its payments and refunds."),
+             **not_found}, parameters=[request_id], operation_id="getPaymentRequest")},
+        f"{PREFIX}/payment-requests/{{request_id}}/withdraw": {"post": _operation(
+            "Withdraw a payment request", tag, "payments:write",
+            {"200": _ok("PaymentRequest", "The withdrawn request.", True), **not_found,
+             **WRITE_ERRORS},
+            description="The link stops taking payments and reminders stop "
+                        "(`payment_request.withdrawn`). 409 `invalid-state` once it is paid or "
+                        "closed. A payment arriving later is recorded as late and refundable.",
+            parameters=[request_id, *write], body="WithdrawPaymentRequest",
+            operation_id="withdrawPaymentRequest")},
+        f"{PREFIX}/payment-requests/{{request_id}}/payments": {"post": _operation(
+            "Enter a payment made outside the portal", tag, "payments:write",
+            {"201": _created("Payment", "The payment; the request's open amount is reduced."),
+             **not_found, **WRITE_ERRORS},
+            description="`source: external` (bank transfer, cash). It counts like any other "
+                        "payment: `payment_request.partly_paid`, `.paid` or `.overpaid` "
+                        "follows.",
+            parameters=[request_id, *write], body="CreateExternalPayment",
+            operation_id="createExternalPayment",
+            example={"amount": 2000, "source": "external", "method": "banktransfer",
+                     "reference": "Statement 2030-03-05 line 12"})},
+        f"{PREFIX}/payment-requests/{{request_id}}/payments/{{payment_id}}": {"get": _operation(
+            "Get a payment", tag, "payments:read",
+            {"200": _ok("Payment", "The payment."), **not_found},
+            parameters=[request_id, payment_id], operation_id="getPayment")},
+        f"{PREFIX}/payment-requests/{{request_id}}/refunds": {"post": _operation(
+            "Refund what was paid", tag, "payments:write",
+            {"201": _created("Refund", "The refund, `pending` until the provider has made "
+                             "it."), **not_found, **WRITE_ERRORS},
+            description="Full (no `amount`) or partial, through the provider; an external "
+                        "payment's refund is recorded as made. More than is still refundable "
+                        "is 422 `refund-refused`. Events: `refund.created`, then "
+                        "`refund.succeeded` or `refund.failed`.",
+            parameters=[request_id, *write], body="CreateRefund", operation_id="createRefund",
+            example={"amount": 1000, "description": "Discount"})},
+        f"{PREFIX}/refunds/{{refund_id}}": {"get": _operation(
+            "Get a refund", tag, "payments:read", {"200": _ok("Refund", "The refund."),
+                                                   **not_found},
+            parameters=[refund_id], operation_id="getRefund")},
+    }
+
+
+def _webhooks() -> dict[str, Any]:
+    """OpenAPI 3.1 ``webhooks``: what the portal POSTs to your endpoint, one per event type."""
+    headers = {name: {"required": True, "description": text, "schema": {"type": "string"}}
+               for name, text in WEBHOOK_HEADERS}
+    return {event_type: {"post": {
+        "operationId": "event_" + event_type.replace(".", "_"),
+        "summary": event_type, "description": f"{when} `data`: {fields}.",
+        "parameters": [{"name": name, "in": "header", **spec} for name, spec in headers.items()],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": ref("WebhookEvent")}}},
+        "responses": {"200": {"description": "Any 2xx: received. Anything else, or no answer "
+                              "in 15 s, is retried."}}}}
+        for event_type, (when, fields) in EVENT_TYPES.items()}
+
+
+#: The Standard Webhooks headers every delivery carries.
+WEBHOOK_HEADERS = (
+    ("webhook-id", ("The event's id (`evt_…`): the same on every retry and replay; deduplicate "
+                   "on it.")),
+    ("webhook-timestamp", ("Unix seconds when this attempt was signed; refuse ones more than "
+                          "5 minutes off.")),
+    ("webhook-signature", ("`v1,<base64 HMAC-SHA256>` of `<id>.<timestamp>.<body>` with your "
+                          "`whsec_` secret (base64 after the prefix); during a rotation, one "
+                          "signature per secret, space-separated.")),
+)
+#: How deliveries work, for the docs page: (title, text).
+WEBHOOK_CONVENTIONS: tuple[tuple[str, str], ...] = (
+    ("Endpoint and secret", ("`flask --app portal webhooks configure --merchant mer_… --url "
+     "https://…` registers your endpoint and prints its signing secret (`whsec_…`) once; "
+     "`rotate-secret` makes a new one, both sign for 24 hours.")),
+    ("What arrives", ("One `POST` per event, `Content-Type: application/json`, the body the "
+     "same `Event` object as in the feed (`id`, `type`, `created_at`, `data`), signed per "
+     "Standard Webhooks. Verify the signature over the raw body before trusting it; any "
+     "Standard Webhooks library does.")),
+    ("Retries", ("Anything but a 2xx within 15 seconds is retried, with growing delays, for "
+     "about three days; an endpoint that accepts nothing for 72 hours is disabled (you are "
+     "emailed) and `webhooks enable` resumes it, sending what waited. Deliveries may arrive "
+     "more than once and out of order: use `webhook-id` and `created_at`, or poll the feed.")),
+    ("Replays", ("`webhooks replay --event evt_…` sends one again; `replay-failed` all that "
+     "failed; `attempts` lists recent attempts.")),
+)
 
 
 def description() -> str:
@@ -450,8 +649,11 @@ def build_spec(config: Any) -> dict[str, Any]:
         "tags": [{"name": "Auth", "description": "Access tokens."},
                  {"name": "Invitations", "description": "Links asking a customer to sign."},
                  {"name": "Mandates", "description": "Signed (or pending) SEPA mandates."},
+                 {"name": "Payment requests", "description": "What customers owe, the "
+                  "checkout, payments, refunds."},
                  {"name": "Events", "description": "What happened, as a pollable feed."}],
         "paths": _paths(config),
+        "webhooks": _webhooks(),
         "components": {
             "schemas": _schemas(config),
             "securitySchemes": {

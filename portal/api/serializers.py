@@ -88,6 +88,7 @@ def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "expires_at": timestamp(invitation.expires_at),
         "opened_at": timestamp(invitation.opened_at),
         "withdrawn_at": timestamp(invitation.withdrawn_at),
+        "return_url": invitation.return_url,
         "created_at": timestamp(invitation.created_at),
     }
 
@@ -153,3 +154,67 @@ def event_json(event: Event) -> dict[str, Any]:
 def list_json(items: list[dict[str, Any]], has_more: bool, next_cursor: str | None
               ) -> dict[str, Any]:
     return {"object": "list", "data": items, "has_more": has_more, "next_cursor": next_cursor}
+
+
+def payment_json(payment: Any) -> dict[str, Any]:
+    return {
+        "id": payment.public_id, "object": "payment", "status": payment.status.value,
+        "source": payment.source.value, "method": payment.method, "sequence": payment.sequence,
+        "amount": payment.amount_cents, "refunded_amount": payment.refunded_cents,
+        "charged_back_amount": payment.charged_back_cents,
+        "payer_name": payment.payer_name, "payer_iban_masked": payment.payer_iban_masked,
+        "failure_reason": payment.failure_reason, "late": payment.late,
+        "double_payment": payment.double,
+        "sets_up": payment.sets_up.value if payment.sets_up else None,
+        "mandate": payment.mandate.public_id if payment.mandate else None,
+        "stored_mandate": payment.stored_mandate.public_id if payment.stored_mandate else None,
+        "reference": payment.external_reference,
+        "paid_at": timestamp(payment.paid_at), "created_at": timestamp(payment.created_at),
+    }
+
+
+def refund_json(refund: Any) -> dict[str, Any]:
+    return {
+        "id": refund.public_id, "object": "refund", "status": refund.status.value,
+        "amount": refund.amount_cents,
+        "payment": refund.payment.public_id if refund.payment else None,
+        "payment_request": refund.request.public_id if refund.request else None,
+        "description": refund.description, "automatic": refund.automatic,
+        "failure_reason": refund.failure_reason, "created_at": timestamp(refund.created_at),
+        "updated_at": timestamp(refund.updated_at),
+    }
+
+
+def payment_request_json(request: Any) -> dict[str, Any]:
+    from portal.payments.links import checkout_url
+    from portal.payments.models import Refund
+    from portal.shortlinks.service import short_link_of_request
+
+    session = object_session(request)
+    link = short_link_of_request(session, request) if session is not None else None
+    refunds = session.query(Refund).filter(Refund.request_id == request.id).order_by(
+        Refund.id).all() if session is not None else []
+    url = checkout_url(request)
+    return {
+        "id": request.public_id, "object": "payment_request", "status": request.status.value,
+        "amount": request.amount_cents, "currency": request.currency,
+        "open_amount": request.open_cents, "paid_amount": request.net_received_cents,
+        "refunded_amount": request.refunded_cents,
+        "charged_back_amount": request.charged_back_cents,
+        "overpaid_amount": request.overpaid_cents,
+        "description": request.description, "invoice_number": request.invoice_number,
+        "external_reference": request.external_reference,
+        "customer": customer_json(request.customer),
+        "due_date": request.due_date.isoformat() if request.due_date else None,
+        "expires_at": timestamp(request.expires_at),
+        "checkout_url": url, "short_url": short_url(link.code) if link else None,
+        "qr_png_url": f"{url}/qr.png", "qr_svg_url": f"{url}/qr.svg",
+        "methods": request.methods, "allow_partial": request.allow_partial,
+        "offer_mandate": request.offer_mandate, "collect": request.collect.value,
+        "return_url": request.return_url, "send_via": request.channel,
+        "payments": [payment_json(p) for p in request.payments],
+        "refunds": [refund_json(r) for r in refunds],
+        "created_at": timestamp(request.created_at), "paid_at": timestamp(request.paid_at),
+        "expired_at": timestamp(request.expired_at),
+        "withdrawn_at": timestamp(request.withdrawn_at),
+    }

@@ -7,8 +7,9 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
@@ -21,6 +22,23 @@ TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 #: What a phone field accepts (``+`` or ``00``, then digits with spaces, dots, dashes or
 #: parentheses); :func:`portal.sms.phone.normalise_phone` then checks the numbering plan.
 PHONE = re.compile(r"^(\+|00)[1-9][0-9 ().\-]{5,24}$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+URL_PATTERN = "^https?://[^\\s\\u0000-\\u001f]+$"
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def safe_url(value: str) -> bool:
+    """An absolute https URL (http only for a loopback host, in development), no credentials."""
+    if len(value) > 2000 or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
+        return False
+    return parts.scheme == "https" or host in _LOOPBACK or host.startswith("127.")
 
 
 class FieldErrors(Exception):
@@ -39,11 +57,12 @@ class Field:
     """One input field: its JSON type and the rules its value must meet."""
 
     name: str
-    kind: str  # "string", "integer", "object" or "array" (of strings from ``enum``)
+    kind: str  # "string", "integer", "boolean", "array" (of ``enum`` strings) or "object"
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
-    #: "email", "date-time", "phone" or "locale" (one of SUPPORTED_LOCALES).
+    #: "email", "date-time", "date", "url" (https, or http on loopback), "phone" or "locale"
+    #: (one of SUPPORTED_LOCALES).
     format: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -51,6 +70,8 @@ class Field:
     maximum: int | None = None
     fields: tuple[Field, ...] = ()
     example: Any = None
+    #: Arrays: at most this many items.
+    max_items: int | None = None
 
     def check(self, value: Any, path: str, errors: list[dict[str, str]]) -> Any:
         """The cleaned value, or None after appending this field's error."""
@@ -61,13 +82,15 @@ class Field:
             if not isinstance(value, dict):
                 return fail("Must be an object.")
             return check_object(self.fields, value, path, errors)
+        if self.kind == "boolean":
+            return value if type(value) is bool else fail("Must be true or false.")
         if self.kind == "array":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return fail("Must be an array of strings.")
-            if self.min_length and len(value) < self.min_length:
-                return fail(f"Must hold at least {self.min_length} item(s).")
-            if self.enum is not None and any(v not in self.enum for v in value):
-                return fail(f"Each item must be one of: {', '.join(self.enum)}.")
+            if not isinstance(value, list) or not value:
+                return fail("Must be a non-empty array.")
+            if self.max_items is not None and len(value) > self.max_items:
+                return fail(f"Must have at most {self.max_items} items.")
+            if self.enum is not None and any(item not in self.enum for item in value):
+                return fail(f"Items must be among: {', '.join(self.enum)}.")
             if len(set(value)) != len(value):
                 return fail("Must not repeat an item.")
             return list(value)
@@ -106,6 +129,15 @@ class Field:
                 return fail(str(exc))
         if self.format == "locale" and value not in current_app.config["SUPPORTED_LOCALES"]:
             return fail(f"Must be one of: {', '.join(current_app.config['SUPPORTED_LOCALES'])}.")
+        if self.format == "date":
+            try:
+                return date.fromisoformat(value) if DATE.fullmatch(value) else fail(
+                    "Must be a date like 2030-01-31.")
+            except ValueError:
+                return fail("Must be a date like 2030-01-31.")
+        if self.format == "url":
+            return value if safe_url(value) else fail(
+                "Must be an https:// URL (http only on localhost).")
         if self.format == "date-time":
             moment = parse_datetime(value)
             return moment if moment is not None else fail(
@@ -118,20 +150,27 @@ class Field:
             schema["description"] = self.description
         if self.kind == "object":
             schema.update(object_schema(self.fields, config))
-        elif self.kind == "array":
-            schema.update({"items": {"enum": list(self.enum or ())}, "uniqueItems": True,
-                           "minItems": self.min_length or 0})
         elif self.kind == "integer":
             schema.update({k: v for k, v in (("minimum", self.minimum),
                                              ("maximum", self.maximum)) if v is not None})
+        elif self.kind == "array":
+            schema["items"] = {"enum": list(self.enum)} if self.enum else {"type": "string"}
+            schema.update({"minItems": 1, "uniqueItems": True})
+            if self.max_items is not None:
+                schema["maxItems"] = self.max_items
+        elif self.kind == "boolean":
+            pass
         elif self.enum is not None:
             schema["enum"] = list(self.enum)
         elif self.format == "locale":
             schema["enum"] = list(config["SUPPORTED_LOCALES"])
         else:
-            schema["pattern"] = PHONE.pattern if self.format == "phone" else TEXT_PATTERN
-            if self.format in ("email", "date-time"):
+            schema["pattern"] = {"phone": PHONE.pattern, "date": DATE.pattern,
+                                 "url": URL_PATTERN}.get(self.format or "", TEXT_PATTERN)
+            if self.format in ("email", "date-time", "date"):
                 schema["format"] = self.format
+            if self.format == "url":
+                schema["format"] = "uri"
             if self.min_length is not None:
                 schema["minLength"] = self.min_length
             if self.max_length is not None:

@@ -178,6 +178,8 @@ class Invitation(Base):
         SigningMethod.PAYMENT_VERIFICATION.value])
     purpose: Mapped[InvitationPurpose] = mapped_column(_enum(InvitationPurpose),
                                                       default=InvitationPurpose.SIGN)
+    #: Where the confirmation page sends the customer back to (the merchant's page).
+    return_url: Mapped[str | None] = mapped_column(Text)
 
     mandate: Mapped[Mandate] = relationship(back_populates="invitations")
     merchant: Mapped[Merchant] = relationship()

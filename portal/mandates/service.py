@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,8 @@ class InvitationRequest:
     max_amount_cents: int | None = None
     #: What the mandate is for, as the debtor's bank shows it (≤ 70).
     reason: str | None = None
+    #: Where the confirmation page sends the customer back to.
+    return_url: str | None = None
 
 
 def _unused_reference(session: Session, merchant: Merchant) -> str:
@@ -87,6 +90,7 @@ def invite_customer(
         public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
         channel=request.channel, expires_at=now + request.ttl, created_at=now,
         signing_methods=[m.value for m in request.signing_methods],
+        return_url=request.return_url,
     )
     session.add_all([customer, mandate, invitation])
     session.flush()
@@ -180,7 +184,7 @@ def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invit
 
 def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
                       scheme: Scheme | None = None,
-                      external_reference: str | None = None) -> Select[tuple[Mandate]]:
+                      external_reference: str | None = None) -> Select[Any]:
     """The merchant's mandates, optionally filtered (unordered; callers paginate)."""
     query = select(Mandate).where(Mandate.merchant_id == merchant_id)
     if status is not None:

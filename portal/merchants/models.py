@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base
@@ -54,6 +54,15 @@ class Merchant(Base):
     #: How this merchant's debtors may sign Core mandates unless an invitation says otherwise
     #: (``payment_verification``, ``bank_emandate``); None: the one-cent payment only.
     signing_methods: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Refund the one-cent verification payment once the mandate is active (the signing page
+    #: then says so).
+    refund_verification: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Payment request reminders, in days relative to the due date (``-3``: three days before,
+    #: ``0``: on it, ``7``: a week after); None: the portal's ``PAYMENT_REMINDER_DAYS``.
+    payment_reminder_days: Mapped[list[int] | None] = mapped_column(JSON)
+    #: Checkout pages offer "pay this and future invoices by direct debit" unless a request
+    #: says otherwise.
+    offer_mandate_at_checkout: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
     customers: Mapped[list[Customer]] = relationship(back_populates="merchant")

@@ -1,8 +1,12 @@
-"""Mollie adapter (API v2): an iDEAL first payment that leaves a SEPA direct-debit mandate behind.
+"""Mollie adapter (API v2): one-off payments (iDEAL, card, Bancontact, PayPal), first payments
+that leave a mandate behind, recurring charges on it, refunds, chargebacks, enabled methods.
 
-Flow: create a Mollie customer, create an iDEAL payment for it with `sequenceType=first`, send the
-payer to `_links.checkout.href`. Once paid, Mollie turns the payer's account into a `directdebit`
-mandate on that customer. Webhooks carry only the payment id; we always re-fetch the payment.
+First payment: create a Mollie customer, create a payment for it with `sequenceType=first`, send
+the payer to `_links.checkout.href`; once paid, Mollie turns the payer's account into a
+`directdebit` mandate (iDEAL, Bancontact) or the card into a `creditcard` mandate on that
+customer. Recurring: `sequenceType=recurring` with `customerId` and `mandateId`, no customer
+action. Webhooks carry only the payment id (also for its refunds and chargebacks); we always
+re-fetch. Creating calls send an `Idempotency-Key` when given, so a retry makes one object.
 """
 
 from __future__ import annotations
@@ -19,12 +23,19 @@ import httpx
 
 from portal.providers.base import (
     SUPPORTED_CURRENCY,
+    MandateState,
     PaymentNotFound,
-    PaymentRequest,
+    PaymentOrder,
     PaymentStatus,
+    ProviderChargeback,
     ProviderError,
+    ProviderMandate,
+    ProviderMethod,
     ProviderPayment,
+    ProviderRefund,
     ProviderUnavailable,
+    RefundState,
+    Sequence,
 )
 
 __all__ = [
@@ -45,6 +56,16 @@ USER_AGENT = f"sepa-mandate-portal/1.0 (Mollie adapter) httpx/{httpx.__version__
 _PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,64}")
 _CUSTOMER_ID = re.compile(r"cst_[A-Za-z0-9]{1,64}")
 _MANDATE_ID = re.compile(r"mdt_[A-Za-z0-9]{1,64}")
+_REFUND_ID = re.compile(r"re_[A-Za-z0-9]{1,64}")
+_CHARGEBACK_ID = re.compile(r"chb_[A-Za-z0-9]{1,64}")
+_REFUND_STATES: Mapping[str, RefundState] = {
+    "queued": RefundState.PENDING, "pending": RefundState.PENDING,
+    "processing": RefundState.PENDING, "refunded": RefundState.SUCCEEDED,
+    "failed": RefundState.FAILED, "canceled": RefundState.FAILED,
+}
+_MANDATE_STATES: Mapping[str, MandateState] = {
+    "valid": MandateState.VALID, "pending": MandateState.PENDING, "invalid": MandateState.INVALID}
+_LIST_LIMIT = 250
 _API_KEY = re.compile(r"[A-Za-z0-9_]{1,255}")
 # Mollie's EUR amounts: a string with exactly two decimals, e.g. "0.01" or "1234.56".
 _EUR_VALUE = re.compile(r"(0|[1-9][0-9]{0,15})\.([0-9]{2})")
@@ -155,8 +176,9 @@ class MollieProvider:
 
     # -- PaymentProvider ------------------------------------------------------------------------
 
-    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
-        """Create the customer (for a first payment) and the iDEAL payment.
+    def create_payment(self, request: PaymentOrder) -> ProviderPayment:
+        """Create the customer (for a first payment without one) and the payment; a recurring
+        one is charged on the given customer's mandate.
 
         If the payment call fails after the customer was created, the customer stays behind at
         Mollie unused; that is harmless and cheaper than a compensating delete.
@@ -167,20 +189,107 @@ class MollieProvider:
         body: dict[str, Any] = {
             "amount": {"currency": request.currency, "value": value},
             "description": request.description,
-            "redirectUrl": request.redirect_url,
-            "method": "ideal",
         }
+        if request.sequence is not Sequence.RECURRING:
+            body["redirectUrl"] = request.redirect_url
+        if request.method:
+            body["method"] = request.method
         if request.webhook_url:
             body["webhookUrl"] = request.webhook_url
         if locale:
             body["locale"] = locale
         if metadata:
             body["metadata"] = metadata
-        if request.sequence_first:
-            body["customerId"] = self._create_customer(request, locale, metadata)
+        if request.sequence is Sequence.FIRST:
+            body["customerId"] = request.provider_customer_id or self._create_customer(
+                request, locale, metadata)
             body["sequenceType"] = "first"
-        payment = self._call("POST", "/v2/payments", json_body=body)
+        elif request.sequence is Sequence.RECURRING:
+            _require_id(request.provider_customer_id, _CUSTOMER_ID, "customer")
+            _require_id(request.provider_mandate_id, _MANDATE_ID, "mandate")
+            body["customerId"] = request.provider_customer_id
+            body["mandateId"] = request.provider_mandate_id
+            body["sequenceType"] = "recurring"
+        elif request.provider_customer_id:
+            body["customerId"] = request.provider_customer_id
+        payment = self._call("POST", "/v2/payments", json_body=body,
+                             idempotency_key=request.idempotency_key)
         return self._to_provider_payment(payment, look_up_mandate=False)
+
+    def get_mandate(self, customer_id: str, mandate_id: str) -> ProviderMandate:
+        """The mandate (SEPA account or card token) a first payment left on the customer."""
+        _require_id(customer_id, _CUSTOMER_ID, "customer")
+        _require_id(mandate_id, _MANDATE_ID, "mandate")
+        data = self._call("GET", f"/v2/customers/{customer_id}/mandates/{mandate_id}")
+        status = _MANDATE_STATES.get(str(data.get("status")))
+        method = data.get("method")
+        if status is None or method not in ("directdebit", "creditcard", "paypal"):
+            raise ProviderError(f"Mollie returned an unknown mandate for {mandate_id}")
+        details = data.get("details") if isinstance(data.get("details"), dict) else {}
+        number = _opt_str(details.get("cardNumber"))
+        return ProviderMandate(
+            id=mandate_id, customer_id=customer_id, status=status, method=method,
+            consumer_name=_opt_str(details.get("consumerName")),
+            consumer_iban=_normalise_iban(details.get("consumerAccount")),
+            consumer_bic=_opt_str(details.get("consumerBic")),
+            card_holder=_opt_str(details.get("cardHolder")),
+            card_last4=number[-4:] if number else None,
+            card_label=_opt_str(details.get("cardLabel")),
+            card_expiry=_opt_str(details.get("cardExpiryDate")))
+
+    def create_refund(self, payment_id: str, amount_cents: int, *, description: str,
+                      idempotency_key: str | None = None) -> ProviderRefund:
+        """Refund part or all of a paid payment; Mollie refuses (422) more than remains."""
+        _require_id(payment_id, _PAYMENT_ID, "payment")
+        body = {"amount": {"currency": SUPPORTED_CURRENCY,
+                           "value": cents_to_mollie_value(amount_cents)},
+                "description": description[:140]}
+        data = self._call("POST", f"/v2/payments/{payment_id}/refunds", json_body=body,
+                          idempotency_key=idempotency_key)
+        return self._to_refund(data, payment_id)
+
+    def list_refunds(self, payment_id: str) -> list[ProviderRefund]:
+        _require_id(payment_id, _PAYMENT_ID, "payment")
+        data = self._call("GET", f"/v2/payments/{payment_id}/refunds",
+                          params={"limit": _LIST_LIMIT})
+        return [self._to_refund(item, payment_id) for item in _embedded(data, "refunds")]
+
+    def list_chargebacks(self, payment_id: str) -> list[ProviderChargeback]:
+        _require_id(payment_id, _PAYMENT_ID, "payment")
+        data = self._call("GET", f"/v2/payments/{payment_id}/chargebacks",
+                          params={"limit": _LIST_LIMIT})
+        chargebacks = []
+        for item in _embedded(data, "chargebacks"):
+            chargeback_id = item.get("id")
+            if not isinstance(chargeback_id, str) or not _CHARGEBACK_ID.fullmatch(chargeback_id):
+                raise ProviderError("Mollie returned a chargeback without a valid id")
+            reason = item.get("reason") if isinstance(item.get("reason"), dict) else {}
+            chargebacks.append(ProviderChargeback(
+                id=chargeback_id, payment_id=payment_id,
+                amount_cents=_amount(item.get("amount"), chargeback_id),
+                reason_code=_opt_str(reason.get("code")),
+                reason=_opt_str(reason.get("description")),
+                reversed=item.get("reversedAt") is not None))
+        return chargebacks
+
+    def enabled_methods(self, sequence: Sequence = Sequence.ONEOFF,
+                        amount_cents: int | None = None) -> list[ProviderMethod]:
+        """The methods enabled on the profile for such a payment (not paginated at Mollie)."""
+        params: dict[str, str | int] = {"sequenceType": sequence.value}
+        if amount_cents is not None:
+            params["amount[value]"] = cents_to_mollie_value(amount_cents)
+            params["amount[currency]"] = SUPPORTED_CURRENCY
+        data = self._call("GET", "/v2/methods", params=params)
+        methods = []
+        for item in _embedded(data, "methods"):
+            method_id = item.get("id")
+            if not isinstance(method_id, str):
+                continue
+            methods.append(ProviderMethod(
+                id=method_id, description=_opt_str(item.get("description")) or method_id,
+                minimum_cents=_optional_amount(item.get("minimumAmount")),
+                maximum_cents=_optional_amount(item.get("maximumAmount"))))
+        return methods
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
         """Fetch a payment; a malformed id raises PaymentNotFound without calling Mollie."""
@@ -201,7 +310,7 @@ class MollieProvider:
     # -- Mollie calls ---------------------------------------------------------------------------
 
     def _create_customer(
-        self, request: PaymentRequest, locale: str | None, metadata: Mapping[str, str]
+        self, request: PaymentOrder, locale: str | None, metadata: Mapping[str, str]
     ) -> str:
         body: dict[str, Any] = {"name": request.customer_name}
         if request.customer_email:
@@ -251,6 +360,7 @@ class MollieProvider:
         json_body: Mapping[str, Any] | None = None,
         params: Mapping[str, str | int] | None = None,
         not_found: type[ProviderError] = ProviderError,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """One authenticated request; every failure becomes a ProviderError without the key."""
         headers = {
@@ -258,6 +368,8 @@ class MollieProvider:
             "User-Agent": USER_AGENT,
             "Accept": "application/hal+json, application/json",
         }
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         try:
             response = self._client.request(
                 method,
@@ -297,7 +409,16 @@ class MollieProvider:
             raise ProviderUnavailable(message, status=status)
         if status == 404:
             raise not_found(message, status=status)
-        raise ProviderError(message, status=status)
+        raise ProviderError(message, status=status, field=self._error_field(response))
+
+    @staticmethod
+    def _error_field(response: httpx.Response) -> str | None:
+        try:
+            problem = response.json()
+        except ValueError:
+            return None
+        field = problem.get("field") if isinstance(problem, dict) else None
+        return field[:100] if isinstance(field, str) else None
 
     def _describe_error(self, response: httpx.Response) -> str:
         """Mollie's problem JSON (status, title, detail, field) as one line, key redacted."""
@@ -356,6 +477,13 @@ class MollieProvider:
         ):
             mandate_id = self._find_mandate(customer_id, payer_iban)
 
+        sequence_value = data.get("sequenceType")
+        try:
+            sequence = Sequence(sequence_value) if sequence_value else Sequence.ONEOFF
+        except ValueError:
+            sequence = Sequence.ONEOFF
+        failure = _opt_str(details.get("failureReason")) or _opt_str(
+            details.get("bankReasonCode"))
         links = data.get("_links")
         checkout = links.get("checkout") if isinstance(links, dict) else None
         checkout_url = _opt_str(checkout.get("href")) if isinstance(checkout, dict) else None
@@ -372,7 +500,52 @@ class MollieProvider:
             provider_mandate_id=mandate_id,
             provider_customer_id=customer_id,
             metadata=_string_metadata(metadata),
+            method=_opt_str(data.get("method")),
+            sequence=sequence,
+            refunded_cents=_optional_amount(data.get("amountRefunded")) or 0,
+            charged_back_cents=_optional_amount(data.get("amountChargedBack")) or 0,
+            failure_reason=failure,
         )
+
+    def _to_refund(self, data: Mapping[str, Any], payment_id: str) -> ProviderRefund:
+        refund_id = data.get("id")
+        if not isinstance(refund_id, str) or not _REFUND_ID.fullmatch(refund_id):
+            raise ProviderError("Mollie returned a refund without a valid id")
+        raw = str(data.get("status"))
+        state = _REFUND_STATES.get(raw)
+        if state is None:
+            raise ProviderError(f"Mollie returned unknown refund status {raw[:40]!r}")
+        return ProviderRefund(id=refund_id, payment_id=payment_id,
+                              amount_cents=_amount(data.get("amount"), refund_id),
+                              status=state, raw_status=raw)
+
+
+def _require_id(value: str | None, pattern: re.Pattern[str], kind: str) -> None:
+    """Ids go into paths and bodies: only the documented shape passes, without a call."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ProviderError(f"not a Mollie {kind} id", status=None)
+
+
+def _amount(value: object, owner: str) -> int:
+    try:
+        return mollie_value_to_cents(value["value"], value["currency"])  # type: ignore[index]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProviderError(f"Mollie returned a malformed amount for {owner}") from exc
+
+
+def _optional_amount(value: object) -> int | None:
+    if not isinstance(value, dict):
+        return None
+    try:
+        return mollie_value_to_cents(value.get("value"), value.get("currency", "EUR"))
+    except ValueError:
+        return None
+
+
+def _embedded(data: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    embedded = data.get("_embedded")
+    items = embedded.get(name) if isinstance(embedded, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def _require_eur(currency: str) -> None:

@@ -12,8 +12,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.jobs.service import enqueue
 from portal.clock import now as clock_now
+from portal.jobs.service import enqueue
 from portal.mandates.delivery import awaits_signature, invitation_by_id
 from portal.mandates.models import DeliveryState, Invitation, InvitationChannel
 from portal.merchants.models import Merchant

@@ -24,7 +24,7 @@ bp = Blueprint("reminders", __name__, url_prefix="/s")
 def unsubscribe_page(code: str) -> tuple[str, int]:
     session = get_session()
     link = find_short_link(session, code)
-    if link is None:
+    if link is None or link.invitation is None:  # payment request reminders: see payments
         return render_template("sign/refused.html", reason=LinkRefusal.UNKNOWN.value,
                                merchant=None, mandate=None), 404
     invitation = link.invitation

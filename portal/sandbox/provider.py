@@ -1,23 +1,37 @@
-"""The sandbox payment provider: a built-in iDEAL stand-in so the whole journey works offline."""
+"""The sandbox payment provider: iDEAL, card (a token, never a number), Bancontact and PayPal
+inside the portal, so every journey and every outcome works offline.
+
+First payments leave a mandate behind (SEPA for iDEAL and Bancontact, a card token for cards);
+recurring charges on a card answer at once, on a SEPA mandate they stay pending until the tester
+settles them; refunds stay pending until settled; chargebacks come when the tester makes one."""
 
 from __future__ import annotations
 
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
 from portal.providers.base import (
+    METHODS,
+    MandateState,
     PaymentNotFound,
-    PaymentRequest,
+    PaymentOrder,
     PaymentStatus,
+    ProviderChargeback,
     ProviderError,
+    ProviderMandate,
+    ProviderMethod,
     ProviderPayment,
+    ProviderRefund,
+    RefundState,
+    Sequence,
 )
-from portal.sandbox.models import SandboxPayment
+from portal.sandbox.models import SandboxChargeback, SandboxMandate, SandboxPayment, SandboxRefund
 
 PAYMENT_ID = re.compile(r"^tr_sbx[A-Za-z0-9]{10,30}$")
 
@@ -33,6 +47,30 @@ ISSUERS: tuple[tuple[str, str, str], ...] = (
     ("KNABNL2H", "Knab", "KNABNL2H"),
 )
 
+#: Test cards the tester picks by name (no card number is ever typed or stored):
+#: (token kind, label, last four digits, expiry, how later recurring charges answer).
+TEST_CARDS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("visa", "Visa", "4242", "2030-12-31", "ok"),
+    ("mastercard", "Mastercard", "4444", "2030-12-31", "ok"),
+    ("declines_later", "Visa", "0341", "2030-12-31", "declined"),
+    ("expires_soon", "Mastercard", "0069", "2026-12-31", "ok"),
+)
+
+#: What the sandbox offers, like a merchant's enabled methods at Mollie.
+SANDBOX_METHODS: tuple[ProviderMethod, ...] = (
+    ProviderMethod("ideal", "iDEAL", 1, 5_000_000),
+    ProviderMethod("creditcard", "Card", 1, 5_000_000),
+    ProviderMethod("bancontact", "Bancontact", 2, 5_000_000),
+    ProviderMethod("paypal", "PayPal", 1, 5_000_000),
+)
+#: Which of them can start a recurring series (a first payment), and which can be charged later.
+FIRST_METHODS = frozenset({"ideal", "creditcard", "bancontact"})
+RECURRING_METHODS = frozenset({"creditcard", "directdebit"})
+
+
+def _sandbox_id(prefix: str) -> str:
+    return f"{prefix}_sbx" + secrets.token_hex(8)
+
 
 class SandboxProvider:
     """Keeps payments in the portal's own database; its checkout pages live under ``/sandbox``."""
@@ -43,18 +81,58 @@ class SandboxProvider:
         self.session = session
         self.base_url = base_url.rstrip("/")
 
-    def create_payment(self, request: PaymentRequest) -> ProviderPayment:
+    # -- payments ------------------------------------------------------------------------------
+
+    def create_payment(self, request: PaymentOrder) -> ProviderPayment:
+        if request.idempotency_key:
+            known = self.session.scalar(select(SandboxPayment).where(
+                SandboxPayment.idempotency_key == request.idempotency_key))
+            if known is not None:
+                return self._view(known)
+        if request.method is not None and request.method not in METHODS:
+            raise ProviderError(f"the sandbox has no method {request.method!r}", status=422,
+                                field="method")
+        customer_id = request.provider_customer_id
+        if request.sequence is Sequence.FIRST and customer_id is None:
+            customer_id = _sandbox_id("cst")
         payment = SandboxPayment(
             payment_id="tr_sbx" + secrets.token_hex(8),
             amount_cents=request.amount_cents, currency=request.currency,
             description=request.description[:140], redirect_url=request.redirect_url,
             webhook_url=request.webhook_url, metadata_=dict(request.metadata),
             customer_name=request.customer_name, locale=request.locale,
-            status=PaymentStatus.OPEN, created_at=clock_now(),
+            status=PaymentStatus.OPEN, created_at=clock_now(), method=request.method,
+            sequence=request.sequence.value, customer_id=customer_id,
+            idempotency_key=request.idempotency_key,
         )
+        if request.sequence is Sequence.RECURRING:
+            self._charge(payment, request.provider_customer_id or "",
+                         request.provider_mandate_id or "")
         self.session.add(payment)
         self.session.flush()
         return self._view(payment)
+
+    def _charge(self, payment: SandboxPayment, customer_id: str, mandate_id: str) -> None:
+        """A recurring charge: a card answers now, a SEPA debit waits for the tester."""
+        mandate = self.session.scalar(select(SandboxMandate).where(
+            SandboxMandate.mandate_id == mandate_id, SandboxMandate.customer_id == customer_id))
+        if mandate is None:
+            raise ProviderError("no such mandate for this customer", status=422,
+                                field="mandateId")
+        payment.method = "creditcard" if mandate.method == "creditcard" else "directdebit"
+        payment.mandate_id = mandate.mandate_id
+        payment.payer_name = mandate.consumer_name
+        payment.payer_iban, payment.payer_bic = mandate.consumer_iban, mandate.consumer_bic
+        if mandate.status != "valid":
+            payment.status, payment.failure_reason = PaymentStatus.FAILED, "mandate_invalid"
+        elif mandate.method != "creditcard":
+            payment.status = PaymentStatus.PENDING
+        elif mandate.card_expiry and date.fromisoformat(mandate.card_expiry) < clock_now().date():
+            payment.status, payment.failure_reason = PaymentStatus.FAILED, "card_expired"
+        elif mandate.card_behaviour == "declined":
+            payment.status, payment.failure_reason = PaymentStatus.FAILED, "card_declined"
+        else:
+            payment.status = PaymentStatus.PAID
 
     def get_payment(self, payment_id: str) -> ProviderPayment:
         return self._view(self.find(payment_id))
@@ -79,26 +157,161 @@ class SandboxProvider:
 
     def _view(self, payment: SandboxPayment) -> ProviderPayment:
         payable = payment.status == PaymentStatus.OPEN
+        refunded = self.session.scalar(select(func.coalesce(func.sum(
+            SandboxRefund.amount_cents), 0)).where(SandboxRefund.payment_id == payment.payment_id,
+                                                   SandboxRefund.status == "refunded")) or 0
+        charged_back = self.session.scalar(select(func.coalesce(func.sum(
+            SandboxChargeback.amount_cents), 0)).where(
+                SandboxChargeback.payment_id == payment.payment_id)) or 0
         return ProviderPayment(
             id=payment.payment_id, status=payment.status, amount_cents=payment.amount_cents,
             currency=payment.currency,
             checkout_url=self.checkout_url(payment.payment_id) if payable else None,
             payer_name=payment.payer_name, payer_iban=payment.payer_iban,
             payer_bic=payment.payer_bic, provider_mandate_id=payment.mandate_id,
-            provider_customer_id=None, metadata=dict(payment.metadata_),
+            provider_customer_id=payment.customer_id, metadata=dict(payment.metadata_),
+            method=payment.method, sequence=Sequence(payment.sequence or "first"),
+            refunded_cents=int(refunded), charged_back_cents=int(charged_back),
+            failure_reason=payment.failure_reason,
         )
+
+    # -- mandates and card tokens --------------------------------------------------------------
+
+    def get_mandate(self, customer_id: str, mandate_id: str) -> ProviderMandate:
+        mandate = self.session.scalar(select(SandboxMandate).where(
+            SandboxMandate.mandate_id == mandate_id, SandboxMandate.customer_id == customer_id))
+        if mandate is None:
+            raise ProviderError(f"no sandbox mandate {mandate_id!r}", status=404)
+        return ProviderMandate(
+            id=mandate.mandate_id, customer_id=mandate.customer_id,
+            status=MandateState(mandate.status), method=mandate.method,
+            consumer_name=mandate.consumer_name, consumer_iban=mandate.consumer_iban,
+            consumer_bic=mandate.consumer_bic, card_holder=mandate.consumer_name
+            if mandate.method == "creditcard" else None, card_last4=mandate.card_last4,
+            card_label=mandate.card_label, card_expiry=mandate.card_expiry)
+
+    # -- refunds and chargebacks ---------------------------------------------------------------
+
+    def create_refund(self, payment_id: str, amount_cents: int, *, description: str,
+                      idempotency_key: str | None = None) -> ProviderRefund:
+        if idempotency_key:
+            known = self.session.scalar(select(SandboxRefund).where(
+                SandboxRefund.idempotency_key == idempotency_key))
+            if known is not None:
+                return _refund_view(known)
+        payment = self.find(payment_id)
+        if payment.status != PaymentStatus.PAID:
+            raise ProviderError("only a paid payment can be refunded", status=422)
+        taken = self.session.scalar(select(func.coalesce(func.sum(SandboxRefund.amount_cents),
+                                                         0)).where(
+            SandboxRefund.payment_id == payment_id, SandboxRefund.status != "failed")) or 0
+        charged_back = self.session.scalar(select(func.coalesce(func.sum(
+            SandboxChargeback.amount_cents), 0)).where(
+                SandboxChargeback.payment_id == payment_id)) or 0
+        if amount_cents <= 0 or amount_cents > payment.amount_cents - taken - charged_back:
+            raise ProviderError("the amount is higher than what can still be refunded",
+                                status=422, field="amount")
+        refund = SandboxRefund(refund_id=_sandbox_id("re"), payment_id=payment_id,
+                               amount_cents=amount_cents, status="pending",
+                               description=description[:140], idempotency_key=idempotency_key,
+                               created_at=clock_now())
+        self.session.add(refund)
+        self.session.flush()
+        return _refund_view(refund)
+
+    def list_refunds(self, payment_id: str) -> list[ProviderRefund]:
+        return [_refund_view(r) for r in self.session.scalars(
+            select(SandboxRefund).where(SandboxRefund.payment_id == payment_id)
+            .order_by(SandboxRefund.id))]
+
+    def list_chargebacks(self, payment_id: str) -> list[ProviderChargeback]:
+        return [ProviderChargeback(c.chargeback_id, c.payment_id, c.amount_cents, c.reason_code,
+                                   c.reason, False)
+                for c in self.session.scalars(select(SandboxChargeback).where(
+                    SandboxChargeback.payment_id == payment_id).order_by(SandboxChargeback.id))]
+
+    def enabled_methods(self, sequence: Sequence = Sequence.ONEOFF,
+                        amount_cents: int | None = None) -> list[ProviderMethod]:
+        allowed = {Sequence.FIRST: FIRST_METHODS, Sequence.RECURRING: RECURRING_METHODS}.get(
+            sequence)
+        return [m for m in SANDBOX_METHODS if allowed is None or m.id in allowed]
+
+
+def _refund_view(refund: SandboxRefund) -> ProviderRefund:
+    state = {"refunded": RefundState.SUCCEEDED, "failed": RefundState.FAILED}.get(
+        refund.status, RefundState.PENDING)
+    return ProviderRefund(refund.refund_id, refund.payment_id, refund.amount_cents, state,
+                          refund.status)
 
 
 def complete_sandbox_payment(
     payment: SandboxPayment, outcome: PaymentStatus, *, issuer: str | None,
-    payer_name: str | None, payer_iban: str | None,
+    payer_name: str | None, payer_iban: str | None, card: str | None = None,
+    session: Session | None = None,
 ) -> None:
-    """Settle an open sandbox payment as the tester chose; a settled one does not change."""
-    if payment.status != PaymentStatus.OPEN:
+    """Settle an open (or pending) sandbox payment as the tester chose; a settled one does not
+    change. A paid first payment leaves a mandate: SEPA for the paying account, or a token of
+    the test card chosen."""
+    if payment.status not in (PaymentStatus.OPEN, PaymentStatus.PENDING):
         raise ProviderError("this sandbox payment is no longer open", status=409)
     payment.status = outcome
+    if payment.sequence == "recurring":
+        if outcome == PaymentStatus.FAILED:
+            payment.failure_reason = "AM04"  # insufficient funds, as a bank would say
+        return
     payment.issuer = issuer
-    if outcome == PaymentStatus.PAID:
-        bic = {i: b for i, _, b in ISSUERS}.get(issuer or "")
-        payment.payer_name, payment.payer_iban, payment.payer_bic = payer_name, payer_iban, bic
-        payment.mandate_id = "mdt_sbx" + secrets.token_hex(6)
+    if outcome != PaymentStatus.PAID:
+        return
+    method = payment.method or "ideal"
+    if method == "creditcard":
+        kind = next((c for c in TEST_CARDS if c[0] == card), TEST_CARDS[0])
+        payment.payer_name = payer_name
+        if payment.sequence == "first" and payment.customer_id and session is not None:
+            mandate = SandboxMandate(
+                mandate_id=_sandbox_id("mdt"), customer_id=payment.customer_id,
+                method="creditcard", status="valid", consumer_name=payer_name,
+                card_label=kind[1], card_last4=kind[2], card_expiry=kind[3],
+                card_behaviour=kind[4], created_at=clock_now())
+            session.add(mandate)
+            payment.mandate_id = mandate.mandate_id
+        return
+    if method == "paypal":
+        payment.payer_name = payer_name
+        return
+    bic = {i: b for i, _, b in ISSUERS}.get(issuer or "")
+    payment.payer_name, payment.payer_iban, payment.payer_bic = payer_name, payer_iban, bic
+    payment.mandate_id = _sandbox_id("mdt")
+    if payment.sequence == "first" and payment.customer_id and session is not None:
+        session.add(SandboxMandate(
+            mandate_id=payment.mandate_id, customer_id=payment.customer_id,
+            method="directdebit", status="valid", consumer_name=payer_name,
+            consumer_iban=payer_iban, consumer_bic=bic, created_at=clock_now()))
+
+
+def settle_sandbox_refund(refund: SandboxRefund, outcome: str) -> None:
+    """The tester decides a pending refund: ``refunded`` or ``failed``."""
+    if refund.status != "pending":
+        raise ProviderError("this sandbox refund is already settled", status=409)
+    if outcome not in ("refunded", "failed"):
+        raise ValueError(f"a refund ends refunded or failed, not {outcome!r}")
+    refund.status = outcome
+
+
+def add_sandbox_chargeback(session: Session, payment: SandboxPayment, amount_cents: int | None,
+                           *, reason_code: str = "MD06",
+                           reason: str = "Refund requested by the payer") -> SandboxChargeback:
+    """The payer's bank takes (part of) a paid payment back, at the tester's request."""
+    if payment.status != PaymentStatus.PAID:
+        raise ProviderError("only a paid payment can be charged back", status=409)
+    taken = session.scalar(select(func.coalesce(func.sum(SandboxChargeback.amount_cents), 0))
+                           .where(SandboxChargeback.payment_id == payment.payment_id)) or 0
+    amount = amount_cents if amount_cents is not None else payment.amount_cents - taken
+    if amount <= 0 or amount > payment.amount_cents - taken:
+        raise ProviderError("more than what is left of the payment", status=422)
+    chargeback = SandboxChargeback(chargeback_id=_sandbox_id("chb"),
+                                   payment_id=payment.payment_id, amount_cents=amount,
+                                   reason_code=reason_code, reason=reason,
+                                   created_at=clock_now())
+    session.add(chargeback)
+    session.flush()
+    return chargeback

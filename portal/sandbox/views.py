@@ -1,37 +1,59 @@
-"""The sandbox provider's checkout: pick a bank, then an outcome, as a tester would at iDEAL."""
+"""The sandbox provider's pages: its checkout (iDEAL banks, test cards by name, Bancontact,
+PayPal; every outcome), and a page per payment where the tester settles what is pending, settles
+refunds and makes a chargeback later."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, StringField
+from wtforms import IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import NumberRange, Optional
 
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentNotFound, PaymentStatus
-from portal.sandbox.provider import ISSUERS, SandboxProvider, complete_sandbox_payment
+from portal.payments.notifications import apply_webhook
+from portal.providers import PaymentNotFound, PaymentStatus, ProviderError
+from portal.sandbox.models import SandboxRefund
+from portal.sandbox.provider import (
+    ISSUERS,
+    TEST_CARDS,
+    SandboxProvider,
+    add_sandbox_chargeback,
+    complete_sandbox_payment,
+    settle_sandbox_refund,
+)
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
-from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 OUTCOMES = [SelectChoice(PaymentStatus.PAID.value, "Paid"),
             SelectChoice(PaymentStatus.FAILED.value, "Failed"),
             SelectChoice(PaymentStatus.CANCELED.value, "Cancelled"),
-            SelectChoice(PaymentStatus.EXPIRED.value, "Expired")]
+            SelectChoice(PaymentStatus.EXPIRED.value, "Expired"),
+            SelectChoice(PaymentStatus.PENDING.value, "Pending (settle later)")]
+METHOD_NAMES = {"ideal": "iDEAL", "creditcard": "Card", "bancontact": "Bancontact",
+                "paypal": "PayPal", "directdebit": "SEPA direct debit", None: "iDEAL"}
 
 
 class SandboxCheckoutForm(FlaskForm):
     issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
                         default="ABNANL2A")
+    card = RadioField("Test card", choices=[
+        SelectChoice(kind, f"{label} •••• {last4} (until {expiry[:7]}"
+                     f"{', declines later charges' if behaviour == 'declined' else ''})")
+        for kind, label, last4, expiry, behaviour in TEST_CARDS], default=TEST_CARDS[0][0])
     outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
     payer_name = StringField("Account holder")
     payer_iban = StringField("Pay from IBAN", validators=[Optional()])
+
+
+class SandboxActionForm(FlaskForm):
+    amount = IntegerField("Amount in cents (empty: all)", validators=[Optional(),
+                                                                     NumberRange(min=1)])
 
 
 def _typed_iban(metadata: dict) -> str | None:
@@ -41,10 +63,14 @@ def _typed_iban(metadata: dict) -> str | None:
     return debtor_iban(session, mandate) if mandate else None
 
 
+def _provider() -> SandboxProvider:
+    return SandboxProvider(get_session(), current_app.config["PUBLIC_BASE_URL"])
+
+
 @bp.route("/checkout/<payment_id>", methods=["GET", "POST"])
 def checkout(payment_id: str):
     session = get_session()
-    provider = SandboxProvider(session, current_app.config["PUBLIC_BASE_URL"])
+    provider = _provider()
     try:
         payment = provider.find(payment_id)
     except PaymentNotFound:
@@ -55,31 +81,79 @@ def checkout(payment_id: str):
     # from there, when embedded, to the merchant's page (plain http on loopback in development).
     allow_form_redirects("'self' http: https:")
     form = SandboxCheckoutForm()
+    method = payment.method or "ideal"
     typed = _typed_iban(payment.metadata_)
     if not form.is_submitted():
         form.payer_name.data = payment.customer_name
-        form.payer_iban.data = format_iban(typed) if typed else ""
+        form.payer_iban.data = format_iban(typed) if typed else (
+            "BE68 5390 0754 7034" if method == "bancontact" else "")
     if form.validate_on_submit():
         try:
             iban = validate_iban(form.payer_iban.data).iban if form.payer_iban.data else typed
         except IbanError as exc:
             form.payer_iban.errors = [exc.message]
         else:
+            if method in ("ideal", "bancontact") and form.outcome.data == "paid" and not iban:
+                iban = "NL91ABNA0417164300"
             complete_sandbox_payment(payment, PaymentStatus(form.outcome.data),
                                      issuer=form.issuer.data, payer_iban=iban,
-                                     payer_name=form.payer_name.data or payment.customer_name)
+                                     payer_name=form.payer_name.data or payment.customer_name,
+                                     card=form.card.data, session=session)
             session.commit()
-            if current_app.config.get("SANDBOX_AUTO_WEBHOOK", True):
-                _notify(provider, payment_id)
+            _notify(provider, payment_id)
             return redirect(payment.redirect_url, code=303)
-    return render_template("sandbox/checkout.html", payment=payment, form=form), (
+    return render_template("sandbox/checkout.html", payment=payment, form=form, method=method,
+                           method_name=METHOD_NAMES.get(method, method)), (
         422 if form.errors else 200)
 
 
-def _notify(provider: SandboxProvider, payment_id: str) -> None:
-    """Deliver the sandbox's webhook in-process, as a provider would before the redirect."""
+@bp.route("/payments/<payment_id>", methods=["GET", "POST"])
+def payment_page(payment_id: str):
+    """The tester's view of one payment: settle it if pending, settle its refunds, charge it
+    back (the payer's bank taking the money back, later)."""
+    session = get_session()
+    provider = _provider()
     try:
-        payment = find_payment(provider.session, provider.name, payment_id)
-    except UnknownPayment:
-        return
-    apply_provider_status(provider.session, payment, provider, source="webhook")
+        payment = provider.find(payment_id)
+    except PaymentNotFound:
+        abort(404)
+    form = SandboxActionForm()
+    error = None
+    if form.validate_on_submit():
+        action = request.form.get("action", "")
+        try:
+            if action == "chargeback":
+                add_sandbox_chargeback(session, payment, form.amount.data)
+            elif action in ("paid", "failed") and payment.status == PaymentStatus.PENDING:
+                complete_sandbox_payment(payment, PaymentStatus(action), issuer=None,
+                                         payer_name=payment.payer_name,
+                                         payer_iban=payment.payer_iban, session=session)
+            elif action.startswith("refund:"):
+                _, refund_id, outcome = action.split(":", 2)
+                refund = session.scalar(select(SandboxRefund).where(
+                    SandboxRefund.refund_id == refund_id,
+                    SandboxRefund.payment_id == payment.payment_id))
+                if refund is None:
+                    abort(404)
+                settle_sandbox_refund(refund, outcome)
+            else:
+                abort(400)
+        except (ProviderError, ValueError) as exc:
+            session.rollback()
+            error = str(exc)
+        else:
+            session.commit()
+            _notify(provider, payment_id)
+            return redirect(request.path, code=303)
+    remote = provider.get_payment(payment_id)
+    return render_template("sandbox/payment.html", payment=payment, remote=remote, form=form,
+                           refunds=provider.list_refunds(payment_id), error=error,
+                           chargebacks=provider.list_chargebacks(payment_id),
+                           method_name=METHOD_NAMES.get(payment.method, payment.method)), (
+        409 if error else 200)
+
+
+def _notify(provider: SandboxProvider, payment_id: str) -> None:
+    """Deliver the sandbox's webhook in-process, as a provider would (before the redirect)."""
+    if current_app.config.get("SANDBOX_AUTO_WEBHOOK", True):
+        apply_webhook(provider.session, provider, payment_id)

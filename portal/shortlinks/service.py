@@ -8,6 +8,7 @@ import math
 import re
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -16,6 +17,9 @@ from sqlalchemy.orm import Session
 from portal.clock import now as clock_now
 from portal.mandates.models import Invitation
 from portal.shortlinks.models import ShortLink
+
+if TYPE_CHECKING:
+    from portal.payments.models import PaymentRequest
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LENGTH = 10
@@ -43,6 +47,26 @@ def create_short_link(session: Session, invitation: Invitation, *,
         if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
             break
     link = ShortLink(code=code, invitation=invitation, created_at=now or clock_now(),
+                     open_count=0)
+    session.add(link)
+    return link
+
+
+def short_link_of_request(session: Session, request: PaymentRequest) -> ShortLink | None:
+    return session.scalar(select(ShortLink).where(ShortLink.payment_request_id == request.id))
+
+
+def create_request_short_link(session: Session, request: PaymentRequest, *,
+                              now: datetime | None = None) -> ShortLink:
+    """The payment request's short link (for SMS and its QR code), made once."""
+    existing = short_link_of_request(session, request) if request.id is not None else None
+    if existing is not None:
+        return existing
+    while True:
+        code = new_code()
+        if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
+            break
+    link = ShortLink(code=code, payment_request=request, created_at=now or clock_now(),
                      open_count=0)
     session.add(link)
     return link

@@ -30,7 +30,16 @@ def follow(code: str) -> Response | tuple[str, int]:
     if link is None:
         return render_template("sign/refused.html", reason=LinkRefusal.UNKNOWN.value,
                                merchant=None, mandate=None), 404
+    if link.payment_request is not None:  # a checkout page
+        from portal.payments.links import checkout_url
+
+        record_open(session, link, clock_now())
+        session.commit()
+        response = redirect(checkout_url(link.payment_request), code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     invitation = link.invitation
+    assert invitation is not None
     g.locale_hint = invitation.mandate.customer.locale
     now = clock_now()
     record_open(session, link, now)

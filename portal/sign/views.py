@@ -328,7 +328,7 @@ def done(token: str):
     embedding = embedding_for(invitation.merchant)
     return render_template("sign/done.html", token=token, merchant=invitation.merchant,
                            mandate=invitation.mandate, invitation=invitation, state=state,
-                           embedding=embedding,
+                           embedding=embedding, return_url=invitation.return_url,
                            embed_event="signed" if state["status"] == "active" else None,
                            embed_detail=invitation.mandate.reference)
 

@@ -18,7 +18,7 @@ from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
 from portal.metrics import MANDATES_SIGNED
-from portal.providers.base import PaymentProvider, PaymentRequest, PaymentStatus, ProviderPayment
+from portal.providers.base import PaymentOrder, PaymentProvider, PaymentStatus, ProviderPayment
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
 
@@ -57,7 +57,7 @@ def start_verification(
     )
     session.add(payment)
     session.flush()
-    remote = provider.create_payment(PaymentRequest(
+    remote = provider.create_payment(PaymentOrder(
         amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
         description=f"{mandate.merchant.display_name[:50]} mandate {mandate.reference}",
         redirect_url=return_url, webhook_url=webhook_url,
@@ -116,7 +116,9 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
                     .values(updated_at=now).execution_options(synchronize_session=False))
     payment = session.get(VerificationPayment, payment_id, populate_existing=True)
+    assert payment is not None
     mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
+    assert mandate is not None
     if payment.status != remote.status:
         _history(payment, remote.status, source, now)
         payment.status = remote.status
@@ -147,31 +149,66 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
 
 def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
               remote: ProviderPayment, now: datetime) -> Outcome:
+    activated = activate_from_payment(
+        session, mandate, provider=payment.provider,
+        provider_payment_id=payment.provider_payment_id or "", payment_public_id=payment.public_id,
+        status_history=payment.status_history, payer_iban=remote.payer_iban,
+        payer_bic=remote.payer_bic, now=now)
+    if not activated:
+        return Outcome.REJECTED
+    if remote.provider_mandate_id and remote.provider_customer_id:
+        from portal.payments.stored import record_stored_mandate
+        from portal.providers.base import MandateState
+        from portal.providers.base import ProviderMandate as RemoteMandate
+
+        record_stored_mandate(session, mandate.customer, provider=payment.provider, now=now,
+                              mandate=mandate, remote=RemoteMandate(
+                                  id=remote.provider_mandate_id,
+                                  customer_id=remote.provider_customer_id,
+                                  status=MandateState.VALID, method="directdebit",
+                                  consumer_name=remote.payer_name,
+                                  consumer_iban=remote.payer_iban, consumer_bic=remote.payer_bic))
+    if mandate.merchant.refund_verification:
+        from portal.payments.refunds import queue_verification_refund
+
+        queue_verification_refund(session, payment, now=now)
+    return Outcome.ACTIVATED
+
+
+def activate_from_payment(
+    session: Session, mandate: Mandate, *, provider: str, provider_payment_id: str,
+    payment_public_id: str, status_history: list[dict], payer_iban: str | None,
+    payer_bic: str | None, now: datetime,
+) -> bool:
+    """Activate a mandate awaiting verification on a paid payment from the debtor's account: the
+    account the bank reported becomes the IBAN of record, the evidence gets the payment, the
+    sealed PDF is queued. False (and the mandate failed) if that account cannot carry a SEPA
+    mandate. Shared by the one-cent verification and the checkout's first payment."""
     typed_masked = mandate.iban_masked
     typed_hash = mandate.iban_hash
-    if remote.payer_iban:
+    if payer_iban:
         try:
-            reported = validate_iban(remote.payer_iban)
+            reported = validate_iban(payer_iban)
         except IbanError as exc:
             apply_transition(session, mandate, MandateAction.FAIL,
-                             actor=f"provider:{payment.provider}", now=now,
-                             data={"payment": payment.public_id,
+                             actor=f"provider:{provider}", now=now,
+                             data={"payment": payment_public_id,
                                    "reason": f"reported account unusable: {exc.code}"})
-            return Outcome.REJECTED
-        set_debtor_account(session, mandate, reported.iban, remote.payer_bic or reported.bic)
+            return False
+        set_debtor_account(session, mandate, reported.iban, payer_bic or reported.bic)
     iban_changed = typed_hash is not None and mandate.iban_hash != typed_hash
     mandate.signing_method = SigningMethod.PAYMENT_VERIFICATION
     mandate.signed_at = now
     mandate.evidence = {
         **(mandate.evidence or {}),
         "verified_at": now.isoformat(),
-        "provider": payment.provider,
-        "provider_payment_id": payment.provider_payment_id,
-        "payment": payment.public_id,
-        "payment_status_history": payment.status_history,
+        "provider": provider,
+        "provider_payment_id": provider_payment_id,
+        "payment": payment_public_id,
+        "payment_status_history": status_history,
         "typed_iban_masked": typed_masked,
         "reported_iban_masked": mandate.iban_masked,
-        "iban_reported_by_bank": bool(remote.payer_iban),
+        "iban_reported_by_bank": bool(payer_iban),
         "iban_changed": iban_changed,
     }
     for invitation in session.scalars(select(Invitation).where(
@@ -179,14 +216,14 @@ def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
         invitation.used_at = now
     request_pdf(session, mandate)
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
-    log.info("mandate %s activated by %s payment %s", mandate.public_id, payment.provider,
-             payment.public_id)
-    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{payment.provider}",
+    log.info("mandate %s activated by %s payment %s", mandate.public_id, provider,
+             payment_public_id)
+    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{provider}",
                      now=now, data={
-                         "payment": payment.public_id,
-                         "provider_payment_id": payment.provider_payment_id,
+                         "payment": payment_public_id,
+                         "provider_payment_id": provider_payment_id,
                          "typed_iban_masked": typed_masked, "typed_iban_hash": typed_hash,
                          "reported_iban_masked": mandate.iban_masked,
                          "reported_iban_hash": mandate.iban_hash, "iban_changed": iban_changed,
                      })
-    return Outcome.ACTIVATED
+    return True

@@ -1,4 +1,5 @@
-"""Provider webhooks: they only name a payment; we fetch it from the provider and apply it."""
+"""Provider webhooks: they only name a payment (a one-cent verification or a payment on a
+request); we fetch it from the provider and apply it, with its refunds and chargebacks."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import logging
 from flask import Blueprint, abort, request
 
 from portal.db import get_session
+from portal.payments.notifications import apply_webhook
 from portal.providers import PROVIDER_NAMES, ProviderError, ProviderUnavailable, get_provider
-from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 log = logging.getLogger(__name__)
 bp = Blueprint("verification", __name__, url_prefix="/providers")
@@ -25,13 +26,10 @@ def webhook(provider: str):
     except ProviderError:
         abort(400, "webhook does not name a payment")
     try:
-        payment = find_payment(session, provider, payment_id)
-    except UnknownPayment:
-        # Answer as if handled: an unknown id reveals nothing and must not make the provider retry.
-        log.info("webhook for a payment this portal does not know")
-        return "", 200
-    try:
-        apply_provider_status(session, payment, adapter, source="webhook")
+        known = apply_webhook(session, adapter, payment_id)
     except ProviderUnavailable:
         abort(503, "provider unavailable, retry later")
+    if not known:
+        # Answer as if handled: an unknown id reveals nothing and must not make the provider retry.
+        log.info("webhook for a payment this portal does not know")
     return "", 200

@@ -1,8 +1,10 @@
 """A local twin of Mollie's API v2 for tests: a real HTTP server on 127.0.0.1.
 
-It follows Mollie's documented shapes (customers `cst_…`, payments `tr_…`, mandates `mdt_…`,
-problem JSON with status/title/detail/field), demands a `Bearer test_…` key, validates like Mollie
-(422 with `field`), and lets a test settle payments or inject 5xx, 401, 429 and hangs.
+It follows Mollie's documented shapes (customers `cst_…`, payments `tr_…` one-off, first and
+recurring, mandates `mdt_…` directdebit and creditcard, refunds `re_…`, chargebacks `chb_…`,
+methods, problem JSON with status/title/detail/field), demands a `Bearer test_…` key, validates
+like Mollie (422 with `field`), honours `Idempotency-Key` on creating calls, and lets a test
+settle payments and refunds, add chargebacks, or inject 5xx, 401, 429 and hangs.
 Use the `mollie_stub` fixture, or `with MollieStub() as stub:` outside pytest.
 """
 
@@ -71,6 +73,11 @@ _ROUTES = Map(
         ),
         Rule("/v2/payments", methods=["POST"], endpoint="create_payment"),
         Rule("/v2/payments/<payment_id>", methods=["GET"], endpoint="get_payment"),
+        Rule("/v2/payments/<payment_id>/refunds", methods=["POST"], endpoint="create_refund"),
+        Rule("/v2/payments/<payment_id>/refunds", methods=["GET"], endpoint="list_refunds"),
+        Rule("/v2/payments/<payment_id>/chargebacks", methods=["GET"],
+             endpoint="list_chargebacks"),
+        Rule("/v2/methods", methods=["GET"], endpoint="list_methods"),
         Rule("/checkout/<payment_id>", methods=["GET"], endpoint="checkout"),
     ],
     strict_slashes=False,
@@ -121,6 +128,11 @@ class MollieStub:
         self._customers: dict[str, dict[str, Any]] = {}
         self._payments: dict[str, dict[str, Any]] = {}
         self._mandates: dict[str, list[dict[str, Any]]] = {}
+        self._refunds: dict[str, list[dict[str, Any]]] = {}
+        self._chargebacks: dict[str, list[dict[str, Any]]] = {}
+        self._idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+        #: What the profile has enabled (a test may change it).
+        self.enabled = ["ideal", "creditcard", "bancontact", "paypal", "directdebit"]
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -186,6 +198,39 @@ class MollieStub:
         with self._lock:
             return json.loads(json.dumps(self._newest_first(customer_id)))
 
+    def refunds(self, payment_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return json.loads(json.dumps(self._refunds.get(payment_id, [])))
+
+    def settle_refund(self, payment_id: str, refund_id: str, status: str = "refunded") -> None:
+        """Move a refund on (Mollie: queued/pending → processing → refunded or failed)."""
+        with self._lock:
+            for refund in self._refunds[payment_id]:
+                if refund["id"] == refund_id:
+                    refund["status"] = status
+                    self._update_refunded(payment_id)
+                    return
+        raise KeyError(refund_id)
+
+    def add_chargeback(self, payment_id: str, cents: int | None = None, *,
+                       code: str = "MD06", reason: str = "Refund request by payer") -> str:
+        """The payer's bank takes (part of) a paid payment back; returns the `chb_…` id."""
+        with self._lock:
+            payment = self._payments[payment_id]
+            amount = payment["amount"]["value"] if cents is None else f"{cents // 100}.{cents % 100:02d}"
+            chargeback_id = "chb_" + _random(10)
+            self._chargebacks.setdefault(payment_id, []).append({
+                "resource": "chargeback", "id": chargeback_id,
+                "amount": {"value": amount, "currency": "EUR"},
+                "settlementAmount": {"value": f"-{amount}", "currency": "EUR"},
+                "reason": {"code": code, "description": reason}, "paymentId": payment_id,
+                "createdAt": self._now(), "reversedAt": None,
+                "_links": {"self": self._link(f"/v2/payments/{payment_id}/chargebacks/"
+                                              f"{chargeback_id}")}})
+            total = sum(_cents(c["amount"]["value"]) for c in self._chargebacks[payment_id])
+            payment["amountChargedBack"] = {"value": _value(total), "currency": "EUR"}
+            return chargeback_id
+
     def webhook_call(self, payment_id: str) -> tuple[str | None, bytes]:
         """The URL and form body Mollie would POST for this payment: only `id=tr_…`."""
         with self._lock:
@@ -234,18 +279,34 @@ class MollieStub:
                 "consumerBic": consumer_bic,
             }
             customer_id = payment.get("customerId")
+            card = payment.get("method") == "creditcard"
+            if card:
+                payment["details"] = {"cardHolder": consumer_name, "cardNumber": "4444",
+                                      "cardLabel": "Mastercard", "cardCountryCode": "NL"}
             if payment["sequenceType"] == "first" and customer_id and mandate != "none":
+                details = ({"cardHolder": consumer_name, "cardNumber": "4444",
+                            "cardLabel": "Mastercard", "cardExpiryDate": "2030-12-31"}
+                           if card else payment["details"])
                 created = self._add_mandate(
                     customer_id,
-                    details=payment["details"],
+                    details=details,
                     status="valid",
-                    method="directdebit",
+                    method="creditcard" if card else "directdebit",
                     created_at=now,
                 )
                 if mandate == "linked":
                     payment["mandateId"] = created["id"]
                     payment["_links"]["mandate"] = created["_links"]["self"]
             return dict(payment)
+
+    def fail_charge(self, payment_id: str, reason: str = "insufficient_funds") -> None:
+        """A recurring charge the bank or card issuer refused."""
+        with self._lock:
+            payment = self._payments[payment_id]
+            payment["status"] = "failed"
+            payment["failedAt"] = self._now()
+            key = "failureReason" if payment.get("method") == "creditcard" else "bankReasonCode"
+            payment["details"] = {**(payment.get("details") or {}), key: reason}
 
     def pay(self, payment_id: str, **outcome: Any) -> dict[str, Any]:
         """Shorthand for set_outcome(payment_id, "paid", ...)."""
@@ -340,6 +401,12 @@ class MollieStub:
             return _problem(401, "Missing authentication, or failed to authenticate")
         if request.method == "POST" and payload is _INVALID_JSON:
             return _problem(400, "The request body is not valid JSON.")
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and key:
+            with self._lock:
+                known = self._idempotent.get(f"{request.path}|{key}")
+            if known is not None:
+                return _hal(*known)
         try:
             handler = getattr(self, f"_api_{endpoint}")
             status, resource = handler(payload if isinstance(payload, dict) else {}, **args)
@@ -347,6 +414,9 @@ class MollieStub:
             return _problem(exc.status, exc.detail, exc.field)
         except KeyError:
             return _problem(404, "The requested resource does not exist.")
+        if request.method == "POST" and key:
+            with self._lock:
+                self._idempotent[f"{request.path}|{key}"] = (status, resource)
         return _hal(status, resource)
 
     # -- Endpoints (called with self._lock not held) --------------------------------------------
@@ -403,7 +473,8 @@ class MollieStub:
         if not isinstance(description, str) or not description.strip():
             raise _MollieError(422, "The description is required.", "description")
         redirect_url = body.get("redirectUrl")
-        if not isinstance(redirect_url, str) or not _URL.fullmatch(redirect_url):
+        if body.get("sequenceType") != "recurring" and (
+                not isinstance(redirect_url, str) or not _URL.fullmatch(redirect_url)):
             raise _MollieError(422, "The redirect URL is missing or invalid.", "redirectUrl")
         webhook_url = body.get("webhookUrl")
         if webhook_url is not None and not (
@@ -411,14 +482,16 @@ class MollieStub:
         ):
             raise _MollieError(422, "The webhook URL is invalid.", "webhookUrl")
         method = body.get("method")
-        if method not in (None, "ideal"):
+        if method is not None and method not in self.enabled:
             raise _MollieError(422, "The payment method is not enabled in the stub.", "method")
         locale = _check_locale(body.get("locale"))
         metadata = _check_metadata(body.get("metadata"))
         sequence_type = body.get("sequenceType", "oneoff")
         customer_id = body.get("customerId")
-        if sequence_type not in ("oneoff", "first"):
+        if sequence_type not in ("oneoff", "first", "recurring"):
             raise _MollieError(422, "The sequence type is invalid.", "sequenceType")
+        if sequence_type == "recurring":
+            return self._recurring_payment(body, amount, customer_id)
         with self._lock:
             if customer_id is not None and customer_id not in self._customers:
                 raise _MollieError(422, "The customer id is invalid.", "customerId")
@@ -464,6 +537,117 @@ class MollieStub:
         with self._lock:
             self._payments[payment_id] = payment
             return 201, json.loads(json.dumps(payment))
+
+    def _recurring_payment(self, body: dict[str, Any], amount: dict[str, Any],
+                           customer_id: object) -> tuple[int, dict[str, Any]]:
+        """Charged on the mandate at once: a card answers now (paid), a SEPA debit is pending."""
+        mandate_id = body.get("mandateId")
+        with self._lock:
+            if customer_id not in self._customers:
+                raise _MollieError(422, "The customer id is invalid.", "customerId")
+            mandates = self._mandates.get(str(customer_id), [])
+            mandate = next((m for m in mandates if m["id"] == mandate_id), None)
+            if mandate_id is not None and mandate is None:
+                raise _MollieError(422, "The mandate id is invalid.", "mandateId")
+            mandate = mandate or next((m for m in reversed(mandates) if m["status"] == "valid"),
+                                      None)
+            if mandate is None or mandate["status"] != "valid":
+                raise _MollieError(422, "The customer has no valid mandate.", "mandateId")
+            payment_id = "tr_" + _random(10)
+            card = mandate["method"] == "creditcard"
+            payment = {
+                "resource": "payment", "id": payment_id, "mode": "test",
+                "createdAt": self._now(), "amount": dict(amount),
+                "description": body.get("description"),
+                "method": "creditcard" if card else "directdebit",
+                "metadata": _check_metadata(body.get("metadata")),
+                "status": "paid" if card else "pending", "sequenceType": "recurring",
+                "customerId": customer_id, "mandateId": mandate["id"],
+                "details": {"cardNumber": mandate["details"].get("cardNumber")} if card else {
+                    "consumerName": mandate["details"].get("consumerName"),
+                    "consumerAccount": mandate["details"].get("consumerAccount"),
+                    "consumerBic": mandate["details"].get("consumerBic")},
+                "profileId": "pfl_stubprofile",
+                "_links": {"self": self._link(f"/v2/payments/{payment_id}")},
+            }
+            if card:
+                payment["paidAt"] = self._now()
+                payment["amountRefunded"] = {"value": "0.00", "currency": "EUR"}
+                payment["amountRemaining"] = dict(amount)
+            if body.get("webhookUrl"):
+                payment["webhookUrl"] = body["webhookUrl"]
+            self._payments[payment_id] = payment
+            return 201, json.loads(json.dumps(payment))
+
+    def _api_create_refund(self, body: dict[str, Any], payment_id: str) -> tuple[int, Any]:
+        amount = body.get("amount")
+        if not isinstance(amount, dict) or not isinstance(amount.get("value"), str) or \
+                not _EUR_VALUE.fullmatch(amount["value"]) or amount.get("currency") != "EUR":
+            raise _MollieError(422, "The amount is invalid.", "amount")
+        with self._lock:
+            if payment_id not in self._payments:
+                raise _MollieError(404, f"No payment exists with token {payment_id}.")
+            payment = self._payments[payment_id]
+            if payment["status"] != "paid":
+                raise _MollieError(422, "The payment cannot be refunded.", "amount")
+            taken = sum(_cents(r["amount"]["value"]) for r in self._refunds.get(payment_id, [])
+                        if r["status"] not in ("failed", "canceled"))
+            taken += sum(_cents(c["amount"]["value"])
+                         for c in self._chargebacks.get(payment_id, []))
+            remaining = _cents(payment["amount"]["value"]) - taken
+            if _cents(amount["value"]) > remaining or _cents(amount["value"]) == 0:
+                raise _MollieError(422, "The amount is higher than the amount remaining.",
+                                   "amount")
+            refund_id = "re_" + _random(10)
+            refund = {"resource": "refund", "id": refund_id, "amount": dict(amount),
+                      "status": "pending", "createdAt": self._now(),
+                      "description": body.get("description"), "paymentId": payment_id,
+                      "_links": {"self": self._link(f"/v2/payments/{payment_id}/refunds/"
+                                                    f"{refund_id}")}}
+            self._refunds.setdefault(payment_id, []).append(refund)
+            payment["amountRemaining"] = {"value": _value(remaining - _cents(amount["value"])),
+                                          "currency": "EUR"}
+            return 201, json.loads(json.dumps(refund))
+
+    def _api_list_refunds(self, body: dict[str, Any], payment_id: str) -> tuple[int, Any]:
+        with self._lock:
+            if payment_id not in self._payments:
+                raise _MollieError(404, f"No payment exists with token {payment_id}.")
+            refunds = json.loads(json.dumps(self._refunds.get(payment_id, [])))
+        return 200, {"count": len(refunds), "_embedded": {"refunds": refunds},
+                     "_links": {"self": self._link(f"/v2/payments/{payment_id}/refunds")}}
+
+    def _api_list_chargebacks(self, body: dict[str, Any], payment_id: str) -> tuple[int, Any]:
+        with self._lock:
+            if payment_id not in self._payments:
+                raise _MollieError(404, f"No payment exists with token {payment_id}.")
+            items = json.loads(json.dumps(self._chargebacks.get(payment_id, [])))
+        return 200, {"count": len(items), "_embedded": {"chargebacks": items},
+                     "_links": {"self": self._link(f"/v2/payments/{payment_id}/chargebacks")}}
+
+    def _api_list_methods(self, body: dict[str, Any]) -> tuple[int, Any]:
+        sequence = self._last_query().get("sequenceType", "oneoff")
+        allowed = {"first": {"ideal", "creditcard", "bancontact"},
+                   "recurring": {"creditcard", "directdebit"}}.get(sequence)
+        names = {"ideal": "iDEAL", "creditcard": "Card", "bancontact": "Bancontact",
+                 "paypal": "PayPal", "directdebit": "SEPA Direct Debit"}
+        methods = [{"resource": "method", "id": m, "description": names[m],
+                    "minimumAmount": {"value": "0.01", "currency": "EUR"},
+                    "maximumAmount": {"value": "50000.00", "currency": "EUR"}}
+                   for m in self.enabled
+                   if (allowed is None and m != "directdebit") or (allowed and m in allowed)]
+        return 200, {"count": len(methods), "_embedded": {"methods": methods},
+                     "_links": {"self": self._link("/v2/methods")}}
+
+    def _last_query(self) -> Mapping[str, str]:
+        with self._lock:
+            return self._requests[-1].query if self._requests else {}
+
+    def _update_refunded(self, payment_id: str) -> None:
+        total = sum(_cents(r["amount"]["value"]) for r in self._refunds[payment_id]
+                    if r["status"] == "refunded")
+        self._payments[payment_id]["amountRefunded"] = {"value": _value(total),
+                                                        "currency": "EUR"}
 
     def _api_get_payment(self, body: dict[str, Any], payment_id: str) -> tuple[int, Any]:
         with self._lock:
@@ -549,6 +733,15 @@ class MollieStub:
 
 
 _INVALID_JSON = object()
+
+
+def _cents(value: str) -> int:
+    whole, _, fraction = value.partition(".")
+    return int(whole) * 100 + int(fraction or 0)
+
+
+def _value(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def _random(length: int) -> str:

@@ -22,6 +22,7 @@ from portal.providers.base import (
     PaymentStatus,
     ProviderError,
     ProviderUnavailable,
+    Sequence,
 )
 from portal.providers.mollie import (
     MollieProvider,
@@ -120,7 +121,7 @@ def test_requests_carry_bearer_key_user_agent_and_json(mollie, mollie_stub):
 
 
 def test_one_off_payment_creates_no_customer(mollie, mollie_stub):
-    payment = mollie.create_payment(make_request(sequence_first=False))
+    payment = mollie.create_payment(make_request(sequence=Sequence.ONEOFF))
 
     assert mollie_stub.api_calls() == [("POST", "/v2/payments")]
     body = mollie_stub.requests[0].json

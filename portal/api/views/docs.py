@@ -11,7 +11,8 @@ from flask import Response, current_app, render_template
 from markupsafe import Markup, escape
 
 from portal.api.blueprint import bp, json_response
-from portal.api.openapi import CONVENTIONS, build_spec
+from portal.api.openapi import CONVENTIONS, WEBHOOK_CONVENTIONS, WEBHOOK_HEADERS, build_spec
+from portal.events.catalog import EVENT_TYPES
 
 METHODS = ("get", "post", "put", "patch", "delete")
 CODE = re.compile(r"`([^`]+)`")
@@ -129,6 +130,10 @@ def docs_context(spec: dict[str, Any]) -> dict[str, Any]:
         "spec": spec, "groups": groups, "conventions": [(t, markup(x)) for t, x in CONVENTIONS],
         "scopes": spec["components"]["securitySchemes"]["oauth2"]["flows"][
             "clientCredentials"]["scopes"],
+        "webhook_conventions": [(t, markup(x)) for t, x in WEBHOOK_CONVENTIONS],
+        "webhook_headers": [(name, markup(text)) for name, text in WEBHOOK_HEADERS],
+        "event_types": [(name, markup(when), markup(fields))
+                        for name, (when, fields) in EVENT_TYPES.items()],
         "schemas": [{"name": name, "description": markup(schema.get("description", "")),
                      "fields": fields_of(schema, schemas)}
                     for name, schema in schemas.items()],

@@ -112,7 +112,8 @@ def create_invitation(body: Any) -> Response:
         scheme=scheme, signing_methods=methods,
         max_amount_cents=data.get("max_amount_cents"), reason=data.get("reason"),
         sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
-        channel=channel, ttl=expires_at - now), actor=g.api_actor, now=now)
+        channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
+        actor=g.api_actor, now=now)
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
     elif channel is InvitationChannel.SMS:

@@ -1,7 +1,7 @@
 """emandates: bank signing, sandbox bank, directory cache
 
 Revision ID: 3a538ed99f8e
-Revises: a7c0c0000007
+Revises: 0951bd3c9288
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import portal.db
 
 revision = '3a538ed99f8e'
-down_revision = 'a7c0c0000007'
+down_revision = '0951bd3c9288'
 branch_labels = None
 depends_on = None
 
@@ -87,38 +87,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bank_transaction_merchant_id'), ['merchant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bank_transaction_outcome'), ['outcome'], unique=False)
 
-    with op.batch_alter_table('invitation', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('signing_methods', sa.JSON(), nullable=False,
-                                      server_default=sa.text("'[\"payment_verification\"]'")))
-        batch_op.add_column(sa.Column('purpose', sa.Enum('sign', 'amend', 'cancel',
-                                                         name='invitationpurpose',
-                                                         native_enum=False, length=32),
-                                      nullable=False, server_default='sign'))
-
-    with op.batch_alter_table('mandate', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('max_amount_cents', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('reason', sa.String(length=70), nullable=True))
-        batch_op.add_column(sa.Column('signer_name', sa.String(length=70), nullable=True))
-        batch_op.add_column(sa.Column('validation_reference', sa.String(length=128), nullable=True))
-
-    with op.batch_alter_table('merchant', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('signing_methods', sa.JSON(), nullable=True))
-
+    # Plain ALTER TABLE ADD COLUMN: recreating these tables (batch mode) would fail on SQLite
+    # with foreign keys on, as rows of other tables point at them.
+    op.add_column('invitation', sa.Column('signing_methods', sa.JSON(), nullable=False,
+                                          server_default=sa.text("'[\"payment_verification\"]'")))
+    op.add_column('invitation', sa.Column('purpose', sa.Enum('sign', 'amend', 'cancel',
+                                                             name='invitationpurpose',
+                                                             native_enum=False, length=32),
+                                          nullable=False, server_default='sign'))
+    op.add_column('mandate', sa.Column('max_amount_cents', sa.Integer(), nullable=True))
+    op.add_column('mandate', sa.Column('reason', sa.String(length=70), nullable=True))
+    op.add_column('mandate', sa.Column('signer_name', sa.String(length=70), nullable=True))
+    op.add_column('mandate', sa.Column('validation_reference', sa.String(length=128),
+                                       nullable=True))
+    op.add_column('merchant', sa.Column('signing_methods', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('merchant', schema=None) as batch_op:
-        batch_op.drop_column('signing_methods')
-
-    with op.batch_alter_table('mandate', schema=None) as batch_op:
-        batch_op.drop_column('validation_reference')
-        batch_op.drop_column('signer_name')
-        batch_op.drop_column('reason')
-        batch_op.drop_column('max_amount_cents')
-
-    with op.batch_alter_table('invitation', schema=None) as batch_op:
-        batch_op.drop_column('purpose')
-        batch_op.drop_column('signing_methods')
+    op.drop_column('merchant', 'signing_methods')
+    for column in ('validation_reference', 'signer_name', 'reason', 'max_amount_cents'):
+        op.drop_column('mandate', column)
+    op.drop_column('invitation', 'purpose')
+    op.drop_column('invitation', 'signing_methods')
 
     with op.batch_alter_table('bank_transaction', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bank_transaction_outcome'))

@@ -1,0 +1,243 @@
+"""Payment requests: create (and optionally email or text) one, list, read, withdraw; enter a
+payment made outside the portal; refund what was paid."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, current_app, g
+from sqlalchemy.orm import selectinload
+
+from portal.api.auth import merchant_id, require_scope
+from portal.api.blueprint import bp, json_response, not_found
+from portal.api.idempotency import write_endpoint
+from portal.api.inputs import (
+    EXTERNAL_PAYMENT_FIELDS,
+    MAX_REQUEST_DAYS,
+    PAYMENT_REQUEST_FIELDS,
+    REFUND_FIELDS,
+    REQUEST_LIST_PARAMS,
+    WITHDRAW_FIELDS,
+)
+from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.serializers import (
+    api_base_url,
+    list_json,
+    payment_json,
+    payment_request_json,
+    refund_json,
+)
+from portal.api.validation import read_query, validate_body, validation_problem
+from portal.clock import now as clock_now
+from portal.db import get_session
+from portal.errors import Problem
+from portal.merchants.models import Merchant
+from portal.payments.lifecycle import InvalidTransition
+from portal.payments.models import Collect, Payment, PaymentRequest, RequestStatus
+from portal.payments.refunds import RefundRefused, create_refund, find_refund
+from portal.payments.service import (
+    CustomerDetails,
+    PaymentSettings,
+    RequestSpec,
+    create_payment_request,
+    find_customer,
+    find_payment_request,
+    merchant_requests,
+    record_external_payment,
+    withdraw_payment_request,
+)
+from portal.sms.gateways import sms_enabled
+from portal.sms.phone import can_receive_sms
+
+
+def _expiry(data: dict[str, Any], now: datetime) -> datetime:
+    if "expires_at" in data and "expires_in_days" in data:
+        raise validation_problem([
+            {"field": name, "message": "Give either expires_at or expires_in_days, not both."}
+            for name in ("expires_at", "expires_in_days")])
+    if "expires_in_days" in data:
+        return now + timedelta(days=data["expires_in_days"])
+    if "expires_at" not in data:
+        return now + timedelta(days=int(current_app.config["PAYMENT_REQUEST_TTL_DAYS"]))
+    expires_at: datetime = data["expires_at"]
+    if expires_at <= now:
+        raise validation_problem([{"field": "expires_at", "message": "Must be in the future."}])
+    if expires_at > now + timedelta(days=MAX_REQUEST_DAYS):
+        raise validation_problem([{"field": "expires_at", "message":
+                                   f"Must be at most {MAX_REQUEST_DAYS} days ahead."}])
+    return expires_at
+
+
+def _customer(data: dict[str, Any]) -> Any:
+    given = [name for name in ("customer", "customer_id") if name in data]
+    if len(given) != 1:
+        raise validation_problem([{"field": name, "message": "Give exactly one of customer "
+                                   "and customer_id."} for name in ("customer", "customer_id")])
+    if "customer_id" in data:
+        customer = find_customer(get_session(), merchant_id(), data["customer_id"])
+        if customer is None:
+            raise validation_problem([{"field": "customer_id",
+                                       "message": "No customer with this id."}])
+        return customer
+    details = data["customer"]
+    return CustomerDetails(name=details["name"], email=details.get("email"),
+                           phone=details.get("phone"), locale=details.get("locale"))
+
+
+def _channel(data: dict[str, Any], customer: Any) -> str:
+    channel = data.get("send_via", "none")
+    if channel == "sms":
+        if not sms_enabled():
+            raise Problem(422, "SMS delivery is not configured",
+                          "This portal does not send text messages; use email or none.",
+                          type="sms-not-configured", errors=[
+                              {"field": "send_via", "message": "SMS delivery is not configured."}])
+        if not customer.phone or not can_receive_sms(customer.phone):
+            raise validation_problem([{"field": "customer.phone", "message":
+                                       "A mobile number is needed when send_via is sms."}])
+    if channel == "email" and not customer.email:
+        raise validation_problem([{"field": "customer.email",
+                                   "message": "Required when send_via is email."}])
+    return str(channel)
+
+
+def _location(path: str) -> dict[str, str]:
+    return {"Location": f"{api_base_url()}{path}"}
+
+
+@bp.post("/payment-requests")
+@require_scope("payments:write")
+@write_endpoint
+def create_payment_request_view(body: Any) -> Response:
+    data = validate_body(PAYMENT_REQUEST_FIELDS, body)
+    now = clock_now()
+    expires_at = _expiry(data, now)
+    customer = _customer(data)
+    channel = _channel(data, customer)
+    if "due_date" in data and data["due_date"] > expires_at.date():
+        raise validation_problem([{"field": "due_date",
+                                   "message": "Must not be after the request expires."}])
+    session = get_session()
+    merchant = session.get(Merchant, merchant_id())
+    request = create_payment_request(session, merchant, RequestSpec(
+        amount_cents=data["amount"], description=data["description"], customer=customer,
+        expires_at=expires_at, invoice_number=data.get("invoice_number"),
+        external_reference=data.get("external_reference"), due_date=data.get("due_date"),
+        methods=tuple(data["methods"]) if data.get("methods") else None,
+        allow_partial=data.get("allow_partial", False), offer_mandate=data.get("offer_mandate"),
+        collect=Collect(data.get("collect", Collect.AUTOMATIC.value)),
+        return_url=data.get("return_url"), channel=channel),
+        actor=g.api_actor, now=now, settings=PaymentSettings.from_config(current_app.config))
+    response = json_response(payment_request_json(request), 201)
+    response.headers.update(_location(f"/payment-requests/{request.public_id}"))
+    return response
+
+
+def _request(request_id: str) -> PaymentRequest:
+    request = find_payment_request(get_session(), merchant_id(), request_id)
+    if request is None:
+        raise not_found("payment request")
+    return request
+
+
+@bp.get("/payment-requests")
+@require_scope("payments:read")
+def list_payment_requests() -> Response:
+    params = read_query(REQUEST_LIST_PARAMS)
+    session = get_session()
+    customer_id = None
+    if "customer_id" in params:
+        customer = find_customer(session, merchant_id(), params["customer_id"])
+        customer_id = customer.id if customer else -1
+    query = merchant_requests(
+        merchant_id(), status=RequestStatus(params["status"]) if "status" in params else None,
+        customer_id=customer_id, invoice_number=params.get("invoice_number"),
+        external_reference=params.get("external_reference"),
+    ).options(selectinload(PaymentRequest.customer), selectinload(PaymentRequest.payments))
+    page = paginate(session, query, PaymentRequest, merchant_id(), anchor_id(params),
+                    params.get("limit", DEFAULT_LIMIT), newest_first=True)
+    return json_response(list_json([payment_request_json(r) for r in page.items],
+                                   page.has_more, page.next_cursor))
+
+
+@bp.get("/payment-requests/<request_id>")
+@require_scope("payments:read")
+def get_payment_request(request_id: str) -> Response:
+    return json_response(payment_request_json(_request(request_id)))
+
+
+@bp.post("/payment-requests/<request_id>/withdraw")
+@require_scope("payments:write")
+@write_endpoint
+def withdraw_payment_request_view(body: Any, request_id: str) -> Response:
+    data = validate_body(WITHDRAW_FIELDS, body)
+    request = _request(request_id)
+    try:
+        withdraw_payment_request(get_session(), request, actor=g.api_actor, now=clock_now(),
+                                 reason=data.get("reason"))
+    except InvalidTransition:
+        raise Problem(409, "Invalid state", f"Cannot withdraw a payment request that is "
+                      f"{request.status.value}.", type="invalid-state") from None
+    return json_response(payment_request_json(request))
+
+
+@bp.post("/payment-requests/<request_id>/payments")
+@require_scope("payments:write")
+@write_endpoint
+def record_payment_view(body: Any, request_id: str) -> Response:
+    data = validate_body(EXTERNAL_PAYMENT_FIELDS, body)
+    request = _request(request_id)
+    now = clock_now()
+    if data.get("paid_at") and data["paid_at"] > now:
+        raise validation_problem([{"field": "paid_at", "message": "Must not be in the future."}])
+    payment = record_external_payment(
+        get_session(), request, data["amount"], method=data.get("method"),
+        reference=data.get("reference"), actor=g.api_actor, now=now, paid_at=data.get("paid_at"))
+    response = json_response(payment_json(payment), 201)
+    response.headers.update(_location(f"/payment-requests/{request.public_id}/payments/"
+                                      f"{payment.public_id}"))
+    return response
+
+
+@bp.get("/payment-requests/<request_id>/payments/<payment_id>")
+@require_scope("payments:read")
+def get_payment(request_id: str, payment_id: str) -> Response:
+    request = _request(request_id)
+    payment = next((p for p in request.payments if p.public_id == payment_id), None)
+    if payment is None:
+        raise not_found("payment")
+    return json_response(payment_json(payment))
+
+
+@bp.post("/payment-requests/<request_id>/refunds")
+@require_scope("payments:write")
+@write_endpoint
+def create_refund_view(body: Any, request_id: str) -> Response:
+    data = validate_body(REFUND_FIELDS, body)
+    request = _request(request_id)
+    payment: Payment | None = None
+    if "payment" in data:
+        payment = next((p for p in request.payments if p.public_id == data["payment"]), None)
+        if payment is None:
+            raise validation_problem([{"field": "payment",
+                                       "message": "No payment with this id on this request."}])
+    try:
+        refund = create_refund(get_session(), request, data.get("amount"), payment=payment,
+                               description=data.get("description"), actor=g.api_actor,
+                               now=clock_now())
+    except RefundRefused as exc:
+        raise Problem(422, "Refund refused", str(exc), type="refund-refused", errors=[
+            {"field": "amount", "message": str(exc)}]) from None
+    response = json_response(refund_json(refund), 201)
+    response.headers.update(_location(f"/refunds/{refund.public_id}"))
+    return response
+
+
+@bp.get("/refunds/<refund_id>")
+@require_scope("payments:read")
+def get_refund(refund_id: str) -> Response:
+    refund = find_refund(get_session(), merchant_id(), refund_id)
+    if refund is None:
+        raise not_found("refund")
+    return json_response(refund_json(refund))

@@ -1,0 +1,71 @@
+"""Every event type the portal emits, with what it means and what its ``data`` carries: the
+OpenAPI document (its ``webhooks``) and the API docs page are built from this one list."""
+
+from __future__ import annotations
+
+_MANDATE = "`mandate`, `status`, `previous_status`"
+_INVITATION = "`invitation`, `mandate`"
+_BANK = ("`mandate`, `transaction`, `kind` (`new`, `amend`, `cancel`), `outcome`, `reason`, "
+         "`debtor_bank`")
+_REQUEST = ("`payment_request`, `status`, `previous_status`, `amount`, `paid_amount`, "
+            "`open_amount`, `refunded_amount`, `invoice_number`")
+_REFUND = "`refund`, `status`, `amount`, `payment`, `payment_request`, `automatic`"
+
+#: type → (when it is emitted, what ``data`` holds).
+EVENT_TYPES: dict[str, tuple[str, str]] = {
+    "mandate.created": ("A mandate was created (invited, or signed at a checkout).",
+                        "`mandate`, `invitation` or `payment_request`, `reference`, `status`"),
+    "mandate.signed": ("The customer consented; the mandate awaits its verification payment.",
+                       _MANDATE),
+    "mandate.active": ("The bank confirmed: the mandate may be collected on.", _MANDATE),
+    "mandate.failed": ("The account cannot carry a SEPA mandate.", _MANDATE),
+    "mandate.cancelled": ("Withdrawn before it became active.", _MANDATE),
+    "mandate.revoked": ("Ended after it was active.", _MANDATE),
+    "mandate.expired": ("Never signed in time, or unused too long.", _MANDATE),
+    "mandate.amended": ("The account, name or reference of an active mandate changed.", _MANDATE),
+    "mandate.bank_pending": (("At the debtor's bank: the debtor finished, the bank is still "
+                              "processing (e.g. a second signer)."), _BANK),
+    "mandate.bank_not_authorised": (("At the debtor's bank: the signer may not sign for the "
+                                     "company; the link stays usable for someone who may."),
+                                    _BANK),
+    "mandate.bank_rejected": ("At the debtor's bank: the bank did not accept the mandate.",
+                              _BANK),
+    "mandate.bank_cancelled": ("At the debtor's bank: the debtor stopped without signing.",
+                               _BANK),
+    "mandate.bank_expired": ("At the debtor's bank: the request expired unfinished.", _BANK),
+    "mandate.bank_failed": ("At the debtor's bank: the bank could not complete it.", _BANK),
+    "invitation.created": (("A link to amend a mandate or cancel a B2B mandate at the debtor's "
+                            "bank was created."), f"{_INVITATION}, `purpose`"),
+    "invitation.opened": ("The customer first opened the signing link.", _INVITATION),
+    "invitation.sent": ("The invitation email or SMS was handed over.",
+                        f"{_INVITATION}, `channel`"),
+    "invitation.delivery_failed": ("The invitation message was refused for good.",
+                                   f"{_INVITATION}, `channel`, `error`, `reminder`"),
+    "invitation.expired": ("Nobody signed before `expires_at`.", _INVITATION),
+    "invitation.withdrawn": ("You withdrew the invitation.", _INVITATION),
+    "payment_request.created": ("A payment request was created.", f"{_REQUEST}, `customer`"),
+    "payment_request.partly_paid": ("A payment arrived that leaves part of the amount open.",
+                                    f"{_REQUEST}, `payment`, `source`, `method`, `late`"),
+    "payment_request.paid": (("The request is paid in full. `late` is true when the payment "
+                             "arrived after it expired or was withdrawn."),
+                             f"{_REQUEST}, `payment`, `source`, `method`, `late`"),
+    "payment_request.overpaid": (("More arrived than was asked; `double_payment` is true when "
+                                 "a second payment paid a request that was paid already. The "
+                                 "excess is refundable."),
+                                 f"{_REQUEST}, `payment`, `late`, `double_payment`"),
+    "payment_request.failed": (("A payment attempt failed (not a customer's cancellation). For a "
+                               "charge on a stored card or mandate, `fallback: pay_link` says "
+                               "the customer was sent the link instead."),
+                               f"{_REQUEST}, `payment`, `reason`, `method`, `fallback`"),
+    "payment_request.expired": ("It expired unpaid (or partly paid).", _REQUEST),
+    "payment_request.withdrawn": ("You withdrew it.", _REQUEST),
+    "payment_request.reminder_sent": ("A reminder went out.", f"{_REQUEST}, `step`, `channel`"),
+    "refund.created": ("A refund was made (by you, or automatically for the one-cent check).",
+                       _REFUND),
+    "refund.succeeded": ("The money went back to the payer.", _REFUND),
+    "refund.failed": ("The refund could not be made; nothing went back.", f"{_REFUND}, `reason`"),
+    "chargeback.received": (("The payer's bank took a payment (or part of it) back; the request "
+                            "is open again for that amount."),
+                            ("`chargeback`, `payment`, `payment_request`, `amount`, "
+                            "`reason_code`, `reason`, `status`, `open_amount`")),
+}

@@ -1,0 +1,35 @@
+"""What a provider's webhook names, applied: a one-cent verification (and the refund of it), or a
+payment on a request (its status, refunds and chargebacks). The provider's webhook endpoint and
+the sandbox's in-process notification both come here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.clock import now as clock_now
+from portal.payments.confirmation import apply_provider_payment, find_provider_payment
+from portal.payments.models import Refund
+from portal.payments.refunds import sync_refunds
+from portal.providers.base import PaymentProvider
+from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
+
+
+def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_id: str) -> bool:
+    """Apply what the provider now says about this payment; False if the portal does not know
+    it. Commits. ProviderUnavailable propagates (the provider retries its webhook)."""
+    now = clock_now()
+    payment = find_provider_payment(session, provider.name, provider_payment_id)
+    if payment is not None:
+        apply_provider_payment(session, payment, provider, source="webhook", now=now)
+        return True
+    try:
+        verification = find_payment(session, provider.name, provider_payment_id)
+    except UnknownPayment:
+        return False
+    apply_provider_status(session, verification, provider, source="webhook", now=now)
+    if session.scalar(select(Refund.id).where(Refund.verification_payment_id == verification.id)):
+        sync_refunds(session, provider.name, provider_payment_id,
+                     provider.list_refunds(provider_payment_id), payment=None, now=now)
+        session.commit()
+    return True

@@ -1,0 +1,84 @@
+"""Reminders for unpaid requests: a schedule per merchant in days around the due date (``-3``,
+``0``, ``7``), by email and, where a phone number is known, by SMS. Each step is a job queued
+with the request; it re-checks the request when it runs (so paying, withdrawing or expiry stop
+it at once) and goes out once per step and channel, even with two workers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from portal.merchants.models import Merchant
+from portal.payments.models import PaymentRequest
+
+if TYPE_CHECKING:
+    from portal.payments.service import PaymentSettings
+
+#: Reminders go out at this time of day (UTC) on their day.
+SEND_AT = time(8, 0)
+MAX_STEPS = 5
+MAX_OFFSET = 90
+
+
+class ReminderScheduleError(ValueError):
+    """A schedule the portal will not keep."""
+
+
+def validate_offsets(days: list[int]) -> list[int]:
+    """Sorted distinct whole days from -30 to 90 around the due date, at most five."""
+    if any(type(day) is not int or not -30 <= day <= MAX_OFFSET for day in days):
+        raise ReminderScheduleError(f"reminder days must be whole days from -30 to {MAX_OFFSET}")
+    clean = sorted(set(days))
+    if len(clean) > MAX_STEPS:
+        raise ReminderScheduleError(f"at most {MAX_STEPS} reminders")
+    return clean
+
+
+def reminder_offsets(merchant: Merchant, default: tuple[int, ...]) -> list[int]:
+    """The merchant's schedule, or the portal's ``PAYMENT_REMINDER_DAYS``."""
+    if merchant.payment_reminder_days is not None:
+        return list(merchant.payment_reminder_days)
+    return list(default)
+
+
+def reminder_channels(request: PaymentRequest, sms_enabled: bool) -> list[str]:
+    customer = request.customer
+    channels = ["email"] if customer.email else []
+    if customer.phone and sms_enabled:
+        channels.append("sms")
+    return channels
+
+
+def reminder_times(request: PaymentRequest, offsets: list[int]) -> list[tuple[int, datetime]]:
+    """(step number, when) for each step of the schedule; none without a due date."""
+    if request.due_date is None:
+        return []
+    return [(number, datetime.combine(request.due_date + timedelta(days=day), SEND_AT,
+                                      tzinfo=UTC))
+            for number, day in enumerate(offsets, start=1)]
+
+
+def schedule_reminders(session: Session, request: PaymentRequest, now: datetime,
+                       settings: PaymentSettings) -> int:
+    """Queue a job per step and channel still ahead and before expiry; idempotent (dedupe
+    keys). Returns how many were queued."""
+    from portal.payments.service import queue_message
+
+    queued = 0
+    offsets = reminder_offsets(request.merchant, settings.reminder_days)
+    for number, at in reminder_times(request, offsets):
+        if at <= now or at >= request.expires_at:
+            continue
+        for channel in reminder_channels(request, settings.sms_enabled):
+            queue_message(session, request, "reminder", channel, step=number, run_at=at)
+            queued += 1
+    return queued
+
+
+def reminder_due(request: PaymentRequest, now: datetime) -> bool:
+    """A queued reminder still goes out: something is open and the link still takes it."""
+    from portal.payments.service import payable
+
+    return payable(request, now)
