@@ -492,8 +492,26 @@ def _paths(config: Any) -> dict[str, Any]:
                         "if the mandate is not active.",
             parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
             example={"reason": "Customer ended the contract"})},
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
-        "`refund-refused`, "
+        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": _operation(
+            "Let the debtor move a mandate to another account", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor chooses their (new) bank and signs the amendment there "
+                        "(pain.010); on the bank's accepted report the mandate takes the new "
+                        "account (`mandate.amended`). 409 `invalid-state` unless active; 422 "
+                        "`bank-not-configured` without bank signing.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="amendMandate")},
+        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": _operation(
+            "Let the debtor end a B2B mandate at their bank", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor confirms at their bank (pain.011); on the bank's accepted "
+                        "report the mandate is revoked (`mandate.revoked`). B2B only: 409 "
+                        "`invalid-state` for Core or inactive mandates.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="cancelMandateAtBank")},
+        **_payment_paths(config, query, write, not_found),
         f"{PREFIX}/events": {"get": _operation(
             "List events (the feed)", "Events", "events:read",
             {"200": _ok("EventList", "Events oldest first; `next_cursor` is always where to "
