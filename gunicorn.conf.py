@@ -2,13 +2,15 @@
 
 Every value can be overridden with the usual GUNICORN_* / command-line options."""
 
-import multiprocessing
 import os
 import tempfile
 
-bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+from portal import serving
+
+bind = os.environ.get("PORTAL_BIND", serving.DEFAULT_BIND)
 #: Sync workers: the portal is I/O-light and CPU-bound on rendering; 2×cores+1 is the classic.
-workers = int(os.environ.get("PORTAL_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+#: ``flask --app portal check`` reads the same (portal/serving.py).
+workers = serving.web_workers(os.environ)
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 20

@@ -18,7 +18,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     ``problems`` collects configuration errors instead of refusing to start (``flask check``)."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("PORTAL_INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _private_folder(Path(app.instance_path))
 
     from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
     from portal.config import load_config
@@ -58,3 +58,11 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
         csrf.exempt(idx_endpoint)  # iDx requests are signed XML, not browser forms
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app
+
+
+def _private_folder(path: Path) -> None:
+    """The instance folder holds keys, the database and PDFs: its owner's only (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)

@@ -1,10 +1,12 @@
-"""``flask --app portal check``: every misconfiguration at once, non-zero exit if any.
+"""``flask --app portal check``: every misconfiguration at once, non-zero exit if any; settings
+that only weaken a production portal are listed as warnings.
 
 Registered as a ``flask.commands`` entry point, so it runs even where the app itself would
 refuse to start (a production instance without its keys)."""
 
 from __future__ import annotations
 
+import os
 import smtplib
 import socket
 from collections.abc import Callable
@@ -17,8 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography import x509
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import serving
 from portal.migrate import MIGRATIONS
 
 CERTIFICATE_WARNING = timedelta(days=30)
@@ -113,6 +117,50 @@ def check_public_url(app: Flask) -> list[str]:
     return []
 
 
+def hardening_warnings(app: Flask, environ: dict[str, str] | None = None) -> list[str]:
+    """Settings that work but weaken a production portal; judged from the configuration, the
+    database and the gunicorn settings in the environment (``portal/serving.py``)."""
+    if app.config["ENV"] != "production":
+        return []
+    environ = dict(os.environ if environ is None else environ)
+    config = app.config
+    warnings = []
+    if config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"]:
+        warnings.append("WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: merchants' webhooks may reach "
+                        "loopback, private and link-local addresses (cloud metadata, internal "
+                        "services); meant for a local test receiver only")
+    plain = _plain_http_endpoints(app)
+    if plain:
+        shown = ", ".join(plain[:5]) + (", …" if len(plain) > 5 else "")
+        warnings.append(f"{len(plain)} webhook endpoint(s) over plain http:// ({shown}): "
+                        f"events travel unencrypted; ask these merchants for https://")
+    outside = [bind for bind in serving.binds(environ) if serving.reachable_from_outside(bind)]
+    if int(config["TRUSTED_PROXIES"]) and outside:
+        warnings.append(f"TRUSTED_PROXIES={config['TRUSTED_PROXIES']} while gunicorn listens on "
+                        f"{', '.join(outside)}: a client reaching it without the proxy can forge "
+                        f"X-Forwarded-For (rate limits, signing evidence); bind to 127.0.0.1 or a "
+                        f"socket the proxy alone reaches")
+    workers = serving.web_workers(environ)
+    if str(config["RATELIMIT_STORAGE_URI"]).startswith("memory://") and workers > 1:
+        warnings.append(f"RATELIMIT_STORAGE_URI=memory:// with {workers} gunicorn workers: each "
+                        f"counts alone, so every limit is {workers} times looser; use redis://")
+    return warnings
+
+
+def _plain_http_endpoints(app: Flask) -> list[str]:
+    """Merchants (public ids) whose webhook endpoint is http://; [] if the database cannot say."""
+    from portal.db import state
+    from portal.merchants.models import Merchant
+
+    try:
+        with state(app).factory() as session:
+            return list(session.scalars(select(Merchant.public_id).where(
+                Merchant.webhook_url.startswith("http://", autoescape=True))
+                .order_by(Merchant.id)))
+    except SQLAlchemyError:
+        return []  # unreachable or not migrated: check_database says so
+
+
 def run_checks(app: Flask, now: datetime | None = None) -> list[str]:
     now = now or datetime.now(UTC)
     checks: list[Callable[[], list[str]]] = [
@@ -132,6 +180,8 @@ def check_command() -> None:
     app = create_app(problems=problems)
     problems += run_checks(app)
     mode = app.config["ENV"]
+    for warning in hardening_warnings(app):
+        click.echo(f"WARNING: {warning}", err=True)
     if not problems:
         click.echo(f"configuration OK ({mode})")
         return

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import string
+import zlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -19,6 +23,9 @@ DEFAULTS: dict[str, object] = {
     "DATA_KEY_FALLBACKS": [],
     "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
     "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # In production only PUBLIC_BASE_URL's host is answered (Flask's TRUSTED_HOSTS, which can
+    # also be set whole); other Host headers get 400. Add e.g. an internal health-check name.
+    "EXTRA_TRUSTED_HOSTS": [],
     # Reverse proxies in front of the portal whose X-Forwarded-For/-Proto/-Host are trusted
     # (client IPs for rate limits and signing evidence, https for cookies and OAuth).
     "TRUSTED_PROXIES": 0,
@@ -135,6 +142,16 @@ class ConfigurationError(RuntimeError):
     """The portal cannot start with this configuration; the message says what to set."""
 
 
+#: Production refuses keys estimated below this (32 random bytes).
+MIN_KEY_BITS = 256
+#: Key alphabets, smallest first: a key is judged as if drawn from the first that holds it.
+_ALPHABETS = (string.hexdigits.lower(), string.hexdigits.upper(),
+              string.ascii_letters + string.digits + "-_",  # secrets.token_urlsafe
+              string.ascii_letters + string.digits + "+/=",  # base64
+              string.printable.strip())
+GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
 def load_config(app: Flask, test_config: dict | None,
                 problems: list[str] | None = None) -> None:
     """Fill ``app.config`` from the layers, then complete what development may generate.
@@ -159,8 +176,53 @@ def load_config(app: Flask, test_config: dict | None,
                 problems.append(str(exc))
                 app.config[name] = "unset-" + secrets.token_hex(8)
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    if app.config["ENV"] == "production":
+        for problem in weak_key_problems(app.config):
+            if problems is None:
+                raise ConfigurationError(problem)
+            problems.append(problem)
+        if app.config.get("TRUSTED_HOSTS") is None:
+            app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
     if not app.config["LOG_FORMAT"]:
         app.config["LOG_FORMAT"] = "json" if app.config["ENV"] == "production" else "text"
+
+
+def estimated_key_bits(key: str) -> float:
+    """A cautious estimate of the randomness in ``key``: its length times the bits per character
+    of the smallest usual alphabet holding it (hex, base64url, base64, printable ASCII), none
+    at all if it is mostly repetition (it compresses to under three quarters)."""
+    raw = key.encode("utf-8", "surrogatepass")
+    if len(set(key)) < 8 or len(zlib.compress(raw, 9)) < 0.75 * len(raw):
+        return 0.0
+    size = next((len(set(a)) for a in _ALPHABETS if set(key) <= set(a)), 128)
+    return len(key) * math.log2(size)
+
+
+def weak_key_problems(config: dict) -> list[str]:
+    """Why each configured key (secret key, data key and their fallbacks) is too weak for
+    production, if it is: every one of them can forge links or decrypt IBANs."""
+    found = []
+    for name in ("SECRET_KEY", "DATA_KEY"):
+        for label, key in [(f"PORTAL_{name}", config[name]),
+                           *((f"PORTAL_{name}_FALLBACKS[{i}]", k)
+                             for i, k in enumerate(config[f"{name}_FALLBACKS"] or ()))]:
+            if str(key).startswith("unset-"):
+                continue  # reported as missing already
+            bits = estimated_key_bits(str(key))
+            if bits < MIN_KEY_BITS:
+                found.append(f"{label} is too weak for production: about {bits:.0f} bits of "
+                             f"randomness, {MIN_KEY_BITS} needed (32 random bytes); generate one "
+                             f"with `{GENERATE_KEY}`")
+    return found
+
+
+def trusted_hosts(config: dict) -> list[str]:
+    """The Host headers production answers: PUBLIC_BASE_URL's host, then EXTRA_TRUSTED_HOSTS."""
+    public = urlsplit(str(config["PUBLIC_BASE_URL"])).hostname
+    extra = config["EXTRA_TRUSTED_HOSTS"] or []
+    if isinstance(extra, str):  # PORTAL_EXTRA_TRUSTED_HOSTS="a.example, b.example" (not JSON)
+        extra = extra.replace(",", " ").split()
+    return [*([public] if public else []), *extra]
 
 
 def _development_key(app: Flask, name: str) -> str:
@@ -168,7 +230,7 @@ def _development_key(app: Flask, name: str) -> str:
     if app.config["ENV"] == "production":
         raise ConfigurationError(
             f"PORTAL_{name} is not set. In production the portal refuses to start without it: "
-            f"generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'` "
+            f"generate one with `{GENERATE_KEY}` "
             f"and set PORTAL_{name} (or {name} in instance/config.py)."
         )
     path = Path(app.instance_path) / name.lower()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -54,12 +56,31 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     if url.startswith("sqlite"):
+        _keep_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled hourly, and
     # one that a server restart broke is discarded by the pool when its error surfaces.
     return create_engine(url, pool_recycle=3600, pool_size=5, max_overflow=10)
+
+
+def _keep_private(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (0600) and tighten one made before:
+    it holds every customer's name and email. SQLite gives its -wal and -shm files the
+    database file's mode; existing ones are tightened too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will say so when it connects
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077 and file.stat().st_uid == os.getuid():
+                file.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, json, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Response, current_app, json, render_template, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ def problem_response(
 
 
 def _handle_http(exc: HTTPException) -> Response:
+    if isinstance(exc, SecurityError):  # werkzeug's text repeats the untrusted Host header
+        exc = SecurityError("This portal does not answer to the host name in the request.")
     status = exc.code or 500
     title = getattr(exc, "title", None) or exc.name
     if wants_problem_json():
@@ -67,6 +71,10 @@ def _handle_http(exc: HTTPException) -> Response:
                                     errors=exc.errors, headers=exc.extra_headers)
         response = problem_response(status, title, exc.description)
     else:
+        if request_ctx.url_adapter is None:  # a Host not trusted: links for the public address
+            public = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+            request_ctx.url_adapter = current_app.url_map.bind(
+                public.netloc, script_name=public.path or "/", url_scheme=public.scheme)
         response = Response(
             render_template("errors/error.html", status=status, title=title,
                             detail=exc.description),

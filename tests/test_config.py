@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import stat
 from pathlib import Path
 
 import pytest
 
 from portal import create_app
-from portal.config import ConfigurationError
+from portal.config import MIN_KEY_BITS, ConfigurationError, estimated_key_bits
 
 
 def _app(instance: Path, monkeypatch: pytest.MonkeyPatch, **env: str):
@@ -51,10 +53,38 @@ def test_production_without_secret_refuses_to_start(tmp_path, monkeypatch) -> No
     assert not (tmp_path / "secret_key").exists()
 
 
+STRONG = "TCXNUHOqgie6gl126tUVMY1r9R4NKZwbK6_N2rRq830"  # secrets.token_urlsafe(32)
+
+
 def test_production_with_keys_starts(tmp_path, monkeypatch) -> None:
-    app = _app(tmp_path, monkeypatch, PORTAL_ENV="production", PORTAL_SECRET_KEY="s" * 40,
-               PORTAL_DATA_KEY="d" * 40)
-    assert app.config["SECRET_KEY"] == "s" * 40
+    app = _app(tmp_path, monkeypatch, PORTAL_ENV="production", PORTAL_SECRET_KEY=STRONG,
+               PORTAL_DATA_KEY=secrets.token_hex(32))
+    assert app.config["SECRET_KEY"] == STRONG
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("PORTAL_SECRET_KEY", "x"), ("PORTAL_DATA_KEY", "x"), ("PORTAL_SECRET_KEY", "s" * 40),
+    ("PORTAL_DATA_KEY", "change-me"), ("PORTAL_SECRET_KEY", "abcdefghijklmnop" * 4),
+    ("PORTAL_SECRET_KEY", "lsl9Ic2cTd2a-zoKKsQwNg"),  # 16 random bytes
+    ("PORTAL_DATA_KEY", "a3f6426bcc795e66d19c2fd30a570b1d"),
+    ("PORTAL_SECRET_KEY_FALLBACKS", '["old"]'), ("PORTAL_DATA_KEY_FALLBACKS", f'["{STRONG}", "x"]'),
+])
+def test_production_refuses_keys_under_32_bytes_of_randomness(tmp_path, monkeypatch,
+                                                              setting: str, value: str) -> None:
+    keys = {"PORTAL_SECRET_KEY": secrets.token_urlsafe(32), "PORTAL_DATA_KEY": STRONG}
+    with pytest.raises(ConfigurationError, match=r"too weak for production.*token_urlsafe\(32\)"):
+        _app(tmp_path, monkeypatch, PORTAL_ENV="production", **{**keys, setting: value})
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_urlsafe(32), lambda: secrets.token_hex(32),
+                                  lambda: base64.b64encode(secrets.token_bytes(32)).decode()])
+def test_every_usual_spelling_of_32_random_bytes_is_strong_enough(make) -> None:
+    assert all(estimated_key_bits(make()) >= MIN_KEY_BITS for _ in range(500))
+
+
+def test_development_accepts_any_key(tmp_path, monkeypatch) -> None:
+    app = _app(tmp_path, monkeypatch, PORTAL_SECRET_KEY="x", PORTAL_DATA_KEY="y")
+    assert app.config["SECRET_KEY"] == "x"
 
 
 def test_test_config_skips_instance_and_environment(tmp_path, monkeypatch) -> None:

@@ -26,7 +26,7 @@ from portal.db import get_session, state
 from portal.errors import Problem, problem_response
 
 HEADER = "Idempotency-Key"
-KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
+KEY_PATTERN = re.compile(r"[\x20-\x7e]{1,255}")  # whole value: always fullmatch
 #: A first request still "in flight" after this long has died; its key may be taken over
 #: (its change, had it committed, would have unlocked the key in the same transaction).
 LOCK_LEASE = timedelta(minutes=1)
@@ -130,7 +130,7 @@ def write_endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
     def wrapped(**kwargs: Any) -> Response:
         body = read_json_body()
         key = request.headers.get(HEADER)
-        if key is not None and not KEY_PATTERN.match(key):
+        if key is not None and not KEY_PATTERN.fullmatch(key):
             raise validation_problem([{"field": HEADER, "message":
                                        "Must be 1 to 255 printable ASCII characters."}])
         record_id = None

@@ -17,7 +17,7 @@ from portal.mandates.models import (
 MAX_DAYS = 90
 
 CUSTOMER_FIELDS = (
-    Field("name", "string", required=True, min_length=1, max_length=140,
+    Field("name", "string", required=True, min_length=1, max_length=140, format="name",
           description="The customer's name as you know it.", example="Sam de Vries"),
     Field("email", "string", format="email", max_length=254,
           description="Needed for `send_via: email`.", example="sam@example.org"),

@@ -358,8 +358,9 @@ def _path_id(name: str, prefix: str) -> dict[str, Any]:
 IDEMPOTENCY_PARAMETER = {
     "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
     "description": "Any unique string (a UUID is ideal) to make retries safe.",
-    "schema": {"type": "string", "pattern": KEY_PATTERN.pattern.replace("\\x20", " ")
-               .replace("\\x7e", "~"), "examples": ["6f1c1c4e-2b0e-4c59-9d49-8f9f0e0b4a13"]},
+    # JSON Schema patterns are unanchored (ECMA-262, where $ ends the input): anchor it here.
+    "schema": {"type": "string", "pattern": "^" + KEY_PATTERN.pattern.replace("\\x20", " ")
+               .replace("\\x7e", "~") + "$", "examples": ["6f1c1c4e-2b0e-4c59-9d49-8f9f0e0b4a13"]},
 }
 
 

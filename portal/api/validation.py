@@ -15,14 +15,16 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, request
 
 from portal.errors import Problem
+from portal.names import NAME_PATTERN, name_problem
 from portal.sms.phone import PhoneError, normalise_phone
 
 #: Printable text only: control characters (and NUL, which PostgreSQL refuses) are rejected.
-TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 #: What a phone field accepts (``+`` or ``00``, then digits with spaces, dots, dashes or
-#: parentheses); :func:`portal.sms.phone.normalise_phone` then checks the numbering plan.
-PHONE = re.compile(r"^(\+|00)[1-9][0-9 ().\-]{5,24}$")
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: parentheses), as a JSON Schema (ECMA-262) pattern for the API document, where ``$`` ends the
+#: input; the check itself is :func:`portal.sms.phone.normalise_phone` (numbering plan).
+PHONE_PATTERN = r"^(\+|00)[1-9][0-9 ().\-]{5,24}$"
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # whole value: always fullmatch
 URL_PATTERN = "^https?://[^\\s\\u0000-\\u001f]+$"
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -61,8 +63,8 @@ class Field:
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
-    #: "email", "date-time", "date", "url" (https, or http on loopback), "phone" or "locale"
-    #: (one of SUPPORTED_LOCALES).
+    #: "email", "date-time", "date", "url" (https, or http on loopback), "phone", "locale" (one
+    #: of SUPPORTED_LOCALES) or "name" (a person's or company's name: :mod:`portal.names`).
     format: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -127,6 +129,10 @@ class Field:
                 return normalise_phone(value)
             except PhoneError as exc:
                 return fail(str(exc))
+        if self.format == "name":
+            problem = name_problem(value)
+            return fail(problem.capitalize() + ".") if problem else unicodedata.normalize(
+                "NFC", value)
         if self.format == "locale" and value not in current_app.config["SUPPORTED_LOCALES"]:
             return fail(f"Must be one of: {', '.join(current_app.config['SUPPORTED_LOCALES'])}.")
         if self.format == "date":
@@ -165,8 +171,9 @@ class Field:
         elif self.format == "locale":
             schema["enum"] = list(config["SUPPORTED_LOCALES"])
         else:
-            schema["pattern"] = {"phone": PHONE.pattern, "date": DATE.pattern,
-                                 "url": URL_PATTERN}.get(self.format or "", TEXT_PATTERN)
+            schema["pattern"] = {"phone": PHONE_PATTERN, "date": f"^{DATE.pattern}$",
+                                 "url": URL_PATTERN, "name": NAME_PATTERN}.get(
+                self.format or "", TEXT_PATTERN)
             if self.format in ("email", "date-time", "date"):
                 schema["format"] = self.format
             if self.format == "url":

@@ -19,6 +19,7 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.events.models import Event
 from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
+from portal.names import InvalidName, clean_name
 from portal.sepa import IbanError, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
 from signing import verify
@@ -55,13 +56,15 @@ def create_staff(session: Session, *, email: str, name: str, password: str,
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
         raise StaffError("enter a valid email address")
-    if not name.strip() or len(name) > 140:
-        raise StaffError("enter a name of at most 140 characters")
+    try:
+        name = clean_name(name, max_length=140)
+    except InvalidName as exc:
+        raise StaffError(f"the name {exc}") from exc
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     if find_staff_by_email(session, email) is not None:
         raise StaffError(f"a staff user with email {email} already exists")
-    staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name.strip(),
+    staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name,
                       password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
                       created_at=now)
     session.add(staff)

@@ -3,8 +3,9 @@ address under the merchant's name, replies going to the merchant."""
 
 from __future__ import annotations
 
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale, format_date, gettext
@@ -12,20 +13,23 @@ from flask_babel import force_locale, format_date, gettext
 from portal.clock import now as clock_now
 from portal.mandates.models import Invitation, Mandate
 from portal.merchants.models import Merchant
+from portal.names import displayable_name
 
 
 def _message(merchant: Merchant, *, to: tuple[str, str], locale: str, subject: str, text: str,
              html: str, about: str) -> EmailMessage:
     """The headers every customer mail carries; ``about`` (a public id) goes into the
-    Message-ID so a bounce can be traced back to it."""
+    Message-ID so a bounce can be traced back to it. Display names are encoded as RFC 5322
+    and 2047 say (``Address``), after :func:`displayable_name` made stored names safe."""
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+    merchant_name = displayable_name(merchant.display_name)
     message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((merchant.display_name, sender))
-    message["To"] = formataddr(to)
+    message["Subject"] = displayable_name(subject)
+    message["From"] = Address(merchant_name, addr_spec=sender)
+    message["To"] = Address(displayable_name(to[0]), addr_spec=to[1])
     reply_to = merchant.reply_to_email or merchant.contact_email
     if reply_to:
-        message["Reply-To"] = formataddr((merchant.display_name, reply_to))
+        message["Reply-To"] = Address(merchant_name, addr_spec=reply_to)
     message["Date"] = format_datetime(clock_now())
     message["Message-ID"] = make_msgid(idstring=about,
                                        domain=sender.rpartition("@")[2] or "mandate-portal")

@@ -14,9 +14,10 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.ids import new_public_id
 from portal.merchants.models import Merchant
+from portal.names import InvalidName, clean_name
 from portal.sepa import CreditorIdError, validate_creditor_id
 
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # whole value: always fullmatch
 LOCALES = ("nl", "en", "de", "fr")
 LOGO_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
@@ -66,12 +67,10 @@ def _validate(details: MerchantDetails) -> dict[str, object]:
     values: dict[str, object] = {}
     for name, limit in (("legal_name", 140), ("address_line", 140), ("postal_code", 16),
                         ("city", 70)):
-        text = (getattr(details, name) or "").strip()
-        if not text:
-            errors[name] = "is required"
-        elif len(text) > limit:
-            errors[name] = f"must be at most {limit} characters"
-        values[name] = text
+        try:
+            values[name] = clean_name(getattr(details, name) or "", max_length=limit)
+        except InvalidName as exc:
+            errors[name] = str(exc)
     country = (details.country or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", country):
         errors["country"] = "must be a two-letter ISO 3166 country code"
@@ -80,9 +79,13 @@ def _validate(details: MerchantDetails) -> dict[str, object]:
         values["creditor_id"] = validate_creditor_id(details.creditor_id)
     except CreditorIdError as exc:
         errors["creditor_id"] = str(exc)
-    display = (details.display_name or details.legal_name or "").strip()
-    values["display_name"] = display[:70]
-    if not COLOUR.match(details.primary_colour or ""):
+    try:  # shown in mail headers, pages and texts: the same rule as the legal name
+        display = clean_name(details.display_name or details.legal_name or "")
+        values["display_name"] = display[:70].strip()
+    except InvalidName as exc:
+        if details.display_name or "legal_name" not in errors:
+            errors["display_name"] = str(exc)
+    if not COLOUR.fullmatch(details.primary_colour or ""):
         errors["primary_colour"] = "must be a colour like #1f4b99"
     values["primary_colour"] = (details.primary_colour or "").lower()
     if details.locale not in LOCALES:

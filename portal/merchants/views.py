@@ -28,7 +28,7 @@ def _merchant(public_id: str) -> Merchant:
 def stylesheet(public_id: str) -> Response:
     """Colours as CSS variables, so pages need no inline styles (strict CSP)."""
     colour = _merchant(public_id).primary_colour
-    colour = colour if COLOUR.match(colour or "") else DEFAULT_COLOUR
+    colour = colour if COLOUR.fullmatch(colour or "") else DEFAULT_COLOUR
     css = f":root {{ --brand: {colour}; }}\n"
     return Response(css, mimetype="text/css", headers={"Cache-Control": CACHE})
 

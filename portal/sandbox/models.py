@@ -31,7 +31,9 @@ class SandboxPayment(Base):
     status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
     issuer: Mapped[str | None] = mapped_column(String(40))
     payer_name: Mapped[str | None] = mapped_column(String(140))
-    payer_iban: Mapped[str | None] = mapped_column(String(34))
+    #: The IBAN the tester paid from, encrypted like every IBAN at rest (FieldCipher, context
+    #: ``sandbox_payment.payer_iban``): a sandbox may hold real account numbers too.
+    payer_iban_ciphertext: Mapped[str | None] = mapped_column(Text)
     payer_bic: Mapped[str | None] = mapped_column(String(11))
     mandate_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]

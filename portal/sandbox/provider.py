@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal.clock import now as clock_now
+from portal.crypto import FieldCipher
+from portal.db import cipher_of
 from portal.providers.base import (
     METHODS,
     MandateState,
@@ -33,7 +35,9 @@ from portal.providers.base import (
 )
 from portal.sandbox.models import SandboxChargeback, SandboxMandate, SandboxPayment, SandboxRefund
 
-PAYMENT_ID = re.compile(r"^tr_sbx[A-Za-z0-9]{10,30}$")
+#: Associated data of the payer IBAN's ciphertext.
+PAYER_IBAN_CONTEXT = "sandbox_payment.payer_iban"
+PAYMENT_ID = re.compile(r"tr_sbx[A-Za-z0-9]{10,30}")  # whole value: always fullmatch
 
 #: Fake iDEAL issuers shown on the sandbox bank-choice page: (id, name, BIC).
 ISSUERS: tuple[tuple[str, str, str], ...] = (
@@ -122,7 +126,9 @@ class SandboxProvider:
         payment.method = "creditcard" if mandate.method == "creditcard" else "directdebit"
         payment.mandate_id = mandate.mandate_id
         payment.payer_name = mandate.consumer_name
-        payment.payer_iban, payment.payer_bic = mandate.consumer_iban, mandate.consumer_bic
+        payment.payer_bic = mandate.consumer_bic
+        payment.payer_iban_ciphertext = cipher_of(self.session).encrypt(
+            mandate.consumer_iban, PAYER_IBAN_CONTEXT) if mandate.consumer_iban else None
         if mandate.status != "valid":
             payment.status, payment.failure_reason = PaymentStatus.FAILED, "mandate_invalid"
         elif mandate.method != "creditcard":
@@ -139,13 +145,13 @@ class SandboxProvider:
 
     def parse_webhook(self, form: Mapping[str, str], body: bytes) -> str:
         payment_id = form.get("id", "")
-        if not PAYMENT_ID.match(payment_id):
+        if not PAYMENT_ID.fullmatch(payment_id):
             raise ProviderError("webhook without a valid sandbox payment id", status=400)
         return payment_id
 
     def find(self, payment_id: str) -> SandboxPayment:
         payment = None
-        if PAYMENT_ID.match(payment_id):
+        if PAYMENT_ID.fullmatch(payment_id):
             payment = self.session.scalar(
                 select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
         if payment is None:
@@ -167,7 +173,7 @@ class SandboxProvider:
             id=payment.payment_id, status=payment.status, amount_cents=payment.amount_cents,
             currency=payment.currency,
             checkout_url=self.checkout_url(payment.payment_id) if payable else None,
-            payer_name=payment.payer_name, payer_iban=payment.payer_iban,
+            payer_name=payment.payer_name, payer_iban=payer_iban(payment),
             payer_bic=payment.payer_bic, provider_mandate_id=payment.mandate_id,
             provider_customer_id=payment.customer_id, metadata=dict(payment.metadata_),
             method=payment.method, sequence=Sequence(payment.sequence or "first"),
@@ -279,13 +285,28 @@ def complete_sandbox_payment(
         payment.payer_name = payer_name
         return
     bic = {i: b for i, _, b in ISSUERS}.get(issuer or "")
-    payment.payer_name, payment.payer_iban, payment.payer_bic = payer_name, payer_iban, bic
+    payment.payer_name, payment.payer_bic = payer_name, bic
+    payment.payer_iban_ciphertext = _cipher(payment).encrypt(
+        payer_iban, PAYER_IBAN_CONTEXT) if payer_iban else None
     payment.mandate_id = _sandbox_id("mdt")
     if payment.sequence == "first" and payment.customer_id and session is not None:
         session.add(SandboxMandate(
             mandate_id=payment.mandate_id, customer_id=payment.customer_id,
             method="directdebit", status="valid", consumer_name=payer_name,
             consumer_iban=payer_iban, consumer_bic=bic, created_at=clock_now()))
+
+def payer_iban(payment: SandboxPayment) -> str | None:
+    """The IBAN a settled sandbox payment was paid from, decrypted."""
+    if payment.payer_iban_ciphertext is None:
+        return None
+    return _cipher(payment).decrypt(payment.payer_iban_ciphertext, PAYER_IBAN_CONTEXT)
+
+
+def _cipher(payment: SandboxPayment) -> FieldCipher:
+    session = object_session(payment)
+    if session is None:
+        raise ValueError("a sandbox payment outside a session has no cipher")
+    return cipher_of(session)
 
 
 def settle_sandbox_refund(refund: SandboxRefund, outcome: str) -> None:

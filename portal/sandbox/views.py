@@ -9,11 +9,12 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import NumberRange, Optional, ValidationError
 
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
+from portal.names import name_problem
 from portal.payments.notifications import apply_webhook
 from portal.providers import PaymentNotFound, PaymentStatus, ProviderError
 from portal.sandbox.models import SandboxRefund
@@ -23,10 +24,11 @@ from portal.sandbox.provider import (
     SandboxProvider,
     add_sandbox_chargeback,
     complete_sandbox_payment,
+    payer_iban,
     settle_sandbox_refund,
 )
 from portal.security import allow_form_redirects
-from portal.sepa import IbanError, format_iban, validate_iban
+from portal.sepa import IbanError, mask_iban, validate_iban
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -39,6 +41,12 @@ METHOD_NAMES = {"ideal": "iDEAL", "creditcard": "Card", "bancontact": "Bancontac
                 "paypal": "PayPal", "directdebit": "SEPA direct debit", None: "iDEAL"}
 
 
+def _plain_name(form: FlaskForm, field: StringField) -> None:
+    """The portal's rule for names (the payer's name reaches the verification record)."""
+    if problem := name_problem(field.data or ""):
+        raise ValidationError(f"The name {problem}.")
+
+
 class SandboxCheckoutForm(FlaskForm):
     issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
                         default="ABNANL2A")
@@ -47,7 +55,7 @@ class SandboxCheckoutForm(FlaskForm):
                      f"{', declines later charges' if behaviour == 'declined' else ''})")
         for kind, label, last4, expiry, behaviour in TEST_CARDS], default=TEST_CARDS[0][0])
     outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
-    payer_name = StringField("Account holder")
+    payer_name = StringField("Account holder", validators=[_plain_name])
     payer_iban = StringField("Pay from IBAN", validators=[Optional()])
 
 
@@ -83,10 +91,10 @@ def checkout(payment_id: str):
     form = SandboxCheckoutForm()
     method = payment.method or "ideal"
     typed = _typed_iban(payment.metadata_)
-    if not form.is_submitted():
+    if not form.is_submitted():  # the typed IBAN is never shown: anyone with the URL sees this
         form.payer_name.data = payment.customer_name
-        form.payer_iban.data = format_iban(typed) if typed else (
-            "BE68 5390 0754 7034" if method == "bancontact" else "")
+        if not typed:  # a test account only: a typed IBAN is used when the field stays empty
+            form.payer_iban.data = "BE68 5390 0754 7034" if method == "bancontact" else ""
     if form.validate_on_submit():
         try:
             iban = validate_iban(form.payer_iban.data).iban if form.payer_iban.data else typed
@@ -103,7 +111,8 @@ def checkout(payment_id: str):
             _notify(provider, payment_id)
             return redirect(payment.redirect_url, code=303)
     return render_template("sandbox/checkout.html", payment=payment, form=form, method=method,
-                           method_name=METHOD_NAMES.get(method, method)), (
+                           method_name=METHOD_NAMES.get(method, method),
+                           typed_masked=mask_iban(typed) if typed else None), (
         422 if form.errors else 200)
 
 
@@ -127,7 +136,7 @@ def payment_page(payment_id: str):
             elif action in ("paid", "failed") and payment.status == PaymentStatus.PENDING:
                 complete_sandbox_payment(payment, PaymentStatus(action), issuer=None,
                                          payer_name=payment.payer_name,
-                                         payer_iban=payment.payer_iban, session=session)
+                                         payer_iban=payer_iban(payment), session=session)
             elif action.startswith("refund:"):
                 _, refund_id, outcome = action.split(":", 2)
                 refund = session.scalar(select(SandboxRefund).where(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
@@ -9,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from portal.banks.base import Directory
 from portal.mandates.models import SigningMethod
+from portal.names import name_problem
 from portal.sepa import IbanError, validate_iban
 
 #: Customer-facing IBAN messages by :class:`IbanError` code (translated).
@@ -58,12 +61,25 @@ class DebtorBankChosen:
         raise ValidationError(_l("Choose your bank."))
 
 
+class PlainName:
+    """WTForms validator: the portal's rule for names (:mod:`portal.names`)."""
+
+    def __call__(self, form: FlaskForm, field: StringField) -> None:
+        if name_problem(field.data or ""):
+            raise ValidationError(_l("Remove the control or text direction characters from "
+                                     "the name."))
+
+
+def _nfc(value: str | None) -> str | None:
+    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else value
+
+
 class SignMandateForm(FlaskForm):
     class Meta:
         csrf = False  # the view checks a token bound to the link (portal.sign.form_tokens)
 
-    name = StringField(_l("Account holder name"), validators=[
-        DataRequired(_l("Enter the name of the account holder.")), Length(max=70)])
+    name = StringField(_l("Account holder name"), filters=[_nfc], validators=[
+        DataRequired(_l("Enter the name of the account holder.")), PlainName(), Length(max=70)])
     email = EmailField(_l("Email address"), validators=[
         DataRequired(_l("Enter your email address.")),
         Email(_l("Enter a valid email address."), check_deliverability=False), Length(max=254)])

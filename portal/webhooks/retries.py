@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -14,6 +15,9 @@ DEFAULT_SCHEDULE: tuple[int, ...] = (30, 120, 600, 1800, 3600, 7200, 14400, 2880
 JITTER = (0.85, 1.15)
 #: An endpoint's ``Retry-After`` is honoured up to this long.
 MAX_RETRY_AFTER = timedelta(hours=24)
+#: Delay-seconds (RFC 9110): ASCII digits only (``str.isdigit`` also takes ``²``, which ``int``
+#: refuses); more than 9 digits is beyond any limit (and beyond ``timedelta``).
+_SECONDS = re.compile(r"[0-9]{1,9}")
 
 
 def retry_delay(failed_attempts: int, schedule: Sequence[float] = DEFAULT_SCHEDULE, *,
@@ -34,8 +38,10 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        return MAX_RETRY_AFTER
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -8,7 +8,6 @@ its own event loop and client (connections are reused); callers stay synchronous
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import threading
 import time
@@ -16,6 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
+
+from portal.webhooks import addresses
+from portal.webhooks.addresses import BlockedAddress
 
 #: Characters of the response kept with the attempt.
 EXCERPT_CHARS = 500
@@ -42,10 +44,6 @@ class Outcome:
     @property
     def accepted(self) -> bool:
         return self.http_status is not None and 200 <= self.http_status < 300
-
-
-class BlockedAddress(Exception):
-    """The endpoint resolves to a loopback, private or otherwise non-public address."""
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts, *,
@@ -79,9 +77,9 @@ def _thread_runner() -> _Runner:
 
 
 def _new_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(follow_redirects=False,
-                             limits=httpx.Limits(max_keepalive_connections=20,
-                                                 keepalive_expiry=30))
+    return addresses.vet_connections(httpx.AsyncClient(  # each connection's address is judged
+        follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=20,
+                                                    keepalive_expiry=30)))
 
 
 def _post_in_new_loop(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts,
@@ -103,6 +101,7 @@ async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[
 
     try:
         async with asyncio.timeout(timeouts.total):
+            addresses.private_targets_allowed.set(allow_private)  # this attempt's task only
             if not allow_private:
                 await _refuse_non_public(url)
             # Only the connect phase has its own limit; the whole request has the deadline.
@@ -137,18 +136,15 @@ async def _read_excerpt(response: httpx.Response) -> str:
 async def _refuse_non_public(url: str) -> None:
     """Refuse loopback, private, link-local (cloud metadata) and reserved targets (SSRF).
 
-    Checked on every attempt, as DNS may change; a name that re-resolves between this check
-    and the connection is not caught (an egress proxy closes that gap, see README).
+    Checked on every attempt, as DNS may change, and again by the client for the address
+    each new connection goes to (``addresses.vet_connections``), so a name re-resolving in
+    between is caught too.
     """
     target = httpx.URL(url)
     host = target.host
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        port = target.port or (443 if target.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port,
-                                                             type=socket.SOCK_STREAM)
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for address in addresses:
-        if not address.is_global:
-            raise BlockedAddress(f"{host} resolves to {address}, which is not a public address")
+    if addresses.parse_address(host) is not None:
+        addresses.refuse_non_public(host, [host])
+        return
+    port = target.port or (443 if target.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses.refuse_non_public(host, [info[4][0].split("%")[0] for info in infos])

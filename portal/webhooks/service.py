@@ -8,7 +8,6 @@ and enabling queues them again.
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.jobs.service import enqueue
 from portal.merchants.models import Merchant
+from portal.webhooks.addresses import BlockedAddress, refuse_non_public, resolve_now
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 from portal.webhooks.notices import queue_disabled_notice
 from portal.webhooks.signature import new_secret
@@ -70,12 +70,15 @@ def validate_url(url: str) -> str:
     except ValueError as exc:
         raise EndpointError("the webhook URL has an invalid port") from exc
     if not _private_targets_allowed():
+        # A literal address, or what the name resolves to now (a name that does not resolve
+        # yet is judged when it does); judged again at every attempt and every connection.
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = resolve_now(parts.hostname, port)
         try:
-            address = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            return url  # a name: checked when it is resolved, at every attempt
-        if not address.is_global:
-            raise EndpointError("the webhook URL must point to a public address")
+            if found:
+                refuse_non_public(parts.hostname, found)
+        except BlockedAddress as exc:
+            raise EndpointError(f"the webhook URL must point to a public address: {exc}") from exc
     return url
 
 

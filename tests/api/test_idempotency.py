@@ -73,6 +73,14 @@ def test_keys_belong_to_one_merchant(api: Caller, other: Caller, session: Sessio
     assert _invitations(session) == 2
 
 
+def test_a_key_with_a_trailing_newline_is_422(api: Caller) -> None:
+    """The test client refuses such a header, a raw HTTP request does not: set the environ."""
+    response = api.client.post("/api/v1/invitations", json=BODY, headers=api.headers,
+                               environ_overrides={"HTTP_IDEMPOTENCY_KEY": "order-42\n"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "Idempotency-Key"
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there"])
 def test_malformed_keys_are_422(api: Caller, key: str) -> None:
     response = api.post("/api/v1/invitations", BODY, key=key)

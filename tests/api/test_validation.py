@@ -117,3 +117,20 @@ def test_unknown_api_paths_and_methods_are_problems(api: Caller) -> None:
     response = api.client.delete("/api/v1/mandates", headers=api.headers)
     _errors(response, 405)
     assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Eve\r\nBcc: x@example.org", "Must not contain control characters."),
+    ("Eve\x85", "Must not contain control characters."),
+    ("Eve\u2028Bcc", "Must not contain control characters or line breaks."),
+    ("Eve \u202egnp.exe", "Must not contain text direction override characters."),
+    ("\u2066Eve\u2069", "Must not contain text direction override characters."),
+])
+def test_customer_names_follow_the_portal_rule_for_names(api: Caller, name: str,
+                                                         message: str) -> None:
+    assert _errors(api.post(URL, {"customer": {"name": name}})) == {"customer.name": message}
+
+
+def test_customer_names_are_stored_nfc_normalised(api: Caller, session: Session) -> None:
+    response = api.post(URL, {"customer": {"name": "Zoe\u0301"}})
+    assert response.status_code == 201 and response.get_json()["customer"]["name"] == "Zo\u00e9"

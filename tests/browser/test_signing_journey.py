@@ -64,7 +64,8 @@ def test_customer_signs_a_mandate_on_a_phone_through_the_sandbox(
     page.get_by_role("button", name=SUBMIT).tap()
 
     page.wait_for_url("**/sandbox/checkout/tr_sbx*")
-    expect(page.locator("#payer_iban")).to_have_value(IBAN)
+    expect(page.locator("#payer_iban")).to_have_value("")  # the typed IBAN is never shown
+    expect(page.locator("#payer-iban-hint")).to_contain_text("NL91 •••• •••• ••43 00")
     page.get_by_role("radio", name="ABN AMRO", exact=True).check()
     page.get_by_role("radio", name="Paid", exact=True).check()
     assert_no_horizontal_scroll(page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,6 +51,14 @@ def test_create_refuses_short_passwords_and_duplicates(runner: FlaskCliRunner) -
     assert runner.invoke(args=args, input=f"{PASSWORD}\n").exit_code == 0
     again = runner.invoke(args=args, input=f"{PASSWORD}\n")
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+@pytest.mark.parametrize("name", ["Bob\r\nBcc", "Bob\x1b[2J", "Bob \u202eboB"])
+def test_create_refuses_names_with_control_or_bidi_characters(runner: FlaskCliRunner,
+                                                              name: str) -> None:
+    result = runner.invoke(args=["staff", "create", "--email", "bob@example.org", "--name", name,
+                                 "--password-stdin"], input=f"{PASSWORD}\n")
+    assert result.exit_code == 2 and "the name must not contain" in result.output
 
 
 def test_disable(runner: FlaskCliRunner, session: Session, client) -> None:

@@ -24,6 +24,14 @@ def test_valid_merchant_is_stored_normalised(session: Session) -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("creditor_id", "DE99ZZZ09999999999"),
     ("primary_colour", "red; background:url(x)"),
+    ("primary_colour", "#123456\n"),
+    ("primary_colour", "#123456\x00"),
+    ("primary_colour", "\n#123456"),
+    ("country", "N\nL"),
+    ("legal_name", "Bakkerij\r\nBcc: x@example.org"),
+    ("display_name", "Bakkerij\r\nBcc: x@example.org"),
+    ("display_name", "Bakkerij \u202elob"),
+    ("city", "Utrecht\x1b[2J"),
     ("locale", "xx"),
     ("country", "Netherlands"),
     ("legal_name", "  "),
@@ -69,6 +77,21 @@ def test_demo_is_idempotent_for_the_merchant(runner: FlaskCliRunner, session: Se
     assert "http://localhost/sign/" in first.output
     assert session.scalar(select(func.count()).select_from(Merchant)) == 1
     assert session.scalar(select(func.count()).select_from(Invitation)) == 2
+
+
+def test_cli_refuses_a_display_name_with_a_line_break(runner: FlaskCliRunner,
+                                                     session: Session) -> None:
+    result = runner.invoke(args=[
+        "merchant", "create", "--legal-name", "Bakkerij B.V.", "--address", "Dorpsstraat 3",
+        "--postal-code", "1234 AB", "--city", "Utrecht", "--country", "NL",
+        "--creditor-id", "DE98ZZZ09999999999", "--display-name", "Bol\r\nBcc: x@example.org"])
+    assert result.exit_code == 2 and "display_name" in result.output
+    assert session.scalar(select(func.count()).select_from(Merchant)) == 0
+
+
+def test_merchant_names_are_stored_nfc_normalised(session: Session) -> None:
+    merchant = make_merchant(session, legal_name="Cafe\u0301 B.V.", display_name=" Cafe\u0301 ")
+    assert (merchant.legal_name, merchant.display_name) == ("Caf\u00e9 B.V.", "Caf\u00e9")
 
 
 def test_cli_with_a_webhook_url_prints_its_secret_once(runner: FlaskCliRunner,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +15,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from sqlalchemy.orm import Session
 
 from portal import migrate
 from portal.checks import check_command
 from portal.db import make_engine
 from tests.pgcluster import free_port
+
+#: Production refuses weak keys (32 random bytes at least).
+SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
 
 
 class _Sink:
@@ -56,7 +61,7 @@ def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
     _certificate(tmp_path / "seal.p12", timedelta(days=365))
     return {
         "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-        "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+        "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY,
         "PORTAL_DATABASE_URL": f"sqlite:///{database}",
         "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"), "PORTAL_SEAL_PASSPHRASE": "pw",
         "PORTAL_MAIL_TRANSPORT": "smtp", "PORTAL_SMTP_HOST": "127.0.0.1",
@@ -64,11 +69,13 @@ def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
         "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12",
         "PORTAL_PUBLIC_BASE_URL": "https://portal.example",
         "PORTAL_BANK": "none",  # tests/banks/test_check.py checks a real acquirer's settings
+        "PORTAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
     }
 
 
 def _check(env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
-    for name in [n for n in list(__import__("os").environ) if n.startswith("PORTAL_")]:
+    for name in [n for n in list(__import__("os").environ)
+                 if n.startswith("PORTAL_") or n == "GUNICORN_CMD_ARGS"]:
         monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -79,6 +86,7 @@ def test_a_correct_production_configuration_passes(production, monkeypatch) -> N
     result = _check(production, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "configuration OK (production)" in result.output
+    assert "WARNING" not in result.output
 
 
 def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
@@ -88,6 +96,10 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda e, p: _drop(e, "PORTAL_SECRET_KEY"), "PORTAL_SECRET_KEY is not set"),
     (lambda e, p: _drop(e, "PORTAL_DATA_KEY"), "PORTAL_DATA_KEY is not set"),
+    (lambda e, p: {**e, "PORTAL_SECRET_KEY": "x"}, "PORTAL_SECRET_KEY is too weak"),
+    (lambda e, p: {**e, "PORTAL_DATA_KEY": "d" * 40}, "PORTAL_DATA_KEY is too weak"),
+    (lambda e, p: {**e, "PORTAL_SECRET_KEY_FALLBACKS": '["old-key"]'},
+     "PORTAL_SECRET_KEY_FALLBACKS[0] is too weak"),
     (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/nowhere/x.sqlite3"},
      "database unreachable"),
     (lambda e, p: {**e, "PORTAL_DATABASE_URL": f"sqlite:///{p}/empty.sqlite3"},
@@ -121,3 +133,46 @@ def test_all_problems_are_listed_together(production, monkeypatch) -> None:
     env["PORTAL_PUBLIC_BASE_URL"] = "http://portal.example"
     result = _check(env, monkeypatch)
     assert result.exit_code == 1 and "3 problem(s) found" in result.output
+
+
+def _with_plain_http_endpoint(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    from portal.merchants.service import create_merchant
+    from tests.factories import merchant_details
+
+    engine = make_engine(env["PORTAL_DATABASE_URL"])
+    with Session(engine) as session:
+        merchant = create_merchant(session, merchant_details())
+        merchant.webhook_url, merchant.webhook_secret = "http://erp.example/hooks", "whsec_x"
+        session.commit()
+    engine.dispose()
+    return env
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda e, p: {**e, "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"},
+     "WEBHOOK_ALLOW_PRIVATE_NETWORKS=true"),
+    (_with_plain_http_endpoint, "1 webhook endpoint(s) over plain http:// (mer_"),
+    (lambda e, p: {**e, "PORTAL_TRUSTED_PROXIES": "1", "PORTAL_BIND": "0.0.0.0:8000"},
+     "TRUSTED_PROXIES=1 while gunicorn listens on 0.0.0.0:8000"),
+    (lambda e, p: {**e, "PORTAL_TRUSTED_PROXIES": "1", "GUNICORN_CMD_ARGS": "-b [::]:8000"},
+     "can forge X-Forwarded-For"),
+    (lambda e, p: {**e, "PORTAL_RATELIMIT_STORAGE_URI": "memory://", "PORTAL_WEB_WORKERS": "3"},
+     "memory:// with 3 gunicorn workers"),
+])
+def test_each_weakening_setting_is_a_warning(production, monkeypatch, tmp_path,
+                                            change, expected) -> None:
+    result = _check(change(production, tmp_path), monkeypatch)
+    warnings = [line for line in result.output.splitlines() if line.startswith("WARNING")]
+    assert result.exit_code == 0 and "PROBLEM" not in result.output, result.output
+    assert len(warnings) == 1 and expected in warnings[0], result.output
+
+
+@pytest.mark.parametrize("env", [
+    {"PORTAL_TRUSTED_PROXIES": "1", "PORTAL_BIND": "127.0.0.1:8000"},
+    {"PORTAL_TRUSTED_PROXIES": "1", "PORTAL_BIND": "unix:/run/portal.sock"},
+    {"PORTAL_RATELIMIT_STORAGE_URI": "memory://", "PORTAL_WEB_WORKERS": "1"},
+])
+def test_the_same_settings_where_they_are_safe_warn_of_nothing(production, monkeypatch,
+                                                               env) -> None:
+    result = _check({**production, **env}, monkeypatch)
+    assert result.exit_code == 0 and "WARNING" not in result.output, result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,6 +25,9 @@ from tests.http_journey import sign_and_verify
 from tests.pgcluster import free_port
 from tests.portal_process import flask, wait_until_up
 from tests.webhooks.receiver import Receiver
+
+#: Production refuses weak keys (32 random bytes at least).
+SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +53,7 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-           "PORTAL_SECRET_KEY": "s" * 40, "PORTAL_DATA_KEY": "d" * 40,
+           "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY,
            "PORTAL_DATABASE_URL": database_url, "PORTAL_PUBLIC_BASE_URL": base,
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
            "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12")}
@@ -57,8 +61,8 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
     from signing import create_development_key
 
     create_development_key(tmp_path / "seal.p12")
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "s" * 40,
-                      "DATA_KEY": "d" * 40, "INSTANCE_PATH": str(tmp_path), "TESTING": True,
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
+                      "DATA_KEY": DATA_KEY, "INSTANCE_PATH": str(tmp_path), "TESTING": True,
                       "PUBLIC_BASE_URL": base, "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True})
     with app.app_context(), session_scope(app) as session:
         from portal.merchants.service import create_merchant

@@ -71,3 +71,19 @@ def test_arbitrary_iban_text_never_gives_a_server_error(journey: Journey, text: 
     live = journey.client.post(f"{journey.path}/iban", json={"value": text},
                                headers={"X-CSRFToken": csrf_token(page)})
     assert live.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["Eve\r\nBcc: mallory@example.org", "Eve\x00", "Eve\x1b[31m",
+                                  "Eve\x85Bcc", "Eve\u2028Bcc", "Eve \u202egnp.exe",
+                                  "\u2066Eve\u2069"])
+def test_names_with_control_or_bidi_characters_are_refused(journey: Journey, name: str) -> None:
+    response = journey.submit(name=name)
+    assert response.status_code == 422
+    assert ("Remove the control or text direction characters from the name."
+            in response.get_data(as_text=True))
+    assert journey.mandate().status == MandateStatus.INVITED
+
+
+def test_names_are_stored_nfc_normalised(journey: Journey) -> None:
+    assert journey.submit(name="  Zoe\u0301 Bj\u00f6rk ").status_code == 303
+    assert journey.mandate().debtor_name == "Zo\u00e9 Bj\u00f6rk"

@@ -1,7 +1,7 @@
 """emandates: bank signing, sandbox bank, directory cache
 
 Revision ID: 3a538ed99f8e
-Revises: 0951bd3c9288
+Revises: 7a7666078b0f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import portal.db
 
 revision = '3a538ed99f8e'
-down_revision = '0951bd3c9288'
+down_revision = '7a7666078b0f'
 branch_labels = None
 depends_on = None
 
