@@ -38,6 +38,8 @@ bench: venv system-deps
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/http.py
+	$(BIN)/python bench/pain008.py --count 20000
+	$(BIN)/python bench/returns.py --count 100000 --import-count 5000
 
 # After changing a translated string: extract, merge into nl/de/fr, then translate the empty
 # msgstr entries and run it again to compile (portal/translations/README.md).

@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from portal import migrate
 from portal.audit.service import verify_chain
 from portal.clock import now as clock_now
+from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
 from portal.documents.service import sealing_key
 from portal.jobs.worker import worker_command
@@ -143,10 +144,13 @@ def demo(base_url: str | None) -> None:
             settings=PaymentSettings.from_config(current_app.config))
         pay_link = f"{base}/pay/{checkout_token(request)}"
         merchant_name = merchant.display_name
+        collection_hints = demo_hints(session, merchant)
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
     click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
+    for line in collection_hints:
+        click.echo(line)
     click.echo(f"  Pay a request:    {pay_link}")
     click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
     click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
@@ -190,6 +194,7 @@ def mandate_verify(pdf: Path) -> None:
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
+    import portal.collections.jobs
     import portal.documents.service
     import portal.emandates.jobs
     import portal.mail.jobs
@@ -199,6 +204,7 @@ def init_app(app: Flask) -> None:
     import portal.sms.jobs
     import portal.webhooks.delivery  # noqa: F401
     from portal.banks.cli import banks_cli
+    from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.mail.cli import mail_cli
     from portal.merchants.cli import signing_methods_command
@@ -209,5 +215,5 @@ def init_app(app: Flask) -> None:
     merchant_cli.add_command(payment_settings)
     merchant_cli.add_command(signing_methods_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli, banks_cli):
+                    webhooks_cli, mail_cli, staff_cli, banks_cli, collections_cli):
         app.cli.add_command(command)

@@ -121,6 +121,21 @@ DEFAULTS: dict[str, object] = {
     # around the due date (negative: before it); a merchant may set its own schedule.
     "PAYMENT_REQUEST_TTL_DAYS": 30,
     "PAYMENT_REMINDER_DAYS": [-3, 0, 7],
+    # Collections (direct debits). The bank route's adapter: "sandbox" (the built-in bank that
+    # clears exported files on their collection date) or "manual" (the merchant uploads the
+    # files to its bank and imports the returns); None: sandbox in development, else manual.
+    "COLLECTION_BANK": None,
+    # Defaults for merchants without their own collection settings.
+    "COLLECTION_PAIN_VERSION": "pain.008.001.02",
+    "COLLECTION_LEAD_DAYS": 0,
+    "COLLECTION_PRENOTIFICATION_DAYS": 14,
+    "COLLECTION_RETRY_DELAYS_DAYS": [5, 10],
+    # Debits due within this many days go into an export (banks take files up to 14 days ahead).
+    "COLLECTION_EXPORT_HORIZON_DAYS": 14,
+    # Mandates unused this long after their last collection (or signature) expire.
+    "COLLECTION_MANDATE_EXPIRY_MONTHS": 36,
+    # The largest return file (pain.002, camt.054, CSV) the API accepts.
+    "COLLECTION_MAX_REPORT_BYTES": 256 * 1024 * 1024,
     # Logs: "text" for development, "json" (default in production) for log shippers.
     "LOG_FORMAT": None,
     "LOG_LEVEL": "INFO",

@@ -11,6 +11,8 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       # payments: requests, payments on them, refunds, chargebacks, stored
                       # provider mandates and card tokens
                       "preq", "ptx", "rfd", "cbk", "pmd",
+                      # collections: debits, pain.008 batches, imported return files
+                      "dbt", "bat", "rti",
                       # bank transactions (eMandates)
                       "btx"})
 

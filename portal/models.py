@@ -4,6 +4,16 @@ from portal.api.models import ApiClient, ApiToken, IdempotencyKey  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.banks.models import BankDirectory  # noqa: F401
 from portal.banks.sandbox.models import SandboxBankTransaction  # noqa: F401
+from portal.collections.models import (  # noqa: F401
+    Batch,
+    CollectionFlag,
+    CollectionSettings,
+    Debit,
+    DebitAttempt,
+    ReturnImport,
+    SandboxBankEntry,
+    SandboxBankFile,
+)
 from portal.console.models import StaffUser  # noqa: F401
 from portal.db import Base
 from portal.documents.models import MandatePdf

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.api import collection_openapi
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
 from portal.api.inputs import (
@@ -37,8 +38,10 @@ PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
     "mandates:read": "Read invitations, mandates and mandate PDFs.",
     "mandates:write": "Create and withdraw invitations; revoke mandates.",
-    "payments:read": "Read payment requests, their payments and refunds.",
-    "payments:write": "Create and withdraw payment requests, enter external payments, refund.",
+    "payments:read": "Read payment requests, their payments and refunds; debits, batches and "
+                     "imported bank reports.",
+    "payments:write": "Create and withdraw payment requests, enter external payments, refund; "
+                      "schedule and cancel debits, export batches, import bank reports.",
     "events:read": "Read the event feed.",
 }
 #: The conventions every endpoint follows: (title, text); shown in the description and the docs.
@@ -53,8 +56,9 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("Identifiers", (
         "Every object has an opaque id with a type prefix: `inv_` invitations, `md_` mandates, "
         "`cus_` customers, `evt_` events, `preq_` payment requests, `ptx_` payments, `rfd_` "
-        "refunds, `cbk_` chargebacks, `pmd_` stored card tokens and provider mandates. Never "
-        "parse them. A `POST` that creates an object answers 201 with its URL in `Location`.")),
+        "refunds, `cbk_` chargebacks, `pmd_` stored card tokens and provider mandates, `dbt_` "
+        "debits, `bat_` batches, `rti_` imported bank reports. Never parse them. A `POST` that "
+        "creates an object answers 201 with its URL in `Location`.")),
     ("Your data only", (
         "Every request sees only the objects of the merchant the token belongs to. Another "
         "merchant's object answers 404, exactly like one that does not exist.")),
@@ -73,8 +77,9 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
-        "`refund-refused`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, `refund-refused`, "
+        "`debit-refused`, `export-refused`, `unreadable-report`, `unknown-debits`, `too-large`, "
+        "`file-missing`, "
         "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
@@ -314,6 +319,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
         "ChangeMandate": {"type": "object", **object_schema(CHANGE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
+        **collection_openapi.schemas(config),
     }
 
 
@@ -364,7 +370,8 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
-REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment")
+REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment",
+                   "CreateDebit")
 
 
 def _created(name: str, description: str) -> dict[str, Any]:
@@ -526,6 +533,9 @@ def _paths(config: Any) -> dict[str, Any]:
             "Get an event", "Events", "events:read",
             {"200": _ok("Event", "The event."), **not_found},
             parameters=[event_id], operation_id="getEvent")},
+        **collection_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
+                                   path_id=_path_id, parameter=_parameter, write=write,
+                                   write_errors=WRITE_ERRORS, prefix=PREFIX),
     }
 
 
@@ -670,7 +680,8 @@ def build_spec(config: Any) -> dict[str, Any]:
                  {"name": "Mandates", "description": "Signed (or pending) SEPA mandates."},
                  {"name": "Payment requests", "description": "What customers owe, the "
                   "checkout, payments, refunds."},
-                 {"name": "Events", "description": "What happened, as a pollable feed."}],
+                 {"name": "Events", "description": "What happened, as a pollable feed."},
+                 *collection_openapi.TAGS],
         "paths": _paths(config),
         "webhooks": _webhooks(),
         "components": {

@@ -68,4 +68,34 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                             "is open again for that amount."),
                             ("`chargeback`, `payment`, `payment_request`, `amount`, "
                             "`reason_code`, `reason`, `status`, `open_amount`")),
+    # collections
+    "debit.scheduled": ("A debit was planned (the debtor is pre-notified).",
+                        ("`debit`, `mandate`, `status`, `amount`, `collection_date`, "
+                        "`sequence_type`, `attempt`")),
+    "debit.submitted": ("The debit went to the bank in a pain.008 batch (or to the provider).",
+                        "as `debit.scheduled`, plus `end_to_end_id`"),
+    "debit.collected": ("The money arrived.", "as `debit.scheduled`"),
+    "debit.failed": (("The bank rejected or returned it. `will_retry` says whether it is "
+                     "presented again (`retry_collection_date`); after the last failure "
+                     "`pay_link` is where the customer can pay the open amount."),
+                     ("as `debit.scheduled`, plus `reason_code`, `reason`, `will_retry`, "
+                     "`retry_collection_date`, `pay_link`, `amendment_invitation`")),
+    "debit.retry_scheduled": ("A failed debit was planned again (its 2nd or 3rd attempt).",
+                              "as `debit.scheduled`"),
+    "debit.refunded": ("The debtor claimed the money back (MD06).",
+                       "as `debit.scheduled`, plus `reason_code`, `reason`"),
+    "debit.reduced": ("A payment before export lowered what the debit collects.",
+                      "as `debit.scheduled`, plus `previous_amount`, `paid_amount`"),
+    "debit.cancelled": ("Cancelled before it was submitted (by you, or paid in full).",
+                        "as `debit.scheduled`"),
+    "batch.exported": ("A pain.008 file was written and validated.",
+                       ("`batch`, `message_id`, `pain_version`, `scheme`, `transaction_count`, "
+                       "`control_sum`, `first_collection_date`, `sha256`")),
+    "returns.imported": ("A bank report (pain.002, camt.054, CSV) was applied.",
+                         "`returns_import`, `format`, `counts`, `sha256`"),
+    "mandate.unusable": (("The debtor's account was closed (AC04): no more collections on this "
+                         "mandate; `amendment_invitation` asks the debtor to sign again."),
+                         "`mandate`, `reason_code`, `reason`, `debit`, `amendment_invitation`"),
+    "customer.flagged": ("The debtor's bank blocks your collections (SL01).",
+                         "`customer`, `reason_code`, `reason`, `debit`"),
 }

@@ -69,12 +69,13 @@ def _unused_reference(session: Session, merchant: Merchant) -> str:
 
 def invite_customer(
     session: Session, merchant: Merchant, request: InvitationRequest, *,
-    actor: str = "system", now: datetime | None = None,
+    actor: str = "system", now: datetime | None = None, customer: Customer | None = None,
 ) -> Invitation:
-    """Create the customer, a mandate in ``invited`` and the invitation that lets them sign it."""
+    """Create the customer (unless an existing ``customer`` signs again, e.g. with a new
+    account), a mandate in ``invited`` and the invitation that lets them sign it."""
     now = now or clock_now()
     locale = request.locale or merchant.locale
-    customer = Customer(
+    customer = customer or Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,
         email=request.customer_email, phone=request.customer_phone, locale=locale,
         external_reference=request.external_reference, created_at=now,

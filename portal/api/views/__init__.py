@@ -1,5 +1,16 @@
 """API views: parse the request, call a service, serialize (one module per resource)."""
 
-from portal.api.views import docs, events, invitations, mandates, oauth, payment_requests
+from portal.api.views import (
+    batches,
+    debits,
+    docs,
+    events,
+    invitations,
+    mandates,
+    oauth,
+    payment_requests,
+    returns,
+)
 
-__all__ = ["docs", "events", "invitations", "mandates", "oauth", "payment_requests"]
+__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth",
+           "payment_requests", "returns"]

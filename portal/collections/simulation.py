@@ -1,0 +1,110 @@
+"""The whole collection cycle on a simulated clock, for the demo: schedule a debit on a signed
+mandate, then let the days pass — export, the sandbox bank clearing on the collection date,
+its camt.054 imported, retries, and the pay link after the last failure — printing what
+happened each day. Uses the app's own database, so the API and webhooks see it all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from portal.clock import now as clock_now
+from portal.collections.calendar import BANK_TIMEZONE
+from portal.collections.cycle import run_collections
+from portal.collections.lifecycle import SETTLED
+from portal.collections.models import Debit, DebitStatus
+from portal.collections.routes import collectors_of
+from portal.collections.sandbox_bank import TEST_ACCOUNTS
+from portal.collections.service import DebitRequest, schedule_debit
+from portal.db import session_scope
+from portal.events.models import Event
+from portal.jobs.service import run_due_jobs
+from portal.mandates.models import Mandate
+
+
+@dataclass
+class SimulatedClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def behaviour_of(iban: str | None) -> str:
+    account = next((a for a in TEST_ACCOUNTS if a.iban == iban), None)
+    return account.behaviour if account else "pays every collection"
+
+
+def _describe(event: Event) -> str:
+    data = event.data
+    if event.type == "debit.scheduled":
+        return f"collection on {data['collection_date']} ({data['sequence_type']}); the " \
+               "debtor is pre-notified by email"
+    if event.type == "debit.submitted":
+        return f"in a pain.008 file for the sandbox bank (EndToEndId {data.get('end_to_end_id')})"
+    if event.type == "debit.failed":
+        text = f"{data.get('reason_code')} {data.get('reason') or ''}".strip()
+        if data.get("will_retry"):
+            return f"{text}; retry on {data['retry_collection_date']}"
+        link = data.get("pay_link") or "none"
+        return f"{text}; no more attempts; pay link: {link}"
+    if event.type == "debit.retry_scheduled":
+        return f"attempt {data['attempt']} on {data['collection_date']}; pre-notified again"
+    return data.get("status", "")
+
+
+def simulate(app: Flask, mandate_public_id: str, *, amount_cents: int, days: int,
+             echo: Callable[[str], None]) -> DebitStatus:
+    """Collect ``amount_cents`` from the mandate and run the days until the debit settles."""
+    with app.app_context():
+        start = clock_now()
+    clock = SimulatedClock(start)
+    previous_clock = app.config.get("CLOCK")
+    app.config["CLOCK"] = clock
+    collectors = collectors_of(app)
+    try:
+        with app.app_context(), session_scope(app) as session:
+            mandate = session.scalar(select(Mandate).where(Mandate.public_id ==
+                                                           mandate_public_id))
+            if mandate is None:
+                raise LookupError(f"no mandate {mandate_public_id}")
+            iban = None
+            if mandate.iban_ciphertext:
+                from portal.mandates.service import debtor_iban
+
+                iban = debtor_iban(session, mandate)
+            echo(f"Collecting {amount_cents / 100:.2f} EUR from {mandate.public_id} "
+                 f"({mandate.iban_masked}: {behaviour_of(iban)})")
+            debit = schedule_debit(session, DebitRequest(
+                mandate=mandate, amount_cents=amount_cents, description="Demo membership"),
+                policy=collectors.policy, actor="demo")
+            debit_id, debit_public_id = debit.id, debit.public_id
+        seen = 0
+        status = DebitStatus.SCHEDULED
+        for day in range(days + 1):
+            local = (start.astimezone(BANK_TIMEZONE) + timedelta(days=day)).date()
+            clock.now = datetime.combine(local, time(8), BANK_TIMEZONE).astimezone(UTC)
+            with app.app_context():
+                if day:
+                    run_collections(app, collectors)
+                run_due_jobs(app, limit=200)
+            with session_scope(app) as session:
+                events = session.scalars(select(Event).where(Event.subject == debit_public_id)
+                                         .order_by(Event.id)).all()[seen:]
+                seen += len(events)
+                for event in events:
+                    echo(f"  {local}  {event.type:<22} {_describe(event)}")
+                current = session.get(Debit, debit_id)
+                status = current.status if current else DebitStatus.CANCELLED
+            if status in SETTLED:
+                break
+        return status
+    finally:
+        if previous_clock is None:
+            app.config.pop("CLOCK", None)
+        else:
+            app.config["CLOCK"] = previous_clock
