@@ -10,7 +10,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from portal.banks.certificates import SigningPair, create_signing_pair
-from tests.production.test_check import _check, production, smtp_port  # noqa: F401
+from tests.production.test_check import (  # noqa: F401
+    _check,
+    production,
+    smtp_port,
+    tsa,
+    tsa_roots,
+)
 
 pytestmark = pytest.mark.slow
 
