@@ -13,10 +13,12 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import verify_chain
+from portal.banks.evidence import check_acceptance_report
 from portal.clock import now as clock_now
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
 from portal.documents.sealing import seal_trust
+from portal.documents.service import BANK_REPORT_FILE
 from portal.jobs.worker import worker_command
 from portal.mandates.links import invitation_url
 from portal.mandates.models import Scheme, SigningMethod
@@ -32,7 +34,7 @@ from portal.payments.models import Collect
 from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
 from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
-from signing import verify
+from signing import VerificationReport, verify
 
 #: The demo offers both ways of signing a Core mandate: the cent and the (sandbox) bank.
 DEMO_SIGNING_METHODS = (SigningMethod.PAYMENT_VERIFICATION, SigningMethod.BANK_EMANDATE)
@@ -198,10 +200,32 @@ def mandate_verify(pdf: Path) -> None:
     for name, attachment in sorted(report.attachments.items()):
         click.echo(f"attachment:           {name} ({attachment.mime_type}, "
                    f"{len(attachment.data)} bytes, {attachment.relationship})")
-    for reason in report.reasons:
+    reasons = [*report.reasons, *_bank_report_problems(report)]
+    for reason in reasons:
         click.echo(f"problem: {reason}", err=True)
-    click.echo("VALID" if report.ok else "INVALID")
-    sys.exit(0 if report.ok else 1)
+    ok = report.ok and not reasons
+    click.echo("VALID" if ok else "INVALID")
+    sys.exit(0 if ok else 1)
+
+
+def _bank_report_problems(report: VerificationReport) -> list[str]:
+    """A mandate signed at the bank carries the bank's pain.012: re-check its signature offline
+    and that it is the report the sealed evidence names."""
+    evidence = report.evidence or {}
+    attachment = report.attachments.get(BANK_REPORT_FILE)
+    if attachment is None:
+        if evidence.get("method") == "bank_emandate":
+            return [f"signed at the bank, but {BANK_REPORT_FILE} is missing"]
+        return []
+    check = check_acceptance_report(attachment.data, {
+        "pain012_sha256": evidence.get("bank_report_sha256"),
+        "bank_certificate_sha1": evidence.get("bank_certificate_sha1"),
+        "validation_reference": evidence.get("validation_reference")})
+    click.echo(f"bank signature:       {'yes' if check.ok else 'NO'}"
+               f"{f' ({check.signer_subject})' if check.signer_subject else ''}")
+    if check.validation_reference:
+        click.echo(f"validation reference: {check.validation_reference}")
+    return check.reasons
 
 
 def init_app(app: Flask) -> None:

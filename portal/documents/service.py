@@ -20,6 +20,7 @@ from portal.mandates.models import Mandate, MandateStatus
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
 from signing import (
+    Attachment,
     Branding,
     Creditor,
     Debtor,
@@ -75,14 +76,35 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     branding = Branding(merchant.display_name, merchant.primary_colour, merchant.logo,
                         merchant.logo_mime)
     evidence = Evidence(
-        signer_name=mandate.debtor_name or "", masked_iban=mandate.iban_masked or "",
+        signer_name=mandate.signer_name or mandate.debtor_name or "",
+        masked_iban=mandate.iban_masked or "",
         signed_at=signed_at, ip=facts.get("ip") or "", user_agent=facts.get("user_agent") or "",
         method=document.signing_method, provider_payment_id=facts.get("provider_payment_id"),
         bank_message_id=facts.get("bank_message_id"), locale=mandate.locale,
         text_version=document.text_version,
-        status_history=tuple(facts.get("payment_status_history") or ()),
+        status_history=tuple(facts.get("payment_status_history")
+                             or facts.get("bank_status_history") or ()),
+        validation_reference=facts.get("validation_reference"),
+        bank_report_sha256=facts.get("pain012_sha256"),
+        bank_certificate_sha1=facts.get("bank_certificate_sha1"),
     )
     return document, branding, evidence
+
+
+#: The name of the debtor bank's acceptance report inside the sealed PDF.
+BANK_REPORT_FILE = "pain.012.xml"
+
+
+def signing_attachments(mandate: Mandate) -> list[Attachment]:
+    """Files sealed beside evidence.json: the debtor bank's signed pain.012, when the mandate
+    was signed at the bank (an associated file of the PDF/A-3, its source)."""
+    report = (mandate.evidence or {}).get("pain012")
+    if not report:
+        return []
+    return [Attachment(name=BANK_REPORT_FILE, data=report.encode("utf-8"),
+                       mime_type="application/xml", relationship="Source",
+                       description="Mandate acceptance report (pain.012) signed by the "
+                                   "debtor's bank")]
 
 
 @job_handler(PDF_JOB)
@@ -101,7 +123,8 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, sealer(), pdf_store())
+        signed = produce_signed_mandate(document, branding, evidence, sealer(), pdf_store(),
+                                        attachments=signing_attachments(mandate))
     now = now or clock_now()
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now,
