@@ -116,6 +116,13 @@ class Mandate(Base):
     customer: Mapped[Customer] = relationship()
     invitations: Mapped[list[Invitation]] = relationship(back_populates="mandate")
 
+    @property
+    def bank_confirmed(self) -> bool:
+        """Registered at the debtor's bank: signed there, and the bank's accepted pain.012
+        gave the validation reference recorded on the mandate (``portal/emandates``)."""
+        return (self.signing_method == SigningMethod.BANK_EMANDATE
+                and bool(self.validation_reference))
+
 
 #: Methods a scheme allows: the one-cent payment proves a Core account only; B2B is valid only
 #: once the debtor's bank registered it.
