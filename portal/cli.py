@@ -13,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
 from portal.audit.service import verify_chain
-from portal.banks.evidence import check_acceptance_report
+from portal.banks.evidence import check_sealed_report
 from portal.clock import now as clock_now
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
@@ -217,10 +217,7 @@ def _bank_report_problems(report: VerificationReport) -> list[str]:
         if evidence.get("method") == "bank_emandate":
             return [f"signed at the bank, but {BANK_REPORT_FILE} is missing"]
         return []
-    check = check_acceptance_report(attachment.data, {
-        "pain012_sha256": evidence.get("bank_report_sha256"),
-        "bank_certificate_sha1": evidence.get("bank_certificate_sha1"),
-        "validation_reference": evidence.get("validation_reference")})
+    check = check_sealed_report(attachment.data, evidence)
     click.echo(f"bank signature:       {'yes' if check.ok else 'NO'}"
                f"{f' ({check.signer_subject})' if check.signer_subject else ''}")
     if check.validation_reference:

@@ -54,3 +54,12 @@ def check_acceptance_report(data: bytes, evidence: dict[str, Any] | None = None)
         if evidence.get("validation_reference") not in (None, report.validation_reference):
             check.reasons.append("pain.012 carries another validation reference than recorded")
     return check
+
+
+def check_sealed_report(data: bytes, sealed_evidence: dict[str, Any]) -> ReportCheck:
+    """:func:`check_acceptance_report` for the pain.012 sealed in a mandate PDF, against the
+    names the sealed evidence.json gives its digest, certificate and validation reference."""
+    return check_acceptance_report(data, {
+        "pain012_sha256": sealed_evidence.get("bank_report_sha256"),
+        "bank_certificate_sha1": sealed_evidence.get("bank_certificate_sha1"),
+        "validation_reference": sealed_evidence.get("validation_reference")})

@@ -1,5 +1,5 @@
 """A company signs a B2B mandate at its own (sandbox) bank on a phone: the form, the bank's
-page, the wait, the active mandate and its sealed PDF."""
+page, the wait, the active mandate and its sealed PDF, which embeds the bank's pain.012."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
+from portal.banks.evidence import check_sealed_report
+from portal.documents.sealing import seal_trust
+from portal.documents.service import BANK_REPORT_FILE
 from portal.mandates.links import make_invitation_token
 from portal.mandates.models import MandateStatus, Scheme, SigningMethod
+from signing import verify
 from tests.browser.test_signing_journey import assert_no_horizontal_scroll, mandate_status
 from tests.factories import make_invitation
 
@@ -69,3 +73,10 @@ def test_a_company_signs_a_b2b_mandate_at_its_bank_on_a_phone(
     data = pdf.body()
     (artifacts / "bank-signed-mandate.pdf").write_bytes(data)
     assert re.match(rb"%PDF-", data)
+    report = verify(data, seal_trust(app))
+    assert report.ok, report.reasons
+    embedded = report.attachments[BANK_REPORT_FILE]  # the bank's pain.012, as it signed it
+    check = check_sealed_report(embedded.data, report.evidence)
+    assert check.ok, check.reasons
+    assert check.mandate_reference == invitation.mandate.reference
+    assert check.validation_reference == report.evidence["validation_reference"]
