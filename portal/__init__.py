@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     _private_folder(Path(app.instance_path))
 
     from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
+    from portal.banks.factory import bank_name
     from portal.config import load_config
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
@@ -53,7 +54,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
                       shortlinks_bp, reminders_bp, console_bp, pay_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
-    if app.config["BANK"] == "sandbox":
+    if bank_name(app.config) == "sandbox":
         from portal.banks.sandbox.views import bp as sandbox_bank_bp
         from portal.banks.sandbox.views import idx_endpoint
 

@@ -98,9 +98,9 @@ def check_provider(app: Flask) -> list[str]:
 
 def check_bank(app: Flask, now: datetime) -> list[str]:
     from portal.banks.checks import check_emandates, check_expiration
-    from portal.banks.factory import BANK_NAMES
+    from portal.banks.factory import BANK_NAMES, bank_name
 
-    bank = app.config["BANK"]
+    bank = bank_name(app.config)
     if bank not in BANK_NAMES:
         return [f"unknown BANK {bank!r} (use {', '.join(BANK_NAMES)})"]
     if bank == "emandates":

@@ -37,8 +37,9 @@ DEFAULTS: dict[str, object] = {
     "MOLLIE_API_KEY": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
     # Bank signing (eMandates): "sandbox" (the built-in bank, over HTTP on PUBLIC_BASE_URL),
-    # "emandates" (a real acquirer: the EMANDATES_* settings) or "none".
-    "BANK": "sandbox",
+    # "emandates" (a real acquirer: the EMANDATES_* settings) or "none". None: the sandbox in
+    # development, none in production.
+    "BANK": None,
     "EMANDATES_DIRECTORY_URL": None,
     "EMANDATES_TRANSACTION_URL": None,
     "EMANDATES_STATUS_URL": None,

@@ -17,9 +17,15 @@ from portal.banks.sandbox.keys import SandboxKeys, load_or_create_sandbox_keys
 from portal.banks.sandbox.service import MERCHANT_ID, SUB_ID
 from portal.clock import now
 
-__all__ = ["BANK_NAMES", "bank_of", "emandates_settings", "expiration_for", "sandbox_keys"]
+__all__ = ["BANK_NAMES", "bank_name", "bank_of", "emandates_settings", "expiration_for", "sandbox_keys"]
 
 BANK_NAMES = ("sandbox", "emandates", "none")
+
+
+def bank_name(config: Any) -> str:
+    """The bank signing ``BANK`` chooses; unset, the sandbox bank in development and none in
+    production (where the sandbox bank is refused)."""
+    return config.get("BANK") or ("none" if config["ENV"] == "production" else "sandbox")
 
 
 def sandbox_keys(app: Flask) -> SandboxKeys:
@@ -71,7 +77,7 @@ def _sandbox_settings(app: Flask) -> IdxSettings:
 def bank_of(app: Flask) -> Bank | None:
     """The app's bank adapter (built on first use, then kept), or None with ``BANK=none``."""
     if "bank" not in app.extensions:
-        name = app.config["BANK"]
+        name = bank_name(app.config)
         if name not in BANK_NAMES:
             raise LookupError(f"unknown BANK {name!r}; use one of {', '.join(BANK_NAMES)}")
         bank = None

@@ -86,3 +86,11 @@ def test_each_acquirer_mistake_is_named(emandates, pairs, monkeypatch, change, p
     result = _check(env, monkeypatch)
     assert result.exit_code == 1
     assert problem in result.output, result.output
+
+
+def test_bank_signing_defaults_to_the_sandbox_in_development_and_is_off_in_production() -> None:
+    from portal.banks.factory import bank_name
+
+    assert bank_name({"ENV": "development", "BANK": None}) == "sandbox"
+    assert bank_name({"ENV": "production", "BANK": None}) == "none"
+    assert bank_name({"ENV": "production", "BANK": "emandates"}) == "emandates"
