@@ -71,6 +71,9 @@ LIST_PARAMS = (
           description="Only mandates of this scheme."),
     Field("external_reference", "string", max_length=100,
           description="Only mandates of the customer with this reference of yours."),
+    Field("iban", "string", format="iban", max_length=42,
+          description="Only mandates signed for this debtor account (exact match; spaces "
+                      "allowed).", example="NL91ABNA0417164300"),
 )
 CHANGE_FIELDS = (
     Field("expires_in_days", "integer", minimum=1, maximum=MAX_DAYS,

@@ -26,7 +26,7 @@ from tests.pgcluster import free_port
 from tests.tsa_server import RunningTsa, serve_tsa
 
 #: Production refuses weak keys (32 random bytes at least).
-SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+SECRET_KEY, DATA_KEY, AUDIT_KEY = (secrets.token_urlsafe(32) for _ in range(3))
 
 
 class _Sink:
@@ -82,7 +82,7 @@ def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa,
     _certificate(tmp_path / "seal.p12", timedelta(days=365))
     return {
         "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-        "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY,
+        "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY, "PORTAL_AUDIT_KEY": AUDIT_KEY,
         "PORTAL_DATABASE_URL": f"sqlite:///{database}",
         "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"), "PORTAL_SEAL_PASSPHRASE": "pw",
         "PORTAL_MAIL_TRANSPORT": "smtp", "PORTAL_SMTP_HOST": "127.0.0.1",
@@ -119,6 +119,7 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda e, p: _drop(e, "PORTAL_SECRET_KEY"), "PORTAL_SECRET_KEY is not set"),
     (lambda e, p: _drop(e, "PORTAL_DATA_KEY"), "PORTAL_DATA_KEY is not set"),
+    (lambda e, p: _drop(e, "PORTAL_AUDIT_KEY"), "PORTAL_AUDIT_KEY is not set"),
     (lambda e, p: {**e, "PORTAL_SECRET_KEY": "x"}, "PORTAL_SECRET_KEY is too weak"),
     (lambda e, p: {**e, "PORTAL_DATA_KEY": "d" * 40}, "PORTAL_DATA_KEY is too weak"),
     (lambda e, p: {**e, "PORTAL_SECRET_KEY_FALLBACKS": '["old-key"]'},
