@@ -77,9 +77,11 @@ def test_b2b_success_activates_with_the_banks_account_signer_and_reference(
     assert transaction.outcome == "accepted" and transaction.kind == "new"
 
 
-def test_pending_then_success(app: Flask, session: Session, live: str, clock: Clock) -> None:
+@pytest.mark.parametrize("scheme", [Scheme.B2B, Scheme.CORE])
+def test_pending_then_success(app: Flask, session: Session, live: str, clock: Clock,
+                              scheme: Scheme) -> None:
     app.config["SANDBOX_BANK_PENDING_SECONDS"] = 60
-    d = debtor(app, session, live)
+    d = debtor(app, session, live, scheme)
     page = d.come_back(d.decide(d.go_to_bank(), "approved"))
     assert "Waiting for your bank" in page.text
     assert d.status()["attempt"] == "pending"
@@ -90,16 +92,18 @@ def test_pending_then_success(app: Flask, session: Session, live: str, clock: Cl
     assert d.events().count("mandate.active") == 1
 
 
-@pytest.mark.parametrize(("decision", "outcome", "event", "notice"), [
-    ("rejected", "cancelled", "mandate.bank_cancelled", "You stopped at your bank"),
-    ("failed", "failed", "mandate.bank_failed", "Your bank could not complete the signing"),
-    ("not_authorised", "not_authorised", "mandate.bank_not_authorised",
+@pytest.mark.parametrize(("scheme", "decision", "outcome", "event", "notice"), [
+    *((scheme, "rejected", "cancelled", "mandate.bank_cancelled", "You stopped at your bank")
+      for scheme in (Scheme.B2B, Scheme.CORE)),
+    *((scheme, "failed", "failed", "mandate.bank_failed",
+       "Your bank could not complete the signing") for scheme in (Scheme.B2B, Scheme.CORE)),
+    (Scheme.B2B, "not_authorised", "not_authorised", "mandate.bank_not_authorised",
      "you may not sign for this company"),
 ])
 def test_outcomes_that_end_without_a_signature_offer_another_try(
-        app: Flask, session: Session, live: str, decision: str, outcome: str, event: str,
-        notice: str) -> None:
-    d = debtor(app, session, live)
+        app: Flask, session: Session, live: str, scheme: Scheme, decision: str, outcome: str,
+        event: str, notice: str) -> None:
+    d = debtor(app, session, live, scheme)
     page = d.come_back(d.decide(d.go_to_bank(), decision))
     assert page.url.path.endswith(d.path.rsplit("/", 1)[1])  # back on the form
     assert notice in page.text
@@ -122,8 +126,10 @@ def test_status_polled_before_the_bank_has_finished(app: Flask, session: Session
     assert d.status()["status"] == "active"
 
 
-def test_expired_at_the_bank(app: Flask, session: Session, live: str, clock: Clock) -> None:
-    d = debtor(app, session, live)
+@pytest.mark.parametrize("scheme", [Scheme.B2B, Scheme.CORE])
+def test_expired_at_the_bank(app: Flask, session: Session, live: str, clock: Clock,
+                             scheme: Scheme) -> None:
+    d = debtor(app, session, live, scheme)
     d.go_to_bank()  # and leaves
     clock.advance(days=7, minutes=1)
     assert d.status()["outcome"] == "expired"
