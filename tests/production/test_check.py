@@ -178,13 +178,19 @@ def test_all_problems_are_listed_together(production, monkeypatch) -> None:
 
 
 def _with_plain_http_endpoint(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    from portal.audit.keys import AuditKeyring
+    from portal.crypto import FieldCipher
     from portal.merchants.service import create_merchant
+    from portal.webhooks.secrets import set_secrets
     from tests.factories import merchant_details
 
     engine = make_engine(env["PORTAL_DATABASE_URL"])
-    with Session(engine) as session:
+    keys = {"cipher": FieldCipher(env["PORTAL_DATA_KEY"]),
+            "audit_keys": AuditKeyring(env["PORTAL_AUDIT_KEY"])}
+    with Session(engine, info=keys) as session:
         merchant = create_merchant(session, merchant_details())
-        merchant.webhook_url, merchant.webhook_secret = "http://erp.example/hooks", "whsec_x"
+        merchant.webhook_url = "http://erp.example/hooks"
+        set_secrets(session, merchant, "whsec_x")
         session.commit()
     engine.dispose()
     return env
