@@ -25,6 +25,7 @@ from portal.mandates.models import (
     SigningMethod,
 )
 from portal.mandates.service import set_debtor_account
+from portal.merchants.models import Merchant
 from portal.sepa import BankAccount
 from portal.sign.methods import Attempt, AttemptState, SigningFlow, latest_attempt
 
@@ -97,14 +98,17 @@ class OpenLink:
 
     mandate_version: int
     locale_hint: str
+    #: The merchant refunds the verification cent (the page says so): part of the page's key.
+    refund_verification: bool = False
 
 
 _LINK_STATE = (
     select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
            Invitation.opened_at, Invitation.purpose, Mandate.status, Mandate.version,
-           Customer.locale)
+           Customer.locale, Merchant.refund_verification)
     .join(Mandate, Mandate.id == Invitation.mandate_id)
     .join(Customer, Customer.id == Mandate.customer_id)
+    .join(Merchant, Merchant.id == Invitation.merchant_id)
     .where(Invitation.public_id == bindparam("public_id")))
 
 
@@ -118,7 +122,7 @@ def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now,
             row.purpose) is not None:
         return None
-    return OpenLink(row.version, row.locale)
+    return OpenLink(row.version, row.locale, bool(row.refund_verification))
 
 
 def record_opened(session: Session, invitation: Invitation, now: datetime) -> None:

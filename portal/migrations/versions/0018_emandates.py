@@ -1,7 +1,7 @@
 """emandates: bank signing, sandbox bank, directory cache
 
 Revision ID: 3a538ed99f8e
-Revises: 9906018b2a3e
+Revises: e75ebee83ba0
 """
 import sqlalchemy as sa
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 import portal.db
 
 revision = '3a538ed99f8e'
-down_revision = '9906018b2a3e'
+down_revision = 'e75ebee83ba0'
 branch_labels = None
 depends_on = None
 
