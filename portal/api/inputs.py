@@ -31,7 +31,10 @@ CREATE_FIELDS = (
     Field("customer", "object", required=True, fields=CUSTOMER_FIELDS,
           description="Who is asked to sign (the debtor, as you know them)."),
     Field("scheme", "string", enum=tuple(s.value for s in Scheme),
-          description="SEPA scheme (default CORE)."),
+          description="SEPA scheme (default CORE). A `B2B` mandate may only be confirmed "
+                      "by the debtor's bank (`signing_methods: [\"bank_emandate\"]`); where "
+                      "this portal has no bank signing, `B2B` answers 422 "
+                      "`scheme-not-offered`."),
     Field("sequence_type", "string", enum=tuple(s.value for s in SequenceType),
           description="Recurrent or one-off debits (default recurrent)."),
     Field("signing_methods", "array", enum=tuple(m.value for m in SigningMethod), min_length=1,

@@ -4,21 +4,19 @@ fingerprint (what the acquirer registers)."""
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from portal.banks.base import BankError, Product
+from portal.adapters import get_adapters
+from portal.banks.base import Bank, BankError, Product
 from portal.banks.certificates import fingerprint
 from portal.banks.directory import debtor_banks
-from portal.banks.factory import bank_of
-from portal.clock import now as clock_now
 from portal.db import session_scope
 
 banks_cli = AppGroup("banks", help="Bank signing (eMandates).")
 
 
-def _bank():
-    bank = bank_of(current_app)
+def _bank() -> Bank:
+    bank = get_adapters().bank
     if bank is None:
         raise click.ClickException("bank signing is off (BANK=none)")
     return bank
@@ -33,7 +31,7 @@ def directory(scheme: str, refresh: bool) -> None:
     product = Product.for_scheme(scheme)
     try:
         with session_scope() as session:
-            listed = debtor_banks(session, bank, product, clock_now(), refresh=refresh)
+            listed = debtor_banks(session, bank, product, get_adapters().clock(), refresh=refresh)
     except BankError as exc:
         raise click.ClickException(f"directory unavailable: {exc}") from None
     for entry in listed.banks:

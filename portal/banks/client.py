@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,17 +79,47 @@ class IdxBank:
     """:class:`portal.banks.base.Bank` over iDx; one instance per app (it keeps its HTTP
     connections open)."""
 
-    def __init__(self, settings: IdxSettings, *, client: httpx.Client | None = None,
+    def __init__(self, settings: IdxSettings | Callable[[], IdxSettings], *,
+                 name: str | None = None, client: httpx.Client | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
-        self.settings = settings
-        self.name = settings.name
-        self._client = client or httpx.Client(
-            timeout=httpx.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
-            headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+        """``settings`` may be a function that makes them on first use (the sandbox's keys are
+        generated only when a debtor first signs at the sandbox bank, not for every app)."""
+        if isinstance(settings, IdxSettings):
+            self._settings: IdxSettings | None = settings
+            self._make_settings: Callable[[], IdxSettings] | None = None
+            self.name = name or settings.name
+        else:
+            if name is None:
+                raise TypeError("settings made on first use need the bank's name")
+            self._settings, self._make_settings, self.name = None, settings, name
+        self._client = client
+        self._lock = threading.Lock()
         self._clock = clock or (lambda: datetime.now(UTC))
 
+    @property
+    def settings(self) -> IdxSettings:
+        if self._settings is None:
+            with self._lock:
+                if self._settings is None and self._make_settings is not None:
+                    self._settings = self._make_settings()
+        assert self._settings is not None
+        return self._settings
+
+    @property
+    def client(self) -> httpx.Client:
+        """One HTTP client per bank adapter (connections kept open), made on first use."""
+        if self._client is None:
+            timeout = self.settings.timeout_seconds
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client(
+                        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+                        headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+        return self._client
+
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     # -- Bank ---------------------------------------------------------------------------------
 
@@ -181,7 +212,7 @@ class IdxBank:
 
     def _post(self, url: str, body: bytes) -> bytes:
         try:
-            with self._client.stream("POST", url, content=body, headers={
+            with self.client.stream("POST", url, content=body, headers={
                     "Content-Type": "text/xml; charset=utf-8"}) as response:
                 data = b""
                 for chunk in response.iter_bytes():

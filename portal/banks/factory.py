@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
 from portal.banks.base import MAX_EXPIRATION, Bank, Product
-from portal.banks.certificates import load_certificate, load_signing_pair
+from portal.banks.certificates import CertificateError, load_certificate, load_signing_pair
 from portal.banks.client import IdxBank, IdxSettings
 from portal.banks.idx import parse_duration
 from portal.banks.sandbox.keys import SandboxKeys, load_or_create_sandbox_keys
 from portal.banks.sandbox.service import MERCHANT_ID, SUB_ID
-from portal.clock import now
+from portal.clock import Clock
+from portal.config import ConfigurationError
 
-__all__ = ["BANK_NAMES", "bank_name", "bank_of", "emandates_settings", "expiration_for", "sandbox_keys"]
+__all__ = ["BANK_NAMES", "bank_name", "build_bank", "configured_bank", "emandates_settings",
+           "expiration_for", "sandbox_keys"]
 
 BANK_NAMES = ("sandbox", "emandates", "none")
 
@@ -28,14 +30,21 @@ def bank_name(config: Any) -> str:
     return config.get("BANK") or ("none" if config["ENV"] == "production" else "sandbox")
 
 
-def sandbox_keys(app: Flask) -> SandboxKeys:
-    """The sandbox's key pairs, generated once in ``instance/`` (or ``SANDBOX_BANK_KEYS_PATH``)."""
-    keys = app.extensions.get("sandbox_bank_keys")
-    if keys is None:
-        folder = app.config["SANDBOX_BANK_KEYS_PATH"] or Path(app.instance_path) / "emandates-sandbox"
-        keys = load_or_create_sandbox_keys(Path(folder))
-        app.extensions["sandbox_bank_keys"] = keys
-    return keys
+def sandbox_keys_folder(config: Any, instance_path: str | Path) -> Path:
+    """Where the sandbox's key pairs live: ``SANDBOX_BANK_KEYS_PATH``, else ``instance/``."""
+    return Path(config.get("SANDBOX_BANK_KEYS_PATH") or Path(instance_path) / "emandates-sandbox")
+
+
+@functools.cache
+def _sandbox_keys(folder: Path) -> SandboxKeys:
+    return load_or_create_sandbox_keys(folder)
+
+
+def sandbox_keys(config: Any, instance_path: str | Path) -> SandboxKeys:
+    """The sandbox's key pairs, generated once in their folder and then read once per process;
+    the client (merchant side) and the sandbox bank's endpoints (acquirer, debtor bank) share
+    them."""
+    return _sandbox_keys(sandbox_keys_folder(config, instance_path).resolve())
 
 
 def emandates_settings(config: Any) -> IdxSettings:
@@ -64,29 +73,47 @@ def emandates_settings(config: Any) -> IdxSettings:
         timeout_seconds=float(config["EMANDATES_TIMEOUT_SECONDS"]))
 
 
-def _sandbox_settings(app: Flask) -> IdxSettings:
-    keys = sandbox_keys(app)
-    base = app.config["PUBLIC_BASE_URL"] + "/sandbox-bank/idx"
-    return IdxSettings(
-        name="sandbox", directory_url=f"{base}/directory", transaction_url=f"{base}/transaction",
-        status_url=f"{base}/status", merchant_id=MERCHANT_ID, sub_id=SUB_ID,
-        signing=keys.merchant, acquirer_certificates=(keys.acquirer.certificate,),
-        timeout_seconds=float(app.config["EMANDATES_TIMEOUT_SECONDS"]))
+def _sandbox_settings(config: Any, instance_path: str | Path) -> Callable[[], IdxSettings]:
+    """The sandbox contract on the portal's own address as configured now; its keys are read
+    (or generated) on first use."""
+    base = config["PUBLIC_BASE_URL"] + "/sandbox-bank/idx"
+    timeout = float(config["EMANDATES_TIMEOUT_SECONDS"])
+    folder = sandbox_keys_folder(config, instance_path).resolve()
+
+    def settings() -> IdxSettings:
+        keys = _sandbox_keys(folder)
+        return IdxSettings(
+            name="sandbox", directory_url=f"{base}/directory",
+            transaction_url=f"{base}/transaction", status_url=f"{base}/status",
+            merchant_id=MERCHANT_ID, sub_id=SUB_ID, signing=keys.merchant,
+            acquirer_certificates=(keys.acquirer.certificate,), timeout_seconds=timeout)
+    return settings
 
 
-def bank_of(app: Flask) -> Bank | None:
-    """The app's bank adapter (built on first use, then kept), or None with ``BANK=none``."""
-    if "bank" not in app.extensions:
-        name = bank_name(app.config)
-        if name not in BANK_NAMES:
-            raise LookupError(f"unknown BANK {name!r}; use one of {', '.join(BANK_NAMES)}")
-        bank = None
-        if name == "sandbox":
-            bank = IdxBank(_sandbox_settings(app), clock=now)
-        elif name == "emandates":
-            bank = IdxBank(emandates_settings(app.config), clock=now)
-        app.extensions["bank"] = bank
-    return app.extensions["bank"]
+def configured_bank(config: Any) -> str:
+    """``BANK`` (or its default), checked against the known names."""
+    name = bank_name(config)
+    if name not in BANK_NAMES:
+        raise ConfigurationError(
+            f"PORTAL_BANK={name!r} is unknown; use one of {', '.join(BANK_NAMES)}")
+    return name
+
+
+def build_bank(config: Any, instance_path: str | Path, clock: Clock) -> Bank | None:
+    """The app's bank adapter, built once by its adapters (:mod:`portal.adapters.build`), or None
+    with ``BANK=none``. A real acquirer's settings are checked here (ConfigurationError names
+    what is wrong); the sandbox's keys are made on first use. The sandbox bank itself is refused
+    in production by the adapters' one rule (``allow_sandbox``)."""
+    name = configured_bank(config)
+    if name == "sandbox":
+        return IdxBank(_sandbox_settings(config, instance_path), name="sandbox", clock=clock)
+    if name == "emandates":
+        try:
+            settings = emandates_settings(config)
+        except (CertificateError, ValueError, OSError) as exc:
+            raise ConfigurationError(f"PORTAL_BANK=emandates: {exc}") from None
+        return IdxBank(settings, clock=clock)
+    return None
 
 
 def expiration_for(config: Any, product: Product) -> timedelta:

@@ -1,4 +1,4 @@
-"""The bank-signing settings of an app, read from its configuration once."""
+"""The bank-signing settings of an app, read from its configuration (cheap: a few numbers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,4 @@ from portal.emandates.service import BankSettings
 
 
 def bank_settings(app: Flask) -> BankSettings:
-    settings = app.extensions.get("bank_settings")
-    if settings is None:
-        settings = app.extensions["bank_settings"] = BankSettings.from_config(app.config)
-    return settings
+    return BankSettings.from_config(app.config)

@@ -9,9 +9,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.banks.base import BankError
-from portal.banks.factory import bank_of
-from portal.clock import now as clock_now
 from portal.emandates.config import bank_settings
 from portal.emandates.models import BankOutcome
 from portal.emandates.service import (
@@ -31,13 +30,14 @@ def poll_bank_status(session: Session, payload: dict[str, Any]) -> None:
     transaction = find_transaction(session, payload["transaction"])
     if transaction is None or BankOutcome(transaction.outcome).is_final:
         return
-    bank = bank_of(current_app)
+    adapters = get_adapters()
+    bank = adapters.bank
     if bank is None or bank.name != transaction.bank:
         log.warning("bank %s of transaction %s is not configured", transaction.bank,
                     transaction.public_id)
         return
     settings = bank_settings(current_app)
-    now = clock_now()
+    now = adapters.clock()
     try:
         outcome = refresh_status(session, bank, transaction, source="poll", now=now,
                                  settings=settings, force=True)

@@ -49,6 +49,7 @@ from portal.mandates.models import (
 )
 from portal.mandates.service import debtor_iban, set_debtor_account
 from portal.sepa import IbanError, validate_iban
+from portal.verification.service import activate_signed_mandate
 
 log = logging.getLogger(__name__)
 
@@ -419,9 +420,6 @@ def _take_account(session: Session, mandate: Mandate, report: AcceptanceReport) 
 
 def _activate(session: Session, transaction: BankTransaction, mandate: Mandate,
               report: AcceptanceReport, now: datetime) -> None:
-    from portal.documents.service import request_pdf
-    from portal.metrics import MANDATES_SIGNED
-
     typed_masked, typed_hash = mandate.iban_masked, mandate.iban_hash
     _take_account(session, mandate, report)
     mandate.signing_method = SigningMethod.BANK_EMANDATE
@@ -433,20 +431,14 @@ def _activate(session: Session, transaction: BankTransaction, mandate: Mandate,
         "iban_reported_by_bank": True,
         "iban_changed": typed_hash is not None and typed_hash != mandate.iban_hash,
     }
-    for invitation in session.scalars(select(Invitation).where(
-            Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
-        invitation.used_at = now
-    request_pdf(session, mandate)
-    MANDATES_SIGNED.labels(SigningMethod.BANK_EMANDATE.value).inc()
-    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"bank:{transaction.bank}",
-                     now=now, data={
-                         "transaction": transaction.public_id,
-                         "bank_transaction_id": transaction.transaction_id,
-                         "validation_reference": report.validation_reference,
-                         "reported_iban_masked": mandate.iban_masked,
-                         "reported_iban_hash": mandate.iban_hash,
-                         "signer_name": mandate.signer_name,
-                         "pain012_sha256": hashlib.sha256(report.document).hexdigest()})
+    activate_signed_mandate(session, mandate, actor=f"bank:{transaction.bank}", now=now, data={
+        "transaction": transaction.public_id,
+        "bank_transaction_id": transaction.transaction_id,
+        "validation_reference": report.validation_reference,
+        "reported_iban_masked": mandate.iban_masked,
+        "reported_iban_hash": mandate.iban_hash,
+        "signer_name": mandate.signer_name,
+        "pain012_sha256": hashlib.sha256(report.document).hexdigest()})
     log.info("mandate %s activated by bank %s transaction %s", mandate.public_id,
              transaction.bank, transaction.public_id)
 

@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.db import cipher_of
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
@@ -26,13 +25,13 @@ from portal.mandates.models import (
     SequenceType,
     SigningMethod,
 )
+from portal.mandates.schedule import schedule_expiry
+from portal.mandates.signing_methods import check_signing_methods
 from portal.merchants.models import Merchant
-from portal.reminders.expiry import schedule_expiry
 from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
-
 
 @dataclass(frozen=True)
 class InvitationRequest:
@@ -68,12 +67,16 @@ def _unused_reference(session: Session, merchant: Merchant) -> str:
 
 
 def invite_customer(
-    session: Session, merchant: Merchant, request: InvitationRequest, *,
-    actor: str = "system", now: datetime | None = None, customer: Customer | None = None,
+    session: Session, merchant: Merchant, request: InvitationRequest, *, now: datetime,
+    bank_available: bool = False, actor: str = "system", customer: Customer | None = None,
 ) -> Invitation:
     """Create the customer (unless an existing ``customer`` signs again, e.g. with a new
-    account), a mandate in ``invited`` and the invitation that lets them sign it."""
-    now = now or clock_now()
+    account), a mandate in ``invited`` and the invitation that lets them sign it;
+    SigningMethodError (nothing written) for a signing method that cannot sign the scheme here
+    (B2B with the one-cent payment; the bank unless ``bank_available``: the app's adapters
+    have a bank), SchemeNotOffered when none could (B2B without bank signing)."""
+    check_signing_methods(request.scheme, request.signing_methods,
+                          bank_available=bank_available)
     locale = request.locale or merchant.locale
     customer = customer or Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,
@@ -114,11 +117,9 @@ class MandateChangeRefused(ValueError):
 
 
 def invite_bank_change(session: Session, mandate: Mandate, purpose: InvitationPurpose, *,
-                       actor: str, ttl: timedelta = DEFAULT_TTL,
-                       now: datetime | None = None) -> Invitation:
+                       actor: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> Invitation:
     """A link for the debtor to move an active mandate to another account (amend) or, for B2B,
     to end it (cancel), both signed at their bank."""
-    now = now or clock_now()
     if purpose is InvitationPurpose.SIGN:
         raise ValueError("use invite_customer for new mandates")
     if mandate.status != MandateStatus.ACTIVE:
@@ -207,10 +208,9 @@ def merchant_mandates(session: Session, merchant_id: int, *,
 
 
 def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
-                        now: datetime | None = None) -> None:
+                        now: datetime) -> None:
     """Withdraw the link and cancel its mandate through the state machine (IllegalTransition
     once the mandate is active or already closed)."""
-    now = now or clock_now()
     apply_transition(session, invitation.mandate, MandateAction.CANCEL, actor=actor, now=now,
                      data={"invitation": invitation.public_id, "reason": "invitation withdrawn"})
     invitation.withdrawn_at = now
@@ -220,7 +220,7 @@ def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
 
 
 def revoke_mandate(session: Session, mandate: Mandate, reason: str | None, *, actor: str,
-                   now: datetime | None = None) -> None:
+                   now: datetime) -> None:
     """End an active mandate for the merchant (IllegalTransition from any other status)."""
     apply_transition(session, mandate, MandateAction.REVOKE, actor=actor, now=now,
                      data={"reason": reason} if reason else None)

@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from portal.banks.base import Bank, BankError
+from portal.clock import Clock
 from portal.emandates.models import BankOutcome
 from portal.emandates.service import (
     BankSettings,
@@ -91,22 +92,21 @@ class PaymentVerificationFlow:
     method = SigningMethod.PAYMENT_VERIFICATION
     refreshes_while_waiting = False  # the provider's webhook settles it
 
-    def __init__(self, provider: Callable[[], PaymentProvider],
-                 webhook_url: Callable[[PaymentProvider], str]) -> None:
-        self._provider = provider  # built when needed: reading the last attempt needs none
+    def __init__(self, provider: PaymentProvider, webhook_url: Callable[[PaymentProvider], str],
+                 *, provider_named: Callable[[str], PaymentProvider | None], clock: Clock) -> None:
+        """``provider`` takes new payments (the app's); ``provider_named`` finds the one a
+        stored payment names (None when this portal no longer runs it)."""
+        self.provider = provider
         self._webhook_url = webhook_url
-
-    @property
-    def provider(self) -> PaymentProvider:
-        return self._provider()
+        self._provider_named = provider_named
+        self._clock = clock
 
     def start(self, session: Session, invitation: Invitation, debtor_bic: str | None, *,
               return_url: str, now: datetime) -> str:
         try:
-            provider = self.provider
-            payment = start_verification(session, invitation.mandate, provider,
+            payment = start_verification(session, invitation.mandate, self.provider,
                                          return_url=return_url,
-                                         webhook_url=self._webhook_url(provider), now=now)
+                                         webhook_url=self._webhook_url(self.provider), now=now)
         except ProviderError:
             log.warning("payment provider refused to start a verification", exc_info=True)
             session.rollback()
@@ -127,8 +127,12 @@ class PaymentVerificationFlow:
                 now: datetime) -> Attempt | None:
         payment = latest_payment(session, mandate)
         if payment is not None and not payment.status.is_final:
+            provider = self._provider_named(payment.provider)
             try:
-                apply_provider_status(session, payment, self.provider, source=source, now=now)
+                if provider is None:  # a provider this portal no longer runs
+                    raise ProviderError(f"payment provider {payment.provider!r} is not configured")
+                apply_provider_status(session, payment, provider, source=source,
+                                      clock=self._clock)
             except ProviderError:
                 log.warning("provider unavailable on %s; the webhook will settle it", source,
                             exc_info=True)

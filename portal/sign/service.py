@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import (
+    SCHEME_METHODS,
     Customer,
     Invitation,
     InvitationPurpose,
@@ -84,10 +85,22 @@ def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at:
     return None
 
 
+def pdf_offered(mandate: Mandate, now: datetime, days: int) -> bool:
+    """Whether the signing link still offers the sealed PDF: for ``days`` after signing (the
+    link's retention, ``SIGNED_LINK_PDF_DAYS``). The copy mailed to the customer stays theirs."""
+    return mandate.signed_at is not None and now < mandate.signed_at + timedelta(days=days)
+
+
 def check_signable(invitation: Invitation, now: datetime) -> None:
-    """Raise LinkRefused unless the customer may fill in the form now."""
+    """Raise LinkRefused unless the customer may fill in the form now (a link none of whose
+    methods can sign its mandate's scheme, such as an older B2B link offering only the one-cent
+    payment, is closed)."""
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
                      invitation.mandate.status, now, invitation.purpose)
+    allowed = SCHEME_METHODS[invitation.mandate.scheme]
+    if reason is None and not any(SigningMethod(m) in allowed
+                                  for m in invitation.signing_methods or ()):
+        reason = LinkRefusal.CLOSED
     if reason is not None:
         raise LinkRefused(reason, invitation)
 

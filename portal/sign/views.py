@@ -24,22 +24,20 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 
 from portal import csrf
+from portal.adapters import Adapters, get_adapters
 from portal.banks.base import BankError, Directory
-from portal.banks.factory import bank_of
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.db import state as db_state
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.emandates.config import bank_settings
 from portal.emandates.service import directory_for
 from portal.limits import configured, limiter
-from portal.mandates.links import LinkInvalid, read_invitation_token
+from portal.mandates.links import LinkInvalid, Links, read_invitation_token
 from portal.mandates.models import Invitation, InvitationPurpose, MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
-from portal.providers import get_provider
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
-from portal.shortlinks.service import short_link_of, short_url
+from portal.shortlinks.service import short_link_of
 from portal.sign.embed import Embedding, embedding_for, safe_return_url
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
@@ -60,6 +58,7 @@ from portal.sign.service import (
     check_signable,
     load_invitation,
     open_link,
+    pdf_offered,
     record_opened,
     signing_page,
     start_signing,
@@ -97,8 +96,9 @@ def refused(exc: LinkRefused):
     embedding = embedding_for(merchant) if merchant else None
     if signed and embedding:  # back on the merchant's page after paying: the confirmation
         return done(request.view_args["token"])
+    pdf = _pdf_state(invitation, request.view_args["token"]) if signed and invitation else None
     return render_template(
-        "sign/refused.html", reason=exc.reason.value, merchant=merchant,
+        "sign/refused.html", reason=exc.reason.value, merchant=merchant, pdf=pdf,
         mandate=invitation.mandate if invitation else None,
         embedding=embedding, embed_event="signed" if signed else "failed",
         embed_detail=invitation.mandate.reference if signed else exc.reason.value,
@@ -127,7 +127,7 @@ def _cached_page(token: str) -> Response | None:
                                              config["SECRET_KEY_FALLBACKS"])
     except LinkInvalid:
         return None
-    state = open_link(db_state().reads, public_id, clock_now())
+    state = open_link(db_state().reads, public_id, get_adapters().clock())
     if state is None:
         return None
     g.locale_hint = state.locale_hint
@@ -147,22 +147,24 @@ def _pages() -> PageCache:
     return current_app.extensions.setdefault("sign_pages", PageCache())
 
 
-def _flows(session: Session) -> dict[SigningMethod, SigningFlow]:
-    """The signing methods this portal can run, each with its adapter."""
+def _flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
+    """The signing methods this portal can run, each with the app's adapter (its payment
+    provider, its bank)."""
     flows: dict[SigningMethod, SigningFlow] = {
         SigningMethod.PAYMENT_VERIFICATION: PaymentVerificationFlow(
-            lambda: get_provider(session),
-            lambda provider: external_url("verification.webhook", provider=provider.name))}
-    bank = bank_of(current_app)
-    if bank is not None:
-        flows[SigningMethod.BANK_EMANDATE] = BankEmandateFlow(bank, bank_settings(current_app))
+            adapters.payment_provider,
+            lambda provider: external_url("verification.webhook", provider=provider.name),
+            provider_named=adapters.provider, clock=adapters.clock)}
+    if adapters.bank is not None:
+        flows[SigningMethod.BANK_EMANDATE] = BankEmandateFlow(adapters.bank,
+                                                              bank_settings(current_app))
     return flows
 
 
 def _directory(session: Session, invitation: Invitation, now: datetime) -> Directory | None:
     """The banks to choose from (cached at most a day); None while the acquirer is down and
     no copy exists."""
-    bank = bank_of(current_app)
+    bank = get_adapters().bank
     if bank is None:
         return None
     try:
@@ -186,12 +188,13 @@ def sign(token: str):
     if (cached := _cached_page(token)) is not None:
         return cached
     session = get_session()
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     invitation = _invitation(token)
     check_signable(invitation, now)
     record_opened(session, invitation, now)
     session.commit()
-    page = _page(session, invitation, _flows(session), now)
+    page = _page(session, invitation, _flows(adapters), now)
     if page.waiting:
         return done(token)  # the provider or bank is still confirming: no new attempt yet
     form = SignMandateForm(formdata=None)
@@ -218,11 +221,12 @@ def submit(token: str):
     """Record the consent and send the debtor on to the chosen method."""
     allow_form_redirects()
     session = get_session()
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     invitation = _invitation(token)
     check_signable(invitation, now)
     _require_form_token(invitation, request.form.get("csrf_token"))
-    flows = _flows(session)
+    flows = _flows(adapters)
     page = _page(session, invitation, flows, now)
     form = SignMandateForm()
     form.offer(page.methods, page.directory)
@@ -283,12 +287,13 @@ def returned(token: str):
     session = get_session()
     invitation = _invitation(token)
     mandate = invitation.mandate
-    latest = latest_attempt(session, mandate, _flows(session))
+    adapters = get_adapters()
+    latest = latest_attempt(session, mandate, _flows(adapters))
     attempt = None
     if latest is not None:
         flow, attempt = latest
         if attempt.state in (AttemptState.OPEN, AttemptState.PENDING):
-            attempt = flow.refresh(session, mandate, source="return", now=clock_now())
+            attempt = flow.refresh(session, mandate, source="return", now=adapters.clock())
     host_page = safe_return_url(invitation.merchant, request.args.get("return_to"))
     if host_page:  # embedded: back to the merchant's page, whose frame shows the outcome
         return redirect(host_page, code=303)
@@ -297,21 +302,32 @@ def returned(token: str):
     return redirect(url_for("sign.done", token=token), code=303)  # done offers any retry
 
 
+def _pdf_state(invitation: Invitation, token: str) -> dict:
+    """The sealed PDF as the link offers it: ``ready`` (with its URL), ``pending`` (being made),
+    or ``gone`` (past the link's retention: the mailed copy remains)."""
+    if not pdf_offered(invitation.mandate, get_adapters().clock(),
+                       int(current_app.config["SIGNED_LINK_PDF_DAYS"])):
+        return {"pdf": "gone", "pdf_url": None}
+    if mandate_pdf(get_session(), invitation.mandate) is None:
+        return {"pdf": "pending", "pdf_url": None}
+    return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
+
+
 def _status(invitation: Invitation, token: str, *, refresh: bool = False) -> dict:
     session = get_session()
     mandate = invitation.mandate
-    flows = _flows(session)
+    adapters = get_adapters()
+    flows = _flows(adapters)
     latest = latest_attempt(session, mandate, flows)
     attempt = latest[1] if latest else None
     if (refresh and latest is not None and latest[0].refreshes_while_waiting
             and attempt.state in (AttemptState.OPEN, AttemptState.PENDING)):
-        attempt = latest[0].refresh(session, mandate, source="status page", now=clock_now())
+        attempt = latest[0].refresh(session, mandate, source="status page", now=adapters.clock())
         session.expire(mandate)
     still_usable = (mandate.status == MandateStatus.AWAITING_VERIFICATION
                     if invitation.purpose is InvitationPurpose.SIGN
                     else mandate.status == MandateStatus.ACTIVE and invitation.used_at is None)
     retry = still_usable and attempt is not None and attempt.state is AttemptState.RETRY
-    ready = mandate_pdf(session, mandate) is not None
     return {
         "status": mandate.status.value,
         "reference": mandate.reference,
@@ -320,8 +336,7 @@ def _status(invitation: Invitation, token: str, *, refresh: bool = False) -> dic
         "attempt": attempt.state.value if attempt else None,
         "outcome": attempt.outcome if attempt else None,
         "retry": retry,
-        "pdf": "ready" if ready else "pending",
-        "pdf_url": url_for("sign.download_pdf", token=token) if ready else None,
+        **_pdf_state(invitation, token),
     }
 
 
@@ -350,12 +365,15 @@ def status(token: str):
 
 @bp.get("/<token>/mandate.pdf")
 def download_pdf(token: str):
-    """The customer's copy of the sealed mandate, as long as they hold the link."""
+    """The customer's copy of the sealed mandate, for as long as the link offers it."""
     invitation = _invitation(token)
+    state = _pdf_state(invitation, token)
+    if state["pdf"] == "gone":
+        return refused(LinkRefused(LinkRefusal.EXPIRED, invitation))
     record = mandate_pdf(get_session(), invitation.mandate)
     if record is None:
         return refused(LinkRefused(LinkRefusal.UNKNOWN))
-    return Response(read_pdf(record), mimetype="application/pdf", headers={
+    return Response(read_pdf(get_adapters().pdf_store, record), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="mandate-{invitation.mandate.reference}.pdf"',
         "Cache-Control": "private, no-store"})
 
@@ -384,7 +402,8 @@ def qr(token: str, fmt: str):
     if fmt not in ("png", "svg"):
         return refused(LinkRefused(LinkRefusal.UNKNOWN))
     short = short_link_of(get_session(), invitation)
-    link = short_url(short.code) if short else external_url("sign.sign", token=token)
+    link = (Links.from_config(current_app.config).short_url(short.code) if short
+            else external_url("sign.sign", token=token))
     print_size = request.args.get("size") == "print"
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
                          box_size=30 if print_size else 8, border=4)
@@ -397,6 +416,6 @@ def qr(token: str, fmt: str):
     else:
         code.make_image().save(buffer)
         mimetype = "image/png"
-    max_age = max(0, int((invitation.expires_at - clock_now()).total_seconds()))
+    max_age = max(0, int((invitation.expires_at - get_adapters().clock()).total_seconds()))
     return Response(buffer.getvalue(), mimetype=mimetype,
                     headers={"Cache-Control": f"public, max-age={min(max_age, 86400)}"})

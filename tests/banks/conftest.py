@@ -80,7 +80,7 @@ def recorder() -> Recorder:
 
 
 def sandbox_settings(app: Flask, base_url: str, **overrides: object) -> IdxSettings:
-    keys = sandbox_keys(app)
+    keys = sandbox_keys(app.config, app.instance_path)
     settings: dict[str, object] = {
         "name": "sandbox", "directory_url": f"{base_url}/sandbox-bank/idx/directory",
         "transaction_url": f"{base_url}/sandbox-bank/idx/transaction",

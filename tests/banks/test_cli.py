@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.banks.certificates import fingerprint
 from portal.banks.factory import sandbox_keys
+from tests.reconfigure import reconfigure
 from portal.banks.models import BankDirectory
 from portal.db import state
 from tests.banks.conftest import Clock
@@ -41,8 +42,7 @@ def test_a_stale_copy_is_used_when_the_acquirer_is_down(app: Flask, live: str,
                                                         clock: Clock) -> None:
     runner = app.test_cli_runner()
     assert runner.invoke(args=["banks", "directory"]).exit_code == 0
-    app.config["PUBLIC_BASE_URL"] = "http://127.0.0.1:9"  # the sandbox is unreachable now
-    app.extensions.pop("bank")
+    reconfigure(app, PUBLIC_BASE_URL="http://127.0.0.1:9")  # the sandbox is unreachable now
     clock.advance(days=2)
     result = runner.invoke(args=["banks", "directory"])
     assert result.exit_code == 0 and "ABNANL2A" in result.output
@@ -50,4 +50,5 @@ def test_a_stale_copy_is_used_when_the_acquirer_is_down(app: Flask, live: str,
 
 def test_fingerprint_is_our_certificates(app: Flask, live: str) -> None:
     result = app.test_cli_runner().invoke(args=["banks", "fingerprint"])
-    assert result.output.strip() == fingerprint(sandbox_keys(app).merchant.certificate)
+    assert result.output.strip() == fingerprint(
+        sandbox_keys(app.config, app.instance_path).merchant.certificate)

@@ -22,6 +22,7 @@ from tests.api.conftest import Caller, make_caller
 from tests.banks.conftest import Clock
 from tests.emandates.driver import Debtor
 from tests.live_server import serve
+from tests.reconfigure import reconfigure
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,11 @@ def test_b2b_invitations_are_signed_at_the_bank_only(caller: Caller) -> None:
     refused = caller.post("/api/v1/invitations", {
         "customer": {"name": "X"}, "scheme": "B2B", "signing_methods": ["payment_verification"]})
     assert refused.status_code == 422
-    assert refused.get_json()["errors"][0]["field"] == "signing_methods"
+    assert refused.get_json()["type"].endswith("/validation-error")
+    [error] = refused.get_json()["errors"]
+    assert error["field"] == "signing_methods"
+    assert "B2B mandate cannot be signed with payment_verification" in error["message"]
+    assert "debtor's bank (bank_emandate)" in error["message"]
     core = invite(caller, signing_methods=["bank_emandate", "payment_verification"])
     assert core["signing_methods"] == ["bank_emandate", "payment_verification"]
     assert invite(caller)["signing_methods"] == ["payment_verification"]  # merchant default
@@ -79,11 +84,13 @@ def test_b2b_invitations_are_signed_at_the_bank_only(caller: Caller) -> None:
 
 def test_without_bank_signing_b2b_is_refused_and_nothing_is_written(
         app: Flask, caller: Caller, session: Session) -> None:
-    app.config["BANK"] = "none"
-    app.extensions.pop("bank", None)
+    reconfigure(app, BANK="none")
     answer = caller.post("/api/v1/invitations", {"customer": {"name": "X"}, "scheme": "B2B"})
     assert answer.status_code == 422
-    assert "not configured" in answer.get_json()["errors"][0]["message"]
+    problem = answer.get_json()
+    assert problem["type"].endswith("/scheme-not-offered")
+    assert "not configured" in problem["errors"][0]["message"]
+    assert problem["errors"][0]["field"] == "scheme"
     assert session.scalar(select(Invitation.id)) is None
 
 

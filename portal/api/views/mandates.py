@@ -9,15 +9,14 @@ from flask import Response, current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import CHANGE_FIELDS, LIST_PARAMS, REVOKE_FIELDS
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
 from portal.api.serializers import invitation_json, list_json, mandate_json
 from portal.api.validation import read_query, validate_body
-from portal.banks.factory import bank_of
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
@@ -52,7 +51,7 @@ def list_mandates() -> Response:
         scheme=Scheme(params["scheme"]) if "scheme" in params else None,
         external_reference=params.get("external_reference"), iban=params.get("iban"),
     ).options(selectinload(Mandate.customer))
-    page = paginate(session, query, Mandate, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Mandate, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     ids = [m.id for m in page.items]
     pdfs = {pdf.mandate_id: pdf for pdf in session.scalars(select(MandatePdf).where(
@@ -80,7 +79,7 @@ def mandate_pdf_download(mandate_id: str) -> Response:
     if record is None:
         raise Problem(409, "No PDF", "This mandate has not been signed, so it has no PDF.",
                       type="pdf-not-applicable")
-    return Response(read_pdf(record), mimetype="application/pdf", headers={
+    return Response(read_pdf(get_adapters().pdf_store, record), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="mandate-{mandate.reference}.pdf"',
         "Cache-Control": "private, no-store", "X-Content-SHA256": record.sha256})
 
@@ -93,7 +92,8 @@ def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
     mandate = _mandate(mandate_id)
     session = get_session()
     try:
-        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor)
+        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor,
+                       now=get_adapters().clock())
     except IllegalTransition as exc:
         raise invalid_state(exc) from None
     return json_response(mandate_json(mandate, mandate_pdf(session, mandate)))
@@ -102,11 +102,12 @@ def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
 def _bank_change(body: Any, mandate_id: str, purpose: InvitationPurpose) -> Response:
     data = validate_body(CHANGE_FIELDS, body)
     mandate = _mandate(mandate_id)
-    if bank_of(current_app) is None:
+    adapters = get_adapters()
+    if adapters.bank is None:
         raise Problem(422, "Bank signing is not configured",
                       "This portal does not sign at the debtor's bank (eMandates).",
                       type="bank-not-configured")
-    now = clock_now()
+    now = adapters.clock()
     days = data.get("expires_in_days", int(current_app.config["INVITATION_TTL_DAYS"]))
     try:
         invitation = invite_bank_change(get_session(), mandate, purpose, actor=g.api_actor,

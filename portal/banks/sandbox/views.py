@@ -12,6 +12,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.adapters import get_adapters
 from portal.banks.base import Product
 from portal.banks.factory import sandbox_keys
 from portal.banks.pain import Party
@@ -26,7 +27,6 @@ from portal.banks.sandbox.service import (
     return_url,
     sandbox_bank,
 )
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
@@ -38,7 +38,7 @@ ENDPOINTS = ("directory", "transaction", "status")
 
 
 def contract() -> SandboxContract:
-    keys = sandbox_keys(current_app)
+    keys = sandbox_keys(current_app.config, current_app.instance_path)
     return SandboxContract(
         merchant_certificate=keys.merchant.certificate, acquirer=keys.acquirer,
         issuer=keys.issuer, base_url=current_app.config["PUBLIC_BASE_URL"],
@@ -67,7 +67,7 @@ def idx_endpoint(endpoint: str) -> Response:
     if endpoint not in ENDPOINTS:
         abort(404)
     body = answer(get_session(), endpoint, request.get_data(cache=False), contract(),
-                  clock_now(), creditor_for)
+                  get_adapters().clock(), creditor_for)
     return Response(body, content_type="text/xml; charset=utf-8")
 
 
@@ -100,7 +100,7 @@ def _typed_iban(reference: str) -> str | None:
 def authorise(transaction_id: str, token: str):
     """Stands in for the debtor's online banking: log in, then decide."""
     transaction = _transaction(transaction_id, token)
-    status, _ = current_status(transaction, clock_now(), contract().pending)
+    status, _ = current_status(transaction, get_adapters().clock(), contract().pending)
     page = {"transaction": transaction, "bank": sandbox_bank(transaction.issuer_bic),
             "details": mandate_shown(transaction), "status": status.value,
             "b2b": transaction.product == Product.B2B.value,
@@ -135,7 +135,7 @@ def _decided(transaction: SandboxBankTransaction, page: dict):
             account = validate_iban(form.debtor_iban.data)
             decide(transaction, form.decision.data, debtor_name=form.debtor_name.data,
                    debtor_iban=account.iban, signer_name=form.signer_name.data,
-                   now=clock_now())
+                   now=get_adapters().clock())
         except IbanError as exc:
             form.debtor_iban.errors = [exc.message]
         except ValueError as exc:
