@@ -159,8 +159,9 @@ def test_the_bank_is_built_once_per_app_and_handed_to_the_signing_flow(app: Flas
     assert flows[SigningMethod.BANK_EMANDATE].bank is bank  # type: ignore[attr-defined]
     assert flows[SigningMethod.PAYMENT_VERIFICATION].provider is (  # type: ignore[attr-defined]
         get_adapters(app).payment_provider)
-    bank.client  # its HTTP client, made on first use, is closed when the adapters are rebuilt
+    client = bank.client  # made on first use, closed when the adapters are rebuilt
+    assert client is bank.client and not client.is_closed
     reconfigure(app, BANK="none")
-    assert bank.client.is_closed and get_adapters(app).bank is None
+    assert client.is_closed and get_adapters(app).bank is None
     with app.test_request_context():
         assert SigningMethod.BANK_EMANDATE not in _flows(get_adapters(app))

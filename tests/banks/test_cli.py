@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from portal.banks.certificates import fingerprint
 from portal.banks.factory import sandbox_keys
-from tests.reconfigure import reconfigure
 from portal.banks.models import BankDirectory
 from portal.db import state
 from tests.banks.conftest import Clock
+from tests.reconfigure import reconfigure
 
 pytestmark = pytest.mark.slow
 
