@@ -78,8 +78,8 @@ def test_a_complete_acquirer_configuration_passes(emandates, monkeypatch) -> Non
     ({"PORTAL_EMANDATES_ACQUIRER_CERTIFICATE_PATH": "{pairs}/expiring.pem"}, "expires soon"),
     ({"PORTAL_EMANDATES_EXPIRATION": '{"CORE": "PT1H", "B2B": "P8D"}'},
      "EMANDATES_EXPIRATION[B2B] must be a duration"),
-    ({"PORTAL_BANK": "ideal"}, "unknown BANK 'ideal'"),
-    ({"PORTAL_BANK": "sandbox"}, "BANK=sandbox in production"),
+    ({"PORTAL_BANK": "ideal"}, "PORTAL_BANK='ideal' is unknown"),
+    ({"PORTAL_BANK": "sandbox"}, "PORTAL_BANK=sandbox while PORTAL_ENV=production"),
 ])
 def test_each_acquirer_mistake_is_named(emandates, pairs, monkeypatch, change, problem) -> None:
     env = {**emandates, **{k: v.replace("{pairs}", str(pairs)) for k, v in change.items()}}

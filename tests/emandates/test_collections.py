@@ -10,10 +10,10 @@ from flask import Flask
 from lxml import etree
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.banks.pain import Party
 from portal.clock import utcnow
 from portal.collections.batches import export_batches
-from portal.collections.routes import collectors_of
 from portal.collections.service import DebitRefused, DebitRequest, schedule_debit
 from portal.emandates.service import refresh_status
 from portal.mandates.models import Mandate, MandateStatus
@@ -44,7 +44,7 @@ def _bank_answers(session: Session, mandate: Mandate, creditor: Party | None = N
 
 def test_a_b2b_mandate_accepted_by_the_bank_is_collected_with_its_validation_reference(
         app: Flask, session: Session) -> None:
-    collectors = collectors_of(app)
+    collectors = get_adapters(app).collectors
     with app.app_context():
         merchant = collecting_merchant(session)
         mandate = _bank_answers(session, awaiting_bank(session, merchant=merchant).mandate)
@@ -63,7 +63,7 @@ def test_a_b2b_mandate_accepted_by_the_bank_is_collected_with_its_validation_ref
 def test_a_b2b_mandate_whose_report_was_refused_is_not_collected(
         app: Flask, session: Session) -> None:
     """A pain.012 for another creditor changes nothing: still no bank confirmation."""
-    collectors = collectors_of(app)
+    collectors = get_adapters(app).collectors
     with app.app_context():
         merchant = collecting_merchant(session)
         invitation = awaiting_bank(session, merchant=merchant)

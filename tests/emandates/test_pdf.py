@@ -13,6 +13,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.clock import utcnow
 from portal.documents.models import MandatePdf
 from portal.documents.sealing import seal_trust
@@ -43,7 +44,7 @@ def sealed(app: Flask, session: Session) -> tuple[Mandate, bytes]:
         run_due_jobs(app)
         session.expire_all()
         record = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
-        return session.get(Mandate, mandate.id), read_pdf(record)
+        return session.get(Mandate, mandate.id), read_pdf(get_adapters(app).pdf_store, record)
 
 
 def test_the_pdf_embeds_the_signed_pain012_and_names_it_in_the_evidence(
@@ -91,7 +92,7 @@ def test_mandate_verify_refuses_a_sealed_pdf_whose_pain012_was_forged_before_sea
         run_due_jobs(app)
         record = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
         path = tmp_path / "forged.pdf"
-        path.write_bytes(read_pdf(record))
+        path.write_bytes(read_pdf(get_adapters(app).pdf_store, record))
     result = runner.invoke(args=["mandate", "verify", str(path)])
     assert result.exit_code == 1
     assert "bank signature:       NO" in result.output and "INVALID" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import portal.models  # noqa: F401  (every mapper, so a transaction can be built without an app)
 from portal.emandates.models import BankOutcome, BankTransaction
 from portal.emandates.service import EXPIRY_GRACE, next_poll
 
