@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.documents.models import MandatePdf
+from portal.emandates.reports import evidence_report
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import enqueue
 from portal.mandates.models import Mandate
@@ -99,13 +100,14 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
 BANK_REPORT_FILE = "pain.012.xml"
 
 
-def signing_attachments(mandate: Mandate) -> list[Attachment]:
+def signing_attachments(session: Session, mandate: Mandate) -> list[Attachment]:
     """Files sealed beside evidence.json: the debtor bank's signed pain.012, when the mandate
-    was signed at the bank (an associated file of the PDF/A-3, its source)."""
-    report = (mandate.evidence or {}).get("pain012")
-    if not report:
+    was signed at the bank (an associated file of the PDF/A-3, its source), decrypted to the
+    very bytes the bank signed. ReportMismatch if it is not the report the evidence names."""
+    report = evidence_report(session, mandate.evidence or {})
+    if report is None:
         return []
-    return [Attachment(name=BANK_REPORT_FILE, data=report.encode("utf-8"),
+    return [Attachment(name=BANK_REPORT_FILE, data=report,
                        mime_type="application/xml", relationship="Source",
                        description="Mandate acceptance report (pain.012) signed by the "
                                    "debtor's bank")]
@@ -123,7 +125,7 @@ def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, sto
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
         signed = produce_signed_mandate(document, branding, evidence, sealer, store,
-                                        attachments=signing_attachments(mandate))
+                                        attachments=signing_attachments(session, mandate))
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now,
                      archive_renew_by=signed.renew_by)

@@ -10,8 +10,12 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.mandates.models import Invitation, Mandate
+
+#: Associated data of the encrypted pain.012 (it names the debtor's IBAN).
+REPORT_CONTEXT = "bank_transaction.report"
 
 
 class BankRequestKind(enum.StrEnum):
@@ -73,9 +77,10 @@ class BankTransaction(Base):
     #: message for the debtor.
     reason: Mapped[str | None] = mapped_column(String(300))
     consumer_message: Mapped[str | None] = mapped_column(String(512))
-    #: From the accepted pain.012: the bank's validation reference, and the document as signed.
+    #: From the accepted pain.012: the bank's validation reference, and the document as signed,
+    #: encrypted as a whole (it holds the debtor's IBAN): :mod:`portal.emandates.reports`.
     validation_reference: Mapped[str | None] = mapped_column(String(128))
-    report: Mapped[str | None] = mapped_column(Text)
+    report_ciphertext: Mapped[str | None] = mapped_column(Text, info=encrypted(REPORT_CONTEXT))
     #: Every status seen: ``[{"status", "at", "source"}]`` (source: return, poll, status page).
     status_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime]

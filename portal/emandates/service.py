@@ -34,6 +34,7 @@ from portal.banks.base import (
 )
 from portal.banks.directory import debtor_banks
 from portal.emandates.models import BankOutcome, BankRequestKind, BankTransaction
+from portal.emandates.reports import store_report
 from portal.events.service import emit_event
 from portal.ids import new_public_id
 from portal.jobs.service import enqueue
@@ -363,7 +364,7 @@ def _apply_report(session: Session, transaction: BankTransaction, mandate: Manda
     kind = BankRequestKind(transaction.kind)
     if report is None:
         return _refuse(session, transaction, mandate, "Success without a report", now)
-    transaction.report = report.document.decode("utf-8")
+    store_report(session, transaction, report.document)
     if not report.accepted:
         if report.mandate_reference != mandate.reference:
             return _refuse(session, transaction, mandate,
@@ -374,7 +375,7 @@ def _apply_report(session: Session, transaction: BankTransaction, mandate: Manda
                        report.reject_reason, now)
     mismatch = report_mismatch(report, mandate, kind)
     if mismatch is not None:
-        transaction.report = None  # not evidence of anything of ours
+        store_report(session, transaction, None)  # not evidence of anything of ours
         return _refuse(session, transaction, mandate, mismatch, now)
     expected_status = (MandateStatus.AWAITING_VERIFICATION if kind is BankRequestKind.NEW
                        else MandateStatus.ACTIVE)
@@ -404,7 +405,6 @@ def _bank_evidence(transaction: BankTransaction, report: AcceptanceReport) -> di
         "bank_certificate_sha1": report.bank_certificate,
         "signer_name": report.signer_name,
         "account_holder": report.debtor_name,
-        "pain012": report.document.decode("utf-8"),
         "pain012_sha256": hashlib.sha256(report.document).hexdigest(),
     }
 

@@ -7,10 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.documents.models import MandatePdf
+from portal.emandates.reports import evidence_report
 from portal.jobs.service import run_due_jobs
-from portal.mandates.models import MandateStatus, Scheme, SigningMethod
+from portal.mandates.models import Mandate, MandateStatus, Scheme, SigningMethod
 from tests.banks.conftest import Clock
 from tests.emandates.driver import Debtor
 from tests.factories import make_invitation
@@ -71,7 +74,7 @@ def test_b2b_success_activates_with_the_banks_account_signer_and_reference(
     assert mandate.bic == "INGBNL2A" and mandate.signer_name == "J. de Vries"
     assert mandate.debtor_name == "De Vries Holding B.V."
     assert mandate.validation_reference.startswith("SBX-")
-    assert "<ds:Signature" in mandate.evidence["pain012"]
+    assert b"<ds:Signature" in evidence_report(session, mandate.evidence)  # kept encrypted
     assert "mandate.active" in d.events()
     [transaction] = d.transactions()
     assert transaction.outcome == "accepted" and transaction.kind == "new"
@@ -194,3 +197,41 @@ def test_an_unavailable_bank_shows_the_acquirers_message(app: Flask, session: Se
     assert answer.status_code == 503
     assert "Your bank is not available right now" in answer.text
     assert d.transactions()[-1].outcome == "error"
+
+
+def _clear_text(session: Session, needles: tuple[str, ...]) -> list[str]:
+    """Every stored text (string, text and JSON columns of every table) holding a needle."""
+    from sqlalchemy import String, Text
+    from sqlalchemy.types import JSON
+
+    from portal.models import Base
+
+    found = []
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, String | Text | JSON)]
+        for row in session.execute(select(*columns)).all() if columns else ():
+            for column, value in zip(columns, row, strict=True):
+                text = "" if value is None else str(value).replace(" ", "")
+                found += [f"{table.name}.{column.name}" for n in needles if n in text]
+    return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param(
+    "postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_mandate_signed_at_the_bank_leaves_no_iban_in_clear_in_the_database(
+        app: Flask, session: Session, live: str) -> None:
+    """The bank's signed pain.012 names the debtor's account: it is stored encrypted as a whole
+    (on the portal's transaction and in the sandbox bank), like every IBAN at rest; the sealed
+    PDF job and its copy mail run too."""
+    typed, reported = "NL91ABNA0417164300", "NL20INGB0001234567"
+    d = debtor(app, session, live)
+    bank_page = d.go_to_bank("INGBNL2A", iban=typed)
+    done = d.come_back(d.decide(bank_page, "approved", iban=reported))
+    assert "your mandate is active" in done.text
+    run_due_jobs(app)
+    session.expire_all()
+    mandate = session.get(Mandate, d.invitation.mandate_id)
+    assert mandate is not None and mandate.status == MandateStatus.ACTIVE
+    assert reported.encode() in evidence_report(session, mandate.evidence)
+    assert session.scalar(select(MandatePdf.id).where(MandatePdf.mandate_id == mandate.id))
+    assert _clear_text(session, (typed, reported, typed[4:], reported[4:])) == []

@@ -18,6 +18,8 @@ from portal.clock import utcnow
 from portal.documents.models import MandatePdf
 from portal.documents.sealing import seal_trust
 from portal.documents.service import BANK_REPORT_FILE, read_pdf
+from portal.emandates.models import BankTransaction
+from portal.emandates.reports import evidence_report, store_report, stored_report
 from portal.emandates.service import refresh_status
 from portal.jobs.service import run_due_jobs
 from portal.mandates.models import Mandate
@@ -48,13 +50,13 @@ def sealed(app: Flask, session: Session) -> tuple[Mandate, bytes]:
 
 
 def test_the_pdf_embeds_the_signed_pain012_and_names_it_in_the_evidence(
-        app: Flask, sealed: tuple[Mandate, bytes]) -> None:
+        app: Flask, session: Session, sealed: tuple[Mandate, bytes]) -> None:
     mandate, pdf = sealed
     report = verify(pdf, seal_trust(app))
     assert report.ok, report.reasons
     assert sorted(report.attachments) == ["evidence.json", BANK_REPORT_FILE]
     embedded = report.attachments[BANK_REPORT_FILE]
-    assert embedded.data.decode() == mandate.evidence["pain012"]
+    assert embedded.data == evidence_report(session, mandate.evidence)  # decrypted, byte-exact
     assert embedded.mime_type == "application/xml" and embedded.relationship == "Source"
     evidence = json.loads(report.attachments["evidence.json"].data)
     assert evidence["method"] == "bank_emandate"
@@ -86,8 +88,11 @@ def test_mandate_verify_refuses_a_sealed_pdf_whose_pain012_was_forged_before_sea
         refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
                        source="return", now=utcnow(), settings=SETTINGS)
         mandate = session.get(Mandate, mandate.id)
-        mandate.evidence = {**mandate.evidence, "pain012": mandate.evidence["pain012"].replace(
-            "J. de Vries", "M. Allory")}
+        stored = session.get(BankTransaction, transaction.id)
+        forged = stored_report(session, stored).replace(b"J. de Vries", b"M. Allory")
+        store_report(session, stored, forged)
+        mandate.evidence = {**mandate.evidence,
+                            "pain012_sha256": hashlib.sha256(forged).hexdigest()}
         session.commit()
         run_due_jobs(app)
         record = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
@@ -96,3 +101,21 @@ def test_mandate_verify_refuses_a_sealed_pdf_whose_pain012_was_forged_before_sea
     result = runner.invoke(args=["mandate", "verify", str(path)])
     assert result.exit_code == 1
     assert "bank signature:       NO" in result.output and "INVALID" in result.output
+
+
+def test_a_stored_report_that_is_not_the_one_the_evidence_names_is_never_sealed(
+        app: Flask, session: Session) -> None:
+    invitation = awaiting_bank(session)
+    mandate = invitation.mandate
+    transaction = open_transaction(session, invitation)
+    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
+    with app.app_context():
+        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
+                       source="return", now=utcnow(), settings=SETTINGS)
+        stored = session.get(BankTransaction, transaction.id)
+        store_report(session, stored, stored_report(session, stored).replace(
+            b"J. de Vries", b"M. Allory"))
+        session.commit()
+        run_due_jobs(app)
+        assert session.scalar(select(MandatePdf).where(
+            MandatePdf.mandate_id == mandate.id)) is None

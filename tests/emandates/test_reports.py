@@ -4,6 +4,8 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +16,7 @@ from portal.banks.certificates import create_signing_pair
 from portal.banks.pain import Party
 from portal.clock import utcnow
 from portal.emandates.models import BankOutcome, BankTransaction
+from portal.emandates.reports import evidence_report, stored_report
 from portal.emandates.service import BankSettings, refresh_status
 from portal.events.models import Event
 from portal.mandates.models import Mandate, MandateStatus, Scheme, SigningMethod
@@ -61,10 +64,16 @@ def test_an_accepted_matching_report_activates_with_the_banks_details(
     assert mandate.debtor_name == "De Vries Holding B.V."
     assert mandate.signer_name == "J. de Vries"
     assert mandate.validation_reference == "VAL-0001"
-    assert "<ds:Signature" in mandate.evidence["pain012"]
     assert mandate.evidence["validation_reference"] == "VAL-0001"
     assert mandate.evidence["iban_changed"] is True
-    assert session.get(BankTransaction, transaction.id).report == mandate.evidence["pain012"]
+    stored = session.get(BankTransaction, transaction.id)
+    assert stored.report_ciphertext.startswith("v1.") and b"NL20" not in (
+        stored.report_ciphertext.encode())
+    document = stored_report(session, stored)  # decrypted: the bank's bytes exactly
+    assert document is not None and b"<ds:Signature" in document
+    assert hashlib.sha256(document).hexdigest() == mandate.evidence["pain012_sha256"]
+    assert evidence_report(session, mandate.evidence) == document
+    assert "pain012" not in mandate.evidence  # the evidence names it, never holds it
     assert session.get(BankTransaction, transaction.id).validation_reference == "VAL-0001"
     events = session.scalars(select(Event.type).where(Event.subject == mandate.public_id)).all()
     assert events.count("mandate.active") == 1
@@ -117,7 +126,7 @@ def test_a_refused_report_changes_nothing(session: Session, settings: BankSettin
     session.expire_all()
     refused = session.get(BankTransaction, transaction.id)
     assert refused.outcome == "refused" and refused.reason
-    assert refused.report is None and refused.validation_reference is None
+    assert refused.report_ciphertext is None and refused.validation_reference is None
     assert session.scalar(select(AuditEvent).where(
         AuditEvent.subject == mandate.public_id, AuditEvent.action == "bank.report_refused"))
 

@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 from portal.banks import dsig, idx, pain
 from portal.banks.base import MAX_EXPIRATION, DebtorBank, Product, TransactionStatus
 from portal.banks.certificates import SigningPair
-from portal.banks.sandbox.models import SandboxBankTransaction
+from portal.banks.sandbox.models import (
+    DEBTOR_IBAN_CONTEXT,
+    REPORT_CONTEXT,
+    REQUEST_CONTEXT,
+    SandboxBankTransaction,
+)
 from portal.banks.xml import XmlRefused, parse_message, serialize, validate_message
+from portal.crypto import FieldCipher
+from portal.db import cipher_of
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +195,8 @@ def _new_transaction(session: Session, request: idx.TransactionRequestFields, pr
         product=product.value, kind=details.kind, merchant_id=request.merchant_id,
         sub_id=request.sub_id, issuer_bic=bank.bank.bic, return_url=request.return_url or "",
         entrance_code=request.entrance_code or "", language=request.language or "en",
-        request_document=etree.tostring(request.document, encoding="unicode"),
+        request_ciphertext=cipher_of(session).encrypt(
+            etree.tostring(request.document, encoding="unicode"), REQUEST_CONTEXT),
         mandate_reference=details.mandate_reference, created_at=now,
         expires_at=now + expiration)
     session.add(transaction)
@@ -233,21 +241,24 @@ def _status(session: Session, request: idx.TransactionRequestFields, product: Pr
         raise SandboxError("AP2600", "Transaction does not exist")
     status, status_at = current_status(transaction, now, contract.pending)
     document = None
+    cipher = cipher_of(session)
     if status is TransactionStatus.SUCCESS:
-        if transaction.report_document is None:
-            transaction.report_document = etree.tostring(
-                _report(transaction, contract, status_at or now, creditor_for), encoding="unicode")
+        if transaction.report_ciphertext is None:
+            built = _report(transaction, cipher, contract, status_at or now, creditor_for)
+            transaction.report_ciphertext = cipher.encrypt(
+                etree.tostring(built, encoding="unicode"), REPORT_CONTEXT)
             session.commit()
-        document = parse_message(transaction.report_document.encode())
+        document = parse_message(
+            cipher.decrypt(transaction.report_ciphertext, REPORT_CONTEXT).encode())
     return idx.status_response(product, ACQUIRER_ID, transaction_id=transaction.transaction_id,
                                status=status, status_at=status_at, document=document, now=now)
 
 
-def _report(transaction: SandboxBankTransaction, contract: SandboxContract, now: datetime,
-            creditor_for: Callable[[str], pain.Party | None]) -> etree._Element:
+def _report(transaction: SandboxBankTransaction, cipher: FieldCipher, contract: SandboxContract,
+            now: datetime, creditor_for: Callable[[str], pain.Party | None]) -> etree._Element:
     """The debtor bank's pain.012: signed when accepted; a not-authorised signer's rejection
     goes unsigned, as banks sign only acceptances."""
-    details = pain.read_mandate_document(parse_message(transaction.request_document.encode()))
+    details = mandate_shown(transaction, cipher)
     creditor = creditor_for(transaction.mandate_reference) or pain.Party(
         "NL00ZZZ000000000000", "Unknown creditor", "NL", ())
     accepted = transaction.decision == Decision.APPROVED
@@ -258,7 +269,8 @@ def _report(transaction: SandboxBankTransaction, contract: SandboxContract, now:
         accepted=accepted, reject_reason=None if accepted else NOT_AUTHORISED_REASON,
         reject_text=None if accepted else "The signer is not authorised to sign for this company",
         creditor=creditor, debtor_name=transaction.debtor_name or "",
-        debtor_iban=transaction.debtor_iban or "", debtor_bic=transaction.issuer_bic,
+        debtor_iban=cipher.decrypt(transaction.debtor_iban_ciphertext, DEBTOR_IBAN_CONTEXT)
+        if transaction.debtor_iban_ciphertext else "", debtor_bic=transaction.issuer_bic,
         signer_name=transaction.signer_name or transaction.debtor_name or "")
     if accepted:
         document = dsig.sign_embedded(document, pain.signature_envelope(document),
@@ -270,8 +282,8 @@ def _report(transaction: SandboxBankTransaction, contract: SandboxContract, now:
     return document
 
 
-def decide(transaction: SandboxBankTransaction, decision: str, *, debtor_name: str,
-           debtor_iban: str, signer_name: str, now: datetime) -> None:
+def decide(transaction: SandboxBankTransaction, decision: str, *, cipher: FieldCipher,
+           debtor_name: str, debtor_iban: str, signer_name: str, now: datetime) -> None:
     """Record the debtor's choice; a decided or expired transaction does not change."""
     if transaction.decision is not None:
         raise ValueError("this transaction was already decided")
@@ -284,7 +296,7 @@ def decide(transaction: SandboxBankTransaction, decision: str, *, debtor_name: s
     transaction.decision = decision
     transaction.decided_at = now
     transaction.debtor_name = debtor_name[:140]
-    transaction.debtor_iban = debtor_iban
+    transaction.debtor_iban_ciphertext = cipher.encrypt(debtor_iban, DEBTOR_IBAN_CONTEXT)
     transaction.signer_name = signer_name[:70]
 
 
@@ -295,5 +307,7 @@ def return_url(transaction: SandboxBankTransaction) -> str:
             f"&ec={transaction.entrance_code}")
 
 
-def mandate_shown(transaction: SandboxBankTransaction) -> pain.MandateDetails:
-    return pain.read_mandate_document(parse_message(transaction.request_document.encode()))
+def mandate_shown(transaction: SandboxBankTransaction, cipher: FieldCipher) -> pain.MandateDetails:
+    """The mandate the creditor asked the debtor to sign, from the request it sent."""
+    return pain.read_mandate_document(parse_message(
+        cipher.decrypt(transaction.request_ciphertext, REQUEST_CONTEXT).encode()))

@@ -27,7 +27,7 @@ from portal.banks.sandbox.service import (
     return_url,
     sandbox_bank,
 )
-from portal.db import get_session
+from portal.db import cipher_of, get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.security import allow_form_redirects
@@ -102,7 +102,8 @@ def authorise(transaction_id: str, token: str):
     transaction = _transaction(transaction_id, token)
     status, _ = current_status(transaction, get_adapters().clock(), contract().pending)
     page = {"transaction": transaction, "bank": sandbox_bank(transaction.issuer_bic),
-            "details": mandate_shown(transaction), "status": status.value,
+            "details": mandate_shown(transaction, cipher_of(get_session())),
+            "status": status.value,
             "b2b": transaction.product == Product.B2B.value,
             "creditor": creditor_for(transaction.mandate_reference)}
     if transaction.decision is not None or status.is_final:
@@ -133,7 +134,8 @@ def _decided(transaction: SandboxBankTransaction, page: dict):
     if form.validate_on_submit():
         try:
             account = validate_iban(form.debtor_iban.data)
-            decide(transaction, form.decision.data, debtor_name=form.debtor_name.data,
+            decide(transaction, form.decision.data, cipher=cipher_of(get_session()),
+                   debtor_name=form.debtor_name.data,
                    debtor_iban=account.iban, signer_name=form.signer_name.data,
                    now=get_adapters().clock())
         except IbanError as exc:
