@@ -15,10 +15,13 @@ from portal.banks import Product, TransactionStatus, pain
 from portal.banks.certificates import create_signing_pair
 from portal.banks.pain import Party
 from portal.clock import utcnow
+from portal.documents.service import PDF_JOB
 from portal.emandates.models import BankOutcome, BankTransaction
 from portal.emandates.reports import evidence_report, stored_report
 from portal.emandates.service import BankSettings, refresh_status
 from portal.events.models import Event
+from portal.jobs.models import Job
+from portal.mail.service import MANDATE_COPY_JOB
 from portal.mandates.models import Mandate, MandateStatus, Scheme, SigningMethod
 from portal.mandates.service import debtor_iban
 from tests.banks.forgery import (
@@ -74,6 +77,11 @@ def test_an_accepted_matching_report_activates_with_the_banks_details(
     assert hashlib.sha256(document).hexdigest() == mandate.evidence["pain012_sha256"]
     assert evidence_report(session, mandate.evidence) == document
     assert "pain012" not in mandate.evidence  # the evidence names it, never holds it
+    # The one activation path: the sealed PDF and the customer's copy are queued with it.
+    queued = session.scalars(select(Job.dedupe_key).where(Job.kind.in_(
+        (PDF_JOB, MANDATE_COPY_JOB)))).all()
+    assert sorted(queued) == sorted([f"{PDF_JOB}:{mandate.public_id}",
+                                     f"{MANDATE_COPY_JOB}:{mandate.public_id}"])
     assert session.get(BankTransaction, transaction.id).validation_reference == "VAL-0001"
     events = session.scalars(select(Event.type).where(Event.subject == mandate.public_id)).all()
     assert events.count("mandate.active") == 1
