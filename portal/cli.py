@@ -135,7 +135,11 @@ def demo(base_url: str | None) -> None:
     config = current_app.config
     base = (base_url or config["PUBLIC_BASE_URL"]).rstrip("/")
     links = Links(base, config["SECRET_KEY"], tuple(config["SECRET_KEY_FALLBACKS"]))
-    now = get_adapters().clock()
+    adapters = get_adapters()
+    now = adapters.clock()
+    bank = adapters.bank is not None  # bank signing configured (the sandbox bank by default)
+    methods = DEMO_SIGNING_METHODS if bank else (SigningMethod.PAYMENT_VERIFICATION,)
+    b2b_link = None
     with session_scope() as session:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
@@ -143,15 +147,16 @@ def demo(base_url: str | None) -> None:
             merchant.signing_methods = [m.value for m in DEMO_SIGNING_METHODS]
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001", signing_methods=DEMO_SIGNING_METHODS), actor="demo",
-            now=now)
+            external_reference="DEMO-001", signing_methods=methods), actor="demo",
+            now=now, bank_available=bank)
         link = links.invitation_url(invitation.public_id, invitation.expires_at)
-        b2b = invite_customer(session, merchant, InvitationRequest(
-            customer_name="De Vries Holding B.V.", customer_email="finance@devries.example",
-            locale="nl", external_reference="DEMO-B2B-001", scheme=Scheme.B2B,
-            signing_methods=(SigningMethod.BANK_EMANDATE,), max_amount_cents=250000,
-            reason="Groothandel Demo Sportclub"), actor="demo", now=now)
-        b2b_link = links.invitation_url(b2b.public_id, b2b.expires_at)
+        if bank:  # B2B is signed only at the debtor's bank
+            b2b = invite_customer(session, merchant, InvitationRequest(
+                customer_name="De Vries Holding B.V.", customer_email="finance@devries.example",
+                locale="nl", external_reference="DEMO-B2B-001", scheme=Scheme.B2B,
+                signing_methods=(SigningMethod.BANK_EMANDATE,), max_amount_cents=250000,
+                reason="Groothandel Demo Sportclub"), actor="demo", now=now, bank_available=True)
+            b2b_link = links.invitation_url(b2b.public_id, b2b.expires_at)
         merchant.offer_mandate_at_checkout = True
         request = create_payment_request(session, merchant, RequestSpec(
             amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
@@ -166,7 +171,8 @@ def demo(base_url: str | None) -> None:
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
-    click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
+    if b2b_link:
+        click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
     for line in collection_hints:
         click.echo(line)
     click.echo(f"  Pay a request:    {pay_link}")
