@@ -54,7 +54,8 @@ class EmailAmendmentInvitations:
             customer_name=customer.name, customer_email=customer.email, locale=customer.locale,
             external_reference=customer.external_reference, scheme=old.scheme,
             sequence_type=old.sequence_type, channel=InvitationChannel.EMAIL,
-            **({"signing_methods": (SigningMethod.BANK_EMANDATE,)} if b2b else {})),
+            signing_methods=(SigningMethod.BANK_EMANDATE,) if b2b
+            else (SigningMethod.PAYMENT_VERIFICATION,)),
             actor="collections", now=now, customer=customer, bank_available=b2b)
         queue_invitation_email(session, invitation)
         return invitation.public_id
