@@ -13,8 +13,8 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       "ses", "preq", "ptx", "rfd", "cbk", "pmd",
                       # collections: debits, pain.008 batches, imported return files
                       "dbt", "bat", "rti",
-                      # console staff invitations
-                      "sti"})
+                      # bank transactions (eMandates); console staff invitations
+                      "btx", "sti"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

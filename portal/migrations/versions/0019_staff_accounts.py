@@ -6,7 +6,7 @@ become platform admins (demote them with ``staff role``). Open console sessions 
 factor: they end here, and everyone signs in again, enrolling TOTP.
 
 Revision ID: a69d8bef3413
-Revises: e75ebee83ba0
+Revises: 3a538ed99f8e
 """
 from datetime import UTC, datetime
 
@@ -16,7 +16,7 @@ from alembic import op
 import portal.db
 
 revision = "a69d8bef3413"
-down_revision = "e75ebee83ba0"
+down_revision = "3a538ed99f8e"
 branch_labels = None
 depends_on = None
 
