@@ -182,14 +182,19 @@ def mandate_verify(pdf: Path) -> None:
 
 
 def init_app(app: Flask) -> None:
-    # Importing registers the job handlers the worker runs.
+    # Importing registers the job handlers the worker runs, and the areas that follow others'
+    # events (invoices follow debits and payments; subscriptions follow invoices).
+    import portal.bookkeeping.jobs
     import portal.collections.jobs
     import portal.documents.service
+    import portal.invoices.settlement
     import portal.mail.jobs
     import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
+    import portal.subscriptions.checkout
+    import portal.subscriptions.jobs
     import portal.webhooks.delivery  # noqa: F401
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli

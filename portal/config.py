@@ -35,6 +35,9 @@ DEFAULTS: dict[str, object] = {
     "API_IDEMPOTENCY_TTL_HOURS": 24,
     "PAYMENT_PROVIDER": "sandbox",
     "MOLLIE_API_KEY": None,
+    # Mollie reports settlements (payouts and fees) only to an organization access token
+    # (``access_…``, scope settlements.read); without one, bookkeeping shows no fees or payouts.
+    "MOLLIE_ORGANIZATION_TOKEN": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
     "BABEL_DEFAULT_LOCALE": "en",
     "SUPPORTED_LOCALES": ["en", "nl", "de", "fr"],

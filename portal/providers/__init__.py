@@ -43,5 +43,6 @@ def get_provider(session: Session, name: str | None = None) -> PaymentProvider:
 
         if not config["MOLLIE_API_KEY"]:
             raise ProviderError("PORTAL_MOLLIE_API_KEY is not configured")
-        return MollieProvider(api_key=config["MOLLIE_API_KEY"], base_url=config["MOLLIE_BASE_URL"])
+        return MollieProvider(api_key=config["MOLLIE_API_KEY"], base_url=config["MOLLIE_BASE_URL"],
+                              organization_token=config.get("MOLLIE_ORGANIZATION_TOKEN"))
     raise LookupError(f"unknown payment provider {name!r}")

@@ -1,0 +1,32 @@
+"""What invoice and subscription services need from the portal's settings, made once per app
+and handed to them (so they run without an app context, and a test passes its own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from portal.collections.routes import CollectionPolicy
+from portal.payments.service import PaymentSettings
+
+
+@dataclass(frozen=True)
+class Billing:
+    collections: CollectionPolicy = field(default_factory=CollectionPolicy)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
+    #: A payment request stays payable this many days after the invoice's due date.
+    request_ttl_days: int = 30
+
+    @classmethod
+    def from_config(cls, config: Any) -> Billing:
+        return cls(collections=CollectionPolicy.from_config(config),
+                   payments=PaymentSettings.from_config(config),
+                   request_ttl_days=int(config["PAYMENT_REQUEST_TTL_DAYS"]))
+
+
+def billing_of(app: Any) -> Billing:
+    """The app's billing settings, built on first use and kept for its lifetime."""
+    built = app.extensions.get("billing")
+    if built is None:
+        built = app.extensions["billing"] = Billing.from_config(app.config)
+    return built
