@@ -99,6 +99,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('active', 'paused', 'stopped', name='subscriptionstatus', native_enum=False, length=32), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
     sa.Column('anchor_day', sa.Integer(), nullable=False),
+    sa.Column('periods_from', sa.Date(), nullable=False),
+    sa.Column('periods_from_index', sa.Integer(), nullable=False),
     sa.Column('next_period', sa.Integer(), nullable=False),
     sa.Column('billed_periods', sa.Integer(), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=True),
@@ -184,8 +186,9 @@ def upgrade() -> None:
     sa.Column('subscription_id', sa.Integer(), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('resumes_on', sa.Date(), nullable=True),
-    sa.Column('cancelled_at', portal.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('state', sa.Enum('scheduled', 'current', 'ended', 'cancelled', name='pausestate', native_enum=False, length=32), nullable=False),
     sa.Column('created_at', portal.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', portal.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['subscription_id'], ['subscription.id'], name=op.f('fk_subscription_pause_subscription_id_subscription')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscription_pause'))
     )
