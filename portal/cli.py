@@ -198,12 +198,15 @@ def init_app(app: Flask) -> None:
     import portal.webhooks.delivery  # noqa: F401
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
+    from portal.invoices.cli import invoices_cli
     from portal.mail.cli import mail_cli
     from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
+    from portal.subscriptions.cli import subscriptions_cli
 
     merchant_cli.add_command(delivery_settings)
     merchant_cli.add_command(payment_settings)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli, collections_cli):
+                    webhooks_cli, mail_cli, staff_cli, collections_cli, invoices_cli,
+                    subscriptions_cli):
         app.cli.add_command(command)

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, object] = {
     "JOBS_POLL_SECONDS": 1.0,
     # A claimed job is another worker's to retry once its lease runs out (a crashed worker).
     "JOBS_LEASE_SECONDS": 300,
+    # A scheduler's claim on a subscription while it bills it (renewed at every step); a killed
+    # scheduler's subscriptions wait this long for another one.
+    "SUBSCRIPTIONS_LEASE_SECONDS": 300,
     # Webhooks: per-attempt timeouts (the total is kept under half the job lease); seconds to
     # wait after each failed attempt, after which the delivery fails; a delivery failing when
     # the endpoint has accepted nothing for DISABLE_AFTER_HOURS disables the endpoint; whether

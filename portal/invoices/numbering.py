@@ -14,7 +14,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from portal.audit.service import record_audit
 from portal.invoices.models import Invoice, InvoiceSequence, InvoiceSettings
+from portal.merchants.models import Merchant
+from portal.sepa import to_sepa_text
 
 DEFAULT_PREFIX = "INV-"
 DEFAULT_DUE_DAYS = 14
@@ -63,3 +66,38 @@ def next_number(session: Session, merchant_id: int, issue_date: date) -> str:
 def number_taken(session: Session, merchant_id: int, number: str) -> bool:
     return session.scalar(select(Invoice.id).where(Invoice.merchant_id == merchant_id,
                                                    Invoice.number == number)) is not None
+
+
+class InvoiceSettingsError(ValueError):
+    """A setting out of range; the message says which and why."""
+
+
+def configure_invoicing(session: Session, merchant: Merchant, *, actor: str, now: datetime,
+                        number_prefix: str | None = None, yearly: bool | None = None,
+                        due_days: int | None = None) -> InvoiceSettings:
+    """Create or change the merchant's invoice settings (each checked first)."""
+    merchant_id = merchant.id
+
+    if number_prefix is not None and (len(number_prefix) > 20
+                                      or to_sepa_text(number_prefix, 20) != number_prefix):
+        raise InvoiceSettingsError("the prefix is at most 20 letters, digits and - / . ")
+    if due_days is not None and not 0 <= due_days <= 365:
+        raise InvoiceSettingsError("due days must be 0 to 365")
+    row = session.scalar(select(InvoiceSettings).where(InvoiceSettings.merchant_id == merchant_id))
+    if row is None:
+        row = InvoiceSettings(merchant_id=merchant_id, number_prefix=DEFAULT_PREFIX, yearly=True,
+                              due_days=DEFAULT_DUE_DAYS, updated_at=now)
+        session.add(row)
+    if number_prefix is not None:
+        row.number_prefix = number_prefix
+    if yearly is not None:
+        row.yearly = yearly
+    if due_days is not None:
+        row.due_days = due_days
+    row.updated_at = now
+    session.flush()
+    record_audit(session, action="invoices.configure", subject=merchant.public_id, actor=actor,
+                 merchant_id=merchant_id, now=now,
+                 data={"number_prefix": row.number_prefix, "yearly": row.yearly,
+                       "due_days": row.due_days})
+    return row

@@ -32,12 +32,12 @@ def billing(app: Flask) -> Billing:
     return billing_of(app)
 
 
-def run_days(app: Flask, collectors: Collectors, clock: Clock, last: date) -> None:
+def run_days(app: Flask, via: Collectors, at: Clock, last: date) -> None:
     """A collections run every morning up to ``last``, with the jobs it queues."""
-    day = bank_today(clock.now)
+    day = bank_today(at.now)
     while day <= last:
-        clock.set_day(day, hour=8)
-        run_collections(app, collectors)
+        at.set_day(day, hour=8)
+        run_collections(app, via)
         run_jobs(app)
         day += timedelta(days=1)
 

@@ -42,12 +42,12 @@ def billing(app: Flask) -> Billing:
     return billing_of(app)
 
 
-def make_plan(session: Session, merchant: Merchant, clock: Clock, *, name: str = "Membership",
+def make_plan(session: Session, owner: Merchant, at: Clock, *, name: str = "Membership",
               amount_cents: int = 2500, interval: Interval = Interval.MONTHLY,
               **fields: object) -> Plan:
-    plan = create_plan(session, merchant, PlanSpec(name=name, amount_cents=amount_cents,
-                                                   interval=interval, **fields),  # type: ignore[arg-type]
-                       actor="test", now=clock.now)
+    spec = PlanSpec(name=name, amount_cents=amount_cents, interval=interval,
+                    **fields)  # type: ignore[arg-type]
+    plan = create_plan(session, owner, spec, actor="test", now=at.now)
     session.commit()
     return plan
 
