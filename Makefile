@@ -34,12 +34,9 @@ run: demo
 test: venv system-deps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# Every bench with short defaults and one summary table (bench/run_all.py --long: longer runs).
 bench: venv system-deps
-	$(BIN)/python bench/pdf.py
-	$(BIN)/python bench/webhooks.py
-	$(BIN)/python bench/http.py
-	$(BIN)/python bench/pain008.py --count 20000
-	$(BIN)/python bench/returns.py --count 100000 --import-count 5000
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # After changing a translated string: extract, merge into nl/de/fr, then translate the empty
 # msgstr entries and run it again to compile (portal/translations/README.md).

@@ -1,18 +1,25 @@
-"""Webhook deliveries per second against a bare httpx loop posting the same payloads.
+"""Webhook deliveries against bare httpx at the same concurrency, on SQLite and PostgreSQL.
 
-Starts a local receiver (its own process), creates N events in a temporary SQLite database (and
-PostgreSQL when installed, through tests/pgcluster.py) and measures: one worker loop in this
-process, then K ``flask --app portal worker`` processes; next to bare httpx, sequential and with
-K threads. Every delivery is signed, logged as an attempt and recorded, the bare loop does none
-of that, so the ratio is the price of "never lost".
+A local receiver (its own process) answers POSTs on ten endpoint paths, one per merchant.
+``K`` ``flask --app portal worker`` processes deliver (each up to ``WEBHOOK_CONCURRENCY`` requests
+in flight, ``WEBHOOK_ENDPOINT_CONCURRENCY`` per endpoint); the baseline is ``K`` processes of bare
+async httpx posting the same bodies with the same number of requests in flight, with a fixed
+signature header and nothing recorded. Every portal delivery is signed at its attempt, claimed
+under a lease, logged as an attempt and settled, which is the price of "never lost".
 
-Usage: .venv/bin/python bench/webhooks.py [--n 300] [--workers 2,4] [--delay 0.05]
-                                          [--backend sqlite|postgresql|both]
+(a) receiver answering at once: deliveries/s, target >= 0.5x bare httpx;
+(b) receiver answering in 200 ms: deliveries/s, target >= 200/s from 2 worker processes;
+(c) one endpoint answering in 5 s among nine that answer at once, events arriving steadily:
+    the fast endpoints' p99 delay from event to arrival, target < 1 s.
+
+Usage: .venv/bin/python bench/webhooks.py [--n 3000] [--workers 2] [--backend both] [--short]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +27,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,10 +38,11 @@ sys.path[0] = str(ROOT)
 import httpx
 from sqlalchemy import create_engine, func, select, text
 
+from bench.report import figure
 from portal import create_app, migrate
 from portal.db import make_engine, state
 from portal.events.service import emit_event
-from portal.jobs.service import run_due_jobs
+from portal.merchants.models import Merchant
 from portal.webhooks.delivery import event_body
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 from portal.webhooks.service import configure_endpoint
@@ -44,41 +51,107 @@ from tests.factories import make_merchant
 from tests.pgcluster import PostgresCluster, find_pg_bin, free_port
 
 FLASK = Path(sys.executable).parent / "flask"
-SETTINGS = {"SECRET_KEY": "bench-secret-key", "DATA_KEY": "bench-data-key",
+ENDPOINTS = 10
+CONCURRENCY, ENDPOINT_CONCURRENCY = 64, 8
+SETTINGS = {"SECRET_KEY": "bench-secret-key-" * 2, "DATA_KEY": "bench-data-key-" * 2,
             "JOBS_IN_PROCESS": False, "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True,
             "LOG_LEVEL": "WARNING"}
 
 
-def serve(port: int, delay: float) -> None:
-    """The receiver process: answers every POST with 200 after ``delay`` s until terminated."""
+# -- the receiver process ------------------------------------------------------------------
+def serve(port: int, delays: dict[str, float], report: Path) -> None:
+    """Answer every POST with 200 after its path's delay; on SIGTERM write each arrival's
+    (path, seconds since the event's created_at) to ``report``."""
+    from datetime import datetime
+
     from tests.webhooks.receiver import Receiver
 
+    stop = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not as a kill
     receiver = Receiver(port)
-    receiver.delay = delay
+    receiver.path_delays = delays
     receiver.start()
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    signal.sigwait(stop)
+    arrivals = []
+    for request in receiver.requests:
+        try:
+            created = datetime.fromisoformat(json.loads(request.body)["created_at"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        arrivals.append((request.path, request.wall - created.timestamp()))
+    report.write_text(json.dumps(arrivals))
 
 
 @contextmanager
-def receiver_process(delay: float = 0.0) -> Iterator[str]:
+def receiver_process(scratch: Path, delays: dict[str, float] | None = None
+                     ) -> Iterator[tuple[str, Path]]:
     port = free_port()
+    report = scratch / f"arrivals-{port}.json"
     process = subprocess.Popen([sys.executable, __file__, "--serve", str(port),
-                                "--delay", str(delay)], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/hooks"
+                                "--delays", json.dumps(delays or {}), "--report", str(report)],
+                               cwd=ROOT)
+    base = f"http://127.0.0.1:{port}/hooks"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.post(url, content=b"{}", headers={"webhook-id": "evt_ping"})
+            httpx.post(base + "/ping", content=b"{}", headers={"webhook-id": "evt_ping"})
             break
         except httpx.TransportError:
             time.sleep(0.05)
     try:
-        yield url
+        yield base, report
     finally:
         process.terminate()
-        process.wait(10)
+        process.wait(30)
 
 
+# -- the bare baseline ---------------------------------------------------------------------
+def bare_client(urls_file: Path, concurrency: int, out: Path) -> None:
+    """One baseline process: POST every (url, body) with ``concurrency`` requests in flight."""
+    jobs = json.loads(urls_file.read_text())
+    headers = {"content-type": "application/json", "webhook-id": "evt_bare",
+               "webhook-timestamp": str(int(time.time())),
+               "webhook-signature": signature_header([new_secret()], "evt_bare", 0, b"")}
+
+    async def run() -> tuple[float, float]:
+        gate = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency,
+                              max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            async def post(url: str, body: str) -> None:
+                async with gate:
+                    response = await client.post(url, content=body.encode(), headers=headers)
+                    response.raise_for_status()
+
+            started = time.time()
+            await asyncio.gather(*(post(url, body) for url, body in jobs))
+            return started, time.time()
+
+    started, ended = asyncio.run(run())
+    out.write_text(json.dumps([started, ended, len(jobs)]))
+
+
+def measure_bare(scratch: Path, jobs: list[tuple[str, str]], processes: int,
+                 concurrency: int) -> float:
+    """Deliveries/s of ``processes`` bare clients sharing ``jobs``."""
+    running = []
+    for number in range(processes):
+        share = scratch / f"bare-{number}.json"
+        share.write_text(json.dumps(jobs[number::processes]))
+        out = scratch / f"bare-{number}.out"
+        running.append((subprocess.Popen([sys.executable, __file__, "--bare", str(share),
+                                          "--concurrency", str(concurrency), "--out",
+                                          str(out)], cwd=ROOT), out))
+    results = []
+    for process, out in running:
+        if process.wait(600):
+            raise RuntimeError("a bare client failed")
+        results.append(json.loads(out.read_text()))
+    started, ended = min(r[0] for r in results), max(r[1] for r in results)
+    return sum(r[2] for r in results) / (ended - started)
+
+
+# -- the portal ------------------------------------------------------------------------------
 @contextmanager
 def database(backend: str, scratch: Path) -> Iterator[str]:
     """A migrated, empty database URL for the backend."""
@@ -103,144 +176,161 @@ def database(backend: str, scratch: Path) -> Iterator[str]:
         cluster.stop()
 
 
-def succeeded(app) -> int:
-    with state(app).factory() as session:
-        return session.scalar(select(func.count()).select_from(WebhookDelivery).where(
-            WebhookDelivery.status == DeliveryStatus.SUCCEEDED))
-
-
-def emit(app, merchant_id: int, n: int) -> list[bytes]:
-    """N events committed at once; returns their bodies for the bare loop."""
-    with app.app_context(), state(app).factory() as session:
-        events = [emit_event(session, merchant_id=merchant_id, type="mandate.active",
-                             subject=f"md_{i}", data={"mandate": f"md_{i}", "status": "active"})
-                  for i in range(n)]
-        session.commit()
-        return [event_body(event) for event in events]
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 600) -> None:
+def wait_for(condition: Callable[[], bool], seconds: float = 600, every: float = 0.02) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("deliveries did not finish")
-        time.sleep(0.02)
+            raise TimeoutError(f"not done within {seconds:g} s")
+        time.sleep(every)
 
 
-def start_workers(url: str, instance: Path, count: int) -> list[subprocess.Popen]:
+@contextmanager
+def workers(url: str, instance: Path, count: int) -> Iterator[None]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PORTAL_DATABASE_URL": url,
            "PORTAL_SECRET_KEY": SETTINGS["SECRET_KEY"], "PORTAL_DATA_KEY": SETTINGS["DATA_KEY"],
            "PORTAL_INSTANCE_PATH": str(instance), "PORTAL_JOBS_IN_PROCESS": "false",
-           "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PORTAL_LOG_LEVEL": "WARNING"}
+           "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PORTAL_LOG_LEVEL": "WARNING",
+           "PORTAL_WEBHOOK_CONCURRENCY": str(CONCURRENCY),
+           "PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY": str(ENDPOINT_CONCURRENCY),
+           "PORTAL_WEBHOOK_TIMEOUT_SECONDS": "15"}
     processes = []
-    for number in range(count):
-        log = instance / f"worker-{number}.log"
-        processes.append(subprocess.Popen(
-            [str(FLASK), "--app", "portal", "worker", "--poll", "0.05"], cwd=ROOT, env=env,
-            stdout=log.open("w"), stderr=subprocess.STDOUT))
-        wait_for(lambda log=log: "running" in log.read_text(), 60)
-    return processes
+    try:
+        for number in range(count):
+            log = instance / f"worker-{number}.log"
+            processes.append(subprocess.Popen(
+                [str(FLASK), "--app", "portal", "worker", "--poll", "0.02"], cwd=ROOT, env=env,
+                stdout=log.open("w"), stderr=subprocess.STDOUT))
+            wait_for(lambda log=log: "running" in log.read_text(), 300, 0.05)
+        yield
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-    for process in processes:
-        process.wait(30)
+class Portal:
+    """The bench's view of one database: merchants with endpoints, events, deliveries."""
+
+    def __init__(self, url: str, instance: Path) -> None:
+        self.app = create_app({**SETTINGS, "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
+        with self.app.app_context(), state(self.app).factory() as session:
+            self.merchants = [make_merchant(session).id for _ in range(ENDPOINTS)]
+            session.commit()
+
+    def point_at(self, base: str) -> None:
+        with self.app.app_context(), state(self.app).factory() as session:
+            for number, merchant_id in enumerate(self.merchants):
+                configure_endpoint(session, session.get(Merchant, merchant_id),
+                                   f"{base}/{number}")
+            session.commit()
+
+    def emit(self, n: int, merchants: list[int] | None = None) -> list[bytes]:
+        """N events committed at once, spread over the merchants; returns their bodies."""
+        targets = merchants or self.merchants
+        with self.app.app_context(), state(self.app).factory() as session:
+            events = [emit_event(session, merchant_id=targets[i % len(targets)],
+                                 type="mandate.active", subject=f"md_{i}",
+                                 data={"mandate": f"md_{i}", "status": "active"})
+                      for i in range(n)]
+            session.commit()
+            return [event_body(event) for event in events]
+
+    def succeeded(self, merchants: list[int] | None = None) -> int:
+        query = select(func.count()).select_from(WebhookDelivery).where(
+            WebhookDelivery.status == DeliveryStatus.SUCCEEDED)
+        if merchants is not None:
+            query = query.where(WebhookDelivery.merchant_id.in_(merchants))
+        with state(self.app).factory() as session:
+            return session.scalar(query)
+
+    def deliver(self, n: int) -> tuple[float, list[bytes]]:
+        """Emit N events and wait until they are all delivered: deliveries/s from the commit,
+        and the bodies sent."""
+        target = self.succeeded() + n
+        bodies = self.emit(n)
+        started = time.perf_counter()
+        wait_for(lambda: self.succeeded() >= target, every=0.05)
+        return n / (time.perf_counter() - started), bodies
 
 
-def measure_portal(backend: str, url: str, receiver: str, n: int, worker_counts: list[int],
-                   scratch: Path) -> tuple[list[tuple[str, float]], list[bytes]]:
-    """Deliveries/s of one in-process loop, then of K worker processes; and the bodies sent."""
+def run_backend(backend: str, url: str, scratch: Path, args: argparse.Namespace) -> None:
     instance = scratch / f"instance-{backend}"
-    app = create_app({**SETTINGS, "DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
-    with app.app_context(), state(app).factory() as session:
-        merchant = make_merchant(session)
-        configure_endpoint(session, merchant, receiver)
-        session.commit()
-        merchant_id = merchant.id
-    results = []
+    portal = Portal(url, instance)
+    in_flight = min(CONCURRENCY, ENDPOINTS * ENDPOINT_CONCURRENCY)
+    label = f"bare httpx, {args.workers} processes × {in_flight} in flight"
+    for name, delay, n, goal in (("receiver at once", 0.0, args.n, {"ratio_at_least": 0.5}),
+                                 ("receiver in 200 ms", 0.2, args.n_slow, {"at_least": 200})):
+        with receiver_process(scratch, {f"/hooks/{i}": delay for i in range(ENDPOINTS)}) as (
+                base, _):
+            portal.point_at(base)
+            with workers(url, instance, args.workers):
+                portal.deliver(min(200, n))  # warm-up: connections, caches, first claims
+                rate, bodies = portal.deliver(n)
+            jobs = [(f"{base}/{i % ENDPOINTS}", body.decode()) for i, body in enumerate(bodies)]
+            measure_bare(scratch, jobs[:min(200, n)], args.workers, in_flight)  # warm-up
+            bare = measure_bare(scratch, jobs, args.workers, in_flight)
+        figure(f"webhooks {backend} {name}, {args.workers} workers", rate, "deliveries/s",
+               baseline=label, baseline_value=bare, **goal)
 
-    bodies = emit(app, merchant_id, n)
-    started = time.perf_counter()
-    while succeeded(app) < n:
-        run_due_jobs(app, limit=n)
-    results.append(("1 worker loop", n / (time.perf_counter() - started)))
-
-    done = n
-    for count in worker_counts:
-        workers = start_workers(url, instance, count)
-        try:
-            emit(app, merchant_id, n)
-            started = time.perf_counter()
-            wait_for(lambda target=done + n: succeeded(app) >= target)
-            results.append((f"{count} worker processes", n / (time.perf_counter() - started)))
-        finally:
-            stop(workers)
-        done += n
-    state(app).engine.dispose()
-    return results, bodies
-
-
-def measure_bare(receiver: str, bodies: list[bytes], threads: int) -> float:
-    """Plain httpx posts of the same bodies with fixed headers: no signing, nothing recorded."""
-    headers = {"content-type": "application/json", "webhook-id": "evt_bare",
-               "webhook-timestamp": str(int(time.time())),
-               "webhook-signature": signature_header([new_secret()], "evt_bare", 0, b"")}
-
-    def post_all(chunk: list[bytes]) -> None:
-        with httpx.Client(timeout=15) as client:
-            for body in chunk:
-                client.post(receiver, content=body, headers=headers).raise_for_status()
-
-    started = time.perf_counter()
-    if threads == 1:
-        post_all(bodies)
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(post_all, [bodies[i::threads] for i in range(threads)]))
-    return len(bodies) / (time.perf_counter() - started)
+    # (c) one endpoint answering in 5 s among nine fast ones, events arriving steadily.
+    with receiver_process(scratch, {"/hooks/0": 5.0}) as (base, report):
+        portal.point_at(base)
+        fast_merchants = portal.merchants[1:]
+        with workers(url, instance, args.workers):
+            tick, per_tick = 0.05, max(ENDPOINTS, int(args.mixed_rate * 0.05))
+            before = portal.succeeded(fast_merchants)
+            for _ in range(int(args.mixed_seconds / tick)):  # events arriving steadily
+                started = time.perf_counter()
+                portal.emit(per_tick)  # one in ten for the slow endpoint
+                time.sleep(max(0.0, tick - (time.perf_counter() - started)))
+            expected = before + int(args.mixed_seconds / tick) * per_tick * 9 // ENDPOINTS
+            wait_for(lambda: portal.succeeded(fast_merchants) >= expected, 120)
+    arrivals = json.loads(report.read_text())
+    fast = sorted(delay for path, delay in arrivals if path != "/hooks/0")
+    slow = [delay for path, delay in arrivals if path == "/hooks/0"]
+    p99 = fast[min(len(fast) - 1, int(len(fast) * 0.99))] if fast else float("inf")
+    figure(f"webhooks {backend} fast endpoints' p99 delay beside a 5 s endpoint", p99 * 1000,
+           "ms", below=1000)
+    print(f"  ({len(fast)} fast arrivals, median {fast[len(fast) // 2] * 1000:.0f} ms; "
+          f"{len(slow)} slow arrivals)" if fast else "  (no fast arrivals)")
+    state(portal.app).dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--workers", default="2,4")
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--n-slow", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mixed-rate", type=float, default=100.0)
+    parser.add_argument("--mixed-seconds", type=float, default=8.0)
     parser.add_argument("--backend", default="both", choices=("sqlite", "postgresql", "both"))
-    parser.add_argument("--delay", type=float, default=0.0,
-                        help="Seconds the receiver takes to answer (real endpoints: 0.05-0.3).")
+    parser.add_argument("--short", action="store_true", help="the make bench sizes")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--delays", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--report", help=argparse.SUPPRESS)
+    parser.add_argument("--bare", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.delay)
+        serve(args.serve, json.loads(args.delays), Path(args.report))
         return
-    worker_counts = [int(c) for c in args.workers.split(",") if c]
+    if args.bare:
+        bare_client(Path(args.bare), args.concurrency, Path(args.out))
+        return
+    if args.short:
+        args.n, args.n_slow, args.mixed_seconds = 1500, 1200, 5.0
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and find_pg_bin() is None:
         print("PostgreSQL is not installed: SQLite only")
         backends.remove("postgresql")
-
-    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp, \
-            receiver_process(args.delay) as receiver:
-        scratch = Path(tmp)
-        measured, bare, bodies = [], {}, []
+    print(f"{args.workers} worker processes, {CONCURRENCY} in flight each, at most "
+          f"{ENDPOINT_CONCURRENCY} per endpoint, {ENDPOINTS} endpoints; {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         for backend in backends:
-            with database(backend, scratch) as url:
-                results, bodies = measure_portal(backend, url, receiver, args.n, worker_counts,
-                                                 scratch)
-                measured += [(backend, mode, rate) for mode, rate in results]
-        for count in [1, *worker_counts]:
-            bare[count] = measure_bare(receiver, bodies, count)
-        rows = [("bare httpx", "1 loop", bare[1], None)]
-        rows += [("bare httpx", f"{c} threads", bare[c], None) for c in worker_counts]
-        rows += [(backend, mode, rate, rate / bare[int(mode.split()[0])])
-                 for backend, mode, rate in measured]
-
-    print(f"\n{args.n} deliveries per run, local receiver answering in {args.delay * 1000:g} ms, "
-          f"{os.cpu_count()} CPUs\n")
-    print(f"{'':12} {'mode':20} {'deliveries/s':>13}  vs bare httpx at the same concurrency")
-    for who, mode, rate, ratio in rows:
-        print(f"{who:12} {mode:20} {rate:13.0f}  {'' if ratio is None else f'{ratio:.2f}x'}")
+            with database(backend, Path(tmp)) as url:
+                run_backend(backend, url, Path(tmp), args)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.verification.views import bp as verification_bp
 
     load_config(app, test_config, problems)
+    from portal.sessions import CachedSigningSessionInterface
+
+    app.session_interface = CachedSigningSessionInterface()
     if proxies := int(app.config["TRUSTED_PROXIES"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logs.configure_logging(app)

@@ -57,7 +57,7 @@ def check_signing_certificate(app: Flask, now: datetime) -> list[str]:
         passphrase = app.config["SEAL_PASSPHRASE"]
         key = load_sealing_key(path, passphrase.encode() if passphrase else None)
         certificate = x509.load_der_x509_certificate(key.certificate_der)
-    except Exception as exc:  # unreadable file, wrong passphrase: both are findings
+    except Exception as exc:  # noqa: BLE001 - unreadable file, wrong passphrase: both are findings
         return [f"signing certificate unreadable: {path}: {type(exc).__name__}"]
     expires = certificate.not_valid_after_utc
     if expires <= now:
@@ -101,6 +101,12 @@ def check_public_url(app: Flask) -> list[str]:
     if app.config["ENV"] == "production" and not url.startswith("https://"):
         return [f"PUBLIC_BASE_URL {url!r} is not https: links and cookies would travel in clear"]
     return []
+
+
+def check_sealing(app: Flask, now: datetime) -> list[str]:
+    from portal.documents.sealing import check_sealing as check
+
+    return check(app, now)
 
 
 def hardening_warnings(app: Flask, environ: dict[str, str] | None = None) -> list[str]:
@@ -151,6 +157,7 @@ def run_checks(app: Flask, now: datetime | None = None) -> list[str]:
     now = now or datetime.now(UTC)
     checks: list[Callable[[], list[str]]] = [
         lambda: check_database(app), lambda: check_signing_certificate(app, now),
+        lambda: check_sealing(app, now),
         lambda: check_mail(app), lambda: check_provider(app), lambda: check_public_url(app)]
     return [problem for check in checks for problem in check()]
 

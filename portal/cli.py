@@ -16,7 +16,7 @@ from portal.audit.service import verify_chain
 from portal.clock import now as clock_now
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
-from portal.documents.service import sealing_key
+from portal.documents.sealing import seal_trust
 from portal.jobs.worker import worker_command
 from portal.mandates.links import invitation_url
 from portal.mandates.service import InvitationRequest, invite_customer
@@ -167,7 +167,7 @@ mandate_cli = AppGroup("mandate", help="Mandates and their signed PDFs.")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def mandate_verify(pdf: Path) -> None:
     """Check a mandate PDF's seal and embedded evidence against the portal's certificate."""
-    report = verify(pdf.read_bytes(), sealing_key().certificate_der)
+    report = verify(pdf.read_bytes(), seal_trust())
     click.echo(f"signature intact:     {'yes' if report.signature_intact else 'NO'}")
     click.echo(f"signed by the portal: {'yes' if report.signed_by_portal else 'NO'}"
                f"{f' ({report.signer_subject})' if report.signer_subject else ''}")
@@ -175,6 +175,18 @@ def mandate_verify(pdf: Path) -> None:
     if report.evidence:
         click.echo(f"signed at:            {report.evidence.get('signed_at')}")
         click.echo(f"document sha256:      {report.evidence.get('document_sha256')}")
+    if report.signed_at:
+        click.echo(f"sealed at:            {report.signed_at:%Y-%m-%dT%H:%M:%SZ}")
+    click.echo(f"PAdES level:          {report.level or '-'}")
+    for stamp in report.archive_timestamps:
+        click.echo(f"archive timestamp:    {stamp.at:%Y-%m-%d} by {stamp.tsa_subject}, "
+                   f"valid until {stamp.tsa_valid_until:%Y-%m-%d}")
+    if report.renew_by:
+        click.echo(f"renew before:         {report.renew_by:%Y-%m-%d} "
+                   "(flask --app portal mandate retimestamp)")
+    for name, attachment in sorted(report.attachments.items()):
+        click.echo(f"attachment:           {name} ({attachment.mime_type}, "
+                   f"{len(attachment.data)} bytes, {attachment.relationship})")
     for reason in report.reasons:
         click.echo(f"problem: {reason}", err=True)
     click.echo("VALID" if report.ok else "INVALID")
@@ -195,9 +207,10 @@ def init_app(app: Flask) -> None:
     import portal.sms.jobs
     import portal.subscriptions.checkout
     import portal.subscriptions.jobs
-    import portal.webhooks.delivery  # noqa: F401
+    import portal.webhooks.notices  # noqa: F401
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
+    from portal.documents.cli import retimestamp_command
     from portal.invoices.cli import invoices_cli
     from portal.mail.cli import mail_cli
     from portal.payments.cli import payment_settings
@@ -206,6 +219,7 @@ def init_app(app: Flask) -> None:
 
     merchant_cli.add_command(delivery_settings)
     merchant_cli.add_command(payment_settings)
+    mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli, collections_cli, invoices_cli,
                     subscriptions_cli):

@@ -64,9 +64,27 @@ DEFAULTS: dict[str, object] = {
                                86400, 86400, 86400],
     "WEBHOOK_DISABLE_AFTER_HOURS": 72,
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS": False,
-    # Sealing certificate (PKCS#12); generated self-signed in development when missing.
+    # Requests in flight at once per worker process, and to any one endpoint: a slow endpoint
+    # holds at most its own share, never the others'.
+    "WEBHOOK_CONCURRENCY": 64,
+    "WEBHOOK_ENDPOINT_CONCURRENCY": 8,
+    # Sealing certificate (PKCS#12, with its chain); in development, issued by a local
+    # development CA (<instance>/development-pki/) when missing.
     "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
     "SEAL_PASSPHRASE": None,
+    # RFC 3161 timestamp authority for the seal's timestamps and the archive timestamps
+    # (PAdES-B-LTA); HTTP basic credentials if it wants them. Unset outside production: the
+    # development CA's local TSA. TSA_TRUST_ROOTS_PATH: PEM file with the CA certificate(s)
+    # the TSA's certificate chains to (the seal's own chain is read from its PKCS#12 file).
+    "TSA_URL": None,
+    "TSA_USERNAME": None,
+    "TSA_PASSWORD": None,
+    "TSA_TIMEOUT_SECONDS": 10.0,
+    "TSA_TRUST_ROOTS_PATH": None,
+    # `mandate retimestamp` renews a PDF's archive timestamp this many days before the
+    # certificate of its newest timestamp expires.
+    "ARCHIVE_RENEWAL_DAYS": 180,
+    "DEVELOPMENT_PKI_PATH": None,  # default: <instance>/development-pki
     # Mail: "file" writes .eml files to <instance>/outbox (development), "smtp" sends.
     "MAIL_TRANSPORT": "file",
     "MAIL_FROM": "Mandate portal <no-reply@localhost>",

@@ -107,6 +107,25 @@ class DatabaseState:
     def __init__(self, engine: Engine, factory: sessionmaker[Session]) -> None:
         self.engine = engine
         self.factory = factory
+        self._reads: Engine | None = None
+
+    @property
+    def reads(self) -> Engine:
+        """For single-statement reads on hot paths: on PostgreSQL a pool of connections kept in
+        autocommit (no BEGIN/ROLLBACK round trips, nothing set and reset per checkout); on
+        SQLite, where a lone SELECT opens no transaction anyway, the engine itself."""
+        if self._reads is None:
+            if self.engine.dialect.name == "postgresql":
+                self._reads = create_engine(self.engine.url, isolation_level="AUTOCOMMIT",
+                                            pool_recycle=3600, pool_size=2, max_overflow=8)
+            else:
+                self._reads = self.engine
+        return self._reads
+
+    def dispose(self) -> None:
+        if self._reads is not None and self._reads is not self.engine:
+            self._reads.dispose()
+        self.engine.dispose()
 
 
 def state(app: Flask | None = None) -> DatabaseState:

@@ -14,7 +14,8 @@ def select_locale() -> str:
     supported: list[str] = current_app.config["SUPPORTED_LOCALES"]
     chosen = request.args.get("lang")
     if chosen in supported:
-        session["lang"] = chosen
+        if session.get("lang") != chosen:  # an unchanged session sends no cookie
+            session["lang"] = chosen
         return chosen
     if session.get("lang") in supported:
         return session["lang"]
@@ -33,9 +34,11 @@ def init_app(app: Flask) -> None:
 
 
 def language_links() -> list[tuple[str, str]]:
-    """(code, URL) for the switcher: this page in each language, other parameters kept."""
+    """(code, URL) for the switcher: this page in each language. Only the parameters the view
+    validated (``g.page_params``, e.g. a listed embedding) are kept, never what was sent."""
+    kept: dict[str, str] = g.get("page_params") or {}
     links = []
     for code in current_app.config["SUPPORTED_LOCALES"]:
-        args = {**request.args.to_dict(), "lang": code}
+        args = {**kept, "lang": code}
         links.append((code, f"{request.path}?{urlencode(args)}"))
     return links

@@ -102,6 +102,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 QUIET_LOGGERS = ("alembic", "httpx", "httpcore")
 #: Loggers held at INFO: Authlib's debug lines print every issued token in full.
 NO_DEBUG_LOGGERS = ("authlib",)
+#: Loggers held at ERROR: pyHanko logs each failed check of a seal with a traceback, and
+#: signing.verify reports those as reasons.
+ERRORS_ONLY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
 
 
 class PortalHandler(logging.StreamHandler):
@@ -136,6 +139,8 @@ def configure_logging(app: Flask) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in NO_DEBUG_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO)
+    for name in ERRORS_ONLY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)
 

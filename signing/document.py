@@ -49,7 +49,8 @@ class Creditor:
 class Debtor:
     name: str
     address_lines: tuple[str, ...]
-    country: str
+    #: ISO 3166 country of the address; ``None`` when the debtor gave no address.
+    country: str | None
     iban: str
     bic: str | None = None
     email: str | None = None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from .archive import renew_by
+from .attachments import Attachment
 from .document import Branding, Evidence, MandateDocument
 from .render import render_mandate_pdf
-from .seal import SealingKey, seal_pdf
+from .seal import Sealer, seal_pdf
 from .storage import PdfStore
 
 
@@ -17,25 +21,29 @@ class SignedMandate:
     size: int
     evidence_json: bytes
     pdf: bytes
+    #: When the archive timestamp's certificate expires; renew the timestamp before then.
+    renew_by: datetime | None
 
 
 def produce_signed_mandate(
     doc: MandateDocument,
     branding: Branding,
     evidence: Evidence,
-    key: SealingKey,
+    sealer: Sealer,
     store: PdfStore,
+    attachments: Sequence[Attachment] = (),
 ) -> SignedMandate:
     """The sealed mandate, stored by content; a failure before `put` stores nothing."""
     _require_matching_evidence(doc, evidence)
     unsealed = render_mandate_pdf(doc, branding)
-    sealed = seal_pdf(unsealed, evidence, key)
+    sealed = seal_pdf(unsealed, evidence, sealer, attachments=attachments)
     stored = store.put(sealed)
     return SignedMandate(
         sha256=stored.sha256,
         size=stored.size,
         evidence_json=evidence.to_json(hashlib.sha256(unsealed).hexdigest()),
         pdf=sealed,
+        renew_by=renew_by(sealed),
     )
 
 

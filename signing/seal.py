@@ -1,12 +1,17 @@
-"""Seal a rendered mandate: embed the signing evidence, then apply a PAdES signature.
+"""Seal a rendered mandate as PAdES-B-LTA: evidence and attachments, signature, timestamps.
 
-The evidence and the signature are written in one incremental update, so the seal
-covers the evidence, and the original PDF stays byte-for-byte intact as revision 0.
+One incremental update embeds evidence.json (naming the SHA-256 of the unsealed PDF) and any
+extra attachments and signs them with the portal's certificate; the signature carries an
+RFC 3161 timestamp. pyHanko then stores the certificates and revocation data of the seal and
+the timestamp in the document security store (B-LT) and adds a document timestamp over all of
+it (B-LTA). The rendered PDF stays byte-for-byte intact as revision 0, and every update keeps
+the PDF 1.7 version that PDF/A-3 requires.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -15,48 +20,66 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import (
-    BestAvailableEncryption,
-    NoEncryption,
-    pkcs12,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils.embed import EmbeddedFileObject, EmbeddedFileParams, FileSpec, embed_file
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_PRODUCER
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers import constants as signer_constants
+from pyhanko.sign.timestamps.api import TimeStamper
 
 from ._async import run_sync
+from .attachments import Attachment, AttachmentError, embed_associated_files
 from .document import Evidence
-from .durable_files import create_file_durably
+from .pki import CertifiedKey, DevelopmentCa, write_pkcs12
+from .trust import SealTrust
 
 SEAL_FIELD_NAME = "MandateSeal"
+ARCHIVE_TIMESTAMP_FIELD_PREFIX = "ArchiveTimestamp"
 EVIDENCE_FILE_NAME = "evidence.json"
 EVIDENCE_MIME_TYPE = "application/json"
-DEVELOPMENT_COMMON_NAME = "Mandate Portal DEVELOPMENT self-signed seal"
+EVIDENCE_DESCRIPTION = "Evidence of how and when this mandate was signed"
+DEVELOPMENT_COMMON_NAME = "Mandate Portal DEVELOPMENT seal"
 DEVELOPMENT_KEY_VALIDITY = timedelta(days=3652)
-# Room for a B-B CMS blob with one certificate; avoids pyHanko's dummy pre-signature.
-_SIGNATURE_BYTES_RESERVED = 16 * 1024
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class SealingKey:
-    """The portal's sealing credential: a pyHanko signer and its certificate."""
+    """The portal's sealing credential: a pyHanko signer, its certificate and its chain."""
 
     signer: signers.SimpleSigner
     certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
 
     @property
     def certificate_der(self) -> bytes:
-        return self.signer.signing_cert.dump()
+        return self.certificate.public_bytes(Encoding.DER)
+
+    @property
+    def roots(self) -> tuple[x509.Certificate, ...]:
+        """The self-issued certificates of the chain (the seal itself if it is self-signed)."""
+        return tuple(c for c in (self.certificate, *self.chain) if c.issuer == c.subject)
+
+    @property
+    def intermediates(self) -> tuple[x509.Certificate, ...]:
+        return tuple(c for c in self.chain if c.issuer != c.subject)
 
 
 def load_sealing_key(pkcs12_path: Path, passphrase: bytes | None) -> SealingKey:
     data = Path(pkcs12_path).read_bytes()
     signer = signers.SimpleSigner.load_pkcs12_data(data, other_certs=(), passphrase=passphrase)
-    if signer is None:  # older pyHanko versions return None instead of raising
+    if signer is None or signer.signing_cert is None:  # older pyHanko returns None
         raise ValueError(f"could not load the sealing key from {pkcs12_path}")
     certificate = x509.load_der_x509_certificate(signer.signing_cert.dump())
-    return SealingKey(signer=signer, certificate=certificate)
+    bundle = pkcs12.load_pkcs12(data, passphrase)
+    chain = tuple(item.certificate for item in bundle.additional_certs)
+    return SealingKey(signer=signer, certificate=certificate, chain=chain)
 
 
 def create_development_key(
@@ -64,51 +87,43 @@ def create_development_key(
     common_name: str = DEVELOPMENT_COMMON_NAME,
     *,
     passphrase: bytes | None = None,
+    ca: DevelopmentCa | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
 ) -> SealingKey:
-    """Generate a self-signed EC P-256 seal for development; never overwrites a key file."""
-    private_key = ec.generate_private_key(ec.SECP256R1())
+    """An EC P-256 seal for development, issued by `ca` (or self-signed); never overwrites."""
+    now = _utc_now()
+    not_before = not_before or now - timedelta(minutes=5)
+    not_after = not_after or now + DEVELOPMENT_KEY_VALIDITY
+    if ca is not None:
+        credential = ca.issue_seal(common_name, not_before, not_after)
+        write_pkcs12(Path(pkcs12_path), credential, [ca.certificate], passphrase)
+        return load_sealing_key(pkcs12_path, passphrase)
+    key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private_key.public_key())
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + DEVELOPMENT_KEY_VALIDITY)
+        .not_valid_before(not_before).not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # a.k.a. nonRepudiation
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(private_key.public_key()), critical=False
-        )
-        .sign(private_key, hashes.SHA256())
-    )
-    encryption = BestAvailableEncryption(passphrase) if passphrase else NoEncryption()
-    data = pkcs12.serialize_key_and_certificates(
-        common_name.encode("utf-8"), private_key, certificate, None, encryption
-    )
-    create_file_durably(Path(pkcs12_path), data, mode=0o600)
+            x509.KeyUsage(digital_signature=True, content_commitment=True,
+                          key_encipherment=False, data_encipherment=False, key_agreement=False,
+                          key_cert_sign=False, crl_sign=False, encipher_only=False,
+                          decipher_only=False),
+            critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .sign(key, hashes.SHA256()))
+    write_pkcs12(Path(pkcs12_path), CertifiedKey(certificate, key), (), passphrase)
     return load_sealing_key(pkcs12_path, passphrase)
 
 
 def load_or_create_sealing_key(
-    path: Path, passphrase: bytes | None, allow_generate: bool
+    path: Path, passphrase: bytes | None, allow_generate: bool, ca: DevelopmentCa | None = None
 ) -> SealingKey:
-    """Load the seal; generate a development one only when explicitly allowed."""
+    """Load the seal; generate a development one (issued by `ca`) only when allowed."""
     path = Path(path)
     if not path.exists():
         if not allow_generate:
@@ -116,49 +131,81 @@ def load_or_create_sealing_key(
                 f"sealing key {path} does not exist and generating one is not allowed"
             )
         try:
-            return create_development_key(path, passphrase=passphrase)
+            return create_development_key(path, passphrase=passphrase, ca=ca)
         except FileExistsError:
             pass  # another process created it first; use theirs
     return load_sealing_key(path, passphrase)
 
 
+@dataclass(frozen=True)
+class Sealer:
+    """Everything sealing needs besides the document: key, timestamp authority, trust, time."""
+
+    key: SealingKey
+    timestamper: TimeStamper
+    trust: SealTrust
+    clock: Callable[[], datetime] = _utc_now
+
+
+class _Pdf17Signer(signers.PdfSigner):
+    """A PAdES signer that keeps PDF 1.7 with the ESIC extension, as PDF/A-3 needs.
+
+    pyHanko marks ECDSA seals on the curves of ISO 32002 as PDF 2.0, which would contradict
+    the file header and the PDF/A-3 claim; ISO 32000-1 and ETSI EN 319 142 accept ECDSA in
+    PAdES signatures of PDF 1.7 files, so only the ESIC extension is declared.
+    """
+
+    def register_extensions(self, pdf_out: BasePdfFileWriter, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))
+        pdf_out.register_extension(signer_constants.ESIC_EXTENSION_1)
+
+
+def _align_producer(writer: IncrementalPdfFileWriter) -> None:
+    """PDF/A: the Info dictionary must agree with the XMP metadata, and pyHanko writes itself
+    as the XMP producer of every update, so the Info producer says the same."""
+    info_ref = writer.prev.trailer.raw_get("/Info")
+    if isinstance(info_ref, generic.IndirectObject):
+        info = info_ref.get_object()
+        info["/Producer"] = generic.TextStringObject(PYHANKO_PRODUCER)
+        writer.mark_update(info_ref)
+
+
+def evidence_attachment(evidence: Evidence, unsealed_pdf: bytes) -> Attachment:
+    return Attachment(
+        name=EVIDENCE_FILE_NAME, data=evidence.to_json(hashlib.sha256(unsealed_pdf).hexdigest()),
+        mime_type=EVIDENCE_MIME_TYPE, description=EVIDENCE_DESCRIPTION,
+        relationship="Supplement")
+
+
 def seal_pdf(
     pdf: bytes,
     evidence: Evidence,
-    key: SealingKey,
+    sealer: Sealer,
     *,
+    attachments: Sequence[Attachment] = (),
     reason: str = "Sealed SEPA direct debit mandate with signing evidence",
     location: str = "Mandate portal",
 ) -> bytes:
-    """Embed evidence.json (naming the SHA-256 of `pdf`) and seal both with PAdES-B-B."""
-    evidence_json = evidence.to_json(hashlib.sha256(pdf).hexdigest())
+    """The PAdES-B-LTA sealed PDF: evidence.json and `attachments` embedded and covered."""
+    if any(attachment.name == EVIDENCE_FILE_NAME for attachment in attachments):
+        raise AttachmentError(f"{EVIDENCE_FILE_NAME} is the portal's own attachment")
+    now = sealer.clock()
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    embed_file(
-        writer,
-        FileSpec(
-            file_spec_string=EVIDENCE_FILE_NAME,
-            file_name=EVIDENCE_FILE_NAME,
-            embedded_data=EmbeddedFileObject.from_file_data(
-                writer,
-                evidence_json,
-                compress=False,  # readable with any text tool, next to the PDF's own bytes
-                mime_type=EVIDENCE_MIME_TYPE,
-                params=EmbeddedFileParams(
-                    creation_date=evidence.signed_at, modification_date=evidence.signed_at
-                ),
-            ),
-            description="Evidence of how and when this mandate was signed",
-        ),
-    )
+    _align_producer(writer)
+    embed_associated_files(writer, [evidence_attachment(evidence, pdf), *attachments],
+                           when=evidence.signed_at)
     metadata = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD_NAME,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
         location=location,
+        embed_validation_info=True,
+        use_pades_lta=True,
+        timestamp_field_name=f"{ARCHIVE_TIMESTAMP_FIELD_PREFIX}1",
+        validation_context=sealer.trust.validation_context(now),
     )
-    pdf_signer = signers.PdfSigner(metadata, signer=key.signer)
-    output = run_sync(
-        lambda: pdf_signer.async_sign_pdf(writer, bytes_reserved=_SIGNATURE_BYTES_RESERVED)
-    )
+    pdf_signer = _Pdf17Signer(metadata, signer=sealer.key.signer,
+                              timestamper=sealer.timestamper)
+    output = run_sync(lambda: pdf_signer.async_sign_pdf(writer))
     return output.getvalue()

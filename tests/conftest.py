@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal import create_app, migrate
 from portal.db import make_engine, state
+from signing import load_or_create_development_pki
 from tests.pgcluster import PostgresCluster, find_pg_bin
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -24,6 +25,7 @@ BACKENDS = [
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
 _database_numbers = itertools.count()
+_development_pki: Path | None = None  # one per test process, see development_pki()
 
 
 @pytest.fixture(scope="session")
@@ -92,8 +94,20 @@ def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: P
     return new_postgres_database(request, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def development_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development CA and TSA per test process (RSA keys are slow to make per app)."""
+    global _development_pki
+    path = tmp_path_factory.mktemp("development-pki")
+    load_or_create_development_pki(path)
+    _development_pki = path
+    return path
+
+
 def app_settings(database_url: str, instance: Path) -> dict:
+    shared = {"DEVELOPMENT_PKI_PATH": str(_development_pki)} if _development_pki else {}
     return {
+        **shared,
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
@@ -109,7 +123,7 @@ def app_settings(database_url: str, instance: Path) -> dict:
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(app_settings(database_url, tmp_path / "instance"))
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ from portal.console.service import (
     search_mandates,
 )
 from portal.db import get_session
-from portal.documents.service import mandate_pdf, read_pdf, sealing_key
+from portal.documents.sealing import seal_trust
+from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -147,7 +148,7 @@ def mandate_detail(public_id: str):
     record_access(db, g.staff, mandate, "console.view_mandate", now=clock_now(),
                   ip=request.remote_addr)
     db.commit()
-    record = mandate_record(db, mandate, sealing_key().certificate_der)
+    record = mandate_record(db, mandate, seal_trust())
     return render_template("console/mandate.html", record=record, mandate=mandate)
 
 

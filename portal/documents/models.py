@@ -23,5 +23,8 @@ class MandatePdf(Base):
     #: The evidence record exactly as embedded (it names the unsealed document's SHA-256).
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    #: When the certificate of the newest archive timestamp expires: `mandate retimestamp`
+    #: renews before then. None for a PDF sealed before archive timestamps (PAdES-B-B).
+    archive_renew_by: Mapped[datetime | None] = mapped_column(index=True)
 
     mandate: Mapped[Mandate] = relationship()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.documents.models import MandatePdf
+from portal.documents.sealing import sealer, sealing_setup
 from portal.jobs.service import enqueue, job_handler
 from portal.mandates.models import Mandate, MandateStatus
 from portal.mandates.service import debtor_iban
@@ -26,7 +27,6 @@ from signing import (
     FileSystemPdfStore,
     MandateDocument,
     SealingKey,
-    load_or_create_sealing_key,
     produce_signed_mandate,
 )
 
@@ -37,16 +37,7 @@ PLACE_ONLINE = "Online"
 
 def sealing_key() -> SealingKey:
     """The portal's sealing key, loaded once per app; generated only outside production."""
-    app = current_app
-    key = app.extensions.get("sealing_key")
-    if key is None:
-        path = Path(app.config["SEAL_PKCS12_PATH"] or Path(app.instance_path) / "seal.p12")
-        passphrase = app.config["SEAL_PASSPHRASE"]
-        key = load_or_create_sealing_key(
-            path, passphrase.encode() if passphrase else None,
-            allow_generate=app.config["ENV"] != "production")
-        app.extensions["sealing_key"] = key
-    return key
+    return sealing_setup().key
 
 
 def pdf_store() -> FileSystemPdfStore:
@@ -63,6 +54,8 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     merchant, facts = mandate.merchant, mandate.evidence or {}
     iban = debtor_iban(session, mandate) or ""
     signed_at = mandate.signed_at
+    if signed_at is None:
+        raise ValueError(f"mandate {mandate.public_id} is not signed; it has no PDF")
     debtor_address = tuple(part for part in (
         mandate.debtor_address_line,
         " ".join(filter(None, (mandate.debtor_postal_code, mandate.debtor_city)))) if part)
@@ -73,7 +66,7 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
                           f"{merchant.postal_code} {merchant.city}"), merchant.country,
                           merchant.creditor_id),
         debtor=Debtor(mandate.debtor_name or mandate.customer.name, debtor_address,
-                      mandate.debtor_country or iban[:2], iban, mandate.bic,
+                      mandate.debtor_country, iban, mandate.bic,
                       mandate.customer.email),
         signed_at=signed_at, place=PLACE_ONLINE,
         signing_method=mandate.signing_method.value if mandate.signing_method else "",
@@ -93,6 +86,10 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
 
 
 @job_handler(PDF_JOB)
+def run_pdf_job(session: Session, payload: dict[str, Any]) -> None:
+    generate_mandate_pdf(session, payload)
+
+
 def generate_mandate_pdf(session: Session, payload: dict[str, Any],
                          now: datetime | None = None) -> MandatePdf | None:
     """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
@@ -104,15 +101,17 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, sealing_key(), pdf_store())
+        signed = produce_signed_mandate(document, branding, evidence, sealer(), pdf_store())
     now = now or clock_now()
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
-                     evidence=json.loads(signed.evidence_json), created_at=now)
+                     evidence=json.loads(signed.evidence_json), created_at=now,
+                     archive_renew_by=signed.renew_by)
     session.add(pdf)
     record_audit(session, action="mandate.pdf", subject=mandate.public_id, actor="system",
                  merchant_id=mandate.merchant_id, now=now,
                  data={"sha256": signed.sha256, "size": signed.size,
-                       "document_sha256": pdf.evidence["document_sha256"]})
+                       "document_sha256": pdf.evidence["document_sha256"],
+                       "renew_by": signed.renew_by.isoformat() if signed.renew_by else None})
     if mandate.customer.email and mandate.status == MandateStatus.ACTIVE:
         from portal.mail.jobs import MANDATE_COPY_JOB
 

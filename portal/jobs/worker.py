@@ -1,4 +1,7 @@
-"""Running jobs: ``flask --app portal worker`` processes, or a thread inside the web process."""
+"""Running jobs: ``flask --app portal worker`` processes, or a thread inside the web process.
+
+Each runs the job loop and, beside it, the webhook dispatcher (``portal.webhooks.workers``),
+which keeps many deliveries in flight at once."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal.jobs.service import run_due_jobs, worker_name
+from portal.webhooks.workers import start_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +32,13 @@ def work(app: Flask, stop: threading.Event, poll_seconds: float, name: str) -> N
 
 
 def start_in_process(app: Flask) -> threading.Event:
-    """The embedded default: a daemon thread in the web process (SQLite, `make run`)."""
+    """The embedded default: daemon threads in the web process (SQLite, `make run`)."""
     stop = threading.Event()
-    thread = threading.Thread(target=work, args=(app, stop, app.config["JOBS_POLL_SECONDS"],
-                                                 worker_name() + ":inprocess"),
+    name, poll = worker_name() + ":inprocess", app.config["JOBS_POLL_SECONDS"]
+    thread = threading.Thread(target=work, args=(app, stop, poll, name),
                               name="portal-jobs", daemon=True)
     thread.start()
+    start_dispatcher(app, stop, poll, name)
     return stop
 
 
@@ -62,5 +67,7 @@ def worker_command(poll: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     name = worker_name()
+    deliveries = start_dispatcher(app, stop, poll, name)
     click.echo(f"worker {name} running; Ctrl-C to stop")
     work(app, stop, poll, name)
+    deliveries.join()  # the requests in flight finish and are recorded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from itsdangerous import BadData, URLSafeSerializer
@@ -14,6 +15,12 @@ class LinkInvalid(Exception):
 
 
 def _serializer(secret_key: str, fallbacks: list[str] | tuple[str, ...]) -> URLSafeSerializer:
+    return _keyed_serializer(secret_key, tuple(fallbacks))
+
+
+@functools.lru_cache(maxsize=16)
+def _keyed_serializer(secret_key: str, fallbacks: tuple[str, ...]) -> URLSafeSerializer:
+    """Made once per set of keys (it derives its signers up front), not on every request."""
     # itsdangerous signs with the last key and accepts all of them: current key goes last.
     return URLSafeSerializer([*fallbacks, secret_key], salt=SALT)
 

@@ -17,6 +17,8 @@ from portal.merchants.service import normalise_origin
 
 bp = Blueprint("embed", __name__)
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "embed.js"
+#: A longer return URL is no return URL (it would be repeated in every link of the page).
+MAX_RETURN_URL_LENGTH = 2000
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ def _listed_origin(merchant: Merchant, value: str | None) -> str | None:
 
 def safe_return_url(merchant: Merchant, url: str | None) -> str | None:
     """``url`` if it is an http(s) page on one of the merchant's listed origins, else None."""
-    parts = urlsplit(url or "")
+    if url is None or len(url) > MAX_RETURN_URL_LENGTH:
+        return None
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     origin = _listed_origin(merchant, f"{parts.scheme}://{parts.netloc}")
@@ -62,7 +66,9 @@ def embedding_for(merchant: Merchant) -> Embedding | None:
     if origin is None:
         return None
     g.frame_ancestors = " ".join(merchant.frame_origins)
-    return Embedding(origin, safe_return_url(merchant, request.args.get("return_to")))
+    embedding = Embedding(origin, safe_return_url(merchant, request.args.get("return_to")))
+    g.page_params = embedding.query()  # what the language links keep (portal.i18n)
+    return embedding
 
 
 @bp.get("/embed/v1.js")

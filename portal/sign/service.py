@@ -94,9 +94,9 @@ _LINK_STATE = (
 
 def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     """The state of an already-opened, signable invitation; None for anything else (the full
-    path handles first opens and refusals). One statement in autocommit mode: no BEGIN and
-    ROLLBACK round trips on this hot path."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    path handles first opens and refusals). One statement, on ``DatabaseState.reads`` (in
+    autocommit: no BEGIN and ROLLBACK round trips on this hot path)."""
+    with engine.connect() as connection:
         row = connection.execute(_LINK_STATE, {"public_id": public_id}).first()
     if row is None or row.opened_at is None or refusal(
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:

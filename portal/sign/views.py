@@ -34,10 +34,10 @@ from portal.providers import PaymentStatus, ProviderError, get_provider
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.shortlinks.service import short_link_of, short_url
-from portal.sign.embed import embedding_for, safe_return_url
+from portal.sign.embed import Embedding, embedding_for, safe_return_url
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
-from portal.sign.page_cache import PageCache
+from portal.sign.page_cache import PageCache, page_key
 from portal.sign.service import (
     LinkRefusal,
     LinkRefused,
@@ -107,28 +107,29 @@ def _require_form_token(invitation: Invitation, offered: str | None) -> None:
 
 
 def _cached_page(token: str) -> Response | None:
-    """A repeat visit of a signable link: one small query, then the page rendered before."""
+    """A repeat visit of a signable link: one small query, then the page rendered before.
+
+    The lookup uses the embedding parameters as sent; only a page rendered for the same,
+    validated values can match (see ``portal.sign.page_cache``)."""
     config = current_app.config
     try:
         public_id, _ = read_invitation_token(token, config["SECRET_KEY"],
                                              config["SECRET_KEY_FALLBACKS"])
     except LinkInvalid:
         return None
-    state = open_link(db_state().engine, public_id, clock_now())
+    state = open_link(db_state().reads, public_id, clock_now())
     if state is None:
         return None
     g.locale_hint = state.locale_hint
-    cached = _pages().get(_page_key(token, state.mandate_version))
+    args = request.args
+    asked = None
+    if args.get("embed") == "1" and args.get("origin"):
+        asked = tuple(Embedding(args["origin"], args.get("return_to")).query().items())
+    cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked))
     if cached is None:
         return None
     body, g.frame_ancestors = cached
     return Response(body, mimetype="text/html")
-
-
-def _page_key(token: str, mandate_version: int) -> tuple:
-    args = request.args
-    return (token, mandate_version, _page_locale(), args.get("embed"), args.get("origin"),
-            args.get("return_to"))
 
 
 def _pages() -> PageCache:
@@ -207,7 +208,9 @@ def sign(token: str):
         embed_detail=last.status.value if retrying else None,
     )
     if request.method == "GET":
-        _pages().put(_page_key(token, mandate.version), (html.encode(), g.get("frame_ancestors")))
+        canonical = tuple(embedding.query().items()) if embedding else None
+        _pages().put(page_key(token, mandate.version, _page_locale(), canonical),
+                     (html.encode(), g.get("frame_ancestors")))
     return html, status
 
 

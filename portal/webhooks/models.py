@@ -45,7 +45,7 @@ class WebhookDelivery(Base):
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Failed attempts since it was last queued: the position in the retry schedule.
     retry_step: Mapped[int] = mapped_column(Integer, default=0)
-    #: Bumped on every (re)queue; names its job, so a superseded job steps aside.
+    #: Bumped on every (re)queue: how many rounds of the retry schedule it has been through.
     queue_round: Mapped[int] = mapped_column(Integer, default=0)
     #: When the next attempt is due; None once settled, or while parked.
     next_attempt_at: Mapped[datetime | None]
@@ -54,6 +54,11 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    #: The worker process sending it now (``portal.webhooks.claims``), since when and until when
+    #: its lease holds; a lease that ran out with the worker names an interrupted attempt.
+    locked_by: Mapped[str | None] = mapped_column(String(80))
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
 
     event: Mapped[Event] = relationship()
     merchant: Mapped[Merchant] = relationship()
@@ -62,8 +67,8 @@ class WebhookDelivery(Base):
 
 
 class WebhookAttempt(Base):
-    """One POST. Written before the request is sent, so a worker that dies mid-request leaves
-    a trace (closed as ``Interrupted`` by the next worker)."""
+    """One POST, written with its outcome; a worker that died mid-request leaves its lease
+    instead, which the next claim records as an ``Interrupted`` attempt."""
 
     __tablename__ = "webhook_attempt"
 
@@ -78,6 +83,8 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[int | None]
     #: At most 500 characters of the response body, or the error message.
     response_excerpt: Mapped[str | None] = mapped_column(Text)
+    #: The worker process that made the attempt (host:pid).
+    sent_by: Mapped[str | None] = mapped_column(String(80))
 
     delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempts")
 

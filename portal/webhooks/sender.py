@@ -1,13 +1,15 @@
 """POST one webhook: bounded in time (connect and total), no redirects, a short excerpt kept.
 
 httpx's timeouts bound each network operation, not the request; a real deadline needs
-cancellation, so the request runs as a coroutine under ``asyncio.timeout``. Each thread keeps
-its own event loop and client (connections are reused); callers stay synchronous.
+cancellation, so the request runs as a coroutine under ``asyncio.timeout``. The delivery workers
+await :func:`send` with one shared client, many requests at once; :func:`post` is the same for
+synchronous callers (each thread keeps its own event loop and client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import socket
 import threading
 import time
@@ -63,7 +65,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts, *,
 class _Runner:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = _new_client()
+        self.client = new_client()
 
 
 _local = threading.local()
@@ -76,16 +78,28 @@ def _thread_runner() -> _Runner:
     return runner
 
 
-def _new_client() -> httpx.AsyncClient:
-    return addresses.vet_connections(httpx.AsyncClient(  # each connection's address is judged
-        follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=20,
-                                                    keepalive_expiry=30)))
+def new_client(max_connections: int = 20) -> httpx.AsyncClient:
+    """A client that follows no redirects, keeps no cookies (one merchant's cookies must never
+    reach another's endpoint, even with requests to both in flight) and judges the address of
+    every connection it opens (``addresses.vet_connections``)."""
+    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return addresses.vet_connections(httpx.AsyncClient(
+        follow_redirects=False, cookies=no_cookies,
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections, keepalive_expiry=30)))
+
+
+
+async def send(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
+               timeouts: Timeouts, *, allow_private: bool = False) -> Outcome:
+    """One attempt on a shared client; never raises for network trouble."""
+    return await _post(client, url, body, headers, timeouts, allow_private)
 
 
 def _post_in_new_loop(url: str, body: bytes, headers: dict[str, str], timeouts: Timeouts,
                       allow_private: bool) -> Outcome:
     async def once() -> Outcome:
-        async with _new_client() as client:
+        async with new_client() as client:
             return await _post(client, url, body, headers, timeouts, allow_private)
     return asyncio.run(once())
 

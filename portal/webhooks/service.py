@@ -1,9 +1,10 @@
 """A merchant's webhook endpoint and the deliveries of its events: configure, rotate, replay.
 
-Every event of a merchant with an endpoint gets a delivery and a queued job in the event's own
-transaction (see ``portal.events.service.emit_event``), so no committed event is ever missed.
-While the endpoint is disabled, deliveries are *parked* (pending, no ``next_attempt_at``, no job)
-and enabling queues them again.
+Every event of a merchant with an endpoint gets a delivery, due at once, in the event's own
+transaction (see ``portal.events.service.emit_event``), so no committed event is ever missed:
+workers claim due deliveries from that table (``portal.webhooks.claims``), whatever order their
+transactions committed in. While the endpoint is disabled, deliveries are *parked* (pending, no
+``next_attempt_at``) and enabling queues them again.
 """
 
 from __future__ import annotations
@@ -20,17 +21,12 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.events.models import Event
 from portal.ids import new_public_id
-from portal.jobs.service import enqueue
 from portal.merchants.models import Merchant
 from portal.webhooks.addresses import BlockedAddress, refuse_non_public, resolve_now
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 from portal.webhooks.notices import queue_disabled_notice
 from portal.webhooks.signature import new_secret
 
-DELIVER_JOB = "webhook.deliver"
-#: The delivery's own schedule decides when to stop; the job's limit only stops a handler that
-#: keeps crashing.
-JOB_MAX_ATTEMPTS = 100
 MAX_URL_LENGTH = 2000
 
 Status = DeliveryStatus
@@ -99,8 +95,8 @@ def create_delivery(session: Session, event: Event, *,
 
 def queue_delivery(session: Session, delivery: WebhookDelivery, merchant: Merchant,
                    now: datetime) -> bool:
-    """Start a new round: fresh retry schedule, due now, its own job. Parks it instead while the
-    endpoint is disabled. True if queued."""
+    """Start a new round: fresh retry schedule, due now. Parks it instead while the endpoint is
+    disabled. True if queued."""
     delivery.status = Status.PENDING
     delivery.url = merchant.webhook_url or delivery.url
     delivery.retry_step = 0
@@ -109,9 +105,6 @@ def queue_delivery(session: Session, delivery: WebhookDelivery, merchant: Mercha
         delivery.next_attempt_at = None
         return False
     delivery.next_attempt_at = now
-    enqueue(session, DELIVER_JOB, {"delivery": delivery.public_id, "round": delivery.queue_round},
-            dedupe_key=f"{DELIVER_JOB}:{delivery.public_id}:{delivery.queue_round}",
-            run_at=now, max_attempts=JOB_MAX_ATTEMPTS)
     return True
 
 
@@ -186,8 +179,9 @@ def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
 
 def disable_endpoint(session: Session, merchant: Merchant, *, reason: str,
                      now: datetime | None = None) -> bool:
-    """Stop deliveries, record why and queue the notice to the merchant. False if another
-    worker disabled it first (one audit event and one notice per disabling)."""
+    """Stop deliveries (waiting ones are parked; those in flight finish their attempt), record
+    why and queue the notice to the merchant. False if another worker disabled it first (one
+    audit event and one notice per disabling)."""
     now = now or clock_now()
     changed = session.execute(
         update(Merchant)
@@ -197,6 +191,13 @@ def disable_endpoint(session: Session, merchant: Merchant, *, reason: str,
     session.expire(merchant, ["webhook_disabled_at"])
     if changed != 1:
         return False
+    session.execute(update(WebhookDelivery)
+                    .where(WebhookDelivery.merchant_id == merchant.id,
+                           WebhookDelivery.status == Status.PENDING,
+                           or_(WebhookDelivery.locked_until.is_(None),
+                               WebhookDelivery.locked_until < now))
+                    .values(next_attempt_at=None)
+                    .execution_options(synchronize_session=False))
     record_audit(session, action="webhook.endpoint_disabled", subject=merchant.public_id,
                  actor="system", merchant_id=merchant.id, now=now,
                  data={"url": merchant.webhook_url, "reason": reason,
@@ -289,7 +290,7 @@ def _new_delivery(event: Event, merchant: Merchant, now: datetime) -> WebhookDel
 
 def _queue_waiting(session: Session, merchant: Merchant, now: datetime) -> int:
     """Queue parked deliveries and those waiting out a backoff, due now. Deliveries already due
-    are left alone: their job may be running."""
+    are left alone: they may be in flight."""
     waiting = session.scalars(select(WebhookDelivery)
                               .where(WebhookDelivery.merchant_id == merchant.id,
                                      WebhookDelivery.status == Status.PENDING,

@@ -19,7 +19,7 @@ def limited_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({**app_settings(database_url, tmp_path / "instance"),
                       "RATELIMIT_ENABLED": True})
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 def test_sixth_login_post_in_a_minute_is_refused(limited_app: Flask) -> None:

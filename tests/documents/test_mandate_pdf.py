@@ -17,11 +17,14 @@ from sqlalchemy.orm import Session
 import signing.pipeline
 from portal.clock import utcnow
 from portal.documents.models import MandatePdf
+from portal.documents.sealing import seal_trust
+from portal.documents.service import read_pdf
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import run_due_jobs
-from signing import verify
+from signing import LocalTimestampAuthority, load_or_create_development_pki, verify
 from tests.factories import make_invitation
 from tests.sign.driver import Journey
+from tests.tsa_server import serve_tsa
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_pdf_is_pending_until_the_job_runs_then_downloadable(signed: Journey, ap
     for expected in (mandate.reference, mandate.merchant.creditor_id, "Sam de Vries",
                      "NL91 ABNA 0417 1643 00", "8 weken", "iDEAL-betaling"):
         assert expected in text
-    report = verify(download.data, signed.app.extensions["sealing_key"].certificate_der)
+    report = verify(download.data, seal_trust(signed.app))
     assert report.ok, report.reasons
     record = signed.session.scalar(select(MandatePdf))
     assert report.evidence["document_sha256"] == record.evidence["document_sha256"]
@@ -102,8 +105,7 @@ def test_customer_gets_a_copy_by_mail_in_their_language(signed: Journey, app: Fl
     assert message.get_body(("html",)) is not None
     attachment = next(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
-    assert verify(attachment.get_content(),
-                  app.extensions["sealing_key"].certificate_der).ok
+    assert verify(attachment.get_content(), seal_trust(app)).ok
 
 
 def test_verify_command_accepts_the_stored_pdf_and_rejects_a_flipped_byte(
@@ -119,3 +121,18 @@ def test_verify_command_accepts_the_stored_pdf_and_rejects_a_flipped_byte(
     tampered.write_bytes(bytes(data))
     bad = runner.invoke(args=["mandate", "verify", str(tampered)])
     assert bad.exit_code == 1 and "INVALID" in bad.output
+
+
+def test_the_seal_is_timestamped_by_the_tsa_at_tsa_url_with_its_credentials(
+        signed: Journey, app: Flask) -> None:
+    pki = load_or_create_development_pki(Path(app.config["DEVELOPMENT_PKI_PATH"]))
+    authority = LocalTimestampAuthority(pki.timestamping, [pki.ca.root])
+    with serve_tsa(authority, username="portal", password="s3cret") as tsa:
+        app.config.update(TSA_URL=tsa.url, TSA_USERNAME="portal", TSA_PASSWORD="s3cret")
+        assert run_due_jobs(app) == 2
+    assert tsa.requests and all(r["Authorization"].startswith("Basic ") for r in tsa.requests)
+    record = signed.session.scalar(select(MandatePdf))
+    with app.app_context():
+        report = verify(read_pdf(record), seal_trust())
+    assert report.ok, report.reasons
+    assert report.level == "B-LTA" and report.renew_by == record.archive_renew_by

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Session
 from portal import migrate
 from portal.checks import check_command
 from portal.db import make_engine
+from signing import DevelopmentCa, LocalTimestampAuthority, load_or_create_development_pki
+from signing.pki import write_pkcs12
 from tests.pgcluster import free_port
+from tests.tsa_server import RunningTsa, serve_tsa
 
 #: Production refuses weak keys (32 random bytes at least).
 SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -39,6 +42,23 @@ def smtp_port() -> Iterator[int]:
     controller.stop()
 
 
+@pytest.fixture(scope="module")
+def tsa(development_pki: Path) -> Iterator[RunningTsa]:
+    """A TSA on loopback that wants credentials, with a certificate of the development CA."""
+    pki = load_or_create_development_pki(development_pki)
+    with serve_tsa(LocalTimestampAuthority(pki.timestamping, [pki.ca.root]),
+                   username="portal", password="tsa-secret") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tsa_roots(development_pki: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pki = load_or_create_development_pki(development_pki)
+    path = tmp_path_factory.mktemp("tsa") / "tsa-ca.pem"
+    path.write_bytes(pki.ca.certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
 def _certificate(path: Path, valid_for: timedelta) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Portal seal")])
@@ -52,7 +72,8 @@ def _certificate(path: Path, valid_for: timedelta) -> None:
 
 
 @pytest.fixture
-def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
+def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa,
+               tsa_roots: Path) -> dict[str, str]:
     """A complete, correct production configuration."""
     database = tmp_path / "portal.sqlite3"
     engine = make_engine(f"sqlite:///{database}")
@@ -69,6 +90,8 @@ def production(tmp_path: Path, smtp_port: int) -> dict[str, str]:
         "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12",
         "PORTAL_PUBLIC_BASE_URL": "https://portal.example",
         "PORTAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "PORTAL_TSA_URL": tsa.url, "PORTAL_TSA_USERNAME": "portal",
+        "PORTAL_TSA_PASSWORD": "tsa-secret", "PORTAL_TSA_TRUST_ROOTS_PATH": str(tsa_roots),
     }
 
 
@@ -110,15 +133,33 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
      "signing certificate missing"),
     (lambda e, p: {**e, "PORTAL_SEAL_PASSPHRASE": "wrong"}, "signing certificate unreadable"),
     ("expiring", "signing certificate expires soon"),
+    ("no root", "has no root certificate"),
     (lambda e, p: {**e, "PORTAL_SMTP_PORT": str(free_port())}, "SMTP unreachable"),
     (lambda e, p: _drop(e, "PORTAL_MOLLIE_API_KEY"), "MOLLIE_API_KEY is not set"),
     (lambda e, p: {**e, "PORTAL_PUBLIC_BASE_URL": "http://portal.example"}, "is not https"),
+    (lambda e, p: _drop(e, "PORTAL_TSA_URL"), "PORTAL_TSA_URL is not set"),
+    (lambda e, p: {**e, "PORTAL_TSA_URL": "ftp://tsa.example"}, "is not an http(s) URL"),
+    (lambda e, p: {**e, "PORTAL_TSA_PASSWORD": "wrong"}, "gave no timestamp"),
+    (lambda e, p: _drop(e, "PORTAL_TSA_PASSWORD"), "must be set together"),
+    (lambda e, p: {**e, "PORTAL_TSA_URL": f"http://127.0.0.1:{free_port()}/tsa"},
+     "gave no timestamp"),
+    (lambda e, p: _drop(e, "PORTAL_TSA_TRUST_ROOTS_PATH"), "not trusted for timestamps"),
+    (lambda e, p: {**e, "PORTAL_TSA_TRUST_ROOTS_PATH": f"{p}/missing.pem"},
+     "TSA trust roots unreadable"),
+    (lambda e, p: {**e, "PORTAL_ARCHIVE_RENEWAL_DAYS": "5000"}, "due for renewal at once"),
 ])
 def test_each_misconfiguration_is_reported_alone(production, monkeypatch, tmp_path,
                                                   change, expected) -> None:
     if change == "expiring":
         _certificate(tmp_path / "seal.p12", timedelta(days=10))
         env = production
+    elif change == "no root":  # a CA-issued seal, its chain left out of the file
+        (tmp_path / "seal.p12").unlink()
+        now = datetime.now(UTC)
+        ca = DevelopmentCa.create(now)
+        write_pkcs12(tmp_path / "seal.p12", ca.issue_seal("Portal seal", now, now + timedelta(
+            days=365)), passphrase=b"pw")
+        env = _drop(production, "PORTAL_TSA_TRUST_ROOTS_PATH")
     else:
         env = change(production, tmp_path)
     result = _check(env, monkeypatch)

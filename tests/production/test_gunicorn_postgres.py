@@ -72,7 +72,7 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
         invitation = invite_customer(session, merchant, InvitationRequest(customer_name="Sam"))
         session.flush()
         path = invitation_url(invitation.public_id, invitation.expires_at, base).removeprefix(base)
-    state(app).engine.dispose()
+    state(app).dispose()
 
     web = _process(["gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b",
                     f"127.0.0.1:{port}", "wsgi:app"], env)

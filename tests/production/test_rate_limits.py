@@ -33,7 +33,7 @@ def limited(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Journey
 
     yield build
     for app in apps:
-        state(app).engine.dispose()
+        state(app).dispose()
 
 
 def test_opening_links_is_limited(limited) -> None:

@@ -166,7 +166,7 @@ def limited(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({**app_settings(database_url, tmp_path / "instance"),
                       "RATELIMIT_ENABLED": True, "RATELIMIT_SHORTLINK": "3 per minute"})
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 def test_following_short_links_is_rate_limited(limited: Flask) -> None:

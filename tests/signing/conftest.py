@@ -1,4 +1,8 @@
-"""Fixtures for the signing package: realistic mandates, one dev seal per session."""
+"""Fixtures for the signing package: realistic mandates, one development PKI and seal per session.
+
+The PKI (a root CA, the seal, a local TSA and its CRL) is made once; the unsealed and the sealed
+PDF are rendered once and shared, so only tests about sealing itself pay for a seal.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,17 @@ from signing import (
     Branding,
     Creditor,
     Debtor,
+    DevelopmentCa,
+    DevelopmentPki,
+    DevelopmentRevocation,
     Evidence,
+    LocalTimestampAuthority,
     MandateDocument,
+    Sealer,
     SealingKey,
+    SealTrust,
     create_development_key,
+    load_or_create_development_pki,
     render_mandate_pdf,
     seal_pdf,
 )
@@ -100,16 +111,52 @@ def _pdf_text(pdf: bytes) -> str:
     return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_sealer(ca: DevelopmentCa, key: SealingKey, tsa: LocalTimestampAuthority,
+                clock: Callable[[], datetime] = utc_now) -> Sealer:
+    """The portal's way of sealing, with everything local: the CA answers its own CRL URL."""
+    trust = SealTrust.of(
+        [ca.certificate], seal_subject=key.certificate.subject.rfc4514_string(),
+        revocation=DevelopmentRevocation(ca, clock))
+    return Sealer(key=key, timestamper=tsa, trust=trust, clock=clock)
+
+
 @pytest.fixture(scope="session")
-def sealing_key(tmp_path_factory: pytest.TempPathFactory) -> SealingKey:
-    return create_development_key(tmp_path_factory.mktemp("seal") / "portal-seal.p12")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevelopmentPki:
+    return load_or_create_development_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def sealing_key(tmp_path_factory: pytest.TempPathFactory, pki: DevelopmentPki) -> SealingKey:
+    return create_development_key(tmp_path_factory.mktemp("seal") / "portal-seal.p12", ca=pki.ca)
+
+
+@pytest.fixture(scope="session")
+def sealer(pki: DevelopmentPki, sealing_key: SealingKey) -> Sealer:
+    return make_sealer(pki.ca, sealing_key, LocalTimestampAuthority(pki.timestamping, [pki.ca.root]))
+
+
+@pytest.fixture(scope="session")
+def trust(sealer: Sealer) -> SealTrust:
+    return sealer.trust
 
 
 @pytest.fixture(scope="session")
 def foreign_key(tmp_path_factory: pytest.TempPathFactory) -> SealingKey:
+    """A self-signed seal of someone else: no chain to the portal's CA."""
     return create_development_key(
         tmp_path_factory.mktemp("foreign") / "other.p12", common_name="Someone else"
     )
+
+
+@pytest.fixture(scope="session")
+def foreign_sealer(pki: DevelopmentPki, foreign_key: SealingKey, sealer: Sealer) -> Sealer:
+    trust = SealTrust.of([pki.ca.certificate, foreign_key.certificate],
+                         revocation=sealer.trust.revocation)
+    return Sealer(key=foreign_key, timestamper=sealer.timestamper, trust=trust)
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +165,8 @@ def unsealed_pdf() -> bytes:
 
 
 @pytest.fixture(scope="session")
-def sealed_pdf(unsealed_pdf: bytes, sealing_key: SealingKey) -> bytes:
-    return seal_pdf(unsealed_pdf, _make_evidence(_make_document()), sealing_key)
+def sealed_pdf(unsealed_pdf: bytes, sealer: Sealer) -> bytes:
+    return seal_pdf(unsealed_pdf, _make_evidence(_make_document()), sealer)
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ PREVIEWS = [
 )
 @pytest.mark.parametrize("name, fields", PREVIEWS, ids=[name for name, _ in PREVIEWS])
 def test_sealed_mandate_preview_is_written_as_png(
-    name, fields, repo_root, sealing_key, make_document, make_evidence, make_branding
+    name, fields, repo_root, sealer, make_document, make_evidence, make_branding
 ):
     out_dir = repo_root / "test-artifacts" / "pdf"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,7 @@ def test_sealed_mandate_preview_is_written_as_png(
         if doc.locale == "nl"
         else make_branding(display_name="Acme Office Supplies", primary_colour="#1f3a5f", logo=None)
     )
-    sealed = seal_pdf(render_mandate_pdf(doc, branding), make_evidence(doc), sealing_key)
+    sealed = seal_pdf(render_mandate_pdf(doc, branding), make_evidence(doc), sealer)
     (out_dir / f"{name}.pdf").write_bytes(sealed)
 
     subprocess.run(

@@ -1,3 +1,4 @@
+import re
 from io import BytesIO
 
 import pytest
@@ -125,3 +126,24 @@ def test_iban_is_grouped_in_fours(iban):
 
 def test_iban_grouping_ignores_existing_spaces_and_case():
     assert group_iban("nl91 abna0417164300") == "NL91 ABNA 0417 1643 00"
+
+
+def _debtor_address_cell(html: str) -> str:
+    debtor = html.split("<h2>", 3)[2]  # after the creditor's box
+    cells = re.findall(r"<dt>[^<]*</dt>\s*<dd[^>]*>(.*?)</dd>", debtor, re.DOTALL)
+    return cells[1]  # name, address, IBAN, BIC
+
+
+def test_a_debtor_without_an_address_shows_no_bare_country(make_document, make_branding):
+    doc = make_document(debtor=Debtor(name="Jan de Vries", address_lines=(), country=None,
+                                      iban="NL91ABNA0417164300"))
+    assert _debtor_address_cell(render_mandate_html(doc, make_branding())).strip() == "—"
+
+
+def test_a_debtor_address_shows_the_parts_that_are_known(make_document, make_branding):
+    doc = make_document(debtor=Debtor(name="Jan de Vries", address_lines=("Kerkweg 3", " "),
+                                      country=None, iban="NL91ABNA0417164300"))
+    assert _debtor_address_cell(render_mandate_html(doc, make_branding())) == "Kerkweg 3"
+    doc = make_document(debtor=Debtor(name="Jan de Vries", address_lines=("Rue Haute 1",),
+                                      country="BE", iban="NL91ABNA0417164300"))
+    assert _debtor_address_cell(render_mandate_html(doc, make_branding())) == "Rue Haute 1<br>BE"

@@ -12,38 +12,38 @@ def _stored_files(root):
 
 
 def test_produces_a_stored_sealed_mandate_that_verifies(
-    tmp_path, sealing_key, make_document, make_evidence, make_branding
+    tmp_path, sealer, make_document, make_evidence, make_branding
 ):
     doc = make_document()
     store = FileSystemPdfStore(tmp_path)
-    signed = produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealing_key, store)
+    signed = produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealer, store)
 
     assert signed.sha256 == hashlib.sha256(signed.pdf).hexdigest()
     assert signed.size == len(signed.pdf)
     assert store.get(signed.sha256) == signed.pdf
     assert len(_stored_files(tmp_path)) == 1
-    report = verify(signed.pdf, sealing_key.certificate)
+    report = verify(signed.pdf, sealer.trust)
     assert report.ok, report.reasons
     assert signed.evidence_json in signed.pdf  # embedded uncompressed, byte for byte
 
 
 def test_seal_failure_after_rendering_stores_nothing(
-    tmp_path, sealing_key, make_document, make_evidence, make_branding, monkeypatch
+    tmp_path, sealer, make_document, make_evidence, make_branding, monkeypatch
 ):
-    def broken_seal(*args):
+    def broken_seal(*args, **kwargs):
         raise RuntimeError("HSM unavailable")
 
     monkeypatch.setattr(pipeline, "seal_pdf", broken_seal)
     doc = make_document()
     with pytest.raises(RuntimeError, match="HSM"):
         produce_signed_mandate(
-            doc, make_branding(), make_evidence(doc), sealing_key, FileSystemPdfStore(tmp_path)
+            doc, make_branding(), make_evidence(doc), sealer, FileSystemPdfStore(tmp_path)
         )
     assert _stored_files(tmp_path) == []
 
 
 def test_store_failure_leaves_no_partial_file_and_retry_stores_one(
-    tmp_path, sealing_key, make_document, make_evidence, make_branding, monkeypatch
+    tmp_path, sealer, make_document, make_evidence, make_branding, monkeypatch
 ):
     doc, store = make_document(), FileSystemPdfStore(tmp_path)
     real_fsync = os.fsync
@@ -53,11 +53,11 @@ def test_store_failure_leaves_no_partial_file_and_retry_stores_one(
 
     monkeypatch.setattr(os, "fsync", disk_failure)
     with pytest.raises(OSError):
-        produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealing_key, store)
+        produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealer, store)
     assert _stored_files(tmp_path) == []
 
     monkeypatch.setattr(os, "fsync", real_fsync)
-    signed = produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealing_key, store)
+    signed = produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealer, store)
     assert _stored_files(tmp_path) == [
         tmp_path / f"{signed.sha256[:2]}/{signed.sha256[2:4]}/{signed.sha256}.pdf"
     ]
@@ -72,7 +72,7 @@ def test_store_failure_leaves_no_partial_file_and_retry_stores_one(
     ],
 )
 def test_evidence_that_does_not_describe_the_document_is_refused(
-    tmp_path, sealing_key, make_document, make_evidence, make_branding, mismatch
+    tmp_path, sealer, make_document, make_evidence, make_branding, mismatch
 ):
     doc = make_document()
     shift = mismatch.pop("signed_at_shift", None)
@@ -83,7 +83,7 @@ def test_evidence_that_does_not_describe_the_document_is_refused(
             doc,
             make_branding(),
             make_evidence(doc, **mismatch),
-            sealing_key,
+            sealer,
             FileSystemPdfStore(tmp_path),
         )
     assert _stored_files(tmp_path) == []

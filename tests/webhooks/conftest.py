@@ -19,9 +19,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from portal.clock import utcnow
 from portal.events.models import Event
 from portal.events.service import emit_event
+from portal.jobs.service import run_due_jobs
 from portal.merchants.models import Merchant
 from portal.webhooks.models import WebhookDelivery
 from portal.webhooks.service import configure_endpoint
+from portal.webhooks.workers import deliver_due
 from tests.factories import make_merchant
 from tests.webhooks.receiver import Received, Receiver
 
@@ -77,6 +79,11 @@ def endpoint(app: Flask, session: Session, merchant: Merchant, receiver: Receive
         secret = configure_endpoint(session, merchant, receiver.url)
     session.commit()
     return Endpoint(merchant, secret, receiver)
+
+
+def run_all(app: Flask) -> int:
+    """What a worker process does: due jobs (notices, mail) and due deliveries; how many ran."""
+    return run_due_jobs(app) + deliver_due(app)
 
 
 def emit(app: Flask, session: Session, merchant: Merchant, type: str = "mandate.created",

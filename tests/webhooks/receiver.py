@@ -18,6 +18,9 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.monotonic)
+    path: str = "/hooks"
+    #: Wall-clock arrival, to compare with the event's ``created_at``.
+    wall: float = field(default_factory=time.time)
 
     @property
     def id(self) -> str:
@@ -41,6 +44,8 @@ class Receiver:
         self.hang_first = 0
         self.hang_seconds = 60.0
         self.delay = 0.0
+        #: Per-path answer delays (a slow endpoint among fast ones), else ``delay``.
+        self.path_delays: dict[str, float] = {}
         #: Event ids always answered with a 500 (an endpoint choking on particular events).
         self.refuse_ids: set[str] = set()
         #: Concurrency record: ids in flight now, and ids ever seen in flight twice at once.
@@ -56,7 +61,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hooks"
 
     def start(self) -> Receiver:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        server = _Server(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -97,12 +102,21 @@ class Receiver:
                 return 200, self.body
             if number <= self.hang_first + self.fail_first or received.id in self.refuse_ids:
                 return 500, b'{"error":"not today"}'
-            if self.delay:
-                time.sleep(self.delay)
+            delay = self.path_delays.get(received.path, self.delay)
+            if delay:
+                time.sleep(delay)
             return self.status, self.body
         finally:
             with self.arrived:
                 self.in_flight[received.id] -= 1
+
+
+class _Server(ThreadingHTTPServer):
+    #: Many senders connect at once (a worker keeps dozens of requests in flight).
+    request_queue_size = 512
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A sender that closed its idle connection is no error worth a traceback."""
 
 
 def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -113,7 +127,7 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None: 
             length = int(self.headers.get("content-length") or 0)
             received = Received({k.lower(): v for k, v in self.headers.items()},
-                                self.rfile.read(length))
+                                self.rfile.read(length), path=self.path)
             status, body = receiver._answer(received)
             try:
                 self.send_response(status)

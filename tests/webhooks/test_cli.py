@@ -8,9 +8,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from portal.jobs.service import run_due_jobs
 from portal.merchants.models import Merchant
-from tests.webhooks.conftest import Clock, emit, package_verifies
+from tests.webhooks.conftest import Clock, emit, package_verifies, run_all
 from tests.webhooks.receiver import Receiver
 
 
@@ -31,14 +30,14 @@ def test_the_command_line_configures_rotates_replays_and_lists_attempts(
     assert merchant.contact_email == "Tech@merchant.example"
 
     event = emit(app, session, merchant)
-    run_due_jobs(app)
+    run_all(app)
     assert package_verifies(secret, receiver.requests[0])
 
     new = _invoke(runner, "rotate-secret", *who, "--overlap-hours", "1")
     assert new.startswith("whsec_") and new != secret
     delivery_id = _invoke(runner, "replay", *who, "--event", event.public_id)
     assert delivery_id.startswith("whk_")
-    run_due_jobs(app)
+    run_all(app)
     assert package_verifies(secret, receiver.requests[1])
     assert package_verifies(new, receiver.requests[1])
 

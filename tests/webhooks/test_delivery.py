@@ -11,11 +11,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.db import state
 from portal.events.service import emit_event
 from portal.jobs.models import Job
-from portal.jobs.service import run_due_jobs
 from portal.webhooks import signature
-from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from portal.webhooks.claims import DeliverySettings, claim_batch
+from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 from portal.webhooks.service import configure_endpoint
 from tests.factories import make_merchant
 from tests.webhooks.conftest import (
@@ -24,6 +25,7 @@ from tests.webhooks.conftest import (
     delivery_of,
     emit,
     package_verifies,
+    run_all,
     signed_with,
 )
 from tests.webhooks.receiver import Receiver
@@ -33,7 +35,7 @@ def test_every_event_arrives_once_signed_and_verifiable(app: Flask, session: Ses
                                                         endpoint: Endpoint, clock: Clock) -> None:
     events = [emit(app, session, endpoint.merchant, kind, mandate=f"md_{n}")
               for n, kind in enumerate(("mandate.created", "mandate.signed", "mandate.active"))]
-    assert run_due_jobs(app) == 3
+    assert run_all(app) == 3
 
     requests = endpoint.receiver.requests
     assert [r.id for r in requests] == [e.public_id for e in events]
@@ -63,15 +65,15 @@ def test_failed_attempts_are_retried_with_the_same_id_and_logged(
     endpoint.receiver.fail_first = 2
     event = emit(app, session, endpoint.merchant)
     started = clock.now
-    run_due_jobs(app)
+    run_all(app)
     delivery = delivery_of(session, event)
     assert delivery.status == DeliveryStatus.PENDING and delivery.last_status == 500
     assert timedelta(seconds=25) <= delivery.next_attempt_at - started <= timedelta(seconds=35)
-    assert run_due_jobs(app) == 0  # not due yet
+    assert run_all(app) == 0  # not due yet
 
     for _ in range(2):
         clock.move_to(delivery_of(session, event).next_attempt_at)
-        run_due_jobs(app)
+        run_all(app)
 
     delivery = delivery_of(session, event)
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempt_count == 3
@@ -92,7 +94,7 @@ def test_backoff_spans_more_than_three_days_then_the_delivery_fails(
     while (delivery := delivery_of(session, event)).status == DeliveryStatus.PENDING:
         assert delivery.next_attempt_at is not None, "parked before its schedule ran out"
         clock.move_to(delivery.next_attempt_at)
-        assert run_due_jobs(app) >= 1
+        assert run_all(app) >= 1
 
     assert delivery.status == DeliveryStatus.FAILED and delivery.next_attempt_at is None
     times = [a.attempted_at for a in delivery.attempts]
@@ -102,8 +104,8 @@ def test_backoff_spans_more_than_three_days_then_the_delivery_fails(
     assert gaps[0] <= timedelta(seconds=35) and gaps[-1] >= timedelta(hours=20)
     assert all(later >= earlier * 0.7 for earlier, later in itertools.pairwise(gaps))
     assert len(endpoint.receiver.requests) == 13
-    job = session.scalar(select(Job).where(Job.kind == "webhook.deliver"))
-    assert job.status == "dead" and "gave up after 13 attempts" in job.last_error
+    assert delivery.attempt_count == 13 and delivery.last_error == "HTTP 503"
+    assert delivery.locked_by is None and delivery.locked_until is None
 
 
 def test_a_hanging_endpoint_times_out_and_the_next_attempt_delivers(
@@ -112,7 +114,7 @@ def test_a_hanging_endpoint_times_out_and_the_next_attempt_delivers(
     endpoint.receiver.hang_first = 1
     event = emit(app, session, endpoint.merchant)
     started = time.monotonic()
-    run_due_jobs(app)
+    run_all(app)
     assert time.monotonic() - started < 5
     [attempt] = delivery_of(session, event).attempts
     assert attempt.http_status is None and attempt.error == "TotalTimeout"
@@ -120,7 +122,7 @@ def test_a_hanging_endpoint_times_out_and_the_next_attempt_delivers(
     endpoint.receiver.release()
 
     clock.move_to(delivery_of(session, event).next_attempt_at)
-    run_due_jobs(app)
+    run_all(app)
     assert delivery_of(session, event).status == DeliveryStatus.SUCCEEDED
 
 
@@ -131,14 +133,14 @@ def test_an_endpoint_that_is_down_then_comes_up_gets_the_event(
         secret = configure_endpoint(session, merchant, down.url)
     session.commit()
     event = emit(app, session, merchant)
-    run_due_jobs(app)
+    run_all(app)
     [attempt] = delivery_of(session, event).attempts
     assert attempt.error == "ConnectError" and attempt.latency_ms < 2000
 
     down.start()
     try:
         clock.move_to(delivery_of(session, event).next_attempt_at)
-        run_due_jobs(app)
+        run_all(app)
         assert delivery_of(session, event).status == DeliveryStatus.SUCCEEDED
         assert down.ids() == [event.public_id] and package_verifies(secret, down.requests[0])
     finally:
@@ -153,7 +155,7 @@ def test_redirects_are_not_followed_and_excerpts_are_short(
         receiver.status, receiver.response_headers = 307, {"location": elsewhere.url}
         receiver.body = b"x" * 10_000
         event = emit(app, session, endpoint.merchant)
-        run_due_jobs(app)
+        run_all(app)
         [attempt] = delivery_of(session, event).attempts
         assert attempt.http_status == 307 and len(attempt.response_excerpt) == 500
         assert delivery_of(session, event).status == DeliveryStatus.PENDING
@@ -166,7 +168,7 @@ def test_retry_after_from_the_endpoint_is_honoured(
         app: Flask, session: Session, endpoint: Endpoint, clock: Clock) -> None:
     endpoint.receiver.status, endpoint.receiver.response_headers = 429, {"retry-after": "3600"}
     event = emit(app, session, endpoint.merchant)
-    run_due_jobs(app)
+    run_all(app)
     assert delivery_of(session, event).next_attempt_at >= clock.now + timedelta(hours=1)
 
 
@@ -174,7 +176,7 @@ def test_private_addresses_are_refused_unless_allowed(
         app: Flask, session: Session, endpoint: Endpoint, clock: Clock) -> None:
     app.config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = False
     event = emit(app, session, endpoint.merchant)
-    run_due_jobs(app)
+    run_all(app)
     [attempt] = delivery_of(session, event).attempts
     assert attempt.error == "BlockedAddress" and "127.0.0.1" in attempt.response_excerpt
     assert endpoint.receiver.requests == []
@@ -183,15 +185,20 @@ def test_private_addresses_are_refused_unless_allowed(
 def test_an_attempt_left_unfinished_by_a_dead_worker_is_closed_and_retried(
         app: Flask, session: Session, endpoint: Endpoint, clock: Clock) -> None:
     event = emit(app, session, endpoint.merchant)
-    delivery = delivery_of(session, event)
-    session.add(WebhookAttempt(delivery=delivery, attempted_at=clock.now))  # as if killed
-    delivery.attempt_count = 1
-    session.commit()
-    run_due_jobs(app)
+    settings = DeliverySettings.from_config(app.config)
+    with state(app).factory() as other:  # a worker claims it, then dies before any outcome
+        [claimed] = claim_batch(other, worker="dead:1", now=clock.now, limit=10,
+                                settings=settings, endpoint_room=lambda _: 8)
+    clock.advance(seconds=settings.lease.total_seconds() - 1)
+    assert run_all(app) == 0 and endpoint.receiver.requests == []  # its lease still holds
+    clock.advance(seconds=2)
+    assert run_all(app) == 1
     delivery = delivery_of(session, event)
     assert [(a.error, a.http_status) for a in delivery.attempts] == [
         ("Interrupted", None), (None, 200)]
+    assert delivery.attempts[0].attempted_at == clock.now - settings.lease - timedelta(seconds=1)
     assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempt_count == 2
+    assert endpoint.receiver.ids() == [claimed.event_id]
 
 
 def test_deliveries_commit_or_roll_back_with_their_event(
@@ -207,14 +214,14 @@ def test_deliveries_commit_or_roll_back_with_their_event(
     session.commit()
     emit(app, session, other)
     assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
-    assert run_due_jobs(app) == 0
+    assert run_all(app) == 0
 
 
 def test_the_body_is_compact_json_with_the_event_fields(
         app: Flask, session: Session, endpoint: Endpoint, clock: Clock) -> None:
     event = emit(app, session, endpoint.merchant, "mandate.revoked", mandate="md_1",
                  reason="Débiteur")
-    run_due_jobs(app)
+    run_all(app)
     body = endpoint.receiver.requests[0].body
     assert json.loads(body)["data"] == {"mandate": "md_1", "reason": "Débiteur"}
     assert b" " not in body.replace(b"D\xc3\xa9biteur", b"") and event.public_id.encode() in body

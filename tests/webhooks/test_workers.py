@@ -21,7 +21,6 @@ import tests.conftest as base
 from portal import create_app
 from portal.db import state
 from portal.events.service import emit_event
-from portal.jobs.models import Job
 from portal.merchants.models import Merchant
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from portal.webhooks.service import configure_endpoint
@@ -44,7 +43,7 @@ def pg_app(pg_url: str, tmp_path: Path) -> Iterator[Flask]:
                       "DATA_KEY": "test-data-key", "INSTANCE_PATH": str(tmp_path / "instance"),
                       "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True})
     yield app
-    state(app).engine.dispose()
+    state(app).dispose()
 
 
 @pytest.fixture
@@ -161,8 +160,8 @@ def test_two_workers_deliver_fifty_events_exactly_once_never_concurrently(
 
     assert receiver.overlaps == []  # no event id was ever in flight twice at the same time
     assert Counter(receiver.ids()) == Counter(event_ids)  # all 50, each exactly once
-    assert receiver.max_in_flight == 2  # both workers really were sending at once
+    assert receiver.max_in_flight >= 2  # requests really were in flight at once
     with state(pg_app).factory() as session:
-        workers_used = session.scalars(select(Job.locked_by).distinct()).all()
+        workers_used = session.scalars(select(WebhookAttempt.sent_by).distinct()).all()
         attempts = session.scalar(select(func.count()).select_from(WebhookAttempt))
     assert len(workers_used) == 2 and attempts == 50

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.inputs import FEED_PARAMS
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, encode_cursor, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor_id, encode_cursor
 from portal.api.serializers import event_json, list_json
-from portal.api.validation import read_query
+from portal.api.validation import read_query, validation_problem
 from portal.db import get_session
+from portal.events.feed import UnknownAnchor, feed_page
 from portal.events.models import Event
 from portal.ids import looks_like
 
@@ -21,14 +22,15 @@ from portal.ids import looks_like
 def list_events() -> Response:
     params = read_query(FEED_PARAMS)
     after = anchor_id(params, ("after", "starting_after"))
-    query = select(Event).where(Event.merchant_id == merchant_id())
-    if "type" in params:
-        query = query.where(Event.type == params["type"])
-    page = paginate(get_session(), query, Event, merchant_id(), after,
-                    params.get("limit", DEFAULT_LIMIT), newest_first=False)
+    try:
+        page = feed_page(get_session(), merchant_id(), after=after,
+                         limit=params.get("limit", DEFAULT_LIMIT), type=params.get("type"))
+    except UnknownAnchor:
+        raise validation_problem([{"field": "starting_after",
+                                   "message": "No object with this id in this list."}]) from None
     # A feed is polled: always say where to continue from, even on the last page.
-    last = page.items[-1].public_id if page.items else after
-    return json_response(list_json([event_json(e) for e in page.items], page.has_more,
+    last = page.events[-1].public_id if page.events else after
+    return json_response(list_json([event_json(e) for e in page.events], page.has_more,
                                    encode_cursor(last) if last else None))
 
 

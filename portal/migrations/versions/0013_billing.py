@@ -3,7 +3,7 @@ settings), plans, subscriptions with their pauses and billed periods, and the pa
 provider's settlements with each merchant's share
 
 Revision ID: 8c88dae76029
-Revises: c14d0b7e5a31
+Revises: ad5b8c50e5fa
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "8c88dae76029"
-down_revision = "c14d0b7e5a31"
+down_revision = "ad5b8c50e5fa"
 branch_labels = None
 depends_on = None
 

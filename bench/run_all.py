@@ -1,0 +1,65 @@
+"""``make bench``: every bench with short defaults, then one summary table.
+
+    .venv/bin/python bench/run_all.py [--long]
+
+Prints the machine's load average before and after: the figures only mean something on a
+quiet machine (other processes on the same cores lower them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path[0] = str(BENCH.parent)  # bench/http.py would shadow the standard library's http
+
+from bench.report import Figure, table
+
+#: (script, its arguments for the short run, or None to skip it in the long run).
+SHORT: list[tuple[str, list[str], bool]] = [
+    ("pdf.py", ["--n", "8"], True),
+    ("webhooks.py", ["--short"], True),
+    ("http.py", ["--seconds", "5", "--flows", "80"], True),
+    # The speed ratio against sepaxml on a batch it can build in seconds, then our memory at the
+    # size the target names (sepaxml needs minutes there).
+    ("pain008.py", ["--count", "20000"], True),
+    ("pain008.py", ["--count", "100000", "--no-baseline"], False),
+    ("returns.py", ["--count", "100000", "--import-count", "2000"], True),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--long", action="store_true", help="each bench's own (longer) defaults")
+    args = parser.parse_args()
+    started, load_before = time.monotonic(), os.getloadavg()
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as results:
+        env = {**os.environ, "BENCH_RESULTS": results.name}
+        for script, short, in_long_run in SHORT:
+            if args.long and not in_long_run:
+                continue
+            arguments = [] if args.long else short
+            print(f"\n== bench/{script} {' '.join(arguments)}", flush=True)
+            subprocess.run([sys.executable, str(BENCH / script), *arguments],
+                           env=env, check=True)
+        figures = [Figure(**json.loads(line)) for line in results.read().splitlines()]
+    load_after = os.getloadavg()
+    print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s on {os.cpu_count()} "
+          f"CPUs; load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+          f"(1 min), {load_after[1]:.2f} (5 min)\n")
+    print(table(figures))
+    missed = [f.name for f in figures if f.met is False]
+    print(f"\ntargets met: {sum(f.met is True for f in figures)} of "
+          f"{sum(f.met is not None for f in figures)}" + (f"; missed: {', '.join(missed)}"
+                                                         if missed else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Flask's signed-cookie sessions, with the signing serializer made once per key set.
+
+Flask builds the serializer (and derives its keys) again on every request, even when the
+request carries no session cookie at all; on the signing page's hot path that is a measurable
+share of the request. Same cookies, same keys, same rotation (``SECRET_KEY_FALLBACKS``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+
+class CachedSigningSessionInterface(SecureCookieSessionInterface):
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[object, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        fallbacks = tuple(app.config.get("SECRET_KEY_FALLBACKS") or ())
+        key = (app.secret_key, fallbacks)
+        serializer = self._serializers.get(key)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            if serializer is not None:
+                self._serializers = {key: serializer}  # the keys changed: drop the old one
+        return serializer

@@ -1,0 +1,206 @@
+"""Delivery workers: many requests in flight per process, a share per endpoint, batched records.
+
+A :class:`Dispatcher` runs one event loop. Each round it records the outcomes gathered so far
+(one transaction), claims due deliveries for the free slots (one transaction), starts their
+requests, and waits until enough outcomes arrived or a short flush interval passed. An endpoint
+never holds more than ``WEBHOOK_ENDPOINT_CONCURRENCY`` of the ``WEBHOOK_CONCURRENCY`` slots, and
+its deliveries are not even claimed while it has no room, so a slow or dead endpoint delays
+only itself. Database work runs in a thread; the loop keeps sending meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+
+import httpx
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal.clock import Clock, utcnow
+from portal.db import state
+from portal.webhooks.claims import Claimed, DeliverySettings, Result, claim_batch, complete_batch
+from portal.webhooks.sender import Outcome, new_client, send
+
+log = logging.getLogger(__name__)
+
+#: Sends one claimed delivery and says what happened; the real one POSTs it over HTTP.
+Transport = Callable[[Claimed, DeliverySettings], Awaitable[Outcome]]
+
+
+class HttpTransport:
+    """POSTs through one shared client (connections reused per endpoint)."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, claimed: Claimed, settings: DeliverySettings) -> Outcome:
+        if self._client is None:
+            self._client = new_client(settings.concurrency)
+        return await send(self._client, claimed.url, claimed.body, claimed.headers,
+                          settings.timeouts, allow_private=settings.allow_private)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
+class Dispatcher:
+    def __init__(self, factory: sessionmaker[Session], settings: DeliverySettings, *,
+                 worker: str, clock: Clock = utcnow, transport: Transport | None = None,
+                 context: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+        self.factory, self.settings, self.worker, self.clock = factory, settings, worker, clock
+        self.transport: Transport = transport or HttpTransport()
+        #: Entered around database work in its thread (the app context, for the services).
+        self.context = context
+        self.in_flight: dict[asyncio.Task[Result], Claimed] = {}
+        self.per_endpoint: Counter[int] = Counter()
+        self.results: list[Result] = []
+        #: Outcomes recorded so far, and a notice for whoever waits on progress (tests).
+        self.recorded = 0
+        self._progress: tuple[asyncio.AbstractEventLoop, asyncio.Condition] | None = None
+
+    @property
+    def progress(self) -> asyncio.Condition:
+        """Notified whenever outcomes were recorded (one per event loop the dispatcher runs in)."""
+        loop = asyncio.get_running_loop()
+        if self._progress is None or self._progress[0] is not loop:
+            self._progress = (loop, asyncio.Condition())
+        return self._progress[1]
+
+    @classmethod
+    def for_app(cls, app: Flask, *, worker: str, transport: Transport | None = None
+                ) -> Dispatcher:
+        return cls(state(app).factory, DeliverySettings.from_config(app.config), worker=worker,
+                   clock=app.config.get("CLOCK") or utcnow, transport=transport,
+                   context=app.app_context)
+
+    # -- database work, in a thread ------------------------------------------------------
+    def _room(self, merchant_id: int) -> int:
+        return self.settings.endpoint_concurrency - self.per_endpoint[merchant_id]
+
+    def _claim(self, limit: int) -> list[Claimed]:
+        full = [m for m, n in self.per_endpoint.items() if n >= self.settings.endpoint_concurrency]
+        with self.context(), self.factory() as session:
+            return claim_batch(session, worker=self.worker, now=self.clock(), limit=limit,
+                               settings=self.settings, endpoint_room=self._room, skip=full)
+
+    def _complete(self, results: list[Result]) -> int:
+        with self.context(), self.factory() as session:
+            return complete_batch(session, results, worker=self.worker, now=self.clock(),
+                                  settings=self.settings)
+
+    # -- the loop --------------------------------------------------------------------------
+    async def _attempt(self, claimed: Claimed) -> Result:
+        attempted_at: datetime = self.clock()
+        try:
+            outcome = await self.transport(claimed, self.settings)
+        except Exception as exc:  # a transport bug is a failed attempt, never a lost delivery
+            log.exception("webhook transport failed")
+            outcome = Outcome(None, type(exc).__name__, 0, str(exc))
+        return Result(claimed, outcome, attempted_at)
+
+    async def _fill(self) -> int:
+        """Claim due deliveries into the free slots and start them; how many started."""
+        free = self.settings.concurrency - len(self.in_flight)
+        if free <= 0:
+            return 0
+        batch = await asyncio.to_thread(self._claim, free)
+        for claimed in batch:
+            self.per_endpoint[claimed.merchant_id] += 1
+            self.in_flight[asyncio.create_task(self._attempt(claimed))] = claimed
+        return len(batch)
+
+    async def _gather(self, timeout: float) -> None:
+        """Wait for outcomes: until a batch is full, ``flush_seconds`` after the first one, or
+        ``timeout`` without any."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.in_flight and len(self.results) < self.settings.batch_size:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            done, _ = await asyncio.wait(self.in_flight, timeout=remaining,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                claimed = self.in_flight.pop(task)
+                self.per_endpoint[claimed.merchant_id] -= 1
+                if not self.per_endpoint[claimed.merchant_id]:
+                    del self.per_endpoint[claimed.merchant_id]
+                self.results.append(task.result())
+            if done and self.results:
+                deadline = min(deadline, loop.time() + self.settings.flush_seconds)
+
+    async def _flush(self) -> None:
+        if not self.results:
+            return
+        results, self.results = self.results, []
+        try:
+            recorded = await asyncio.to_thread(self._complete, results)
+        except BaseException:
+            self.results = results + self.results  # kept for the next round (the lease holds)
+            raise
+        self.recorded += recorded
+        async with self.progress:
+            self.progress.notify_all()
+
+    async def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Deliver until ``stop`` is set, then let the requests in flight finish and record
+        them (each ends within its timeout)."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self._flush()
+                    started = await self._fill()
+                except Exception:  # e.g. the database restarting: log, wait, carry on
+                    log.exception("webhook delivery round failed; retrying")
+                    started = 0
+                if self.in_flight:
+                    await self._gather(poll_seconds)
+                elif not started:
+                    await asyncio.sleep(poll_seconds)
+            await self._finish()
+        finally:
+            if isinstance(self.transport, HttpTransport):
+                await self.transport.aclose()
+
+    async def drain(self) -> int:
+        """Deliver everything due now, including what falls due while doing it (the clock
+        permitting); returns how many outcomes were recorded."""
+        try:
+            while True:
+                await self._flush()
+                started = await self._fill()
+                if not started and not self.in_flight:
+                    break
+                await self._gather(self.settings.timeouts.total + 1)
+            return self.recorded
+        finally:
+            if isinstance(self.transport, HttpTransport):
+                await self.transport.aclose()
+
+    async def _finish(self) -> None:
+        while self.in_flight:
+            await self._gather(self.settings.timeouts.total + 1)
+        await self._flush()
+
+
+def deliver_due(app: Flask, *, worker: str = "inline", transport: Transport | None = None) -> int:
+    """Send every delivery due now and record the outcomes (tests, ``make run``'s runner)."""
+    return asyncio.run(Dispatcher.for_app(app, worker=worker, transport=transport).drain())
+
+
+def start_dispatcher(app: Flask, stop: threading.Event, poll_seconds: float,
+                     worker: str) -> threading.Thread:
+    """A thread running a dispatcher beside the job loop of a worker (or web) process."""
+    dispatcher = Dispatcher.for_app(app, worker=worker)
+    thread = threading.Thread(target=lambda: asyncio.run(dispatcher.run(stop, poll_seconds)),
+                              name="portal-webhooks", daemon=True)
+    thread.start()
+    return thread
