@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.api import collection_openapi
+from portal.api import billing_openapi, collection_openapi
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
 from portal.api.inputs import (
@@ -34,6 +34,10 @@ SCOPE_DESCRIPTIONS = {
     "payments:write": "Create and withdraw payment requests, enter external payments, refund; "
                       "schedule and cancel debits, export batches, import bank reports.",
     "events:read": "Read the event feed.",
+    "billing:read": "Read invoices, plans and subscriptions.",
+    "billing:write": "Create invoices (with their collection), enter payments on them, void "
+                     "them; create plans; start, pause, resume, stop and change "
+                     "subscriptions.",
 }
 #: The conventions every endpoint follows: (title, text); shown in the description and the docs.
 CONVENTIONS: tuple[tuple[str, str], ...] = (
@@ -279,6 +283,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
         **collection_openapi.schemas(config),
+        **billing_openapi.schemas(config),
     }
 
 
@@ -330,7 +335,7 @@ IDEMPOTENCY_PARAMETER = {
 
 
 REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment",
-                   "CreateDebit")
+                   "CreateDebit", *billing_openapi.REQUIRED_BODIES)
 
 
 def _created(name: str, description: str) -> dict[str, Any]:
@@ -476,6 +481,9 @@ def _paths(config: Any) -> dict[str, Any]:
         **collection_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
                                    path_id=_path_id, parameter=_parameter, write=write,
                                    write_errors=WRITE_ERRORS, prefix=PREFIX),
+        **billing_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
+                                created=_created, path_id=_path_id, parameter=_parameter,
+                                write=write, write_errors=WRITE_ERRORS, prefix=PREFIX),
     }
 
 
@@ -621,7 +629,7 @@ def build_spec(config: Any) -> dict[str, Any]:
                  {"name": "Payment requests", "description": "What customers owe, the "
                   "checkout, payments, refunds."},
                  {"name": "Events", "description": "What happened, as a pollable feed."},
-                 *collection_openapi.TAGS],
+                 *collection_openapi.TAGS, *billing_openapi.TAGS],
         "paths": _paths(config),
         "webhooks": _webhooks(),
         "components": {

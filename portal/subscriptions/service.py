@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.collections.calendar import bank_today
+from portal.db import open_transaction
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.invoices.amounts import AmountError, normalised_rate
@@ -298,6 +299,9 @@ def change_plan(session: Session, subscription: Subscription, plan: Plan, *, act
         raise SubscriptionError("plan", "No plan with this id.")
     if plan.id == subscription.plan_id and subscription.pending_plan_id is None:
         raise IgnoredRepeat("already on this plan")
+    if plan.id == subscription.pending_plan_id and subscription.pending_plan_from is not None:
+        raise IgnoredRepeat(f"already changing to this plan from "
+                            f"{subscription.pending_plan_from.isoformat()}")
     today = bank_today(now)
     effective = current_period_end(subscription, today)
     if plan.id == subscription.plan_id:
@@ -337,6 +341,7 @@ def apply_all(session: Session, operations: list[Callable[[], Any]]) -> list[Any
     none counts (BulkRefused with each refusal's position and field)."""
     results: list[Any] = []
     errors: list[dict[str, str]] = []
+    open_transaction(session)
     for position, operation in enumerate(operations):
         try:
             with session.begin_nested():

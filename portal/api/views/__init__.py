@@ -6,11 +6,14 @@ from portal.api.views import (
     docs,
     events,
     invitations,
+    invoices,
     mandates,
     oauth,
     payment_requests,
+    plans,
     returns,
+    subscriptions,
 )
 
-__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth",
-           "payment_requests", "returns"]
+__all__ = ["batches", "debits", "docs", "events", "invitations", "invoices", "mandates",
+           "oauth", "payment_requests", "plans", "returns", "subscriptions"]
