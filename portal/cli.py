@@ -208,6 +208,7 @@ def init_app(app: Flask) -> None:
     import portal.subscriptions.checkout
     import portal.subscriptions.jobs
     import portal.webhooks.notices  # noqa: F401
+    from portal.bookkeeping.cli import bookkeeping_cli
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.documents.cli import retimestamp_command
@@ -222,5 +223,5 @@ def init_app(app: Flask) -> None:
     mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
                     webhooks_cli, mail_cli, staff_cli, collections_cli, invoices_cli,
-                    subscriptions_cli):
+                    subscriptions_cli, bookkeeping_cli):
         app.cli.add_command(command)

@@ -16,12 +16,39 @@ TAGS = [{"name": "Invoices", "description": "Your invoices, each collected once 
                                             "marked paid by itself."},
         {"name": "Plans", "description": "What a subscription bills each period."},
         {"name": "Subscriptions", "description": "Plans per customer, billed and collected on "
-                                                 "their dates by the scheduler."}]
+                                                 "their dates by the scheduler."},
+        {"name": "Bookkeeping", "description": "A month's invoices and money, for your "
+                                               "accountant."}]
 #: Bodies that must be sent (the others may be empty).
 REQUIRED_BODIES = ("CreateInvoice", "CreateInvoicePayment", "CreatePlan", "CreateSubscription",
                    "StopSubscription", "ChangePlan", "BulkSubscriptions")
 
 _CENTS = {"type": "integer", "description": "Euro cents."}
+
+
+def _report_schema() -> dict[str, Any]:
+    total = _closed({"count": {"type": "integer"}, "amount": _CENTS})
+    return _closed({
+        "object": {"const": "bookkeeping_report"}, "currency": {"const": "EUR"},
+        "start_date": _date(), "end_date": _date(),
+        "invoices_issued": _closed({"count": {"type": "integer"}, "amount": _CENTS,
+                                    "vat": _CENTS}),
+        "invoices_paid": total, "collections": total, "returns": total,
+        "debit_refunds": total | {"description": "Debits the debtor claimed back (MD06)."},
+        "rejected": total | {"description": "Refused before settlement: no money moved."},
+        "retries": {"type": "integer", "description": "Later attempts presented."},
+        "payments": total, "refunds": total, "chargebacks": total,
+        "provider": _closed({"settlements": {"type": "integer"}, "fees": _CENTS,
+                             "payouts": _CENTS}),
+        "net": _CENTS | {"description": "Money in less money out."},
+        "open_by_customer": {"type": "array", "items": _closed({
+            "customer": {"type": "string"}, "name": {"type": "string"},
+            "open_amount": _CENTS})},
+        "weeks": {"type": "array", "items": _closed({
+            "starts_on": _date(), "collected": _CENTS, "failed": _CENTS})},
+        "exports": {"type": "object", "additionalProperties": {"type": "string",
+                                                               "format": "uri"}},
+    }, "Amounts in cents; negative is money out.")
 
 
 def schemas(config: Any) -> dict[str, Any]:
@@ -84,6 +111,7 @@ def schemas(config: Any) -> dict[str, Any]:
             "stopped_at": _time(True), "offer_mandate": {"type": "boolean"},
             "external_reference": _nullable("string"),
             "created_at": _time(), "updated_at": _time()}),
+        "BookkeepingReport": _report_schema(),
         "InvoiceList": _list_of("Invoice"),
         "PlanList": _list_of("Plan"),
         "SubscriptionList": _list_of("Subscription"),
@@ -111,6 +139,8 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
     subscription_id = path_id("subscription_id", "sub")
     not_found = {"404": problem("No such object for your merchant.")}
     bad_query = {"422": problem("Invalid query parameters.")}
+    month = {"name": "month", "in": "path", "required": True, "description": "e.g. 2026-03.",
+             "schema": {"type": "string", "examples": ["2026-03"]}}
 
     def listing(summary: str, tag: str, name: str, fields: tuple[Field, ...],
                 operation_id: str) -> dict[str, Any]:
@@ -207,6 +237,28 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
             "Change a subscription's plan", "ChangePlan", "changeSubscriptionPlan",
             "The new plan is billed from the next period on (`subscription.changed` that "
             "day). 409 `ignored-repeat` when already on it."),
+        f"{prefix}/bookkeeping/{{month}}": {"get": operation(
+            "Get a month's bookkeeping", "Bookkeeping", "billing:read",
+            {"200": ok("BookkeepingReport", "The report."),
+             "422": problem("Not a month like 2026-03.")},
+            description="Invoices issued and paid; collections, returns, MD06 refunds, "
+                        "rejections and retries; checkout and entered payments, refunds, "
+                        "chargebacks; provider fees and payouts from its settlements; the "
+                        "open amount per customer at the month's end; collected versus "
+                        "failed per week. Days are the bank's (Europe/Amsterdam).",
+            parameters=[month], operation_id="getBookkeepingReport")},
+        f"{prefix}/bookkeeping/{{month}}/{{export}}.csv": {"get": operation(
+            "Download a month's CSV", "Bookkeeping", "billing:read",
+            {"200": {"description": "UTF-8 with a byte order mark, comma-separated, dates as "
+                                    "2026-03-31, euros as -12.34. `transactions`: every "
+                                    "movement of money with its invoice number; `invoices`: "
+                                    "the invoices issued; `open-amounts`: per customer.",
+                     "content": {"text/csv": {"schema": {"type": "string"}}}},
+             **not_found, "422": problem("Not a month like 2026-03.")},
+            parameters=[month, {"name": "export", "in": "path", "required": True,
+                                "schema": {"enum": ["transactions", "invoices",
+                                                    "open-amounts"]}}],
+            operation_id="getBookkeepingExport")},
         f"{prefix}/subscriptions/bulk": {"post": operation(
             "Change many subscriptions", "Subscriptions", "billing:write",
             {"200": ok("SubscriptionList", "The subscriptions changed.", True),

@@ -49,9 +49,10 @@ def merchants_of_payments(session: Session, provider: str,
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         for model in (Payment, DebitAttempt, VerificationPayment):
-            found.update(session.execute(select(model.provider_payment_id, model.merchant_id)
-                                         .where(model.provider == provider,
-                                                model.provider_payment_id.in_(chunk))).tuples())
+            rows = session.execute(select(model.provider_payment_id, model.merchant_id)
+                                   .where(model.provider == provider,
+                                          model.provider_payment_id.in_(chunk)))
+            found.update({payment_id: merchant_id for payment_id, merchant_id in rows})
     return found
 
 

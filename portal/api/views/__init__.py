@@ -2,6 +2,7 @@
 
 from portal.api.views import (
     batches,
+    bookkeeping,
     debits,
     docs,
     events,
@@ -15,5 +16,5 @@ from portal.api.views import (
     subscriptions,
 )
 
-__all__ = ["batches", "debits", "docs", "events", "invitations", "invoices", "mandates",
+__all__ = ["batches", "bookkeeping", "debits", "docs", "events", "invitations", "invoices", "mandates",
            "oauth", "payment_requests", "plans", "returns", "subscriptions"]
