@@ -17,8 +17,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.bookkeeping.export import EXPORTS, INVOICE_COLUMNS, TRANSACTION_COLUMNS
+from portal.bookkeeping.export import EXPORTS, INVOICE_COLUMNS, TRANSACTION_COLUMNS, euros
 from portal.bookkeeping.service import Report, build_report, month_period
+from portal.clock import utcnow
 from portal.collections.routes import Collectors
 from portal.collections.sandbox_bank import TEST_ACCOUNTS
 from portal.invoices.context import Billing
@@ -30,6 +31,7 @@ from portal.payments.refunds import create_refund
 from portal.payments.service import CustomerDetails
 from tests.api.conftest import make_caller
 from tests.collections.conftest import Clock, active_mandate, run_jobs
+from tests.console.conftest import Staff, log_in, make_staff
 from tests.payments.driver import Checkout
 from tests.sign.driver import csrf_token
 from tests.subscriptions.conftest import Simulation
@@ -203,3 +205,30 @@ def test_the_report_through_the_api_and_the_cli(
         "bookkeeping", "report", "--merchant", merchant.public_id, "--month", "2026-04"])
     assert summary.exit_code == 0 and "chargebacks" in summary.output
     assert "-12.10" in summary.output
+
+
+def test_the_console_page_draws_the_weeks_as_svg_and_offers_the_csv(
+        april: Report, app: Flask, session: Session, merchant: Merchant, clock: Clock) -> None:
+    clock.now = utcnow()  # the console's login cookie expires by the real clock
+    staff = make_staff(session)
+    with app.app_context():  # its own g: the checkout's requests cached a form token there
+        _console_page(app, staff, merchant, april)
+    path = f"/console/merchants/{merchant.public_id}/bookkeeping?month=2026-04"
+    assert app.test_client().get(path).status_code == 302  # staff only
+
+
+def _console_page(app: Flask, staff: Staff, merchant: Merchant, april: Report) -> None:
+    browser = app.test_client()
+    assert log_in(browser, staff.email, staff.password).status_code == 303
+    path = f"/console/merchants/{merchant.public_id}/bookkeeping"
+    page = browser.get(f"{path}?month=2026-04")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('<rect class="collected"') == len(april.weeks) == 5
+    assert html.count('<rect class="failed"') == 5 and "<script" not in html
+    assert "style=" not in html  # the Content-Security-Policy allows no inline style
+    assert euros(april.total("collection")) in html and "Ed Back" in html
+    download = browser.get(f"{path}/2026-04/transactions.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert download.get_data(as_text=True) == EXPORTS["transactions"](april)
+    assert browser.get(f"{path}?month=2026-99").status_code == 404
