@@ -17,6 +17,7 @@ from portal import create_app
 from portal.db import state
 from portal.jobs.service import run_due_jobs
 from portal.logs import PortalHandler, scrub
+from portal.webhooks.workers import deliver_due
 from tests.api.conftest import ALL_SCOPES, basic, request_token, sign_and_activate
 from tests.conftest import app_settings
 from tests.factories import make_merchant
@@ -131,6 +132,7 @@ def _secrets_from_flow(app: Flask, session: Session, receiver: Receiver) -> list
     client.get(by_sms["short_url"].removeprefix(app.config["PUBLIC_BASE_URL"]))
     sign_and_activate(app, session, by_mail["id"])
     run_due_jobs(app)
+    deliver_due(app)  # webhooks go out through the delivery workers, not the job queue
     client.get("/api/v1/events", headers=bearer)
     client.post("/api/v1/oauth/revoke", data={"token": by_post},
                 headers=basic(client_id, client_secret))
