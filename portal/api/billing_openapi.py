@@ -180,6 +180,14 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
                            inputs.INVOICE_LIST_PARAMS, "listInvoices")},
         f"{prefix}/invoices/{{invoice_id}}": {"get": reading(
             "Get an invoice", "Invoices", "Invoice", invoice_id, "getInvoice")},
+        f"{prefix}/invoices/{{invoice_id}}/pdf": {"get": operation(
+            "Get an invoice as PDF", "Invoices", "billing:read",
+            {"200": {"description": "The invoice in the customer's language: lines, VAT per "
+                                    "rate, totals, and how it is paid.",
+                     "content": {"application/pdf": {"schema": {
+                         "type": "string", "contentMediaType": "application/pdf"}}}},
+             **not_found},
+            parameters=[invoice_id], operation_id="getInvoicePdf")},
         f"{prefix}/invoices/{{invoice_id}}/payments": change(
             "Enter a payment made elsewhere", "CreateInvoicePayment", "createInvoicePayment",
             "Before the debit goes out it lowers the debit to what is open (or cancels it); "

@@ -3,6 +3,7 @@ one at a time and in bulk; scopes, idempotency keys, cursors, problems and event
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -282,3 +283,22 @@ def test_the_document_describes_the_billing_endpoints(api: Caller) -> None:
                   "subscription.paused", "subscription.resumed", "subscription.changed",
                   "subscription.stopped", "subscription.period_billed"):
         assert event in spec["webhooks"]
+
+
+def test_an_invoice_as_pdf_in_the_customers_language(
+        api: Caller, mandate_id: tuple[str, str]) -> None:
+    from pypdf import PdfReader
+
+    invoice = created(api.post("/api/v1/invoices", {
+        "customer": {"name": "Kim Jansen", "email": "kim@example.org", "locale": "nl"},
+        "description": "Workshop", "lines": [
+            {"description": "Workshop", "quantity": 2, "unit_amount": 5000, "vat_rate": "21"},
+            {"description": "Boek", "unit_amount": 2000, "vat_rate": "9"}]}), "invoices")
+    response = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert f"Factuur {invoice['number']}" in text and "Kim Jansen" in text
+    for amount in ("100.00", "21.00", "1.80", "142.80"):
+        assert amount in text, amount
+    assert invoice["checkout_url"] in text.replace("\n", "")
+    assert api.get("/api/v1/invoices/in_" + "x" * 22 + "/pdf").status_code == 404

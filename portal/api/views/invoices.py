@@ -3,6 +3,7 @@ void."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, current_app, g
@@ -169,3 +170,17 @@ def void_invoice_view(body: Any, invoice_id: str) -> Response:
     except InvoiceClosed as exc:
         raise Problem(409, "Invoice closed", str(exc), type="invoice-closed") from None
     return json_response(_json(invoice))
+
+
+@bp.get("/invoices/<invoice_id>/pdf")
+@require_scope("billing:read")
+def get_invoice_pdf(invoice_id: str) -> Response:
+    from portal.invoices.pdf import invoice_pdf
+    from portal.payments.links import checkout_url
+
+    invoice = _invoice(invoice_id)
+    request = invoice.payment_request
+    body = invoice_pdf(invoice, checkout_url(request) if request else None)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", invoice.number)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}.pdf"'})
