@@ -302,3 +302,34 @@ def test_an_invoice_as_pdf_in_the_customers_language(
         assert amount in text, amount
     assert invoice["checkout_url"] in text.replace("\n", "")
     assert api.get("/api/v1/invoices/in_" + "x" * 22 + "/pdf").status_code == 404
+
+
+def test_billing_events_reach_the_webhook_endpoint_signed(
+        api: Caller, app: Flask, session: Session, merchant: Merchant,
+        mandate_id: tuple[str, str]) -> None:
+    from portal.webhooks.service import configure_endpoint
+    from portal.webhooks.workers import deliver_due
+    from tests.webhooks.conftest import signed_with
+    from tests.webhooks.receiver import Receiver
+
+    app.config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = True
+    receiver = Receiver().start()
+    try:
+        secret = configure_endpoint(session, session.get(Merchant, merchant.id), receiver.url)
+        session.commit()
+        mandate, customer = mandate_id
+        sub = created(api.post("/api/v1/subscriptions", {
+            "customer_id": customer, "plan": plan(api)["id"], "mandate": mandate}),
+            "subscriptions")
+        api.post(f"/api/v1/subscriptions/{sub['id']}/pause", {})
+        deliver_due(app)
+    finally:
+        receiver.stop()
+    arrived = [r.json()["type"] for r in receiver.requests]
+    assert sorted(t for t in arrived if t.split(".")[0] in ("invoice", "subscription")) == [
+        "invoice.created", "subscription.created", "subscription.paused",
+        "subscription.period_billed"]  # deliveries may arrive in any order
+    assert all(signed_with(secret, r) for r in receiver.requests)
+    paused = next(r.json() for r in receiver.requests if r.json()["type"] ==
+                  "subscription.paused")
+    assert paused["data"]["subscription"] == sub["id"] and paused["data"]["status"] == "paused"
