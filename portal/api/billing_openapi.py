@@ -265,7 +265,8 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
              **not_found, "422": problem("Not a month like 2026-03.")},
             parameters=[month, {"name": "export", "in": "path", "required": True,
                                 "schema": {"enum": ["transactions", "invoices",
-                                                    "open-amounts"]}}],
+                                                    "open-amounts"],
+                                           "examples": ["transactions"]}}],
             operation_id="getBookkeepingExport")},
         f"{prefix}/subscriptions/bulk": {"post": operation(
             "Change many subscriptions", "Subscriptions", "billing:write",
