@@ -150,8 +150,8 @@ def test_a_killed_scheduler_and_two_at_once_never_bill_a_period_twice(
     assert held >= 1  # the killed scheduler's claim is left behind, to run out
 
     second, third = scheduler("second"), scheduler("third")
-    for process in (second, third):
-        assert process.wait(180) == 0, (tmp_path / f"{process.args[0]}.log").read_text()
+    for name, process in (("second", second), ("third", third)):
+        assert process.wait(180) == 0, (tmp_path / f"{name}.log").read_text()
 
     with state(app).factory() as check:
         rows = check.execute(select(SubscriptionPeriod.subscription_id, SubscriptionPeriod.index,
