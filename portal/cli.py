@@ -1,7 +1,8 @@
-"""Command line: ``flask --app portal db upgrade | merchant create | demo | audit verify``."""
+"""Command line: ``flask --app portal db upgrade | merchant create | demo | audit verify | head``."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
-from portal.audit.service import verify_chain
+from portal.audit.service import StatementError, head_statement, parse_statements, verify_chain
 from portal.clock import now as clock_now
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
@@ -55,7 +56,8 @@ DEMO_MERCHANT = MerchantDetails(
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
-    migrate.upgrade(state().engine, revision)
+    migrate.upgrade(state().engine, revision, cipher=state().cipher,
+                    audit_keys=state().audit_keys)
     click.echo(f"database at {revision}: {state().engine.url.render_as_string(hide_password=True)}")
 
 
@@ -148,16 +150,38 @@ def demo(base_url: str | None) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 if anything was edited or deleted."""
+@click.option("--statement", "statement_files", multiple=True,
+              type=click.File("r", encoding="utf-8"),
+              help="A file of statements printed by `audit head` (one per line; - for standard "
+                   "input): the trail must still hold each one's head. Repeatable.")
+def audit_verify(statement_files: tuple) -> None:
+    """Check the audit trail's keyed hash chain, and that it still holds the heads of earlier
+    statements; exit 1 if anything was edited, deleted, cut short or rebuilt."""
+    try:
+        statements = [statement for file in statement_files
+                      for statement in parse_statements(file.read())]
+    except StatementError as exc:
+        raise click.UsageError(f"--statement: {exc}") from exc
     with session_scope() as session:
-        report = verify_chain(session)
+        report = verify_chain(session, statements)
     if report.ok:
-        click.echo(f"audit trail intact: {report.checked} events")
+        against = (f", consistent with {report.statements_matched} head statement(s)"
+                   if statements else "")
+        click.echo(f"audit trail intact: {report.checked} events{against}")
         return
     for problem in report.problems:
         click.echo(f"TAMPERED: {problem}", err=True)
     sys.exit(1)
+
+
+@audit_cli.command("head")
+def audit_head() -> None:
+    """Print a signed statement of the chain's head (one JSON line). Keep it outside the
+    database (mail it, append it to write-once storage); `audit verify --statement` checks
+    the trail against it."""
+    with session_scope() as session:
+        statement = head_statement(session)
+    click.echo(json.dumps(statement, sort_keys=True, separators=(",", ":")))
 
 
 mandate_cli = AppGroup("mandate", help="Mandates and their signed PDFs.")
@@ -213,6 +237,7 @@ def init_app(app: Flask) -> None:
     from portal.console.cli import staff_cli
     from portal.documents.cli import retimestamp_command
     from portal.invoices.cli import invoices_cli
+    from portal.keys.cli import keys_cli
     from portal.mail.cli import mail_cli
     from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
@@ -222,6 +247,6 @@ def init_app(app: Flask) -> None:
     merchant_cli.add_command(payment_settings)
     mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli, collections_cli, invoices_cli,
-                    subscriptions_cli, bookkeeping_cli):
+                    webhooks_cli, mail_cli, staff_cli, collections_cli, keys_cli,
+                    invoices_cli, subscriptions_cli, bookkeeping_cli):
         app.cli.add_command(command)

@@ -18,7 +18,8 @@ DEFAULTS: dict[str, object] = {
     "ENV": "development",
     "SECRET_KEY": None,
     "SECRET_KEY_FALLBACKS": [],
-    # Base64 key (32 bytes) encrypting IBANs at rest; previous keys still decrypt.
+    # Key material encrypting IBANs, webhook secrets and stored API answers at rest; previous
+    # keys still decrypt until `flask --app portal keys reencrypt` has moved everything.
     "DATA_KEY": None,
     "DATA_KEY_FALLBACKS": [],
     "DATABASE_URL": None,  # default: sqlite:///<instance>/portal.sqlite3
@@ -143,8 +144,20 @@ DEFAULTS: dict[str, object] = {
     "RATELIMIT_TOKEN": "30 per minute",
     "RATELIMIT_SHORTLINK": "60 per minute",
     "RATELIMIT_CONSOLE_LOGIN": "5 per minute",
-    # Support console: a login ends after this many minutes without a console request.
+    "RATELIMIT_REVOKE": "30 per minute",
+    # Support console: a login ends after this many minutes without a console request, and
+    # after this many hours however busy it is.
     "CONSOLE_IDLE_MINUTES": 30,
+    "CONSOLE_SESSION_HOURS": 12,
+    # Per-account lockout: after this many attempts without a success, an account name is
+    # locked for LOCKOUT_MINUTES, then twice as long after each further miss, up to the maximum.
+    "CONSOLE_LOCKOUT_AFTER": 5,
+    "CONSOLE_LOCKOUT_MINUTES": 1,
+    "CONSOLE_LOCKOUT_MAX_MINUTES": 60,
+    # Keys the audit trail's hash chain (HMAC) and signs `audit head` statements; keep it out
+    # of the database's reach. Previous keys still verify the rows they made.
+    "AUDIT_KEY": None,
+    "AUDIT_KEY_FALLBACKS": [],
 }
 
 
@@ -176,7 +189,7 @@ def load_config(app: Flask, test_config: dict | None,
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
-    for name in ("SECRET_KEY", "DATA_KEY"):
+    for name in ("SECRET_KEY", "DATA_KEY", "AUDIT_KEY"):
         if not app.config[name]:
             try:
                 app.config[name] = _development_key(app, name)
@@ -209,10 +222,11 @@ def estimated_key_bits(key: str) -> float:
 
 
 def weak_key_problems(config: dict) -> list[str]:
-    """Why each configured key (secret key, data key and their fallbacks) is too weak for
-    production, if it is: every one of them can forge links or decrypt IBANs."""
+    """Why each configured key (secret key, data key, audit key and their fallbacks) is too
+    weak for production, if it is: every one of them can forge links, decrypt IBANs or rewrite
+    the audit trail."""
     found = []
-    for name in ("SECRET_KEY", "DATA_KEY"):
+    for name in ("SECRET_KEY", "DATA_KEY", "AUDIT_KEY"):
         for label, key in [(f"PORTAL_{name}", config[name]),
                            *((f"PORTAL_{name}_FALLBACKS[{i}]", k)
                              for i, k in enumerate(config[f"{name}_FALLBACKS"] or ()))]:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from portal.audit.keys import AuditKeyring
 from portal.crypto import FieldCipher
 
 NAMING_CONVENTION = {
@@ -96,17 +97,23 @@ def init_app(app: Flask) -> None:
     """Create the app's engine and session factory; close the request session on teardown."""
     engine = make_engine(app.config["DATABASE_URL"])
     cipher = FieldCipher(app.config["DATA_KEY"], app.config["DATA_KEY_FALLBACKS"])
-    factory = sessionmaker(engine, expire_on_commit=False, info={"cipher": cipher})
-    app.extensions["db"] = DatabaseState(engine, factory)
+    audit_keys = AuditKeyring(app.config["AUDIT_KEY"], app.config["AUDIT_KEY_FALLBACKS"])
+    factory = sessionmaker(engine, expire_on_commit=False,
+                           info={"cipher": cipher, "audit_keys": audit_keys})
+    app.extensions["db"] = DatabaseState(engine, factory, cipher, audit_keys)
     app.teardown_appcontext(_close_session)
 
 
 class DatabaseState:
-    """What the app keeps about its database: the engine and the session factory."""
+    """What the app keeps about its database: the engine, the session factory, and the keys
+    its sessions carry (the field cipher, the audit keyring)."""
 
-    def __init__(self, engine: Engine, factory: sessionmaker[Session]) -> None:
+    def __init__(self, engine: Engine, factory: sessionmaker[Session], cipher: FieldCipher,
+                 audit_keys: AuditKeyring) -> None:
         self.engine = engine
         self.factory = factory
+        self.cipher = cipher
+        self.audit_keys = audit_keys
         self._reads: Engine | None = None
 
     @property

@@ -8,9 +8,9 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 #: Prefixes in use, so an id says what it names.
 PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf",
-                      # payments: requests, payments on them, refunds, chargebacks, stored
-                      # provider mandates and card tokens
-                      "preq", "ptx", "rfd", "cbk", "pmd",
+                      # console sessions; payments: requests, payments on them, refunds,
+                      # chargebacks, stored provider mandates and card tokens
+                      "ses", "preq", "ptx", "rfd", "cbk", "pmd",
                       # collections: debits, pain.008 batches, imported return files
                       "dbt", "bat", "rti",
                       # billing: invoices, payments entered on them, plans, subscriptions

@@ -3,24 +3,71 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+if TYPE_CHECKING:
+    from portal.audit.keys import AuditKeyring
+    from portal.crypto import FieldCipher
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _run(engine: Engine, operation, *args, **kwargs) -> None:
+def _run(engine: Engine, operation, *args, attributes: dict[str, Any] | None = None,
+         **kwargs) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        operation(config, *args, **kwargs)
+    config.attributes.update(attributes or {})
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by copying the table; with foreign keys enforced, dropping
+            # the old copy fails while other rows reference it. Off for the migration (it only
+            # takes effect outside a transaction), and every reference checked afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                operation(config, *args, **kwargs)
+                if sqlite and (broken := connection.exec_driver_sql(
+                        "PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _run(engine, command.upgrade, revision)
+def upgrade(engine: Engine, revision: str = "head", *, cipher: FieldCipher | None = None,
+            audit_keys: AuditKeyring | None = None) -> None:
+    """Migrate to ``revision``. Data migrations that encrypt or sign existing rows need the
+    app's keys (``flask --app portal db upgrade`` passes them); a database without such rows
+    migrates without."""
+    _run(engine, command.upgrade, revision,
+         attributes={"cipher": cipher, "audit_keys": audit_keys})
+
+
+def downgrade(engine: Engine, revision: str, *, cipher: FieldCipher | None = None,
+              audit_keys: AuditKeyring | None = None) -> None:
+    """Migrate back to ``revision`` (data migrations decrypt with the keys given)."""
+    _run(engine, command.downgrade, revision,
+         attributes={"cipher": cipher, "audit_keys": audit_keys})
+
+
+def migration_key(name: str) -> Any:
+    """Inside a migration: the key the upgrade was given (``cipher``, ``audit_keys``), or a
+    clear error when rows need it and none was given."""
+    from alembic import context
+
+    value = context.config.attributes.get(name)
+    if value is None:
+        raise RuntimeError(f"this migration needs the portal's {name.replace('_', ' ')} to "
+                           "convert existing rows: run it with `flask --app portal db upgrade`")
+    return value
 
 
 def check(engine: Engine) -> None:

@@ -13,7 +13,7 @@ from portal.collections.models import (  # noqa: F401
     SandboxBankEntry,
     SandboxBankFile,
 )
-from portal.console.models import StaffUser  # noqa: F401
+from portal.console.models import ConsoleSession, LoginThrottle, StaffUser  # noqa: F401
 from portal.db import Base
 from portal.documents.models import MandatePdf
 from portal.events.models import Event

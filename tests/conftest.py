@@ -112,6 +112,7 @@ def app_settings(database_url: str, instance: Path) -> dict:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "DATA_KEY": "test-data-key",
+        "AUDIT_KEY": "test-audit-key",
         "INSTANCE_PATH": str(instance),
         "PUBLIC_BASE_URL": "http://localhost",
         # Limits are proven in tests/test_rate_limits.py; elsewhere they would only get in the way.

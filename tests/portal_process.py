@@ -42,8 +42,12 @@ def flask(instance: Path, *args: str, env: dict[str, str] | None = None) -> str:
                           timeout=120, check=True).stdout
 
 
-def wait_until_up(url: str, process: subprocess.Popen, deadline: float = 30.0) -> None:
-    """Poll ``url`` until it answers; fail early if the server process died."""
+def wait_until_up(url: str, process: subprocess.Popen, deadline: float = 120.0) -> None:
+    """Poll ``url`` until it answers; fail early if the server process died.
+
+    The deadline is generous because a loaded 2-core CI machine can take a minute to start
+    gunicorn; a healthy start returns as soon as the server answers.
+    """
     start = time.monotonic()
     while time.monotonic() - start < deadline:
         if process.poll() is not None:

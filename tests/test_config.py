@@ -58,7 +58,7 @@ STRONG = "TCXNUHOqgie6gl126tUVMY1r9R4NKZwbK6_N2rRq830"  # secrets.token_urlsafe(
 
 def test_production_with_keys_starts(tmp_path, monkeypatch) -> None:
     app = _app(tmp_path, monkeypatch, PORTAL_ENV="production", PORTAL_SECRET_KEY=STRONG,
-               PORTAL_DATA_KEY=secrets.token_hex(32))
+               PORTAL_DATA_KEY=secrets.token_hex(32), PORTAL_AUDIT_KEY=secrets.token_urlsafe(32))
     assert app.config["SECRET_KEY"] == STRONG
 
 
@@ -68,10 +68,12 @@ def test_production_with_keys_starts(tmp_path, monkeypatch) -> None:
     ("PORTAL_SECRET_KEY", "lsl9Ic2cTd2a-zoKKsQwNg"),  # 16 random bytes
     ("PORTAL_DATA_KEY", "a3f6426bcc795e66d19c2fd30a570b1d"),
     ("PORTAL_SECRET_KEY_FALLBACKS", '["old"]'), ("PORTAL_DATA_KEY_FALLBACKS", f'["{STRONG}", "x"]'),
+    ("PORTAL_AUDIT_KEY", "x"), ("PORTAL_AUDIT_KEY_FALLBACKS", '["old"]'),
 ])
 def test_production_refuses_keys_under_32_bytes_of_randomness(tmp_path, monkeypatch,
                                                               setting: str, value: str) -> None:
-    keys = {"PORTAL_SECRET_KEY": secrets.token_urlsafe(32), "PORTAL_DATA_KEY": STRONG}
+    keys = {"PORTAL_SECRET_KEY": secrets.token_urlsafe(32), "PORTAL_DATA_KEY": STRONG,
+            "PORTAL_AUDIT_KEY": secrets.token_hex(32)}
     with pytest.raises(ConfigurationError, match=r"too weak for production.*token_urlsafe\(32\)"):
         _app(tmp_path, monkeypatch, PORTAL_ENV="production", **{**keys, setting: value})
 

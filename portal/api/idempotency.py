@@ -1,6 +1,11 @@
 """``Idempotency-Key`` on POST requests: the first request inserts a locked row (the unique
 constraint makes concurrent duplicates lose), its response is stored in the same transaction as
-its change, and repeats with the same body get that response replayed."""
+its change, and repeats with the same body get that response replayed.
+
+The stored body is encrypted with the data key: an answer may carry signing links (an
+invitation's ``signing_url`` and short link) that work for whoever reads them. Encrypting the
+whole body rather than leaving the links out and rebuilding them keeps the replay byte for byte
+the first answer, and covers whatever a future endpoint returns."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from portal.api.auth import merchant_id
 from portal.api.models import IdempotencyKey
 from portal.api.validation import read_json_body, validation_problem
 from portal.clock import now as clock_now
-from portal.db import get_session, state
+from portal.db import cipher_of, get_session, state
 from portal.errors import Problem, problem_response
 
 HEADER = "Idempotency-Key"
@@ -42,10 +47,16 @@ def key_ttl() -> timedelta:
     return timedelta(hours=float(current_app.config["API_IDEMPOTENCY_TTL_HOURS"]))
 
 
-def _replay(record: IdempotencyKey) -> Response:
+#: Associated data of the stored response bodies (see the column's ``info``).
+BODY_CONTEXT = "api_idempotency_key.response_body"
+
+
+def _replay(session: Session, record: IdempotencyKey) -> Response:
     status = record.response_status or 500
     mimetype = "application/problem+json" if status >= 400 else "application/json"
-    return Response(record.response_body, status=status, mimetype=mimetype,
+    body = cipher_of(session).decrypt(record.response_body, BODY_CONTEXT) \
+        if record.response_body is not None else None
+    return Response(body, status=status, mimetype=mimetype,
                     headers={"Idempotent-Replayed": "true"})
 
 
@@ -79,7 +90,7 @@ def claim(key: str, digest: str) -> int | Response:
                               "new key for a new request.", type="idempotency-key-reused")
             if existing.locked:
                 raise in_progress()
-            return _replay(existing)
+            return _replay(session, existing)
     raise in_progress()
 
 
@@ -96,7 +107,8 @@ def record_response(session: Session, record_id: int, response: Response) -> Non
         update(IdempotencyKey)
         .where(IdempotencyKey.id == record_id, IdempotencyKey.locked.is_(True))
         .values(locked=False, response_status=response.status_code,
-                response_body=response.get_data(as_text=True))
+                response_body=cipher_of(session).encrypt(response.get_data(as_text=True),
+                                                         BODY_CONTEXT))
         .execution_options(synchronize_session=False))
     if stored.rowcount != 1:
         session.rollback()

@@ -51,6 +51,9 @@ LIST_PARAMS = (
           description="Only mandates of this scheme."),
     Field("external_reference", "string", max_length=100,
           description="Only mandates of the customer with this reference of yours."),
+    Field("iban", "string", format="iban", max_length=42,
+          description="Only mandates signed for this debtor account (exact match; spaces "
+                      "allowed).", example="NL91ABNA0417164300"),
 )
 REVOKE_FIELDS = (
     Field("reason", "string", max_length=140, description="Why, for the audit trail.",

@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import now as clock_now
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.merchants.models import Merchant
 
@@ -126,8 +127,10 @@ class IdempotencyKey(Base):
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(255))
     request_sha256: Mapped[str] = mapped_column(String(64))
-    #: True while the first request is in flight; then its response, replayed to repeats.
+    #: True while the first request is in flight; then its response, replayed to repeats. The
+    #: body is encrypted at rest: it may hold signing links (``portal.api.idempotency``).
     locked: Mapped[bool] = mapped_column(Boolean)
     response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
+    response_body: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("api_idempotency_key.response_body"))
     created_at: Mapped[datetime] = mapped_column(index=True)

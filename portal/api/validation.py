@@ -16,6 +16,7 @@ from flask import current_app, request
 
 from portal.errors import Problem
 from portal.names import NAME_PATTERN, name_problem
+from portal.sepa import IbanError, normalize_iban, validate_iban
 from portal.sms.phone import PhoneError, normalise_phone
 
 #: Printable text only: control characters (and NUL, which PostgreSQL refuses) are rejected.
@@ -65,8 +66,9 @@ class Field:
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
-    #: "email", "date-time", "date", "url" (https, or http on loopback), "phone", "locale" (one
-    #: of SUPPORTED_LOCALES) or "name" (a person's or company's name: :mod:`portal.names`).
+    #: "email", "date-time", "date", "url" (https, or http on loopback), "phone", "iban",
+    #: "locale" (one of SUPPORTED_LOCALES) or "name" (a person's or company's name:
+    #: :mod:`portal.names`).
     format: str | None = None
     min_length: int | None = None
     max_length: int | None = None
@@ -142,6 +144,11 @@ class Field:
             try:
                 return normalise_phone(value)
             except PhoneError as exc:
+                return fail(str(exc))
+        if self.format == "iban":
+            try:
+                return validate_iban(normalize_iban(value)).iban
+            except IbanError as exc:
                 return fail(str(exc))
         if self.format == "name":
             problem = name_problem(value)

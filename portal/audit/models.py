@@ -1,4 +1,4 @@
-"""The append-only audit trail: each row carries the hash of the one before it."""
+"""The append-only audit trail: each row carries the keyed hash of the one before it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,10 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(80))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of the row (``portal.audit.service.row_body``) under the audit key
+    #: ``key_id`` names; ``sha256``: a plain hash, on rows from before the chain was keyed.
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
 
 
 class AuditChainHead(Base):

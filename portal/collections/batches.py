@@ -28,6 +28,7 @@ from portal.collections.calendar import (
 from portal.collections.export_file import build_pain008_file
 from portal.collections.lifecycle import DebitAction, apply_transition
 from portal.collections.models import (
+    ORIGINAL_IBAN_CONTEXT,
     Batch,
     Debit,
     DebitAttempt,
@@ -86,12 +87,16 @@ def amendment_for(session: Session, mandate: Mandate, merchant: Merchant) -> Ame
         else None
     original_creditor = last.creditor_id if last.creditor_id != merchant.creditor_id else None
     original_iban, new_agent = None, False
+    # Equal hashes mean the same account; different ones may still be the same account, hashed
+    # under different data keys while a rotation's `keys reencrypt` has not reached both rows.
     if last.debtor_iban_hash and last.debtor_iban_hash != mandate.iban_hash \
             and last.debtor_iban_ciphertext and mandate.iban_ciphertext:
         cipher = cipher_of(session)
         old = cipher.decrypt(last.debtor_iban_ciphertext, _IBAN_CONTEXT)
         new = cipher.decrypt(mandate.iban_ciphertext, _IBAN_CONTEXT)
-        if _bank(old) == _bank(new):
+        if old == new:
+            pass
+        elif _bank(old) == _bank(new):
             original_iban = old
         else:
             new_agent = True
@@ -103,20 +108,20 @@ def amendment_for(session: Session, mandate: Mandate, merchant: Merchant) -> Ame
 
 
 def _amendment_json(amendment: Amendment | None) -> dict | None:
+    """The amendment as stored, without the original IBAN (its own encrypted column)."""
     if amendment is None:
         return None
     return {"original_mandate_id": amendment.original_mandate_id,
             "original_creditor_id": amendment.original_creditor_id,
-            "original_iban": amendment.original_iban,
             "smnda": amendment.new_debtor_agent}
 
 
-def _amendment(data: dict | None) -> Amendment | None:
+def _amendment(data: dict | None, original_iban: str | None) -> Amendment | None:
     if not data:
         return None
     return Amendment(original_mandate_id=data.get("original_mandate_id"),
                      original_creditor_id=data.get("original_creditor_id"),
-                     original_iban=data.get("original_iban"),
+                     original_iban=original_iban,
                      new_debtor_agent=bool(data.get("smnda")))
 
 
@@ -134,7 +139,10 @@ def submit_attempt(session: Session, debit: Debit, merchant: Merchant, *, collec
         amount_cents=debit.amount_cents, debtor_iban_ciphertext=mandate.iban_ciphertext,
         debtor_iban_hash=mandate.iban_hash, debtor_bic=mandate.bic,
         mandate_reference=mandate.reference, creditor_id=merchant.creditor_id,
-        amendment=_amendment_json(amendment), created_at=now)
+        amendment=_amendment_json(amendment),
+        original_iban_ciphertext=cipher_of(session).encrypt(
+            amendment.original_iban, ORIGINAL_IBAN_CONTEXT)
+        if amendment and amendment.original_iban else None, created_at=now)
     session.add(attempt)
     session.flush()
     debit.collection_date = collection_date
@@ -151,7 +159,8 @@ def _transactions(session: Session, batch_id: int, sequence_type: str,
     rows = session.execute(
         select(DebitAttempt.end_to_end_id, DebitAttempt.amount_cents,
                DebitAttempt.mandate_reference, DebitAttempt.debtor_iban_ciphertext,
-               DebitAttempt.debtor_bic, DebitAttempt.amendment, Debit.description,
+               DebitAttempt.debtor_bic, DebitAttempt.amendment,
+               DebitAttempt.original_iban_ciphertext, Debit.description,
                Mandate.signed_at, Mandate.created_at, Mandate.debtor_name, Mandate.signing_method,
                Mandate.evidence, Mandate.debtor_country, Mandate.debtor_address_line,
                Mandate.debtor_postal_code, Mandate.debtor_city, Customer.name)
@@ -179,7 +188,9 @@ def _transactions(session: Session, batch_id: int, sequence_type: str,
             debtor_name=to_sepa_text(row.debtor_name or row.name, 70) or "NOTPROVIDED",
             debtor_iban=cipher.decrypt(row.debtor_iban_ciphertext, _IBAN_CONTEXT),
             debtor_bic=row.debtor_bic, remittance=row.description,
-            amendment=_amendment(row.amendment),
+            amendment=_amendment(row.amendment, cipher.decrypt(
+                row.original_iban_ciphertext, ORIGINAL_IBAN_CONTEXT)
+                if row.original_iban_ciphertext else None),
             electronic_signature=str(reference)[:1025] if reference else None,
             debtor_country=row.debtor_country, debtor_address_lines=lines)
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.mandates.models import Customer, Mandate, _enum
 from portal.merchants.models import Merchant
@@ -176,6 +177,9 @@ class Debit(Base):
         back_populates="debit", order_by="DebitAttempt.number")
 
 
+ORIGINAL_IBAN_CONTEXT = "debit_attempt.original_iban"
+
+
 class DebitAttempt(Base):
     """One presentation of a debit to the bank or provider, as it was sent; returns are matched
     on its EndToEndId. It keeps the account and reference used, so the next attempt can tell
@@ -197,14 +201,19 @@ class DebitAttempt(Base):
     sequence_type: Mapped[SeqType] = mapped_column(_enum(SeqType))
     collection_date: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    #: The debtor account and mandate as presented (IBAN encrypted, its keyed hash, the BIC).
-    debtor_iban_ciphertext: Mapped[str | None] = mapped_column(Text)
+    #: The debtor account and mandate as presented (IBAN encrypted, its keyed hash, the BIC):
+    #: the mandate's ciphertext copied, so under the same associated data.
+    debtor_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("mandate.iban", lookup_hash="debtor_iban_hash"))
     debtor_iban_hash: Mapped[str | None] = mapped_column(String(64))
     debtor_bic: Mapped[str | None] = mapped_column(String(11))
     mandate_reference: Mapped[str] = mapped_column(String(35))
     creditor_id: Mapped[str] = mapped_column(String(35))
-    #: Amendment details written into MndtRltdInf, if any (``{"smnda": true}``, …).
+    #: Amendment details written into MndtRltdInf, if any (``{"smnda": true}``, …); the
+    #: original account of an amendment at the same bank is kept encrypted beside them.
     amendment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    original_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(ORIGINAL_IBAN_CONTEXT))
     #: What the bank or provider said: collected, rejected, returned, refunded; and why.
     outcome: Mapped[DebitStatus | None] = mapped_column(_enum(DebitStatus))
     reason_code: Mapped[str | None] = mapped_column(String(8))

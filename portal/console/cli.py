@@ -1,4 +1,4 @@
-"""``flask --app portal staff create | disable``: support staff accounts for the console."""
+"""``flask --app portal staff create | disable | set-password``: console staff accounts."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ import click
 from flask.cli import AppGroup
 
 from portal.clock import now as clock_now
-from portal.console.service import StaffError, create_staff, disable_staff
+from portal.console.service import StaffError, create_staff, disable_staff, set_password
 from portal.db import session_scope
 
 staff_cli = AppGroup("staff", help="Support staff who may use the console (/console).")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 @staff_cli.command("create")
@@ -21,10 +27,7 @@ staff_cli = AppGroup("staff", help="Support staff who may use the console (/cons
               help="Read the password from the first line of standard input.")
 def staff_create(email: str, name: str, password_stdin: bool) -> None:
     """Create a staff user; the password is prompted for twice unless --password-stdin."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         with session_scope() as session:
             staff = create_staff(session, email=email, name=name, password=password,
@@ -48,3 +51,20 @@ def staff_disable(email: str) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"disabled {public_id}")
+
+
+@staff_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def staff_set_password(email: str, password_stdin: bool) -> None:
+    """Set a staff user's password; every console session of theirs ends."""
+    password = _read_password(password_stdin)
+    try:
+        with session_scope() as session:
+            staff = set_password(session, email, password, now=clock_now())
+            public_id = staff.public_id
+    except StaffError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"password changed for {public_id}; its console sessions ended")

@@ -12,13 +12,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit.models import AuditEvent
 from portal.audit.service import record_audit
+from portal.console.lockout import LockoutPolicy, claim_attempt, forget_attempts
 from portal.console.models import StaffUser
-from portal.db import cipher_of
+from portal.console.sessions import end_sessions_of
 from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.events.models import Event
 from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
+from portal.mandates.service import has_iban
 from portal.names import InvalidName, clean_name
 from portal.sepa import IbanError, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
@@ -60,8 +62,7 @@ def create_staff(session: Session, *, email: str, name: str, password: str,
         name = clean_name(name, max_length=140)
     except InvalidName as exc:
         raise StaffError(f"the name {exc}") from exc
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    check_new_password(password)
     if find_staff_by_email(session, email) is not None:
         raise StaffError(f"a staff user with email {email} already exists")
     staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name,
@@ -75,22 +76,89 @@ def create_staff(session: Session, *, email: str, name: str, password: str,
 
 
 def disable_staff(session: Session, email: str, *, now: datetime) -> StaffUser:
+    """No more logins for this staff member, and every open session of theirs ends."""
     staff = find_staff_by_email(session, email)
     if staff is None:
         raise StaffError(f"no staff user with email {normalize_email(email)}")
     if staff.disabled_at is None:
         staff.disabled_at = now
+        ended = end_sessions_of(session, staff, "staff_disabled", now=now)
         record_audit(session, action="console.staff_disable", subject=staff.public_id,
-                     actor="cli", data={"email": staff.email}, now=now)
+                     actor="cli", data={"email": staff.email, "sessions_ended": ended}, now=now)
     return staff
 
 
-def authenticate(session: Session, email: str, password: str, *, now: datetime,
-                 ip: str | None) -> StaffUser | None:
-    """The staff user these credentials belong to, or None; either way the attempt is audited.
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
 
-    An unknown email still checks a password hash, so timing does not tell which emails exist."""
+
+def change_password(session: Session, staff: StaffUser, new_password: str, *, now: datetime,
+                    actor: str) -> int:
+    """Set a new password and end every session of the staff member, wherever its cookie
+    was copied to; returns how many were ended."""
+    check_new_password(new_password)
+    staff.password_hash = generate_password_hash(new_password, method=PASSWORD_METHOD)
+    ended = end_sessions_of(session, staff, "password_changed", now=now)
+    record_audit(session, action="console.password_change", subject=staff.public_id,
+                 actor=actor, data={"sessions_ended": ended}, now=now)
+    return ended
+
+
+def set_password(session: Session, email: str, new_password: str, *, now: datetime) -> StaffUser:
+    """An administrator's reset from the command line."""
     staff = find_staff_by_email(session, email)
+    if staff is None:
+        raise StaffError(f"no staff user with email {normalize_email(email)}")
+    change_password(session, staff, new_password, now=now, actor="cli")
+    return staff
+
+
+def change_own_password(session: Session, staff: StaffUser, current_password: str,
+                        new_password: str, *, now: datetime, lockout: LockoutPolicy,
+                        ip: str | None) -> None:
+    """A staff member's own change, which needs the current password: wrong guesses count
+    against the account like failed logins (a stolen session cannot guess it at leisure)."""
+    check_new_password(new_password)
+    attempt = claim_attempt(session, staff.email, now=now, policy=lockout)
+    if attempt.refused_until is not None:
+        raise StaffError("too many wrong passwords for this account; try again later")
+    if not check_password_hash(staff.password_hash, current_password):
+        record_audit(session, action="console.password_change", subject=staff.public_id,
+                     actor=f"staff:{staff.public_id}", now=now,
+                     data={"outcome": "failure", "reason": "wrong_password", "ip": ip})
+        raise StaffError("the current password is incorrect")
+    forget_attempts(session, attempt, now=now)
+    change_password(session, staff, new_password, now=now, actor=f"staff:{staff.public_id}")
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """Who logged in (None if nobody), or until when the account name is locked."""
+
+    staff: StaffUser | None
+    locked_until: datetime | None = None
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime,
+                 ip: str | None, lockout: LockoutPolicy) -> LoginResult:
+    """The staff user these credentials belong to, or why not; every attempt is audited.
+
+    The attempt is counted against the account name first (:mod:`portal.console.lockout`, which
+    commits it); while the name is locked no password is checked. An unknown email still
+    checks a password hash, so timing does not tell which emails exist."""
+    email = normalize_email(email)
+    attempt = claim_attempt(session, email, now=now, policy=lockout)
+    staff = find_staff_by_email(session, email)
+    # What was typed is never kept: the trail is append-only, and people type passwords into
+    # the email box. An unknown account is named by nothing more than the attempt itself.
+    subject = staff.public_id if staff else "stf_unknown"
+    actor = f"staff:{staff.public_id}" if staff else "anonymous"
+    if attempt.refused_until is not None:
+        record_audit(session, action="console.login", subject=subject, actor=actor, now=now,
+                     data={"outcome": "failure", "reason": "locked", "ip": ip,
+                           "locked_until": attempt.refused_until.isoformat()})
+        return LoginResult(None, locked_until=attempt.refused_until)
     matches = check_password_hash(staff.password_hash if staff else _DUMMY_HASH, password)
     if staff is None:
         reason = "unknown_email"
@@ -100,17 +168,18 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
         reason = "disabled"
     else:
         staff.last_login_at = now
-        record_audit(session, action="console.login", subject=staff.public_id,
-                     actor=f"staff:{staff.public_id}",
+        forget_attempts(session, attempt, now=now)
+        record_audit(session, action="console.login", subject=staff.public_id, actor=actor,
                      data={"outcome": "success", "ip": ip}, now=now)
-        return staff
-    # What was typed is never kept: the trail is append-only, and people type passwords into
-    # the email box. An unknown account is named by nothing more than the attempt itself.
-    record_audit(session, action="console.login",
-                 subject=staff.public_id if staff else "stf_unknown",
-                 actor=f"staff:{staff.public_id}" if staff else "anonymous",
-                 data={"outcome": "failure", "reason": reason, "ip": ip}, now=now)
-    return None
+        return LoginResult(staff)
+    record_audit(session, action="console.login", subject=subject, actor=actor, now=now,
+                 data={"outcome": "failure", "reason": reason, "ip": ip,
+                       "attempt": attempt.number})
+    if attempt.locks_until is not None:
+        record_audit(session, action="console.login_locked", subject=subject, actor="system",
+                     now=now, data={"attempts": attempt.number, "ip": ip,
+                                    "locked_until": attempt.locks_until.isoformat()})
+    return LoginResult(None)
 
 
 def search_mandates(session: Session, query: str) -> list[Mandate]:
@@ -134,7 +203,7 @@ def search_mandates(session: Session, query: str) -> list[Mandate]:
     except IbanError:
         pass
     else:
-        conditions.append(Mandate.iban_hash == cipher_of(session).lookup_hash(account.iban))
+        conditions.append(has_iban(session, account.iban))
     return list(session.scalars(
         select(Mandate).where(or_(*conditions))
         .order_by(Mandate.created_at.desc(), Mandate.id.desc()).limit(SEARCH_LIMIT)))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import secrets
-from datetime import datetime, timedelta
+import math
+import re
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -20,17 +21,21 @@ from flask import (
 )
 
 from portal.clock import now as clock_now
-from portal.console.forms import LoginForm, LogoutForm
+from portal.console.forms import LoginForm, LogoutForm, PasswordForm
+from portal.console.lockout import LockoutPolicy
 from portal.console.models import StaffUser
 from portal.console.service import (
     MAX_QUERY_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    StaffError,
     authenticate,
+    change_own_password,
     find_mandate,
-    find_staff,
     mandate_record,
     record_access,
     search_mandates,
 )
+from portal.console.sessions import SessionPolicy, log_out, resume_session, start_session
 from portal.db import get_session
 from portal.documents.sealing import seal_trust
 from portal.documents.service import mandate_pdf, read_pdf
@@ -46,39 +51,43 @@ def json_text(value: object, indent: int | None = None) -> str:
 
 
 LOGIN_FAILED = "Email or password is incorrect."
-#: Flask session keys of a console login.
-STAFF, NONCE, SEEN = "console_staff", "console_nonce", "console_seen"
+LOCKED = ("Too many failed logins for this account. Try again in {minutes} minute(s), or ask "
+          "an administrator.")
+#: The Flask session key holding the console session's token (the record is on the server).
+SESSION_TOKEN = "console_session"
 PUBLIC_ENDPOINTS = {"console.login"}
+#: A ``next`` target: a console path and query in plain URL characters (no CR/LF, spaces,
+#: backslashes or anything a Location header cannot carry as is).
+SAFE_NEXT = re.compile(r"/console/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
 
 
-def _end_login() -> None:
-    for key in (STAFF, NONCE, SEEN):
-        session.pop(key, None)
+def session_policy() -> SessionPolicy:
+    config = current_app.config
+    return SessionPolicy(idle=timedelta(minutes=float(config["CONSOLE_IDLE_MINUTES"])),
+                         absolute=timedelta(hours=float(config["CONSOLE_SESSION_HOURS"])))
 
 
-def _logged_in_staff(now: datetime) -> StaffUser | None:
-    """The staff user of this session, if it has not idled out and the user is still enabled."""
-    public_id, seen = session.get(STAFF), session.get(SEEN)
-    if not public_id or not session.get(NONCE) or not isinstance(seen, int | float):
-        return None
-    idle = timedelta(minutes=current_app.config["CONSOLE_IDLE_MINUTES"])
-    if now - datetime.fromtimestamp(seen, now.tzinfo) > idle:
-        return None
-    staff = find_staff(get_session(), public_id)
-    return staff if staff is not None and staff.active else None
+def lockout_policy() -> LockoutPolicy:
+    config = current_app.config
+    return LockoutPolicy(
+        after=int(config["CONSOLE_LOCKOUT_AFTER"]),
+        first_lock=timedelta(minutes=float(config["CONSOLE_LOCKOUT_MINUTES"])),
+        longest_lock=timedelta(minutes=float(config["CONSOLE_LOCKOUT_MAX_MINUTES"])))
 
 
 @bp.before_request
 def require_login():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    now = clock_now()
-    staff = _logged_in_staff(now)
-    if staff is None:
-        _end_login()
+    db = get_session()
+    record = resume_session(db, session.get(SESSION_TOKEN), now=clock_now(),
+                            policy=session_policy())
+    db.commit()  # the touch, or the end of a session found timed out
+    if record is None:
+        session.pop(SESSION_TOKEN, None)
         return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-    session[SEEN] = now.timestamp()
-    g.staff = staff
+    g.console_session = record
+    g.staff = record.staff
     return None
 
 
@@ -89,42 +98,79 @@ def console_context() -> dict:
 
 def _safe_next(target: str | None) -> str:
     """Only back to a console page of this site, never to another host."""
-    if target and target.startswith("/console/") and not target.startswith("//") \
-            and "\\" not in target:
+    if target and SAFE_NEXT.fullmatch(target):
         return target
     return url_for("console.search")
+
+
+def _begin(staff: StaffUser) -> None:
+    """A fresh cookie for a new server-side session: nothing carried over from before."""
+    token, _ = start_session(get_session(), staff, now=clock_now(), policy=session_policy(),
+                             ip=request.remote_addr, user_agent=request.user_agent.string)
+    session.clear()
+    session.permanent = True
+    session[SESSION_TOKEN] = token
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(configured("CONSOLE_LOGIN"), methods=["POST"])
 def login():
     form = LoginForm()
-    error = None
+    error, status = None, 200
     if form.validate_on_submit():
         db = get_session()
-        staff = authenticate(db, form.email.data, form.password.data, now=clock_now(),
-                             ip=request.remote_addr)
+        now = clock_now()
+        result = authenticate(db, form.email.data, form.password.data, now=now,
+                              ip=request.remote_addr, lockout=lockout_policy())
+        if result.staff is not None:
+            _begin(result.staff)
+            db.commit()
+            return redirect(_safe_next(request.args.get("next")), 303)
         db.commit()
-        if staff is not None:
-            target = _safe_next(request.args.get("next"))
-            session.clear()  # a fresh session for the login: nothing carried over from before
-            session.permanent = True
-            session[STAFF] = staff.public_id
-            session[NONCE] = secrets.token_urlsafe(16)
-            session[SEEN] = clock_now().timestamp()
-            return redirect(target, 303)
+        if result.locked_until is not None:
+            wait = max(1, math.ceil((result.locked_until - now).total_seconds()))
+            error, status = LOCKED.format(minutes=math.ceil(wait / 60)), 429
+            return render_template("console/login.html", form=form, error=error), status, {
+                "Retry-After": str(wait)}
         error = LOGIN_FAILED
     elif request.method == "POST":
         error = LOGIN_FAILED
-    return render_template("console/login.html", form=form, error=error)
+    return render_template("console/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
 def logout():
     if not LogoutForm().validate_on_submit():
         abort(400)
+    db = get_session()
+    log_out(db, g.console_session, now=clock_now(), ip=request.remote_addr)
+    db.commit()
     session.clear()
     return redirect(url_for("console.login"), 303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """Change one's own password: every session ends, this browser gets a new one."""
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            change_own_password(db, g.staff, form.current_password.data,
+                                form.new_password.data, now=clock_now(),
+                                lockout=lockout_policy(), ip=request.remote_addr)
+        except StaffError as exc:
+            db.commit()  # the failed attempt stays recorded
+            error = str(exc).capitalize() + "."
+        else:
+            _begin(g.staff)
+            db.commit()
+            return redirect(url_for("console.search"), 303)
+    elif request.method == "POST":
+        error = next((errors[0] for errors in form.errors.values()), "Fill in every field.")
+    return render_template("console/password.html", form=form, error=error,
+                           min_length=MIN_PASSWORD_LENGTH), 200 if error is None else 422
 
 
 @bp.get("/")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.merchants.models import Merchant
 
@@ -86,7 +87,8 @@ class Mandate(Base):
     debtor_country: Mapped[str | None] = mapped_column(String(2))
     #: IBAN encrypted at rest (:class:`portal.crypto.FieldCipher`), a keyed hash for exact
     #: search, and a masked form for display.
-    iban_ciphertext: Mapped[str | None] = mapped_column(Text)
+    iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("mandate.iban", lookup_hash="iban_hash"))
     iban_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     iban_masked: Mapped[str | None] = mapped_column(String(42))
     bic: Mapped[str | None] = mapped_column(String(11))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
@@ -114,11 +114,16 @@ def debtor_iban(session: Session, mandate: Mandate) -> str | None:
     return cipher_of(session).decrypt(mandate.iban_ciphertext, "mandate.iban")
 
 
+def has_iban(session: Session, iban: str) -> ColumnElement[bool]:
+    """Condition: the mandate's account is ``iban`` (valid, normalised), matched through its
+    keyed hash under every configured data key, so a key rotation loses no search results."""
+    return Mandate.iban_hash.in_(cipher_of(session).lookup_hashes(iban))
+
+
 def find_mandates_by_iban(session: Session, merchant: Merchant, iban: str) -> list[Mandate]:
     """Exact IBAN search through the keyed hash."""
-    digest = cipher_of(session).lookup_hash(validate_iban(iban).iban)
     return list(session.scalars(select(Mandate).where(
-        Mandate.merchant_id == merchant.id, Mandate.iban_hash == digest)))
+        Mandate.merchant_id == merchant.id, has_iban(session, validate_iban(iban).iban))))
 
 
 def find_mandate(session: Session, merchant_id: int, public_id: str) -> Mandate | None:
@@ -137,11 +142,15 @@ def find_invitation(session: Session, merchant_id: int, public_id: str) -> Invit
                                                    Invitation.merchant_id == merchant_id))
 
 
-def merchant_mandates(merchant_id: int, *, status: MandateStatus | None = None,
-                      scheme: Scheme | None = None,
-                      external_reference: str | None = None) -> Select[Any]:
-    """The merchant's mandates, optionally filtered (unordered; callers paginate)."""
+def merchant_mandates(session: Session, merchant_id: int, *,
+                      status: MandateStatus | None = None, scheme: Scheme | None = None,
+                      external_reference: str | None = None,
+                      iban: str | None = None) -> Select[Any]:
+    """The merchant's mandates, optionally filtered (unordered; callers paginate). ``iban`` is
+    a validated, normalised IBAN."""
     query = select(Mandate).where(Mandate.merchant_id == merchant_id)
+    if iban is not None:
+        query = query.where(has_iban(session, iban))
     if status is not None:
         query = query.where(Mandate.status == status)
     if scheme is not None:

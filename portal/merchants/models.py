@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Boolean, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.crypto import encrypted
 from portal.db import Base
 
 if TYPE_CHECKING:
@@ -37,10 +38,12 @@ class Merchant(Base):
     #: Origins (``https://shop.example``) allowed to frame the signing and checkout pages.
     frame_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Webhook endpoint and its signing secret (``whsec_…``); the previous secret stays valid
-    #: during a rotation overlap.
+    #: during a rotation overlap. Both secrets are encrypted at rest (``portal.webhooks.secrets``).
     webhook_url: Mapped[str | None] = mapped_column(Text)
-    webhook_secret: Mapped[str | None] = mapped_column(String(80))
-    webhook_previous_secret: Mapped[str | None] = mapped_column(String(80))
+    webhook_secret: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("merchant.webhook_secret"))
+    webhook_previous_secret: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("merchant.webhook_previous_secret"))
     webhook_previous_secret_expires_at: Mapped[datetime | None]
     #: Set when deliveries stopped after sustained failure; enabling clears it and resumes.
     webhook_disabled_at: Mapped[datetime | None]

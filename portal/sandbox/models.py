@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal.crypto import encrypted
 from portal.db import Base
 from portal.mandates.models import _enum
 from portal.providers.base import PaymentStatus
@@ -33,7 +34,8 @@ class SandboxPayment(Base):
     payer_name: Mapped[str | None] = mapped_column(String(140))
     #: The IBAN the tester paid from, encrypted like every IBAN at rest (FieldCipher, context
     #: ``sandbox_payment.payer_iban``): a sandbox may hold real account numbers too.
-    payer_iban_ciphertext: Mapped[str | None] = mapped_column(Text)
+    payer_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("sandbox_payment.payer_iban"))
     payer_bic: Mapped[str | None] = mapped_column(String(11))
     mandate_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
@@ -59,7 +61,9 @@ class SandboxMandate(Base):
     #: ``valid`` or ``invalid`` (a tester may revoke it to see a recurring charge fail).
     status: Mapped[str] = mapped_column(String(10))
     consumer_name: Mapped[str | None] = mapped_column(String(140))
-    consumer_iban: Mapped[str | None] = mapped_column(String(34))
+    #: The paying account, encrypted like every IBAN at rest.
+    consumer_iban_ciphertext: Mapped[str | None] = mapped_column(
+        Text, info=encrypted("sandbox_mandate.consumer_iban"))
     consumer_bic: Mapped[str | None] = mapped_column(String(11))
     #: A card token: the test card's label, last four digits and expiry; never a number.
     card_label: Mapped[str | None] = mapped_column(String(20))

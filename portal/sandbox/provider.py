@@ -43,6 +43,7 @@ from portal.sandbox.models import SandboxChargeback, SandboxMandate, SandboxPaym
 
 #: Associated data of the payer IBAN's ciphertext.
 PAYER_IBAN_CONTEXT = "sandbox_payment.payer_iban"
+CONSUMER_IBAN_CONTEXT = "sandbox_mandate.consumer_iban"
 PAYMENT_ID = re.compile(r"tr_sbx[A-Za-z0-9]{10,30}")  # whole value: always fullmatch
 
 #: Fake iDEAL issuers shown on the sandbox bank-choice page: (id, name, BIC).
@@ -142,8 +143,9 @@ class SandboxProvider:
         payment.mandate_id = mandate.mandate_id
         payment.payer_name = mandate.consumer_name
         payment.payer_bic = mandate.consumer_bic
+        account = consumer_iban(self.session, mandate)
         payment.payer_iban_ciphertext = cipher_of(self.session).encrypt(
-            mandate.consumer_iban, PAYER_IBAN_CONTEXT) if mandate.consumer_iban else None
+            account, PAYER_IBAN_CONTEXT) if account else None
         if mandate.status != "valid":
             payment.status, payment.failure_reason = PaymentStatus.FAILED, "mandate_invalid"
         elif mandate.method != "creditcard":
@@ -206,7 +208,7 @@ class SandboxProvider:
         return ProviderMandate(
             id=mandate.mandate_id, customer_id=mandate.customer_id,
             status=MandateState(mandate.status), method=mandate.method,
-            consumer_name=mandate.consumer_name, consumer_iban=mandate.consumer_iban,
+            consumer_name=mandate.consumer_name, consumer_iban=consumer_iban(self.session, mandate),
             consumer_bic=mandate.consumer_bic, card_holder=mandate.consumer_name
             if mandate.method == "creditcard" else None, card_last4=mandate.card_last4,
             card_label=mandate.card_label, card_expiry=mandate.card_expiry)
@@ -409,13 +411,22 @@ def complete_sandbox_payment(
         session.add(SandboxMandate(
             mandate_id=payment.mandate_id, customer_id=payment.customer_id,
             method="directdebit", status="valid", consumer_name=payer_name,
-            consumer_iban=payer_iban, consumer_bic=bic, created_at=clock_now()))
+            consumer_iban_ciphertext=cipher_of(session).encrypt(
+                payer_iban, CONSUMER_IBAN_CONTEXT) if payer_iban else None,
+            consumer_bic=bic, created_at=clock_now()))
 
 def payer_iban(payment: SandboxPayment) -> str | None:
     """The IBAN a settled sandbox payment was paid from, decrypted."""
     if payment.payer_iban_ciphertext is None:
         return None
     return _cipher(payment).decrypt(payment.payer_iban_ciphertext, PAYER_IBAN_CONTEXT)
+
+
+def consumer_iban(session: Session, mandate: SandboxMandate) -> str | None:
+    """The paying account of a sandbox mandate, decrypted."""
+    if mandate.consumer_iban_ciphertext is None:
+        return None
+    return cipher_of(session).decrypt(mandate.consumer_iban_ciphertext, CONSUMER_IBAN_CONTEXT)
 
 
 def _cipher(payment: SandboxPayment) -> FieldCipher:

@@ -25,6 +25,11 @@ from portal.merchants.models import Merchant
 from portal.webhooks.addresses import BlockedAddress, refuse_non_public, resolve_now
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 from portal.webhooks.notices import queue_disabled_notice
+from portal.webhooks.secrets import (
+    current_secret,
+    set_secrets,
+    signing_secrets,  # noqa: F401  (delivery imports it here)
+)
 from portal.webhooks.signature import new_secret
 
 MAX_URL_LENGTH = 2000
@@ -38,15 +43,6 @@ class EndpointError(ValueError):
 
 def has_endpoint(merchant: Merchant) -> bool:
     return bool(merchant.webhook_url and merchant.webhook_secret)
-
-
-def signing_secrets(merchant: Merchant, now: datetime) -> list[str]:
-    """The current secret, then the previous one while its rotation overlap lasts."""
-    found = [merchant.webhook_secret] if merchant.webhook_secret else []
-    expires = merchant.webhook_previous_secret_expires_at
-    if merchant.webhook_previous_secret and expires is not None and now < expires:
-        found.append(merchant.webhook_previous_secret)
-    return found
 
 
 def validate_url(url: str) -> str:
@@ -125,8 +121,8 @@ def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
     now = now or clock_now()
     previous_url = merchant.webhook_url
     secret = new_secret()
-    merchant.webhook_url, merchant.webhook_secret = url, secret
-    merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    merchant.webhook_url = url
+    set_secrets(session, merchant, secret)
     merchant.webhook_disabled_at = None
     session.flush()
     if previous_url and previous_url != url:
@@ -149,13 +145,9 @@ def rotate_secret(session: Session, merchant: Merchant, *,
     if overlap < timedelta(0):
         raise EndpointError("the overlap cannot be negative")
     now = now or clock_now()
-    previous, secret = merchant.webhook_secret, new_secret()
-    merchant.webhook_secret = secret
-    if overlap:
-        merchant.webhook_previous_secret = previous
-        merchant.webhook_previous_secret_expires_at = now + overlap
-    else:
-        merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    previous, secret = current_secret(session, merchant), new_secret()
+    set_secrets(session, merchant, secret, previous=previous if overlap else None,
+                previous_until=now + overlap)
     record_audit(session, action="webhook.rotate_secret", subject=merchant.public_id,
                  actor="merchant", merchant_id=merchant.id, now=now,
                  data={"previous_valid_until": (now + overlap).isoformat() if overlap else None})
@@ -210,8 +202,8 @@ def remove_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
     """Forget the endpoint and its secrets; returns how many pending deliveries were abandoned."""
     now = now or clock_now()
     url = merchant.webhook_url
-    merchant.webhook_url = merchant.webhook_secret = None
-    merchant.webhook_previous_secret = merchant.webhook_previous_secret_expires_at = None
+    merchant.webhook_url = None
+    set_secrets(session, merchant, None)
     merchant.webhook_disabled_at = None
     session.flush()
     abandoned = session.execute(

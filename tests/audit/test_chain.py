@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditChainHead, AuditEvent
-from portal.audit.service import record_audit, verify_chain
+from portal.audit.service import _event_hash, audit_keys_of, record_audit, verify_chain
 from portal.db import session_scope
 from tests.factories import make_merchant
 
@@ -45,8 +45,7 @@ def test_edited_data_with_recomputed_hash_breaks_the_link(session: Session) -> N
     _trail(session)
     event = session.scalar(select(AuditEvent).where(AuditEvent.seq == 2))
     event.data = {"i": 99}
-    from portal.audit.service import _digest
-    event.hash = _digest(event)
+    event.hash = _event_hash(event, audit_keys_of(session))
     session.commit()
     assert any("seq 3: previous hash" in p for p in verify_chain(session).problems)
 

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from portal.collections.batches import export_batches
-from portal.collections.models import DebitAttempt, DebitStatus
+from portal.collections.models import ORIGINAL_IBAN_CONTEXT, DebitAttempt, DebitStatus
 from portal.collections.routes import Collectors
 from portal.collections.service import configure_collections
 from portal.collections.xsd import validate_pain008
+from portal.db import cipher_of
 from portal.mandates.models import Scheme, SequenceType
 from portal.mandates.service import set_debtor_account
 from tests.collections.conftest import Clock, active_mandate, debit_on, history
@@ -153,3 +155,15 @@ def test_exported_debits_are_submitted_with_their_attempt(
     attempts = session.query(DebitAttempt).all()
     assert len([a for a in attempts if a.batch_id]) == 8
     assert all(a.debit.status == DebitStatus.SUBMITTED for a in attempts if a.batch_id)
+
+
+def test_an_amendments_original_account_is_stored_encrypted_only(
+        session: Session, collectors: Collectors, clock: Clock) -> None:
+    """The golden file names NL51ABNA0987654321 as OrgnlDbtrAcct; the database keeps it only
+    as a ciphertext beside the attempt (so `keys reencrypt` moves it)."""
+    known_batch(session, collectors, clock, "pain.008.001.02")
+    stored = session.execute(text("SELECT amendment, original_iban_ciphertext FROM debit_attempt "
+                                  "WHERE batch_id IS NOT NULL")).all()
+    assert "NL51ABNA0987654321" not in str(stored)
+    [token] = [original for _, original in stored if original]
+    assert cipher_of(session).decrypt(token, ORIGINAL_IBAN_CONTEXT) == "NL51ABNA0987654321"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.console import service
-from portal.console.models import StaffUser
+from portal.console.models import ConsoleSession, StaffUser
 from portal.console.service import disable_staff
 from tests.console.conftest import Staff, log_in, make_staff
 from tests.sign.driver import csrf_token
@@ -120,6 +120,18 @@ def test_login_never_redirects_off_the_console(client: FlaskClient, staff: Staff
         assert response.headers["Location"] == "/console/"
 
 
+def test_an_unsafe_next_falls_back_to_the_console_home(app: Flask, staff: Staff) -> None:
+    """A CR/LF in ``next`` once gave a 500 after a successful login (a header injection try)."""
+    for target in ("/console/%0D%0ASet-Cookie:x=1", "/console/%0Ax", "/console/%00",
+                   "/console/a%20b", "/console/%C3%A9", "/console/%5C%5Cevil.example"):
+        client = app.test_client()
+        response = log_in(client, staff.email, staff.password,
+                          path=f"/console/login?next={target}")
+        assert response.status_code == 303, target
+        assert response.headers["Location"] == "/console/", target
+        assert "Set-Cookie" not in response.headers.get("Location", "")
+
+
 def test_logout_ends_the_login(console: FlaskClient) -> None:
     page = console.get("/console/")
     response = console.post("/console/logout", data={"csrf_token": csrf_token(page)})
@@ -138,18 +150,21 @@ def test_login_starts_a_fresh_session(client: FlaskClient, staff: Staff) -> None
     log_in(client, staff.email, staff.password)
     with client.session_transaction() as flask_session:
         assert "planted" not in flask_session
-        assert flask_session["console_staff"] == staff.user.public_id
+        assert set(flask_session) - {"_permanent"} == {"console_session"}  # the rest is on the server
         assert flask_session.permanent
 
 
-def test_nonce_differs_per_login(app: Flask, staff: Staff) -> None:
-    nonces = []
+def test_each_login_gets_its_own_session_token(app: Flask, staff: Staff,
+                                                session: Session) -> None:
+    tokens = []
     for _ in range(2):
         client = app.test_client()
         log_in(client, staff.email, staff.password)
         with client.session_transaction() as flask_session:
-            nonces.append(flask_session["console_nonce"])
-    assert nonces[0] != nonces[1]
+            tokens.append(flask_session["console_session"])
+    assert tokens[0] != tokens[1] and len(tokens[0]) >= 40
+    stored = session.scalars(select(ConsoleSession.token_sha256)).all()
+    assert len(stored) == 2 and not set(tokens) & set(stored)  # only digests are kept
 
 
 def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from portal.mandates.models import Invitation
 from portal.merchants.models import Merchant
 from portal.merchants.service import MerchantInputError, create_merchant, normalise_origin
+from portal.webhooks.secrets import current_secret
 from tests.factories import make_merchant, merchant_details
 
 
@@ -103,5 +104,6 @@ def test_cli_with_a_webhook_url_prints_its_secret_once(runner: FlaskCliRunner,
     assert result.exit_code == 0, result.output
     merchant = session.scalar(select(Merchant))
     assert merchant.webhook_url == "https://erp.example/hooks"
-    assert f"webhook secret (shown once): {merchant.webhook_secret}" in result.output
-    assert merchant.webhook_secret.startswith("whsec_")
+    secret = current_secret(session, merchant)
+    assert f"webhook secret (shown once): {secret}" in result.output
+    assert secret.startswith("whsec_") and secret not in merchant.webhook_secret

@@ -26,7 +26,7 @@ from tests.pgcluster import free_port
 from tests.tsa_server import RunningTsa, serve_tsa
 
 #: Production refuses weak keys (32 random bytes at least).
-SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+SECRET_KEY, DATA_KEY, AUDIT_KEY = (secrets.token_urlsafe(32) for _ in range(3))
 
 
 class _Sink:
@@ -82,7 +82,7 @@ def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa,
     _certificate(tmp_path / "seal.p12", timedelta(days=365))
     return {
         "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-        "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY,
+        "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY, "PORTAL_AUDIT_KEY": AUDIT_KEY,
         "PORTAL_DATABASE_URL": f"sqlite:///{database}",
         "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"), "PORTAL_SEAL_PASSPHRASE": "pw",
         "PORTAL_MAIL_TRANSPORT": "smtp", "PORTAL_SMTP_HOST": "127.0.0.1",
@@ -118,6 +118,7 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
 @pytest.mark.parametrize(("change", "expected"), [
     (lambda e, p: _drop(e, "PORTAL_SECRET_KEY"), "PORTAL_SECRET_KEY is not set"),
     (lambda e, p: _drop(e, "PORTAL_DATA_KEY"), "PORTAL_DATA_KEY is not set"),
+    (lambda e, p: _drop(e, "PORTAL_AUDIT_KEY"), "PORTAL_AUDIT_KEY is not set"),
     (lambda e, p: {**e, "PORTAL_SECRET_KEY": "x"}, "PORTAL_SECRET_KEY is too weak"),
     (lambda e, p: {**e, "PORTAL_DATA_KEY": "d" * 40}, "PORTAL_DATA_KEY is too weak"),
     (lambda e, p: {**e, "PORTAL_SECRET_KEY_FALLBACKS": '["old-key"]'},
@@ -176,13 +177,19 @@ def test_all_problems_are_listed_together(production, monkeypatch) -> None:
 
 
 def _with_plain_http_endpoint(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    from portal.audit.keys import AuditKeyring
+    from portal.crypto import FieldCipher
     from portal.merchants.service import create_merchant
+    from portal.webhooks.secrets import set_secrets
     from tests.factories import merchant_details
 
     engine = make_engine(env["PORTAL_DATABASE_URL"])
-    with Session(engine) as session:
+    keys = {"cipher": FieldCipher(env["PORTAL_DATA_KEY"]),
+            "audit_keys": AuditKeyring(env["PORTAL_AUDIT_KEY"])}
+    with Session(engine, info=keys) as session:
         merchant = create_merchant(session, merchant_details())
-        merchant.webhook_url, merchant.webhook_secret = "http://erp.example/hooks", "whsec_x"
+        merchant.webhook_url = "http://erp.example/hooks"
+        set_secrets(session, merchant, "whsec_x")
         session.commit()
     engine.dispose()
     return env

@@ -27,7 +27,7 @@ from tests.portal_process import flask, wait_until_up
 from tests.webhooks.receiver import Receiver
 
 #: Production refuses weak keys (32 random bytes at least).
-SECRET_KEY, DATA_KEY = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+SECRET_KEY, DATA_KEY, AUDIT_KEY = (secrets.token_urlsafe(32) for _ in range(3))
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",
-           "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY,
+           "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY, "PORTAL_AUDIT_KEY": AUDIT_KEY,
            "PORTAL_DATABASE_URL": database_url, "PORTAL_PUBLIC_BASE_URL": base,
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
            "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12")}
@@ -62,7 +62,8 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
 
     create_development_key(tmp_path / "seal.p12")
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
-                      "DATA_KEY": DATA_KEY, "INSTANCE_PATH": str(tmp_path), "TESTING": True,
+                      "DATA_KEY": DATA_KEY, "AUDIT_KEY": AUDIT_KEY,
+                      "INSTANCE_PATH": str(tmp_path), "TESTING": True,
                       "PUBLIC_BASE_URL": base, "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True})
     with app.app_context(), session_scope(app) as session:
         from portal.merchants.service import create_merchant

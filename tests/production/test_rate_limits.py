@@ -76,3 +76,18 @@ def test_token_endpoint_is_limited_with_a_problem_response(limited) -> None:
     assert limited_response.mimetype == "application/problem+json"
     assert limited_response.get_json()["status"] == 429
     assert int(limited_response.headers["Retry-After"]) > 0
+
+
+def test_revocation_endpoint_is_limited_too(limited) -> None:
+    from portal.api.clients import create_client
+    from tests.api.conftest import basic
+
+    journey = limited(REVOKE="2 per minute")
+    created = create_client(journey.session, journey.invitation.merchant, "ERP", "mandates:read")
+    journey.session.commit()
+    credentials = basic(created.client.client_id, created.secret)
+    responses = [journey.client.post("/api/v1/oauth/revoke", data={"token": "mpat_unknown"},
+                                     headers=credentials) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert responses[-1].mimetype == "application/problem+json"
+    assert int(responses[-1].headers["Retry-After"]) > 0

@@ -20,6 +20,7 @@ def production(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app({
         **app_settings(database_url, tmp_path / "instance"), "ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(32), "DATA_KEY": secrets.token_urlsafe(32),
+        "AUDIT_KEY": secrets.token_urlsafe(32),
         "PUBLIC_BASE_URL": "https://portal.example", "SANDBOX_IN_PRODUCTION": True,
         "EXTRA_TRUSTED_HOSTS": ["portal-internal.lan"]})
     yield app

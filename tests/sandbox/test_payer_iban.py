@@ -62,8 +62,8 @@ def test_the_migration_encrypts_existing_payer_ibans_with_the_data_key(
     migrate.upgrade(engine, BEFORE)
     _sandbox_payment(engine, TYPED)
     app = create_app({**app_settings(empty_database_url, tmp_path / "instance")})
-    with app.app_context():
-        migrate.upgrade(state(app).engine)
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
     with Session(engine) as session:
         [payment] = session.scalars(select(SandboxPayment)).all()
         assert FieldCipher(app.config["DATA_KEY"]).decrypt(
@@ -74,11 +74,16 @@ def test_the_migration_encrypts_existing_payer_ibans_with_the_data_key(
 
 
 def test_the_migration_without_the_data_key_refuses_before_changing_anything(
-        empty_database_url: str) -> None:
+        empty_database_url: str, tmp_path: Path) -> None:
     engine = make_engine(empty_database_url)
     migrate.upgrade(engine, BEFORE)
     _sandbox_payment(engine, TYPED)
     with pytest.raises(RuntimeError, match="flask --app portal db upgrade"):
         migrate.upgrade(engine)
+    # Nor does a running app lend its key: a migration uses only the key it is given.
+    app = create_app({**app_settings(empty_database_url, tmp_path / "instance")})
+    with app.app_context(), pytest.raises(RuntimeError, match="flask --app portal db upgrade"):
+        migrate.upgrade(state(app).engine)
+    state(app).engine.dispose()
     assert "payer_iban" in {c["name"] for c in inspect(engine).get_columns("sandbox_payment")}
     engine.dispose()

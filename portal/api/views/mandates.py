@@ -37,9 +37,10 @@ def list_mandates() -> Response:
     params = read_query(LIST_PARAMS)
     session = get_session()
     query = merchant_mandates(
-        merchant_id(), status=MandateStatus(params["status"]) if "status" in params else None,
+        session, merchant_id(),
+        status=MandateStatus(params["status"]) if "status" in params else None,
         scheme=Scheme(params["scheme"]) if "scheme" in params else None,
-        external_reference=params.get("external_reference"),
+        external_reference=params.get("external_reference"), iban=params.get("iban"),
     ).options(selectinload(Mandate.customer))
     page = paginate(session, query, Mandate, merchant_id(), anchor_id(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)

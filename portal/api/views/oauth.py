@@ -32,5 +32,6 @@ def issue_token() -> Response:
 
 
 @bp.post("/oauth/revoke")
+@limiter.limit(configured("REVOKE"))
 def revoke_token() -> Response:
     return _oauth_endpoint(lambda: authorization_server().create_endpoint_response("revocation"))

@@ -1,7 +1,8 @@
 """sandbox payer IBAN encrypted: sandbox_payment.payer_iban (clear) becomes payer_iban_ciphertext
 
-Existing values are encrypted with the app's data key, so this runs through
-``flask --app portal db upgrade`` when any exist (a bare upgrade refuses before changing anything).
+Existing values are encrypted with the data key the upgrade is given (``portal.migrate.upgrade``'s
+``cipher``, which ``flask --app portal db upgrade`` passes), so this runs through that command when
+any exist (an upgrade without the key refuses before changing anything).
 
 Revision ID: 7a7666078b0f
 Revises: 0951bd3c9288
@@ -9,24 +10,14 @@ Revises: 0951bd3c9288
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import migration_key
+
 revision = "7a7666078b0f"
 down_revision = "0951bd3c9288"
 branch_labels = None
 depends_on = None
 
 CONTEXT = "sandbox_payment.payer_iban"  # portal.sandbox.provider.PAYER_IBAN_CONTEXT
-
-
-def _cipher():
-    """The app's field cipher, from the app running the upgrade; None outside one."""
-    from flask import current_app, has_app_context
-
-    from portal.crypto import FieldCipher
-
-    if not has_app_context():
-        return None
-    config = current_app.config
-    return FieldCipher(config["DATA_KEY"], config["DATA_KEY_FALLBACKS"])
 
 
 def _table(column: str) -> sa.TableClause:
@@ -51,10 +42,8 @@ def _has_values(column: str) -> bool:
 
 
 def upgrade() -> None:
-    cipher = _cipher()
-    if cipher is None and _has_values("payer_iban"):
-        raise RuntimeError("sandbox payer IBANs need the data key to be encrypted: run "
-                           "`flask --app portal db upgrade`")
+    # Refuse before changing anything (SQLite DDL is not undone) when rows need the key.
+    cipher = migration_key("cipher") if _has_values("payer_iban") else None
     with op.batch_alter_table("sandbox_payment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payer_iban_ciphertext", sa.Text(), nullable=True))
     if cipher is not None:
@@ -64,10 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    cipher = _cipher()
-    if cipher is None and _has_values("payer_iban_ciphertext"):
-        raise RuntimeError("decrypting sandbox payer IBANs needs the data key: downgrade "
-                           "from inside the app (its data key configured)")
+    cipher = migration_key("cipher") if _has_values("payer_iban_ciphertext") else None
     with op.batch_alter_table("sandbox_payment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payer_iban", sa.String(length=34), nullable=True))
     if cipher is not None:

@@ -1,0 +1,1 @@
+"""Data-key rotation: re-encrypting every encrypted column under the current key."""
