@@ -126,6 +126,7 @@ def test_a_killed_scheduler_and_two_at_once_never_bill_a_period_twice(
            "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
            "PORTAL_SECRET_KEY": app.config["SECRET_KEY"],
            "PORTAL_DATA_KEY": app.config["DATA_KEY"],
+           "PORTAL_AUDIT_KEY": app.config["AUDIT_KEY"],
            "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_SUBSCRIPTIONS_LEASE_SECONDS": "2"}
 
