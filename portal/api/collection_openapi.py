@@ -64,6 +64,9 @@ def schemas(config: Any) -> dict[str, Any]:
             "end_to_end_id": _nullable("string", description="Of the current attempt, once "
                                                              "submitted."),
             "batch": _nullable("string"),
+            "provider_payment": _nullable("string", description="Provider route: the current "
+                                                                "attempt's payment at the "
+                                                                "provider (Mollie tr_…)."),
             "reason_code": _nullable("string", examples=["AM04"]),
             "reason": _nullable("string"), "will_retry": {"type": "boolean"},
             "pay_link": _nullable("string", description="After the last failure: where the "

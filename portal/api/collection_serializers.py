@@ -25,6 +25,7 @@ def debit_json(debit: Debit, attempt: DebitAttempt | None) -> dict[str, Any]:
         "final": debit.final, "attempt": debit.attempt, "max_attempts": MAX_ATTEMPTS,
         "end_to_end_id": attempt.end_to_end_id if attempt else None,
         "batch": attempt.batch.public_id if attempt and attempt.batch else None,
+        "provider_payment": attempt.provider_payment_id if attempt else None,
         "reason_code": debit.reason_code, "reason": debit.reason_text,
         "will_retry": debit.will_retry, "pay_link": debit.pay_link,
         "prenotified_at": timestamp(debit.prenotified_at),

@@ -158,13 +158,8 @@ def refund_json(refund: Any) -> dict[str, Any]:
 
 def payment_request_json(request: Any) -> dict[str, Any]:
     from portal.payments.links import checkout_url
-    from portal.payments.models import Refund
-    from portal.shortlinks.service import short_link_of_request
 
-    session = object_session(request)
-    link = short_link_of_request(session, request) if session is not None else None
-    refunds = session.query(Refund).filter(Refund.request_id == request.id).order_by(
-        Refund.id).all() if session is not None else []
+    link, refunds = request.short_link, request.refunds  # a list loads them for every request
     url = checkout_url(request)
     return {
         "id": request.public_id, "object": "payment_request", "status": request.status.value,

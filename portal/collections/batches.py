@@ -42,7 +42,7 @@ from portal.collections.pain008 import (
     PaymentGroup,
     Transaction,
 )
-from portal.collections.routes import Collectors
+from portal.collections.routes import CollectionRefused, Collectors
 from portal.collections.service import (
     apply_payment_before_export,
     effective_settings,
@@ -59,7 +59,7 @@ from portal.sepa import to_sepa_text
 _IBAN_CONTEXT = "mandate.iban"
 
 
-class ExportRefused(Exception):
+class ExportRefused(CollectionRefused):
     """The merchant cannot export now; the message says what to set."""
 
 
@@ -204,10 +204,6 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
     if merchant is None:
         raise LookupError(f"no merchant {merchant_id}")
     settings = effective_settings(session, merchant_id, collectors.policy)
-    if settings.route != Route.BANK:
-        return []
-    if not settings.creditor_iban:
-        raise ExportRefused("Set the creditor IBAN (the account to collect into) first.")
     today = bank_today(now)
     earliest = next_business_day(earliest_submission_day(today, settings.lead_days))
     horizon = today + timedelta(days=collectors.policy.export_horizon_days)
@@ -216,7 +212,11 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
                             Debit.status == DebitStatus.SCHEDULED,
                             Debit.collection_date <= horizon)
         .order_by(Debit.collection_date, Debit.id)).all()
-    due = [debit for debit in due if not _paid_meanwhile(session, debit, actor, now)]
+    if due and not settings.creditor_iban:
+        # Debits scheduled on the bank route still go through the bank after the merchant
+        # chose the provider route for new ones: they need the account too.
+        raise ExportRefused("Set the creditor IBAN (the account to collect into) first.")
+    due = [debit for debit in due if not paid_meanwhile(session, debit, actor, now)]
     if not due:
         return []
     batches: list[Batch] = []
@@ -273,9 +273,9 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
     return batches
 
 
-def _paid_meanwhile(session: Session, debit: Debit, actor: str, now: datetime) -> bool:
+def paid_meanwhile(session: Session, debit: Debit, actor: str, now: datetime) -> bool:
     """A debit collecting a checkout payment request follows what the customer paid on it
-    before export: reduced to the open amount, or cancelled when nothing is open (True)."""
+    before export (or, on the provider route, before its payment is created): reduced to the open amount, or cancelled when nothing is open (True)."""
     if not debit.payment_request:
         return False
     from portal.payments.service import find_payment_request, open_amount

@@ -62,12 +62,15 @@ def configure(merchant: str, retry_delays: str | None, **options: object) -> Non
 
 @collections_cli.command("run")
 def run() -> None:
-    """Expire unused mandates, export due debits, clear and import the bank's reports."""
+    """Expire unused mandates, export due debits, clear and import the bank's reports; create
+    the provider payments of provider-route debits and poll those awaiting their outcome."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     summary = run_collections(app, collectors_of(app))
     click.echo(f"expired mandates: {len(summary.expired_mandates)}, batches: "
                f"{', '.join(summary.batches) or 'none'}, imports: "
-               f"{', '.join(summary.imports) or 'none'}")
+               f"{', '.join(summary.imports) or 'none'}, provider payments: "
+               f"{', '.join(summary.charges) or 'none'}, provider outcomes: "
+               f"{len(summary.updates)}")
     for problem in summary.problems:
         click.echo(f"problem: {problem}", err=True)
 

@@ -4,10 +4,11 @@ config and built once per app, then handed to the services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,10 @@ from portal.collections.followups import (
     PayLinks,
 )
 from portal.config import ConfigurationError
+
+if TYPE_CHECKING:
+    from portal.collections.models import Route
+    from portal.providers.base import PaymentProvider
 
 BANK_ROUTES = ("sandbox", "manual")
 
@@ -80,6 +85,18 @@ class ManualBank:
         return []
 
 
+def _app_provider(session: Session, name: str) -> PaymentProvider:
+    from portal.providers import get_provider
+
+    return get_provider(session, name)
+
+
+def _app_webhook_url(provider: str) -> str | None:
+    from portal.payments.links import provider_webhook_url
+
+    return provider_webhook_url(provider)
+
+
 @dataclass
 class Collectors:
     """Everything collections need from outside, made once per app."""
@@ -91,6 +108,37 @@ class Collectors:
     scratch: Path
     pay_links: PayLinks = field(default_factory=NoPayLinks)
     invitations: AmendmentInvitations = field(default_factory=EmailAmendmentInvitations)
+    #: Route 2: the payment provider holding a mandate, by name, bound to a session (the
+    #: sandbox keeps its payments in the portal's database), and where it reports payments.
+    providers: Callable[[Session, str], PaymentProvider] = _app_provider
+    webhook_url: Callable[[str], str | None] = _app_webhook_url
+    #: Where a provider sends a payer back (unused by recurring charges, but required).
+    return_url: str = "http://127.0.0.1:5000/"
+
+
+class Collector(Protocol):
+    """One way of collecting (route 1, the bank; route 2, the payment provider): presenting a
+    merchant's due debits, and learning what became of them. Each step runs in the caller's
+    session; the collections run calls both routes' collectors the same way."""
+
+    route: ClassVar[Route]
+    #: The :class:`~portal.collections.cycle.RunSummary` lists that the two steps fill.
+    submitted_into: ClassVar[str]
+    settled_into: ClassVar[str]
+
+    def submit_due(self, session: Session, merchant_id: int, collectors: Collectors, *,
+                   actor: str, now: datetime) -> list[str]:
+        """Present the merchant's due debits on this route; the ids of what was made (pain.008
+        batches, provider payments). Raises CollectionRefused when the merchant cannot."""
+        ...
+
+    def settle(self, session: Session, collectors: Collectors, *, now: datetime) -> list[str]:
+        """Apply what the bank or provider has reported since; the ids of what was applied."""
+        ...
+
+
+class CollectionRefused(Exception):
+    """A merchant cannot collect on a route now; the message says what to set."""
 
 
 def bank_route_name(config: Any) -> str:
@@ -118,7 +166,8 @@ def build_collectors(config: Any, instance_path: str) -> Collectors:
         reminder_days=tuple(config["PAYMENT_REMINDER_DAYS"]),
         sms_enabled=config["SMS_TRANSPORT"] in ("file", "http"))
     return Collectors(policy=CollectionPolicy.from_config(config), bank=bank, store=store,
-                      scratch=root / "scratch", pay_links=pay_links)
+                      scratch=root / "scratch", pay_links=pay_links,
+                      return_url=f"{str(config['PUBLIC_BASE_URL']).rstrip('/')}/")
 
 
 def collectors_of(app: Any) -> Collectors:

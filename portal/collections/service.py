@@ -29,15 +29,15 @@ from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.jobs.service import enqueue
 from portal.mandates.models import Mandate, MandateStatus, Scheme, SequenceType, SigningMethod
+from portal.payments.models import ProviderMandate, StoredMandateStatus
 from portal.sepa import to_sepa_text
-from portal.verification.models import VerificationPayment
 
 PRENOTIFICATION_JOB = "collections.prenotification"
 #: The collections run (export, bank reports, expiry); it repeats itself hourly once started.
 RUN_JOB = "collections.run"
-#: The routes a merchant can choose today. The provider route (recurring charges on the
-#: provider's mandate) plugs in with the checkout area's grown provider interface.
-AVAILABLE_ROUTES = frozenset({Route.BANK})
+#: The routes a merchant can choose: pain.008 files through its bank, or recurring SEPA
+#: payments at the payment provider on the mandate the first payment left there.
+AVAILABLE_ROUTES = frozenset({Route.BANK, Route.PROVIDER})
 #: Attempts per debit: the first and two retries.
 MAX_ATTEMPTS = 3
 
@@ -129,13 +129,20 @@ def open_flag(session: Session, code: FlagCode, *, mandate_id: int | None = None
     return session.scalar(query.limit(1))
 
 
-def provider_mandate_of(session: Session, mandate: Mandate) -> str | None:
-    """The provider's mandate (Mollie ``mdt_…``) the one-cent payment left behind, if any."""
-    return session.scalar(
-        select(VerificationPayment.provider_mandate_id)
-        .where(VerificationPayment.mandate_id == mandate.id,
-               VerificationPayment.provider_mandate_id.is_not(None))
-        .order_by(VerificationPayment.id.desc()).limit(1))
+def provider_mandate_of(session: Session, mandate: Mandate) -> ProviderMandate | None:
+    """The provider's SEPA mandate (Mollie ``mdt_…``) that the one-cent payment, or a checkout
+    first payment, left behind for this mandate: valid, and still on the mandate's account (an
+    account changed since is not what the provider would debit)."""
+    candidates = session.scalars(
+        select(ProviderMandate)
+        .where(ProviderMandate.mandate_id == mandate.id, ProviderMandate.method == "directdebit",
+               ProviderMandate.status == StoredMandateStatus.VALID)
+        .order_by(ProviderMandate.id.desc()))
+    for stored in candidates:
+        if stored.iban_masked and mandate.iban_masked and stored.iban_masked != mandate.iban_masked:
+            continue
+        return stored
+    return None
 
 
 def _used_attempts(session: Session, mandate_id: int):
@@ -310,8 +317,7 @@ def configure_collections(session: Session, merchant_id: int, *, actor: str,
             if name == "route":
                 clean[name] = Route(str(value))
                 if clean[name] not in AVAILABLE_ROUTES:
-                    raise ValueError("collecting through the payment provider needs its "
-                                     "recurring charges (the checkout area), not installed yet")
+                    raise ValueError("not an available route")
             elif name == "pain_version":
                 clean[name] = PainVersion(str(value))
             elif name == "creditor_iban":

@@ -123,13 +123,16 @@ def _run_job(app: Flask, job_id: int) -> bool:
     factory = state(app).factory
     with factory() as session:
         job = session.get(Job, job_id)
-        handler = HANDLERS.get(job.kind)
-        if job.payload.get("_request_id"):
-            request_id.set(job.payload["_request_id"])
+        # Read once: a handler that rolls its session back expires the row, and after the
+        # session closes it can no longer be refreshed.
+        kind, attempts, payload = job.kind, job.attempts, dict(job.payload)
+        handler = HANDLERS.get(kind)
+        if payload.get("_request_id"):
+            request_id.set(payload["_request_id"])
         try:
             if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            handler(session, {k: v for k, v in job.payload.items() if k != "_request_id"})
+                raise LookupError(f"no handler for job kind {kind!r}")
+            handler(session, {k: v for k, v in payload.items() if k != "_request_id"})
             # Done in the same transaction as the work: both commit, or neither does.
             session.execute(update(Job).where(Job.id == job_id).values(
                 status=JobStatus.DONE, finished_at=clock_now(), locked_until=None,
@@ -141,12 +144,12 @@ def _run_job(app: Flask, job_id: int) -> bool:
             return False
         except Exception as exc:  # any failure is recorded and retried, never lost
             session.rollback()
-            log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind,
-                        job.attempts, type(exc).__name__, exc_info=True)
-            JOB_FAILURES.labels(job.kind).inc()
+            log.warning("job %s (%s) failed on attempt %s: %s", job_id, kind, attempts,
+                        type(exc).__name__, exc_info=True)
+            JOB_FAILURES.labels(kind).inc()
             _record_failure(factory, job_id, f"{type(exc).__name__}: {exc}"[:2000])
             return False
-    log.debug("job %s (%s) done", job_id, job.kind)
+    log.debug("job %s (%s) done", job_id, kind)
     return True
 
 

@@ -42,6 +42,7 @@ from portal.payments.service import (
 )
 from portal.payments.stored import usable_stored_mandate
 from portal.providers import ProviderError, ProviderUnavailable, get_provider
+from portal.reminders.service import unsubscribe_url
 from portal.shortlinks.service import create_request_short_link, short_url
 from portal.sms.gateways import sms_enabled, sms_gateway
 from portal.transports import Deferred
@@ -128,6 +129,8 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
         payment = session.scalar(select(Payment).where(Payment.public_id == payload["payment"]))
     if kind in ("reminder", "request", "fallback") and not reminder_due(request, now):
         return  # paid, withdrawn or expired since: nothing to ask any more
+    if kind == "reminder" and request.reminders_unsubscribed_at is not None:
+        return  # the customer asked for no more reminders
     customer = request.customer
     address = customer.email if channel == "email" else customer.phone
     if not address or (channel == "sms" and not sms_enabled()):
@@ -145,8 +148,11 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
         if kind == "receipt" and payment is not None:
             message = receipt_email(request, payment)
         else:
+            unsubscribe = None
+            if kind == "reminder":  # one-click unsubscribe beside the request's short link
+                unsubscribe = unsubscribe_url(create_request_short_link(session, request).code)
             message = request_email(request, checkout_url(request), kind, step=step,
-                                    payment=payment)
+                                    payment=payment, unsubscribe_url=unsubscribe)
 
         def send() -> str:
             mail_transport().send(message)

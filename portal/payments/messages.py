@@ -29,9 +29,11 @@ def money(cents: int, locale: str) -> str:
 
 
 def request_email(request: PaymentRequest, link: str, kind: str, *, step: int | None = None,
-                  payment: Payment | None = None) -> EmailMessage:
+                  payment: Payment | None = None,
+                  unsubscribe_url: str | None = None) -> EmailMessage:
     """The request (``request``), a reminder of it (``reminder``), or the link after a card
-    charge was refused (``fallback``)."""
+    charge was refused (``fallback``); a reminder with ``unsubscribe_url`` carries RFC 8058
+    one-click ``List-Unsubscribe`` headers and the link in its text."""
     merchant, customer = request.merchant, request.customer
     locale = customer.locale
     with force_locale(locale):
@@ -47,13 +49,16 @@ def request_email(request: PaymentRequest, link: str, kind: str, *, step: int | 
                               merchant=merchant.display_name, amount=amount)
         context = {"request": request, "merchant": merchant, "customer": customer, "link": link,
                    "kind": kind, "step": step, "amount": amount, "subject": subject,
-                   "logo_url": _logo_url(merchant),
+                   "logo_url": _logo_url(merchant), "unsubscribe_url": unsubscribe_url,
                    "due_date": format_date(request.due_date, "long") if request.due_date else None,
                    "valid_until": format_date(request.expires_at, "long")}
         text = render_template("mail/payment_request.txt", **context)
         html = render_template("mail/payment_request.html", **context)
     message = _message(merchant, to=(customer.name, customer.email or ""), locale=locale,
                        subject=subject, text=text, html=html, about=request.public_id)
+    if kind == "reminder" and unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return _language(message, locale)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,9 @@ from portal.db import Base
 from portal.mandates.models import Customer, Mandate, _enum
 from portal.merchants.models import Merchant
 from portal.providers.base import PaymentStatus
+
+if TYPE_CHECKING:
+    from portal.shortlinks.models import ShortLink
 
 
 class RequestStatus(enum.StrEnum):
@@ -97,6 +100,8 @@ class PaymentRequest(Base):
     paid_at: Mapped[datetime | None]
     expired_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
+    #: The customer asked for no more reminders about it (List-Unsubscribe, one click).
+    reminders_unsubscribed_at: Mapped[datetime | None]
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -106,6 +111,11 @@ class PaymentRequest(Base):
     customer: Mapped[Customer] = relationship()
     payments: Mapped[list[Payment]] = relationship(back_populates="request",
                                                    order_by="Payment.id")
+    refunds: Mapped[list[Refund]] = relationship(back_populates="request", order_by="Refund.id")
+    #: Its ``/s/<code>`` link (for SMS and the QR code), once made.
+    short_link: Mapped[ShortLink | None] = relationship(
+        "ShortLink", primaryjoin="ShortLink.payment_request_id == PaymentRequest.id",
+        viewonly=True, uselist=False)
 
     @property
     def net_received_cents(self) -> int:
@@ -255,7 +265,7 @@ class Refund(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    request: Mapped[PaymentRequest | None] = relationship()
+    request: Mapped[PaymentRequest | None] = relationship(back_populates="refunds")
     payment: Mapped[Payment | None] = relationship()
 
 

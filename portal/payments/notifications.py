@@ -1,5 +1,6 @@
-"""What a provider's webhook names, applied: a one-cent verification (and the refund of it), or a
-payment on a request (its status, refunds and chargebacks). The provider's webhook endpoint and
+"""What a provider's webhook names, applied: a one-cent verification (and the refund of it), a
+payment on a request (its status, refunds and chargebacks), or a debit collected through the
+provider (route 2 of collections: collected, failed, charged back). The provider's webhook endpoint and
 the sandbox's in-process notification both come here."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_
     if payment is not None:
         apply_provider_payment(session, payment, provider, source="webhook", now=now)
         return True
+    if _apply_to_debit(session, provider, provider_payment_id):
+        return True
     try:
         verification = find_payment(session, provider.name, provider_payment_id)
     except UnknownPayment:
@@ -32,4 +35,20 @@ def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_
         sync_refunds(session, provider.name, provider_payment_id,
                      provider.list_refunds(provider_payment_id), payment=None, now=now)
         session.commit()
+    return True
+
+
+def _apply_to_debit(session: Session, provider: PaymentProvider, provider_payment_id: str) -> bool:
+    """A recurring payment collecting a debit: its outcome goes to the debit (commits)."""
+    from flask import current_app
+
+    from portal.collections.provider_route import find_attempt, refresh_attempt
+    from portal.collections.routes import collectors_of
+
+    attempt = find_attempt(session, provider.name, provider_payment_id)
+    if attempt is None:
+        return False
+    refresh_attempt(session, attempt, provider,
+                    collectors_of(current_app._get_current_object()),  # type: ignore[attr-defined]
+                    source="webhook")
     return True

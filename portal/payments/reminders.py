@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from portal.audit.service import record_audit
 from portal.merchants.models import Merchant
 from portal.payments.models import PaymentRequest
 
@@ -82,3 +83,14 @@ def reminder_due(request: PaymentRequest, now: datetime) -> bool:
     from portal.payments.service import payable
 
     return payable(request, now)
+
+
+def unsubscribe_reminders(session: Session, request: PaymentRequest, now: datetime) -> bool:
+    """Stop the request's reminders (every channel); the request itself stays payable. True
+    the first time."""
+    if request.reminders_unsubscribed_at is not None:
+        return False
+    request.reminders_unsubscribed_at = now
+    record_audit(session, action="payment_request.unsubscribe", subject=request.public_id,
+                 actor="customer", merchant_id=request.merchant_id, now=now)
+    return True

@@ -1,4 +1,4 @@
-"""Unsubscribing from reminders (RFC 8058): ``GET /s/<code>/unsubscribe`` asks for a
+"""Unsubscribing from reminders to sign or to pay (RFC 8058): ``GET /s/<code>/unsubscribe`` asks for a
 confirmation, since mail scanners follow links; ``POST`` (the mail client's one-click
 ``List-Unsubscribe=One-Click``, or the button) unsubscribes. The short code is the capability,
 so the POST needs no CSRF token and no session."""
@@ -11,6 +11,7 @@ from portal import csrf
 from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.limits import configured, limiter
+from portal.payments.reminders import unsubscribe_reminders
 from portal.reminders.service import unsubscribe
 from portal.shortlinks.service import find_short_link
 from portal.sign.service import LinkRefusal
@@ -24,10 +25,21 @@ bp = Blueprint("reminders", __name__, url_prefix="/s")
 def unsubscribe_page(code: str) -> tuple[str, int]:
     session = get_session()
     link = find_short_link(session, code)
-    if link is None or link.invitation is None:  # payment request reminders: see payments
+    if link is None:
         return render_template("sign/refused.html", reason=LinkRefusal.UNKNOWN.value,
                                merchant=None, mandate=None), 404
+    if link.payment_request is not None:  # reminders to pay, not to sign
+        payment_request = link.payment_request
+        g.locale_hint = payment_request.customer.locale
+        done = payment_request.reminders_unsubscribed_at is not None
+        if request.method == "POST":
+            unsubscribe_reminders(session, payment_request, clock_now())
+            session.commit()
+            done = True
+        return render_template("reminders/unsubscribe.html", merchant=payment_request.merchant,
+                               done=done, code=code, about="payment"), 200
     invitation = link.invitation
+    assert invitation is not None  # a short link names an invitation or a payment request
     g.locale_hint = invitation.mandate.customer.locale
     done = invitation.unsubscribed_at is not None
     if request.method == "POST":
@@ -35,4 +47,4 @@ def unsubscribe_page(code: str) -> tuple[str, int]:
         session.commit()
         done = True
     return render_template("reminders/unsubscribe.html", merchant=invitation.merchant,
-                           done=done, code=code), 200
+                           done=done, code=code, about="mandate"), 200

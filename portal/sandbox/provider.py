@@ -41,7 +41,7 @@ from portal.providers.base import (
 )
 from portal.sandbox.models import SandboxChargeback, SandboxMandate, SandboxPayment, SandboxRefund
 
-#: Associated data of the payer IBAN's ciphertext.
+#: Associated data of the payer IBAN's and the mandate account's ciphertexts.
 PAYER_IBAN_CONTEXT = "sandbox_payment.payer_iban"
 CONSUMER_IBAN_CONTEXT = "sandbox_mandate.consumer_iban"
 PAYMENT_ID = re.compile(r"tr_sbx[A-Za-z0-9]{10,30}")  # whole value: always fullmatch
@@ -381,7 +381,7 @@ def complete_sandbox_payment(
     payment.status = outcome
     if payment.sequence == "recurring":
         if outcome == PaymentStatus.FAILED:
-            payment.failure_reason = "AM04"  # insufficient funds, as a bank would say
+            payment.failure_reason = recurring_failure_reason(payment)
         return
     payment.issuer = issuer
     if outcome != PaymentStatus.PAID:
@@ -414,6 +414,17 @@ def complete_sandbox_payment(
             consumer_iban_ciphertext=cipher_of(session).encrypt(
                 payer_iban, CONSUMER_IBAN_CONTEXT) if payer_iban else None,
             consumer_bic=bic, created_at=clock_now()))
+
+
+def recurring_failure_reason(payment: SandboxPayment) -> str:
+    """The bank's reason code a failed recurring SEPA charge gives, as the sandbox bank's test
+    accounts do (``NL44INGB0000000004``: AC04 account closed, …; see the README); AM04
+    insufficient funds for every other account."""
+    from portal.collections.sandbox_bank import outcome_for
+
+    account = payer_iban(payment)
+    return (outcome_for(account, 0) if account else None) or "AM04"
+
 
 def payer_iban(payment: SandboxPayment) -> str | None:
     """The IBAN a settled sandbox payment was paid from, decrypted."""

@@ -18,9 +18,11 @@ Page = tuple[bytes, str | None]
 
 
 def page_key(token: str, mandate_version: int, locale: str,
-             embedding: tuple[tuple[str, str], ...] | None) -> Hashable:
-    """The key of one page: ``embedding`` is the validated embedding's query, or None."""
-    return (token, mandate_version, locale, embedding)
+             embedding: tuple[tuple[str, str], ...] | None, *,
+             refund_verification: bool = False) -> Hashable:
+    """The key of one page: ``embedding`` is the validated embedding's query, or None;
+    ``refund_verification`` is the merchant's setting the page announces."""
+    return (token, mandate_version, locale, embedding, refund_verification)
 
 
 class PageCache:

@@ -16,6 +16,7 @@ from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
 from portal.mandates.service import set_debtor_account
+from portal.merchants.models import Merchant
 from portal.sepa import BankAccount
 
 
@@ -82,13 +83,17 @@ class OpenLink:
 
     mandate_version: int
     locale_hint: str
+    #: The merchant refunds the verification cent (the page says so): part of the page's key.
+    refund_verification: bool = False
 
 
 _LINK_STATE = (
     select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
-           Invitation.opened_at, Mandate.status, Mandate.version, Customer.locale)
+           Invitation.opened_at, Mandate.status, Mandate.version, Customer.locale,
+           Merchant.refund_verification)
     .join(Mandate, Mandate.id == Invitation.mandate_id)
     .join(Customer, Customer.id == Mandate.customer_id)
+    .join(Merchant, Merchant.id == Invitation.merchant_id)
     .where(Invitation.public_id == bindparam("public_id")))
 
 
@@ -101,7 +106,7 @@ def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     if row is None or row.opened_at is None or refusal(
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:
         return None
-    return OpenLink(row.version, row.locale)
+    return OpenLink(row.version, row.locale, bool(row.refund_verification))
 
 
 def record_opened(session: Session, invitation: Invitation, now: datetime) -> None:

@@ -125,7 +125,8 @@ def _cached_page(token: str) -> Response | None:
     asked = None
     if args.get("embed") == "1" and args.get("origin"):
         asked = tuple(Embedding(args["origin"], args.get("return_to")).query().items())
-    cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked))
+    cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked,
+                                   refund_verification=state.refund_verification))
     if cached is None:
         return None
     body, g.frame_ancestors = cached
@@ -209,7 +210,8 @@ def sign(token: str):
     )
     if request.method == "GET":
         canonical = tuple(embedding.query().items()) if embedding else None
-        _pages().put(page_key(token, mandate.version, _page_locale(), canonical),
+        _pages().put(page_key(token, mandate.version, _page_locale(), canonical,
+                              refund_verification=mandate.merchant.refund_verification),
                      (html.encode(), g.get("frame_ancestors")))
     return html, status
 

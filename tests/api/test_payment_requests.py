@@ -185,3 +185,32 @@ def test_every_event_type_and_the_webhooks_are_documented(api: Caller) -> None:
         assert name in EVENT_TYPES and name in spec["webhooks"]
         assert f'id="event-{name}"' in html
     assert set(spec["webhooks"]) == set(EVENT_TYPES)
+
+
+def test_listing_loads_refunds_and_short_links_in_one_query_each(
+        app: Flask, api: Caller) -> None:
+    """The list costs the same number of queries for one request as for five (no query per
+    request for its refunds or its short link)."""
+    from tests.queries import counted_queries
+
+    def listing_queries() -> int:
+        with counted_queries(app) as statements:
+            page = api.get("/api/v1/payment-requests?limit=10")
+        assert page.status_code == 200
+        return len(statements)
+
+    def paid_and_refunded() -> None:
+        request = create(api)
+        api.post(f"/api/v1/payment-requests/{request['id']}/payments",
+                 {"amount": 4250, "source": "external"})
+        assert api.post(f"/api/v1/payment-requests/{request['id']}/refunds",
+                        {"amount": 500}).status_code == 201
+
+    paid_and_refunded()
+    one = listing_queries()
+    for _ in range(4):
+        paid_and_refunded()
+    five = listing_queries()
+    assert five == one
+    refunds = api.get("/api/v1/payment-requests").get_json()["data"]
+    assert [len(r["refunds"]) for r in refunds] == [1] * 5

@@ -76,10 +76,17 @@ def test_the_demo_simulation_runs_sign_collect_return_retry_and_pay_link(
     assert isinstance(app.config["CLOCK"], Clock)  # the app's own clock is back afterwards
 
 
-def test_the_provider_route_is_refused_until_it_can_collect(runner: FlaskCliRunner,
-                                                            session: Session) -> None:
+def test_a_merchant_chooses_the_provider_route_and_not_an_unknown_one(
+        runner: FlaskCliRunner, session: Session) -> None:
     merchant = make_merchant(session)
     session.commit()
     result = runner.invoke(args=["collections", "configure", "--merchant", merchant.public_id,
                                  "--route", "provider"])
-    assert result.exit_code == 2 and "route" in result.output
+    assert result.exit_code == 0 and "route provider" in result.output
+    session.expire_all()
+    row = session.scalars(select(CollectionSettings).where(
+        CollectionSettings.merchant_id == merchant.id)).one()
+    assert row.route.value == "provider"
+    wrong = runner.invoke(args=["collections", "configure", "--merchant", merchant.public_id,
+                                "--route", "cash"])
+    assert wrong.exit_code == 2 and "route" in wrong.output

@@ -104,3 +104,23 @@ def test_a_job_is_done_in_the_same_transaction_as_its_work(app: Flask, session: 
     assert session.get(Job, job.id).status == JobStatus.DONE
     written = session.scalars(select(Job).where(Job.kind == "test.ok")).all()
     assert [j.payload["written_by"] for j in written] == [7]
+
+
+@job_handler("test.rolls_back")
+def _rolls_back(session: Session, payload: dict) -> None:
+    """Like a handler that gives up its own changes (a refused provider call) and returns."""
+    session.rollback()
+    if payload.get("fail"):
+        raise ValueError("after a rollback")
+
+
+def test_a_handler_that_rolls_its_session_back_is_finished_normally(
+        app: Flask, session: Session) -> None:
+    done = enqueue(session, "test.rolls_back", {})
+    failing = enqueue(session, "test.rolls_back", {"fail": True})
+    session.commit()
+    assert run_due_jobs(app, kinds=("test.rolls_back",)) == 2
+    session.expire_all()
+    assert session.get(Job, done.id).status == JobStatus.DONE
+    failed = session.get(Job, failing.id)
+    assert failed.status == JobStatus.PENDING and failed.last_error == "ValueError: after a rollback"

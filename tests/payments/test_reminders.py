@@ -4,9 +4,12 @@ step sent once even with two workers at the same moment."""
 
 from __future__ import annotations
 
+import email
 import threading
 from datetime import timedelta
+from email import policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.jobs.service import run_due_jobs
 from portal.merchants.models import Merchant
+from portal.payments.links import make_checkout_token
 from portal.payments.models import MessageStatus, PaymentMessage, PaymentRequest
 from portal.payments.reminders import ReminderScheduleError, validate_offsets
 from portal.payments.service import record_external_payment, withdraw_payment_request
@@ -171,3 +175,33 @@ def test_a_deferred_message_is_retried_and_then_sent(app: Flask, session: Sessio
     session.expire_all()
     row = session.scalars(select(PaymentMessage)).one()
     assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
+
+
+def test_a_reminder_offers_one_click_unsubscribe_and_no_reminder_follows_it(
+        app: Flask, session: Session, merchant: Merchant, clock: Clock) -> None:
+    request = _request(session, merchant)
+    run_due_jobs(app)
+    clock.advance(days=7)
+    run_due_jobs(app)
+    [first, reminder] = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+                         for p in _outbox(app, ".eml")]
+    assert "List-Unsubscribe" not in first  # the request itself is no reminder
+    assert reminder["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = reminder["List-Unsubscribe"].strip("<>")
+    assert url in reminder.get_body(("plain",)).get_content()
+    path = urlsplit(url).path
+    client = app.test_client()
+    page = client.get(path)  # a link scanner: nothing changes
+    assert b'data-done="no"' in page.data and "betaling" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(PaymentRequest, request.id).reminders_unsubscribed_at is None
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})  # no cookie, no token
+    assert done.status_code == 200 and b'data-done="yes"' in done.data
+    session.expire_all()
+    assert session.get(PaymentRequest, request.id).reminders_unsubscribed_at == clock.now
+    clock.advance(days=3)
+    run_due_jobs(app)
+    assert [row[:3] for row in _log(session, request)] == [
+        ("request", None, "email"), ("reminder", 1, "email"), ("reminder", 1, "sms")]
+    token = make_checkout_token(request.public_id, app.config["SECRET_KEY"])
+    assert client.get(f"/pay/{token}").status_code == 200  # the request itself still works

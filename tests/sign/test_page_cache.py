@@ -73,3 +73,15 @@ def test_the_cache_is_bounded_in_bytes_as_well_as_entries() -> None:
     for number in range(5):
         by_count.put(number, (b"page", None))
     assert len(by_count) == 3 and by_count.size_bytes == 12
+
+
+def test_the_merchant_turning_on_the_verification_refund_shows_on_a_cached_page(
+        journey) -> None:
+    assert b'id="refund-notice"' not in journey.open().data
+    merchant = journey.invitation.merchant
+    merchant.refund_verification = True  # as `merchant payments --refund-verification` does
+    journey.session.commit()
+    assert b'id="refund-notice"' in journey.open().data
+    merchant.refund_verification = False
+    journey.session.commit()
+    assert b'id="refund-notice"' not in journey.open().data

@@ -154,7 +154,8 @@ def list_payment_requests() -> Response:
         merchant_id(), status=RequestStatus(params["status"]) if "status" in params else None,
         customer_id=customer_id, invoice_number=params.get("invoice_number"),
         external_reference=params.get("external_reference"),
-    ).options(selectinload(PaymentRequest.customer), selectinload(PaymentRequest.payments))
+    ).options(selectinload(PaymentRequest.customer), selectinload(PaymentRequest.payments),
+              selectinload(PaymentRequest.refunds), selectinload(PaymentRequest.short_link))
     page = paginate(session, query, PaymentRequest, merchant_id(), anchor_id(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([payment_request_json(r) for r in page.items],

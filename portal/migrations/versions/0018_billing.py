@@ -3,7 +3,7 @@ settings), plans, subscriptions with their pauses and billed periods, and the pa
 provider's settlements with each merchant's share
 
 Revision ID: 8c88dae76029
-Revises: 9906018b2a3e
+Revises: e75ebee83ba0
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "8c88dae76029"
-down_revision = "9906018b2a3e"
+down_revision = "e75ebee83ba0"
 branch_labels = None
 depends_on = None
 
