@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test venv system-deps migrate demo bench i18n clean
+.PHONY: run test lint venv system-deps migrate demo bench i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ demo: migrate
 run: demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: venv system-deps
+# Lint and types first: any finding fails the run (mypy's scope is [tool.mypy] in pyproject.toml).
+lint: venv
+	$(BIN)/ruff check portal signing tests bench
+	$(BIN)/mypy
+
+test: venv system-deps lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Every bench with short defaults and one summary table (bench/run_all.py --long: longer runs).
@@ -49,4 +54,4 @@ i18n: venv
 	$(BIN)/pybabel compile -d portal/translations --statistics
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache test-artifacts

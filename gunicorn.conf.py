@@ -5,7 +5,13 @@ Every value can be overridden with the usual GUNICORN_* / command-line options."
 import os
 import tempfile
 
-from portal import serving
+#: Separate `flask --app portal worker` processes run background jobs, never the web workers.
+#: Set here, while gunicorn reads this file: with preload_app the master builds the app (and reads
+#: its configuration) before any server hook such as on_starting runs. An explicit
+#: PORTAL_JOBS_IN_PROCESS still wins.
+os.environ.setdefault("PORTAL_JOBS_IN_PROCESS", "false")
+
+from portal import serving  # noqa: E402 - after the environment it must not read first
 
 bind = os.environ.get("PORTAL_BIND", serving.DEFAULT_BIND)
 #: Sync workers: the portal is I/O-light and CPU-bound on rendering; 2×cores+1 is the classic.
@@ -41,8 +47,3 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_starting(server):  # noqa: ARG001
-    # In production separate `flask --app portal worker` processes run background jobs.
-    os.environ.setdefault("PORTAL_JOBS_IN_PROCESS", "false")

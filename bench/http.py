@@ -84,20 +84,22 @@ def prepare(env: dict[str, str], invitations: int) -> list[str]:
 from portal import create_app
 from portal.cli import DEMO_MERCHANT
 from portal.db import session_scope
-from portal.mandates.links import invitation_url
+from portal.clock import utcnow
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import create_merchant, find_by_creditor_id
 app = create_app()
+links = Links.from_config(app.config)
 with app.app_context(), session_scope() as s:
     m = find_by_creditor_id(s, DEMO_MERCHANT.creditor_id) or create_merchant(s, DEMO_MERCHANT)
     for i in range({invitations}):
         inv = invite_customer(s, m, InvitationRequest(customer_name="Bench " + str(i),
-                              customer_email="bench@example.org", locale="en"))
+                              customer_email="bench@example.org", locale="en"), now=utcnow())
         s.flush()
-        print(invitation_url(inv.public_id, inv.expires_at, ""))
+        print(links.invitation_url(inv.public_id, inv.expires_at).removeprefix(links.base_url))
 '''
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, check=False,
-                            text=True, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, cwd=ROOT, check=False)
     if result.returncode:
         sys.exit(f"could not prepare invitations:\n{result.stderr[-2000:]}")
     out = result.stdout
@@ -160,7 +162,7 @@ def flows(base: str, paths: list[str], workers: int) -> dict[str, float]:
             try:
                 sign_and_verify(base, path)
                 durations.append(time.perf_counter() - started)
-            except Exception as exc:  # noqa: BLE001 (counted and reported)
+            except Exception as exc:  # noqa: BLE001 - counted and reported
                 errors.append(repr(exc))
 
     started = time.perf_counter()

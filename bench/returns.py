@@ -104,8 +104,8 @@ def _seed(app, count: int) -> int:
 
 def run_import(path: Path, count: int, folder: Path) -> dict:
     from portal import create_app, migrate
+    from portal.adapters import get_adapters
     from portal.collections.returns import import_report
-    from portal.collections.routes import collectors_of
     from portal.db import session_scope, state
 
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
@@ -114,7 +114,7 @@ def run_import(path: Path, count: int, folder: Path) -> dict:
     migrate.upgrade(state(app).engine)
     with app.app_context():
         merchant_id = _seed(app, count)
-        collectors = collectors_of(app)
+        collectors = get_adapters(app).collectors
         started = time.perf_counter()
         with session_scope(app) as session:
             result = import_report(session, merchant_id, path, collectors, source="bench",

@@ -21,7 +21,9 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     _private_folder(Path(app.instance_path))
 
     import portal.console.bookkeeping  # noqa: F401  (its pages are on the console's blueprint)
-    from portal import api, cli, db, errors, health, i18n, limits, logs, metrics, security
+    from portal import api, cli, db, errors, health, home, i18n, limits, logs, metrics, security
+    from portal.adapters import build as adapters
+    from portal.adapters import get_adapters
     from portal.config import load_config
     from portal.console.views import bp as console_bp
     from portal.jobs import worker
@@ -42,6 +44,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logs.configure_logging(app)
     db.init_app(app)
+    running = adapters.init_app(app, problems)
     i18n.init_app(app)
     csrf.init_app(app)
     limits.init_app(app)
@@ -50,9 +53,13 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     errors.init_app(app)
     cli.init_app(app)
     worker.init_app(app)
-    for blueprint in (health.bp, brand_bp, sign_bp, embed_bp, sandbox_bp, verification_bp,
+    for blueprint in (home.bp, health.bp, brand_bp, sign_bp, embed_bp, verification_bp,
                       shortlinks_bp, reminders_bp, console_bp, pay_bp):
         app.register_blueprint(blueprint)
+    if "payments" in running.sandboxes:  # the sandbox's iDEAL pages, only when it is in use
+        app.register_blueprint(sandbox_bp)
+    # Whenever a sandbox is in use, every page says so (a staging site, or development).
+    app.context_processor(lambda: {"test_mode": get_adapters(app).test_mode})
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app

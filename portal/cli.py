@@ -13,13 +13,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal import migrate
+from portal.adapters import get_adapters
 from portal.audit.service import StatementError, head_statement, parse_statements, verify_chain
-from portal.clock import now as clock_now
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
-from portal.documents.sealing import seal_trust
 from portal.jobs.worker import worker_command
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import (
     MerchantDetails,
@@ -44,7 +43,7 @@ DEMO_MERCHANT = MerchantDetails(
     postal_code="1012 AB",
     city="Amsterdam",
     country="NL",
-    creditor_id="DE98ZZZ09999999999",
+    creditor_id="NL79ZZZ999999990000",  # Dutch, like its address: NL, check digits, ZZZ, KvK
     display_name="Demo Sportclub",
     primary_colour="#0b6e4f",
     locale="nl",
@@ -113,38 +112,56 @@ def merchant_create(webhook_url: str | None, **options: object) -> None:
         click.echo(f"webhook secret (shown once): {secret}")
 
 
+def flask_command() -> str:
+    """How to run this very ``flask``: the one beside the running Python, relative when under
+    the current folder (``.venv/bin/flask``); a bare ``flask`` may be another install."""
+    path = Path(sys.executable).parent / "flask"
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 @click.command("demo")
 @with_appcontext
 @click.option("--base-url", help="Base URL for the printed links (default PUBLIC_BASE_URL).")
 def demo(base_url: str | None) -> None:
     """Create the demo merchant (once) and a fresh invitation; print the links to open."""
-    base = (base_url or current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    config = current_app.config
+    base = (base_url or config["PUBLIC_BASE_URL"]).rstrip("/")
+    links = Links(base, config["SECRET_KEY"], tuple(config["SECRET_KEY_FALLBACKS"]))
+    now = get_adapters().clock()
     with session_scope() as session:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
             merchant = create_merchant(session, DEMO_MERCHANT, actor="demo")
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001"), actor="demo")
-        link = invitation_url(invitation.public_id, invitation.expires_at, base)
+            external_reference="DEMO-001"), actor="demo", now=now)
+        link = links.invitation_url(invitation.public_id, invitation.expires_at)
         merchant.offer_mandate_at_checkout = True
         request = create_payment_request(session, merchant, RequestSpec(
             amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
-            customer=invitation.mandate.customer, due_date=(clock_now() + timedelta(days=14))
-            .date(), expires_at=clock_now() + timedelta(days=30), allow_partial=True,
-            collect=Collect.LINK, return_url=f"{base}/healthz"), actor="demo", now=clock_now(),
-            settings=PaymentSettings.from_config(current_app.config))
+            customer=invitation.mandate.customer, due_date=(now + timedelta(days=14)).date(),
+            expires_at=now + timedelta(days=30), allow_partial=True,
+            collect=Collect.LINK, return_url=f"{base}/healthz"), actor="demo", now=now,
+            settings=PaymentSettings.from_config(config))
         pay_link = f"{base}/pay/{checkout_token(request)}"
-        merchant_name = merchant.display_name
-        collection_hints = demo_hints(session, merchant)
+        merchant_name, merchant_public_id = merchant.display_name, merchant.public_id
+        flask = f"{flask_command()} --app portal"
+        collection_hints = demo_hints(session, merchant, flask)
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
     for line in collection_hints:
         click.echo(line)
     click.echo(f"  Pay a request:    {pay_link}")
-    click.echo(f"  Support console:  {base}/console/  (flask --app portal staff create --email ...)")
-    click.echo(f"  Merchant API:     {base}/api/v1/docs  (flask --app portal api-client create ...)")
+    click.echo(f"  Support console:  {base}/console/")
+    click.echo(f"                    first: {flask} staff create --email you@example.org "
+               "--name You")
+    click.echo(f"  Merchant API:     {base}/api/v1/docs")
+    click.echo(f"                    first: {flask} api-client create --merchant "
+               f"{merchant_public_id} --name Test")
     click.echo(f"  Health:           {base}/healthz")
     click.echo("")
 
@@ -191,7 +208,7 @@ mandate_cli = AppGroup("mandate", help="Mandates and their signed PDFs.")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def mandate_verify(pdf: Path) -> None:
     """Check a mandate PDF's seal and embedded evidence against the portal's certificate."""
-    report = verify(pdf.read_bytes(), seal_trust())
+    report = verify(pdf.read_bytes(), get_adapters().sealing().trust)
     click.echo(f"signature intact:     {'yes' if report.signature_intact else 'NO'}")
     click.echo(f"signed by the portal: {'yes' if report.signed_by_portal else 'NO'}"
                f"{f' ({report.signer_subject})' if report.signer_subject else ''}")
@@ -207,7 +224,7 @@ def mandate_verify(pdf: Path) -> None:
                    f"valid until {stamp.tsa_valid_until:%Y-%m-%d}")
     if report.renew_by:
         click.echo(f"renew before:         {report.renew_by:%Y-%m-%d} "
-                   "(flask --app portal mandate retimestamp)")
+                   f"({flask_command()} --app portal mandate retimestamp)")
     for name, attachment in sorted(report.attachments.items()):
         click.echo(f"attachment:           {name} ({attachment.mime_type}, "
                    f"{len(attachment.data)} bytes, {attachment.relationship})")
@@ -222,7 +239,7 @@ def init_app(app: Flask) -> None:
     # events (invoices follow debits and payments; subscriptions follow invoices).
     import portal.bookkeeping.jobs
     import portal.collections.jobs
-    import portal.documents.service
+    import portal.documents.jobs
     import portal.invoices.settlement
     import portal.mail.jobs
     import portal.payments.jobs

@@ -31,10 +31,15 @@ DEFAULTS: dict[str, object] = {
     # (client IPs for rate limits and signing evidence, https for cookies and OAuth).
     "TRUSTED_PROXIES": 0,
     "INVITATION_TTL_DAYS": 14,
+    # A used signing link still offers the sealed PDF for this many days after signing.
+    "SIGNED_LINK_PDF_DAYS": 30,
     # Merchant API: access token lifetime, and how long an Idempotency-Key is remembered.
     "API_TOKEN_TTL_SECONDS": 3600,
     "API_IDEMPOTENCY_TTL_HOURS": 24,
     "PAYMENT_PROVIDER": "sandbox",
+    # A sandbox (the built-in payment provider, later bank and collector) refuses to run in
+    # production unless this says the site is a staging site; pages then show "test mode".
+    "SANDBOX_IN_PRODUCTION": False,
     "MOLLIE_API_KEY": None,
     # Mollie reports settlements (payouts and fees) only to an organization access token
     # (``access_…``, scope settlements.read); without one, bookkeeping shows no fees or payouts.

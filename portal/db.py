@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
-from flask import Flask, current_app, g
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect, make_url
+from flask import Flask, current_app, g, has_app_context
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -47,11 +48,16 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by value in a plain string column (portable across SQLite and PostgreSQL)."""
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
 class Base(DeclarativeBase):
     """Declarative base of every model; aware datetimes map to :class:`UtcDateTime`."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
 
 
 def make_engine(url: str) -> Engine:
@@ -153,17 +159,41 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 @contextmanager
+def current_session(session: Session) -> Iterator[Session]:
+    """Make ``session`` the one :func:`get_session` returns while the block runs (a job's, a
+    command's): adapters that share the unit of work at hand, such as the sandbox provider,
+    then write in it rather than in a second transaction."""
+    if not has_app_context():
+        yield session
+        return
+    previous = g.pop("db_session", None)
+    g.db_session = session
+    try:
+        yield session
+    finally:
+        g.pop("db_session", None)
+        if previous is not None:
+            g.db_session = previous
+
+
+@contextmanager
 def session_scope(app: Flask | None = None) -> Iterator[Session]:
     """A session for background work: commit on success, roll back on error, always close."""
     session = state(app).factory()
     try:
-        yield session
+        with current_session(session):
+            yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (the rowcount of its cursor result)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def cipher_of(session: Session) -> FieldCipher:

@@ -72,7 +72,7 @@ def _scrubbed_record(*args, **kwargs) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
     try:
         record.msg, record.args = scrub(record.getMessage()), None
-    except Exception:  # noqa: BLE001 - a broken format string: keep the template, not the args
+    except Exception:  # noqa: BLE001 - a broken format string: keep the template, never the args
         record.msg, record.args = scrub(str(record.msg)), None
     if record.exc_info:
         record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))

@@ -6,9 +6,8 @@ import functools
 
 from flask import Flask, Response, current_app, g, request
 
-_BASE_POLICY = "; ".join((
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-    "connect-src 'self'", "font-src 'self'", "object-src 'none'", "base-uri 'none'"))
+_BASE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'")
 
 
 @functools.lru_cache(maxsize=256)

@@ -215,9 +215,11 @@ def mask_iban(iban: str) -> str:
 
     Grouped like :func:`format_iban`: 'NL91ABNA0417164300' -> 'NL91 •••• •••• ••43 00'.
     Anything of 8 characters or fewer keeps only its country code, so the result never shows
-    more than the last 4 characters of the account.
+    more than the last 4 characters of the account. Every character of the IBAN is masked or
+    shown, none dropped: a leading 'IBAN' (which :func:`normalize_iban` strips from typed text)
+    is not an IBAN's, so 'IBAN' masks to 'IB••', not to nothing.
     """
-    compact = normalize_iban(iban)
+    compact = _ascii_upper(_IBAN_SEPARATORS_RE.sub("", iban))
     if len(compact) <= 8:
         masked = compact[:2] + "•" * (len(compact) - 2)
     else:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from portal.clock import now as clock_now
 from portal.mandates.models import Invitation
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.models import Merchant
@@ -44,4 +45,4 @@ def make_invitation(session: Session, merchant: Merchant | None = None,
     request = replace(InvitationRequest(customer_name="Sam de Vries",
                                         customer_email="sam@example.org", locale="en"),
                       **overrides)
-    return invite_customer(session, merchant, request)
+    return invite_customer(session, merchant, request, now=clock_now())

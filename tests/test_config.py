@@ -58,7 +58,8 @@ STRONG = "TCXNUHOqgie6gl126tUVMY1r9R4NKZwbK6_N2rRq830"  # secrets.token_urlsafe(
 
 def test_production_with_keys_starts(tmp_path, monkeypatch) -> None:
     app = _app(tmp_path, monkeypatch, PORTAL_ENV="production", PORTAL_SECRET_KEY=STRONG,
-               PORTAL_DATA_KEY=secrets.token_hex(32), PORTAL_AUDIT_KEY=secrets.token_urlsafe(32))
+               PORTAL_DATA_KEY=secrets.token_hex(32), PORTAL_AUDIT_KEY=secrets.token_urlsafe(32),
+               PORTAL_PAYMENT_PROVIDER="mollie", PORTAL_MOLLIE_API_KEY="live_abcdefghijklmnopqrstuvwxyz12")
     assert app.config["SECRET_KEY"] == STRONG
 
 

@@ -28,3 +28,6 @@ def test_demo_creates_its_merchant_once(tmp_path: Path) -> None:
     first, second = flask(instance, "demo"), flask(instance, "demo")
     links = [w for w in (first + second).split() if "/sign/" in w]
     assert len(set(links)) == 2 and "Demo Sportclub" in first and "Demo Sportclub" in second
+    # the flask that ran, not a bare `flask` that may be another install
+    assert ".venv/bin/flask --app portal staff create --email" in first
+    assert " flask --app" not in first

@@ -34,6 +34,9 @@ from portal.ids import looks_like
 F = TypeVar("F", bound=Callable[..., Any])
 REALM = "mandate-portal"
 ACCESS_TOKEN_PREFIX = "mpat_"
+#: The one answer to any failed client authentication: an unknown client id, a wrong secret and a
+#: revoked client look the same, so the endpoint does not tell which client ids exist.
+INVALID_CLIENT = "Client authentication failed: unknown client, wrong secret or revoked client."
 
 
 def token_digest(token: str) -> str:
@@ -98,12 +101,16 @@ class PortalAuthorizationServer(AuthorizationServer):
 
 def oauth_problem(status: int, error: str, description: str | None,
                   headers: list[tuple[str, str]] | None = None) -> Response:
-    """An RFC 6749 error as RFC 9457 problem+json that keeps ``error`` for OAuth libraries."""
+    """An RFC 6749 §5.2 error: ``application/json`` with ``error`` and ``error_description``,
+    carrying the RFC 9457 fields too. Every ``invalid_client`` gets the same answer."""
+    if error == "invalid_client":
+        status, description = 401, INVALID_CLIENT
+        headers = [("WWW-Authenticate", f'Basic realm="{REALM}"')]
     body = {"type": PROBLEM_BASE + error, "title": error.replace("_", " ").capitalize(),
             "status": status, "instance": request.path, "error": error}
     if description:
         body["detail"] = body["error_description"] = description
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
     for name, value in headers or ():
         if name.lower() != "content-type":
             response.headers[name] = value

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
+from portal.api.serializers import created_location
 from portal.errors import Problem
 from portal.mandates.lifecycle import IllegalTransition
 
@@ -14,9 +15,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
-    """JSON in the order the serializers give (``id`` and ``object`` first)."""
-    return Response(json.dumps(body, ensure_ascii=True), status=status,
-                    mimetype="application/json")
+    """JSON in the order the serializers give (``id`` and ``object`` first); a 201 carries the
+    created object's URL in ``Location``."""
+    response = Response(json.dumps(body, ensure_ascii=True), status=status,
+                        mimetype="application/json")
+    if status == 201 and (location := created_location(body, request.path)):
+        response.headers["Location"] = location
+    return response
 
 
 def not_found(kind: str) -> Problem:

@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.api.auth import merchant_id
 from portal.api.models import IdempotencyKey
+from portal.api.serializers import created_location
 from portal.api.validation import read_json_body, validation_problem
 from portal.clock import now as clock_now
 from portal.db import cipher_of, get_session, state
@@ -56,8 +57,11 @@ def _replay(session: Session, record: IdempotencyKey) -> Response:
     mimetype = "application/problem+json" if status >= 400 else "application/json"
     body = cipher_of(session).decrypt(record.response_body, BODY_CONTEXT) \
         if record.response_body is not None else None
-    return Response(body, status=status, mimetype=mimetype,
-                    headers={"Idempotent-Replayed": "true"})
+    response = Response(body, status=status, mimetype=mimetype,
+                        headers={"Idempotent-Replayed": "true"})
+    if status == 201 and (location := created_location(json.loads(body or "{}"), record.path)):
+        response.headers["Location"] = location  # as the first answer had it
+    return response
 
 
 def claim(key: str, digest: str) -> int | Response:

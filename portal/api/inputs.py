@@ -25,7 +25,9 @@ CREATE_FIELDS = (
     Field("customer", "object", required=True, fields=CUSTOMER_FIELDS,
           description="Who is asked to sign (the debtor, as you know them)."),
     Field("scheme", "string", enum=tuple(s.value for s in Scheme),
-          description="SEPA scheme (default CORE)."),
+          description="SEPA scheme (default CORE). `B2B` answers 422 `scheme-not-offered`: a "
+                      "B2B mandate may only be confirmed by the debtor's bank, which this "
+                      "portal does not offer yet."),
     Field("sequence_type", "string", enum=tuple(s.value for s in SequenceType),
           description="Recurrent or one-off debits (default recurrent)."),
     Field("external_reference", "string", max_length=100,

@@ -72,13 +72,13 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `refund-refused`, "
-        "`debit-refused`, `export-refused`, `unreadable-report`, `unknown-debits`, `too-large`, "
-        "`file-missing`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `scheme-not-offered`, "
+        "`refund-refused`, `debit-refused`, `export-refused`, `unreadable-report`, "
+        "`unknown-debits`, `too-large`, `file-missing`, "
         "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
-        "the token endpoint adds the OAuth2 `error` code (`invalid_client`, `invalid_scope`, "
-        "…).")),
+        "the token and revocation endpoints answer `application/json` (RFC 6749 §5.2) with the "
+        "OAuth2 `error` code (`invalid_client`, `invalid_scope`, …) beside the same fields.")),
     ("Idempotency", (
         "Send `Idempotency-Key: <unique string>` with any POST to make retries safe. The same "
         "key with the same body replays the first response (with `Idempotent-Replayed: true`); "
@@ -161,10 +161,13 @@ def _schemas(config: Any) -> dict[str, Any]:
             "short_url": _nullable("string", format="uri", description=(
                 "Short form of the signing link (`/s/<code>`), as sent by SMS; fits QR codes "
                 "and print.")),
-            "delivery_status": {"enum": ["queued", "sent", "failed", None], "description": (
+            "delivery_status": {"enum": ["queued", "sent", "failed", "not_sent_signed",
+                                         "not_sent_closed", None], "description": (
                 "The message we send (`send_via` email or sms): `failed` after a permanent "
                 "refusal (unknown mailbox, bounce, invalid number) or when retries ran out; "
-                "`null` with `send_via: none`.")},
+                "`not_sent_signed` when the customer signed before it went out, "
+                "`not_sent_closed` when the invitation was withdrawn or expired first (both "
+                "with an `invitation.not_sent` event); `null` with `send_via: none`.")},
             "delivery_error": _nullable("string", description=(
                 "Why the message failed, or the last temporary error while it is retried.")),
             "sent_at": _time(True, "When the message was handed to the mail server or SMS "
@@ -292,6 +295,12 @@ def _problem(description: str) -> dict[str, Any]:
             "content": {"application/problem+json": {"schema": ref("Problem")}}}
 
 
+def _oauth_error(description: str) -> dict[str, Any]:
+    """RFC 6749 §5.2: token and revocation errors are ``application/json``."""
+    return {"description": description,
+            "content": {"application/json": {"schema": ref("Problem")}}}
+
+
 def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, Any]:
     response: dict[str, Any] = {"description": description,
                                 "content": {"application/json": {"schema": ref(name)}}}
@@ -299,6 +308,13 @@ def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, 
         response["headers"] = {"Idempotent-Replayed": {
             "description": "`true` when this is the stored response of an earlier request.",
             "schema": {"type": "string"}}}
+    return response
+
+
+def _created(name: str, description: str) -> dict[str, Any]:
+    response = _ok(name, description, True)
+    response["headers"]["Location"] = {"description": "The URL of the object created.",
+                                       "schema": {"type": "string", "format": "uri"}}
     return response
 
 
@@ -392,8 +408,10 @@ def _paths(config: Any) -> dict[str, Any]:
                 "application/x-www-form-urlencoded": {"schema": token_form, "example": {
                     "grant_type": "client_credentials", "scope": "mandates:read"}}}},
             "responses": {"200": _ok("Token", "A bearer token."),
-                          "400": _problem("Invalid request, grant type or scope."),
-                          "401": _problem("Unknown client, wrong secret or revoked client.")},
+                          "400": _oauth_error("Invalid request, grant type or scope."),
+                          "401": _oauth_error("Client authentication failed: one answer for an "
+                                              "unknown client, a wrong secret and a revoked "
+                                              "client.")},
         }},
         f"{PREFIX}/oauth/revoke": {"post": {
             "operationId": "revokeToken", "summary": "Revoke an access token", "tags": ["Auth"],
@@ -406,13 +424,13 @@ def _paths(config: Any) -> dict[str, Any]:
                                    "token_type_hint": {"const": "access_token"}}}}}},
             "responses": {"200": {"description": "Revoked (or already unknown).",
                                   "content": {"application/json": {"schema": ref("Empty")}}},
-                          "400": _problem("Invalid request."),
-                          "401": _problem("Client authentication failed.")},
+                          "400": _oauth_error("Invalid request."),
+                          "401": _oauth_error("Client authentication failed.")},
         }},
         f"{PREFIX}/invitations": {"post": _operation(
             "Invite a customer to sign a mandate", "Invitations", "mandates:write",
-            {"201": _ok("Invitation", "The invitation, with its signing link and QR codes.",
-                        True), **WRITE_ERRORS},
+            {"201": _created("Invitation", "The invitation, with its signing link and QR codes; "
+                             "`Location` is its URL."), **WRITE_ERRORS},
             description="Creates the customer, a mandate in `invited` and a signing link. "
                         "With `send_via: email` the link is emailed to the customer in their "
                         "language, with `sms` its short link is texted; an `invitation.sent` "
@@ -421,7 +439,8 @@ def _paths(config: Any) -> dict[str, Any]:
                         "are reminded on your schedule (`reminder_days`); unsigned invitations "
                         "expire at `expires_at` (`invitation.expired`, `mandate.expired`). "
                         "`send_via: sms` answers 422 `sms-not-configured` where this portal "
-                        "does not send text messages.",
+                        "does not send text messages; `scheme: B2B` answers 422 "
+                        "`scheme-not-offered` and nothing is created.",
             parameters=write, body="CreateInvitation", operation_id="createInvitation",
             example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                   "locale": "nl"},

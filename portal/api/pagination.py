@@ -46,8 +46,16 @@ def _decode_cursor(cursor: str) -> str | None:
     return text[len(CURSOR_PREFIX):] if text.startswith(CURSOR_PREFIX) else None
 
 
-def anchor_id(params: dict[str, Any], names: tuple[str, ...] = ("starting_after",)) -> str | None:
-    """The public id to continue after, from at most one of ``names`` or ``cursor``."""
+@dataclass(frozen=True)
+class Anchor:
+    """Where a page continues: after this public id, as sent in ``param`` (named in errors)."""
+
+    public_id: str
+    param: str
+
+
+def anchor(params: dict[str, Any], names: tuple[str, ...] = ("starting_after",)) -> Anchor | None:
+    """Where to continue, from at most one of ``names`` or ``cursor``."""
     given = [name for name in (*names, "cursor") if params.get(name)]
     if len(given) > 1:
         raise validation_problem([{"field": name, "message": "Give only one of "
@@ -58,19 +66,19 @@ def anchor_id(params: dict[str, Any], names: tuple[str, ...] = ("starting_after"
         decoded = _decode_cursor(params["cursor"])
         if decoded is None:
             raise validation_problem([{"field": "cursor", "message": "Not a cursor we issued."}])
-        return decoded
-    return params[given[0]]
+        return Anchor(decoded, "cursor")
+    return Anchor(params[given[0]], given[0])
 
 
-def paginate(session: Session, query: Select, model: type, merchant_id: int,
-             after: str | None, limit: int, *, newest_first: bool) -> Page:
-    """One page of ``query`` (already filtered to the merchant), continuing after ``after``."""
-    field = "starting_after"
+def paginate(session: Session, query: Select, model: Any, merchant_id: int,
+             after: Anchor | None, limit: int, *, newest_first: bool) -> Page:
+    """One page of ``query`` (already filtered to the merchant), continuing after ``after``; an
+    unknown anchor is a 422 naming the parameter it came in."""
     if after is not None:
-        row_id = session.scalar(select(model.id).where(model.public_id == after,
+        row_id = session.scalar(select(model.id).where(model.public_id == after.public_id,
                                                        model.merchant_id == merchant_id))
         if row_id is None:
-            raise validation_problem([{"field": field,
+            raise validation_problem([{"field": after.param,
                                        "message": "No object with this id in this list."}])
         query = query.where(model.id < row_id if newest_first else model.id > row_id)
     query = query.order_by(model.id.desc() if newest_first else model.id.asc()).limit(limit + 1)

@@ -3,15 +3,16 @@ so nothing here needs a request (URLs come from ``PUBLIC_BASE_URL``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import object_session
 
+from portal.clock import wire_time
 from portal.documents.models import MandatePdf
 from portal.events.models import Event
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.models import (
     Customer,
     Invitation,
@@ -19,8 +20,8 @@ from portal.mandates.models import (
     Mandate,
     MandateStatus,
 )
-from portal.reminders.service import reminder_days
-from portal.shortlinks.service import short_link_of, short_url
+from portal.mandates.schedule import reminder_days
+from portal.shortlinks.service import short_link_of
 
 API_PREFIX = "/api/v1"
 
@@ -32,10 +33,26 @@ def api_base_url() -> str:
 
 
 def timestamp(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with ``Z``, to the second."""
-    if moment is None:
+    """:func:`portal.clock.wire_time`, or None."""
+    return None if moment is None else wire_time(moment)
+
+
+#: Where each kind of object the API creates can be read back.
+_COLLECTIONS = {"invitation": "invitations", "mandate": "mandates",
+                "payment_request": "payment-requests", "refund": "refunds",
+                "invoice": "invoices", "plan": "plans", "subscription": "subscriptions"}
+
+
+def created_location(body: dict[str, Any], posted_to: str) -> str | None:
+    """The URL of the object a ``201 Created`` body describes (its ``Location``): its own
+    collection, or for an object read under its parent (a request's payment) the collection it
+    was posted to (``posted_to``, the request path)."""
+    if not body.get("id"):
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    collection = _COLLECTIONS.get(str(body.get("object")))
+    if collection is None:
+        return f"{current_app.config['PUBLIC_BASE_URL']}{posted_to.rstrip('/')}/{body['id']}"
+    return f"{api_base_url()}/{collection}/{body['id']}"
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -60,7 +77,9 @@ def invitation_status(invitation: Invitation, now: datetime) -> str:
 
 
 def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
-    signing_url = invitation_url(invitation.public_id, invitation.expires_at)
+    config = current_app.config
+    links = Links.from_config(config)
+    signing_url = links.invitation_url(invitation.public_id, invitation.expires_at)
     session = object_session(invitation)
     link = short_link_of(session, invitation) if session is not None else None
     return {
@@ -73,12 +92,12 @@ def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "signing_url": signing_url,
         "qr_png_url": f"{signing_url}/qr.png",
         "qr_svg_url": f"{signing_url}/qr.svg",
-        "short_url": short_url(link.code) if link else None,
+        "short_url": links.short_url(link.code) if link else None,
         "delivery_status": invitation.delivery_status.value if invitation.delivery_status
         else None,
         "delivery_error": invitation.delivery_error,
         "sent_at": timestamp(invitation.sent_at),
-        "reminder_days": reminder_days(invitation.merchant)
+        "reminder_days": reminder_days(invitation.merchant, config["REMINDER_DAYS"])
         if invitation.channel != InvitationChannel.NONE else [],
         "unsubscribed_at": timestamp(invitation.unsubscribed_at),
         "expires_at": timestamp(invitation.expires_at),
@@ -173,7 +192,8 @@ def payment_request_json(request: Any) -> dict[str, Any]:
         "customer": customer_json(request.customer),
         "due_date": request.due_date.isoformat() if request.due_date else None,
         "expires_at": timestamp(request.expires_at),
-        "checkout_url": url, "short_url": short_url(link.code) if link else None,
+        "checkout_url": url,
+        "short_url": Links.from_config(current_app.config).short_url(link.code) if link else None,
         "qr_png_url": f"{url}/qr.png", "qr_svg_url": f"{url}/qr.svg",
         "methods": request.methods, "allow_partial": request.allow_partial,
         "offer_mandate": request.offer_mandate, "collect": request.collect.value,

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.bookkeeping.settlements import SETTLEMENTS_JOB, import_settlements
-from portal.clock import now as clock_now
 from portal.jobs.service import job_handler
-from portal.providers import get_provider
 
 
 @job_handler(SETTLEMENTS_JOB)
 def import_provider_settlements(session: Session, payload: dict[str, Any]) -> None:
-    import_settlements(session, get_provider(session), now=clock_now())
+    adapters = get_adapters()
+    import_settlements(session, adapters.payment_provider, now=adapters.clock())

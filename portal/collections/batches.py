@@ -219,6 +219,7 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
     due = [debit for debit in due if not paid_meanwhile(session, debit, actor, now)]
     if not due:
         return []
+    creditor_iban = settings.creditor_iban or ""  # set: checked above
     batches: list[Batch] = []
     for scheme in sorted({debit.scheme for debit in due}):
         batch = Batch(
@@ -252,7 +253,7 @@ def export_batches(session: Session, merchant_id: int, collectors: Collectors, *
                 created_at=now.astimezone(BANK_TIMEZONE).replace(tzinfo=None),
                 initiating_party=to_sepa_text(merchant.legal_name, 70),
                 creditor=Creditor(name=to_sepa_text(merchant.legal_name, 70),
-                                  iban=settings.creditor_iban, bic=settings.creditor_bic,
+                                  iban=creditor_iban, bic=settings.creditor_bic,
                                   creditor_id=merchant.creditor_id),
                 groups=groups)
         except (InvalidDocument, ControlSumMismatch) as exc:

@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.collections.batches import ExportRefused, export_batches
 from portal.collections.cycle import run_collections
 from portal.collections.reports import ReportError
 from portal.collections.returns import UnknownDebits, import_report
-from portal.collections.routes import collectors_of
 from portal.collections.service import SettingsError, configure_collections
 from portal.db import session_scope
 from portal.merchants.models import Merchant
@@ -65,7 +66,8 @@ def run() -> None:
     """Expire unused mandates, export due debits, clear and import the bank's reports; create
     the provider payments of provider-route debits and poll those awaiting their outcome."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    summary = run_collections(app, collectors_of(app))
+    adapters = get_adapters(app)
+    summary = run_collections(app, adapters.collectors, adapters.clock())
     click.echo(f"expired mandates: {len(summary.expired_mandates)}, batches: "
                f"{', '.join(summary.batches) or 'none'}, imports: "
                f"{', '.join(summary.imports) or 'none'}, provider payments: "
@@ -79,11 +81,12 @@ def run() -> None:
 @click.option("--merchant", required=True, help="mer_…")
 def export(merchant: str) -> None:
     """Export the merchant's due debits now; prints each batch and its file."""
-    collectors = collectors_of(current_app)
+    adapters = get_adapters()
+    collectors = adapters.collectors
     try:
         with session_scope() as session:
             for batch in export_batches(session, _merchant_id(session, merchant), collectors,
-                                        actor="cli"):
+                                        actor="cli", now=adapters.clock()):
                 click.echo(f"{batch.public_id} {batch.scheme} {batch.transaction_count} debits "
                            f"{batch.control_sum_cents / 100:.2f} EUR "
                            f"{collectors.store.path(batch.file_sha256)}")
@@ -96,11 +99,12 @@ def export(merchant: str) -> None:
 @click.argument("report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_returns(merchant: str, report: Path) -> None:
     """Import a pain.002, camt.054 or CSV of returns; nothing changes if a line is unknown."""
-    collectors = collectors_of(current_app)
+    adapters = get_adapters()
+    collectors = adapters.collectors
     try:
         with session_scope() as session:
             result = import_report(session, _merchant_id(session, merchant), report, collectors,
-                                   source="cli", actor="cli")
+                                   source="cli", actor="cli", now=adapters.clock())
             counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
             note = " (already imported: nothing changed)" if result.duplicate else ""
             click.echo(f"{result.report.public_id} {result.report.format.value}: "
@@ -129,7 +133,7 @@ def simulate_command(mandate: str | None, amount_cents: int, days: int) -> None:
     from portal.mandates.models import Mandate, MandateStatus
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if collectors_of(app).bank.name != "sandbox":
+    if get_adapters(app).collectors.bank.name != "sandbox":
         raise click.ClickException("simulate needs the sandbox bank (PORTAL_COLLECTION_BANK)")
     if mandate is None:
         with session_scope() as session:
@@ -150,7 +154,7 @@ def simulate_command(mandate: str | None, amount_cents: int, days: int) -> None:
     click.echo(f"debit {status.value}; the debtor's mails are in instance/outbox/")
 
 
-def demo_hints(session, merchant: Merchant) -> list[str]:
+def demo_hints(session: Session, merchant: Merchant, flask: str) -> list[str]:
     """For ``flask demo``: let the demo merchant collect (once), and say how to watch it."""
     from sqlalchemy import select
 
@@ -162,4 +166,4 @@ def demo_hints(session, merchant: Merchant) -> list[str]:
                               creditor_iban="NL91ABNA0417164300", creditor_bic="ABNANL2A")
     return [("  Collect from it:  sign with a test IBAN, e.g. NL28 INGB 0000 0000 01 (AM04 "
             "every time; README lists the others),"),
-            "                    then: .venv/bin/flask --app portal collections simulate"]
+            f"                    then: {flask} collections simulate"]

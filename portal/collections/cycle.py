@@ -15,7 +15,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
 from portal.collections.batches import export_batches
 from portal.collections.calendar import bank_today
 from portal.collections.expiry import expire_unused_mandates
@@ -68,9 +67,9 @@ class BankCollector:
 COLLECTORS: tuple[Collector, ...] = (BankCollector(), ProviderCollector())
 
 
-def run_collections(app: Flask, collectors: Collectors) -> RunSummary:
+def run_collections(app: Flask, collectors: Collectors, now: datetime) -> RunSummary:
+    """One run at ``now`` (the app's clock, handed over by the job or command)."""
     summary = RunSummary()
-    now = clock_now()
     with session_scope(app) as session:
         summary.expired_mandates = expire_unused_mandates(
             session, collectors.policy.mandate_expiry_months, now=now)

@@ -40,7 +40,7 @@ class EmailAmendmentInvitations:
     """A fresh mandate invitation for the same customer and scheme, emailed to them."""
 
     def invite(self, session: Session, debit: Debit, now: datetime) -> str | None:
-        from portal.mail.jobs import queue_invitation_email
+        from portal.mail.service import queue_invitation_email
         from portal.mandates.service import InvitationRequest, invite_customer
 
         old = debit.mandate

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from email.message import EmailMessage
 
@@ -10,10 +11,11 @@ from flask import render_template
 from flask_babel import force_locale, format_currency, format_date, gettext
 
 from portal.collections.models import Debit
-from portal.mail.messages import _language, _message
+from portal.mail.messages import MailSettings, _language, _message
 
 
-def prenotification_message(debit: Debit) -> EmailMessage:
+def prenotification_message(debit: Debit, *, settings: MailSettings,
+                            now: datetime) -> EmailMessage:
     mandate, merchant, customer = debit.mandate, debit.merchant, debit.customer
     locale = customer.locale
     retry = debit.attempt > 1
@@ -31,6 +33,7 @@ def prenotification_message(debit: Debit) -> EmailMessage:
                    "collection_date": format_date(debit.collection_date, "long")}
         text = render_template("collections/prenotification.txt", **context)
         html = render_template("collections/prenotification.html", **context)
-    message = _message(merchant, to=(customer.name, customer.email or ""), locale=locale,
-                       subject=subject, text=text, html=html, about=debit.public_id)
+    message = _message(merchant, settings=settings, now=now,
+                       to=(customer.name, customer.email or ""), subject=subject, text=text,
+                       html=html, about=debit.public_id)
     return _language(message, locale)

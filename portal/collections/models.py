@@ -21,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import encrypted
-from portal.db import Base
-from portal.mandates.models import Customer, Mandate, _enum
+from portal.db import Base, enum_column
+from portal.mandates.models import Customer, Mandate
 from portal.merchants.models import Merchant
 
 
@@ -77,8 +77,8 @@ class CollectionSettings(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), unique=True)
-    route: Mapped[Route] = mapped_column(_enum(Route), default=Route.BANK)
-    pain_version: Mapped[PainVersion] = mapped_column(_enum(PainVersion),
+    route: Mapped[Route] = mapped_column(enum_column(Route), default=Route.BANK)
+    pain_version: Mapped[PainVersion] = mapped_column(enum_column(PainVersion),
                                                       default=PainVersion.V02)
     #: The account the collections are credited to (bank route) and its bank.
     creditor_iban: Mapped[str | None] = mapped_column(String(34))
@@ -109,7 +109,7 @@ class Batch(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     #: GrpHdr/MsgId (≤ 35), unique across the portal.
     message_id: Mapped[str] = mapped_column(String(35), unique=True)
-    pain_version: Mapped[PainVersion] = mapped_column(_enum(PainVersion))
+    pain_version: Mapped[PainVersion] = mapped_column(enum_column(PainVersion))
     scheme: Mapped[str] = mapped_column(String(4))
     creditor_iban: Mapped[str] = mapped_column(String(34))
     creditor_bic: Mapped[str | None] = mapped_column(String(11))
@@ -137,9 +137,9 @@ class Debit(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     mandate_id: Mapped[int] = mapped_column(ForeignKey("mandate.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    route: Mapped[Route] = mapped_column(_enum(Route))
+    route: Mapped[Route] = mapped_column(enum_column(Route))
     scheme: Mapped[str] = mapped_column(String(4))
-    status: Mapped[DebitStatus] = mapped_column(_enum(DebitStatus))
+    status: Mapped[DebitStatus] = mapped_column(enum_column(DebitStatus))
     #: What is still to collect (a payment before export lowers it) and what was asked.
     amount_cents: Mapped[int] = mapped_column(Integer)
     original_amount_cents: Mapped[int] = mapped_column(Integer)
@@ -154,7 +154,7 @@ class Debit(Base):
     requested_date: Mapped[date | None] = mapped_column(Date)
     collection_date: Mapped[date] = mapped_column(Date)
     #: Sequence type of the current attempt (decided again from history at export).
-    sequence_type: Mapped[SeqType] = mapped_column(_enum(SeqType))
+    sequence_type: Mapped[SeqType] = mapped_column(enum_column(SeqType))
     #: 1 for the first attempt; retries count up to 3.
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     #: The last failure's bank reason code (AM04, AC04, …) and text, and whether it retries.
@@ -198,7 +198,7 @@ class DebitAttempt(Base):
     #: The provider's payment (route 2), e.g. Mollie's ``tr_…``.
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_payment_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    sequence_type: Mapped[SeqType] = mapped_column(_enum(SeqType))
+    sequence_type: Mapped[SeqType] = mapped_column(enum_column(SeqType))
     collection_date: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int] = mapped_column(Integer)
     #: The debtor account and mandate as presented (IBAN encrypted, its keyed hash, the BIC):
@@ -215,7 +215,7 @@ class DebitAttempt(Base):
     original_iban_ciphertext: Mapped[str | None] = mapped_column(
         Text, info=encrypted(ORIGINAL_IBAN_CONTEXT))
     #: What the bank or provider said: collected, rejected, returned, refunded; and why.
-    outcome: Mapped[DebitStatus | None] = mapped_column(_enum(DebitStatus))
+    outcome: Mapped[DebitStatus | None] = mapped_column(enum_column(DebitStatus))
     reason_code: Mapped[str | None] = mapped_column(String(8))
     reason_text: Mapped[str | None] = mapped_column(String(300))
     settled_at: Mapped[datetime | None]
@@ -240,7 +240,7 @@ class ReturnImport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
-    format: Mapped[ReturnFormat] = mapped_column(_enum(ReturnFormat))
+    format: Mapped[ReturnFormat] = mapped_column(enum_column(ReturnFormat))
     file_sha256: Mapped[str] = mapped_column(String(64))
     file_size: Mapped[int] = mapped_column(Integer)
     #: The report's own message id, when it has one.
@@ -263,7 +263,7 @@ class CollectionFlag(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     mandate_id: Mapped[int | None] = mapped_column(ForeignKey("mandate.id"), index=True)
-    code: Mapped[FlagCode] = mapped_column(_enum(FlagCode))
+    code: Mapped[FlagCode] = mapped_column(enum_column(FlagCode))
     reason: Mapped[str | None] = mapped_column(String(300))
     #: The debit whose failure raised it, and the invitation sent to replace the mandate.
     debit_id: Mapped[int | None] = mapped_column(ForeignKey("debit.id"))

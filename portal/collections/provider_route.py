@@ -27,12 +27,16 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.collections.batches import paid_meanwhile, submit_attempt
 from portal.collections.calendar import bank_today, latest_submission_day
-from portal.collections.models import Debit, DebitAttempt, DebitStatus, FlagCode, Route
+from portal.collections.models import Debit, DebitAttempt, DebitStatus, Route
 from portal.collections.reasons import Consequence, consequence
 from portal.collections.retries import record_collected, record_failure
 from portal.collections.routes import Collectors
-from portal.collections.service import REFUSALS, cancel_debit, open_flag, provider_mandate_of
-from portal.mandates.models import MandateStatus
+from portal.collections.service import (
+    REFUSALS,
+    cancel_debit,
+    mandate_refusal,
+    provider_mandate_of,
+)
 from portal.merchants.models import Merchant
 from portal.payments.models import ProviderMandate
 from portal.payments.stored import invalidate_stored_mandate
@@ -228,15 +232,8 @@ def _no_longer_collectable(session: Session, debit: Debit,
                            stored: ProviderMandate | None) -> str | None:
     """Why a scheduled debit cannot be presented any more (the mandate changed since it was
     scheduled), as a :data:`~portal.collections.service.REFUSALS` code; None if it can."""
-    mandate = debit.mandate
-    if mandate.status == MandateStatus.REVOKED:
-        return "mandate_revoked"
-    if mandate.status == MandateStatus.EXPIRED:
-        return "mandate_expired"
-    if mandate.status != MandateStatus.ACTIVE:
-        return "mandate_not_active"
-    if open_flag(session, FlagCode.ACCOUNT_CLOSED, mandate_id=mandate.id):
-        return "mandate_unusable"
+    if (unusable := mandate_refusal(session, debit.mandate)) is not None:
+        return unusable
     return None if stored is not None else "no_provider_mandate"
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.orm import Session
 
+from portal.adapters import allow_sandbox
+from portal.collections.bank import BankRoute, ManualBank
 from portal.collections.files import CollectionFileStore
 from portal.collections.followups import (
     AmendmentInvitations,
@@ -50,45 +52,15 @@ class CollectionPolicy:
                    mandate_expiry_months=int(config["COLLECTION_MANDATE_EXPIRY_MONTHS"]))
 
 
-@dataclass(frozen=True)
-class BankReport:
-    """A report file the bank has for a merchant (e.g. the camt.054 of a cleared batch)."""
-
-    merchant_id: int
-    path: Path
-
-
-class BankRoute(Protocol):
-    """Where exported pain.008 files go and where the bank's reports come from."""
-
-    name: str
-
-    def deliver(self, session: Session, batch: Any, path: Path, now: datetime) -> None:
-        """Hand an exported, validated file to the bank (or leave it for the merchant)."""
-        ...
-
-    def reports_due(self, session: Session, today: date, now: datetime) -> list[BankReport]:
-        """Reports the bank has produced by ``today`` that the portal has not imported."""
-        ...
-
-
-class ManualBank:
-    """The real route: the merchant downloads each file and uploads it in its bank's portal, and
-    imports the bank's reports through the API or the CLI."""
-
-    name = "manual"
-
-    def deliver(self, session: Session, batch: Any, path: Path, now: datetime) -> None:
-        return None
-
-    def reports_due(self, session: Session, today: date, now: datetime) -> list[BankReport]:
-        return []
-
-
 def _app_provider(session: Session, name: str) -> PaymentProvider:
-    from portal.providers import get_provider
+    """The app's provider of that name (it works in the unit of work's session)."""
+    from portal.adapters import get_adapters
+    from portal.providers import ProviderUnavailable
 
-    return get_provider(session, name)
+    provider = get_adapters().provider(name)
+    if provider is None:
+        raise ProviderUnavailable(f"this portal does not run the payment provider {name!r}")
+    return provider
 
 
 def _app_webhook_url(provider: str) -> str | None:
@@ -141,26 +113,37 @@ class CollectionRefused(Exception):
     """A merchant cannot collect on a route now; the message says what to set."""
 
 
-def bank_route_name(config: Any) -> str:
+def configured_bank(config: Any) -> str:
+    """The bank route ``COLLECTION_BANK`` names (default: sandbox in development, manual in
+    production)."""
     name = config.get("COLLECTION_BANK") or (
         "sandbox" if config["ENV"] != "production" else "manual")
     if name not in BANK_ROUTES:
         raise ConfigurationError(f"PORTAL_COLLECTION_BANK must be one of "
                                  f"{', '.join(BANK_ROUTES)}, not {name!r}")
-    if name == "sandbox" and config["ENV"] == "production" and not config.get(
-            "SANDBOX_IN_PRODUCTION"):
-        raise ConfigurationError("PORTAL_COLLECTION_BANK=sandbox is refused in production "
-                                 "(set PORTAL_SANDBOX_IN_PRODUCTION=true for a demo install)")
     return name
 
 
-def build_collectors(config: Any, instance_path: str) -> Collectors:
+def bank_route_name(config: Any) -> str:
+    """The configured bank route; the sandbox bank goes through the one rule that keeps
+    production off sandboxes."""
+    name = configured_bank(config)
+    if name == "sandbox":
+        allow_sandbox(config, "collection bank", "PORTAL_COLLECTION_BANK",
+                      risk="invent what the bank reports: no money would move")
+    return name
+
+
+def build_collectors(config: Any, instance_path: str | Path, bank_name: str | None = None
+                     ) -> Collectors:
+    """The collectors, made once per app by its adapters (``bank_name`` overrides the
+    configured route: ``flask check`` keeps going on the manual one after a refusal)."""
     from portal.collections.sandbox_bank import SandboxBank
 
     root = Path(instance_path) / "collections"
     store = CollectionFileStore(root / "files")
     bank: BankRoute = SandboxBank(store, root / "sandbox-bank") \
-        if bank_route_name(config) == "sandbox" else ManualBank()
+        if (bank_name or bank_route_name(config)) == "sandbox" else ManualBank()
     pay_links = CheckoutPayLinks(
         ttl_days=int(config["PAYMENT_REQUEST_TTL_DAYS"]),
         reminder_days=tuple(config["PAYMENT_REMINDER_DAYS"]),
@@ -168,11 +151,3 @@ def build_collectors(config: Any, instance_path: str) -> Collectors:
     return Collectors(policy=CollectionPolicy.from_config(config), bank=bank, store=store,
                       scratch=root / "scratch", pay_links=pay_links,
                       return_url=f"{str(config['PUBLIC_BASE_URL']).rstrip('/')}/")
-
-
-def collectors_of(app: Any) -> Collectors:
-    """The app's collectors, built on first use and kept for its lifetime."""
-    built = app.extensions.get("collections")
-    if built is None:
-        built = app.extensions["collections"] = build_collectors(app.config, app.instance_path)
-    return built

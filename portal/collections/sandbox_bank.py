@@ -18,12 +18,12 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.collections.bank import BankReport
 from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.camt054 import CamtEntry, write_camt054
 from portal.collections.files import CollectionFileStore
 from portal.collections.models import Batch, SandboxBankEntry, SandboxBankFile
 from portal.collections.reasons import reason_text
-from portal.collections.routes import BankReport
 
 
 @dataclass(frozen=True)

@@ -154,9 +154,9 @@ def _used_attempts(session: Session, mandate_id: int):
         | DebitAttempt.outcome.in_((DebitStatus.COLLECTED, DebitStatus.REFUNDED)))
 
 
-def refusal(session: Session, mandate: Mandate, amount_cents: int,
-            settings: MerchantCollectionSettings) -> str | None:
-    """Why a debit of this amount cannot be collected from this mandate, or None."""
+def mandate_refusal(session: Session, mandate: Mandate) -> str | None:
+    """Why nothing can be collected from this mandate now (revoked, expired, not active, its
+    account closed), as a :data:`REFUSALS` code; None if it is usable."""
     if mandate.status == MandateStatus.REVOKED:
         return "mandate_revoked"
     if mandate.status == MandateStatus.EXPIRED:
@@ -165,6 +165,14 @@ def refusal(session: Session, mandate: Mandate, amount_cents: int,
         return "mandate_not_active"
     if open_flag(session, FlagCode.ACCOUNT_CLOSED, mandate_id=mandate.id):
         return "mandate_unusable"
+    return None
+
+
+def refusal(session: Session, mandate: Mandate, amount_cents: int,
+            settings: MerchantCollectionSettings) -> str | None:
+    """Why a debit of this amount cannot be collected from this mandate, or None."""
+    if (unusable := mandate_refusal(session, mandate)) is not None:
+        return unusable
     if mandate.scheme == Scheme.B2B and mandate.signing_method != SigningMethod.BANK_EMANDATE:
         return "b2b_not_bank_confirmed"
     if open_flag(session, FlagCode.AMENDMENT_PENDING, mandate_id=mandate.id):

@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.cycle import run_collections
 from portal.collections.lifecycle import SETTLED
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, Route
-from portal.collections.routes import Collectors, collectors_of
+from portal.collections.routes import Collectors
 from portal.collections.sandbox_bank import TEST_ACCOUNTS, outcome_for
 from portal.collections.service import DebitRequest, schedule_debit
 from portal.db import session_scope
@@ -65,12 +65,12 @@ def _describe(event: Event, route: Route = Route.BANK) -> str:
 def simulate(app: Flask, mandate_public_id: str, *, amount_cents: int, days: int,
              echo: Callable[[str], None]) -> DebitStatus:
     """Collect ``amount_cents`` from the mandate and run the days until the debit settles."""
-    with app.app_context():
-        start = clock_now()
-    clock = SimulatedClock(start)
+    adapters = get_adapters(app)
+    clock = SimulatedClock(adapters.clock())
+    start = clock.now
     previous_clock = app.config.get("CLOCK")
-    app.config["CLOCK"] = clock
-    collectors = collectors_of(app)
+    app.config["CLOCK"] = clock  # the adapters' clock reads it: the whole app runs simulated
+    collectors = adapters.collectors
     try:
         with app.app_context(), session_scope(app) as session:
             mandate = session.scalar(select(Mandate).where(Mandate.public_id ==
@@ -86,7 +86,7 @@ def simulate(app: Flask, mandate_public_id: str, *, amount_cents: int, days: int
                  f"({mandate.iban_masked}: {behaviour_of(iban)})")
             debit = schedule_debit(session, DebitRequest(
                 mandate=mandate, amount_cents=amount_cents, description="Demo membership"),
-                policy=collectors.policy, actor="demo")
+                policy=collectors.policy, actor="demo", now=clock())
             debit_id, debit_public_id, route = debit.id, debit.public_id, debit.route
         seen = 0
         status = DebitStatus.SCHEDULED
@@ -95,7 +95,7 @@ def simulate(app: Flask, mandate_public_id: str, *, amount_cents: int, days: int
             clock.now = datetime.combine(local, time(8), BANK_TIMEZONE).astimezone(UTC)
             with app.app_context():
                 if day:
-                    run_collections(app, collectors)
+                    run_collections(app, collectors, clock())
                     _settle_sandbox_charges(app, collectors, local)
                 run_due_jobs(app, limit=200)
             with session_scope(app) as session:
@@ -140,7 +140,8 @@ def _settle_sandbox_charges(app: Flask, collectors: Collectors, today: date) -> 
             code = outcome_for(account, attempt.number - 1) if account else None
             complete_sandbox_payment(charge, PaymentStatus.FAILED if code else PaymentStatus.PAID,
                                      issuer=None, payer_name=charge.payer_name,
-                                     payer_iban=account, session=session)
+                                     payer_iban=account, now=get_adapters(app).clock(),
+                                     session=session)
             if code:
                 charge.failure_reason = code
             session.commit()

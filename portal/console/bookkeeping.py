@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
+from portal.adapters import get_adapters
 from portal.bookkeeping.chart import weekly_chart
 from portal.bookkeeping.export import EXPORTS, euros
 from portal.bookkeeping.service import PeriodError, Report, build_report, month_period
 from portal.bookkeeping.summary import report_json
-from portal.clock import now as clock_now
 from portal.collections.calendar import bank_today
 from portal.console.views import bp
 from portal.db import get_session
@@ -29,7 +29,7 @@ def _merchant_and_report(public_id: str, month: str) -> tuple[Merchant, Report]:
 
 @bp.get("/merchants/<public_id>/bookkeeping")
 def bookkeeping(public_id: str) -> Response | str:
-    month = request.args.get("month") or f"{bank_today(clock_now()):%Y-%m}"
+    month = request.args.get("month") or f"{bank_today(get_adapters().clock()):%Y-%m}"
     merchant, report = _merchant_and_report(public_id, month[:7])
     return render_template("console/bookkeeping.html", merchant=merchant, month=month[:7],
                            report=report, summary=report_json(report, {}),

@@ -7,8 +7,14 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from portal.clock import now as clock_now
-from portal.console.service import StaffError, create_staff, disable_staff, set_password
+from portal.adapters import get_adapters
+from portal.console.service import (
+    MIN_PASSWORD_LENGTH,
+    StaffError,
+    create_staff,
+    disable_staff,
+    set_password,
+)
 from portal.db import session_scope
 
 staff_cli = AppGroup("staff", help="Support staff who may use the console (/console).")
@@ -20,18 +26,19 @@ def _read_password(password_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-@staff_cli.command("create")
+@staff_cli.command("create", help=(
+    f"Create a staff user. The password needs at least {MIN_PASSWORD_LENGTH} characters; it is "
+    "asked for twice, or read from the first line of standard input with --password-stdin."))
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--password-stdin", is_flag=True,
-              help="Read the password from the first line of standard input.")
+              help="Read the password from the first line of standard input (scripts).")
 def staff_create(email: str, name: str, password_stdin: bool) -> None:
-    """Create a staff user; the password is prompted for twice unless --password-stdin."""
     password = _read_password(password_stdin)
     try:
         with session_scope() as session:
             staff = create_staff(session, email=email, name=name, password=password,
-                                 now=clock_now())
+                                 now=get_adapters().clock())
             public_id = staff.public_id
     except StaffError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -45,7 +52,7 @@ def staff_disable(email: str) -> None:
     """Disable a staff user: no more logins, and open console sessions end."""
     try:
         with session_scope() as session:
-            staff = disable_staff(session, email, now=clock_now())
+            staff = disable_staff(session, email, now=get_adapters().clock())
             public_id = staff.public_id
     except StaffError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -62,7 +69,7 @@ def staff_set_password(email: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     try:
         with session_scope() as session:
-            staff = set_password(session, email, password, now=clock_now())
+            staff = set_password(session, email, password, now=get_adapters().clock())
             public_id = staff.public_id
     except StaffError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -15,6 +15,7 @@ from portal.audit.service import record_audit
 from portal.console.lockout import LockoutPolicy, claim_attempt, forget_attempts
 from portal.console.models import StaffUser
 from portal.console.sessions import end_sessions_of
+from portal.db import cipher_of
 from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.events.models import Event
@@ -22,9 +23,9 @@ from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.mandates.service import has_iban
 from portal.names import InvalidName, clean_name
-from portal.sepa import IbanError, normalize_iban, validate_iban
+from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
-from signing import verify
+from signing import PdfStore, verify
 
 PASSWORD_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 12
@@ -238,9 +239,9 @@ class MandateRecord:
     seal: SealCheck | None
 
 
-def check_seal(record: MandatePdf, certificate: Any) -> SealCheck:
+def check_seal(store: PdfStore, record: MandatePdf, certificate: Any) -> SealCheck:
     try:
-        pdf = read_pdf(record)
+        pdf = read_pdf(store, record)
     except Exception as exc:  # noqa: BLE001 - a missing or corrupt file is a finding, not a 500
         return SealCheck(ok=False, reasons=[f"the stored PDF could not be read: {exc}"])
     report = verify(pdf, certificate)
@@ -248,7 +249,8 @@ def check_seal(record: MandatePdf, certificate: Any) -> SealCheck:
                      signer_subject=report.signer_subject)
 
 
-def mandate_record(session: Session, mandate: Mandate, certificate: Any) -> MandateRecord:
+def mandate_record(session: Session, mandate: Mandate, store: PdfStore,
+                   certificate: Any) -> MandateRecord:
     invitations = list(session.scalars(
         select(Invitation).where(Invitation.mandate_id == mandate.id).order_by(Invitation.id)))
     subjects = [mandate.public_id, *(invitation.public_id for invitation in invitations)]
@@ -265,8 +267,26 @@ def mandate_record(session: Session, mandate: Mandate, certificate: Any) -> Mand
             select(Event).where(Event.subject == mandate.public_id)
             .order_by(Event.created_at, Event.id))),
         pdf=pdf,
-        seal=check_seal(pdf, certificate) if pdf else None,
+        seal=check_seal(store, pdf, certificate) if pdf else None,
     )
+
+
+def record_search(session: Session, staff: StaffUser, query: str, found: list[Mandate], *,
+                  now: datetime, ip: str | None) -> None:
+    """Searches are audited like views: who looked for what, and which mandates it showed. An
+    IBAN searched for is kept masked with its keyed hash, never in clear."""
+    shown: dict[str, Any] = {"query": query.strip()}
+    try:
+        account = validate_iban(normalize_iban(query))
+    except IbanError:
+        pass
+    else:
+        shown = {"query": mask_iban(account.iban),
+                 "iban_hash": cipher_of(session).lookup_hash(account.iban)}
+    record_audit(session, action="console.search", subject=staff.public_id,
+                 actor=f"staff:{staff.public_id}", now=now,
+                 data={"staff": staff.public_id, "ip": ip, **shown,
+                       "found": [mandate.public_id for mandate in found]})
 
 
 def record_access(session: Session, staff: StaffUser, mandate: Mandate, action: str,

@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.console.forms import LoginForm, LogoutForm, PasswordForm
 from portal.console.lockout import LockoutPolicy
 from portal.console.models import StaffUser
@@ -33,11 +33,11 @@ from portal.console.service import (
     find_mandate,
     mandate_record,
     record_access,
+    record_search,
     search_mandates,
 )
 from portal.console.sessions import SessionPolicy, log_out, resume_session, start_session
 from portal.db import get_session
-from portal.documents.sealing import seal_trust
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 
@@ -80,7 +80,7 @@ def require_login():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     db = get_session()
-    record = resume_session(db, session.get(SESSION_TOKEN), now=clock_now(),
+    record = resume_session(db, session.get(SESSION_TOKEN), now=get_adapters().clock(),
                             policy=session_policy())
     db.commit()  # the touch, or the end of a session found timed out
     if record is None:
@@ -105,8 +105,9 @@ def _safe_next(target: str | None) -> str:
 
 def _begin(staff: StaffUser) -> None:
     """A fresh cookie for a new server-side session: nothing carried over from before."""
-    token, _ = start_session(get_session(), staff, now=clock_now(), policy=session_policy(),
-                             ip=request.remote_addr, user_agent=request.user_agent.string)
+    token, _ = start_session(get_session(), staff, now=get_adapters().clock(),
+                             policy=session_policy(), ip=request.remote_addr,
+                             user_agent=request.user_agent.string)
     session.clear()
     session.permanent = True
     session[SESSION_TOKEN] = token
@@ -119,7 +120,7 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         db = get_session()
-        now = clock_now()
+        now = get_adapters().clock()
         result = authenticate(db, form.email.data, form.password.data, now=now,
                               ip=request.remote_addr, lockout=lockout_policy())
         if result.staff is not None:
@@ -143,7 +144,7 @@ def logout():
     if not LogoutForm().validate_on_submit():
         abort(400)
     db = get_session()
-    log_out(db, g.console_session, now=clock_now(), ip=request.remote_addr)
+    log_out(db, g.console_session, now=get_adapters().clock(), ip=request.remote_addr)
     db.commit()
     session.clear()
     return redirect(url_for("console.login"), 303)
@@ -158,7 +159,7 @@ def password():
         db = get_session()
         try:
             change_own_password(db, g.staff, form.current_password.data,
-                                form.new_password.data, now=clock_now(),
+                                form.new_password.data, now=get_adapters().clock(),
                                 lockout=lockout_policy(), ip=request.remote_addr)
         except StaffError as exc:
             db.commit()  # the failed attempt stays recorded
@@ -176,7 +177,13 @@ def password():
 @bp.get("/")
 def search():
     query = request.args.get("q", "")[:MAX_QUERY_LENGTH]
-    results = search_mandates(get_session(), query) if query.strip() else None
+    results = None
+    if query.strip():
+        db = get_session()
+        results = search_mandates(db, query)
+        record_search(db, g.staff, query, results, now=get_adapters().clock(),
+                      ip=request.remote_addr)
+        db.commit()
     return render_template("console/search.html", query=query, results=results)
 
 
@@ -191,10 +198,11 @@ def _mandate(public_id: str):
 def mandate_detail(public_id: str):
     db = get_session()
     mandate = _mandate(public_id)
-    record_access(db, g.staff, mandate, "console.view_mandate", now=clock_now(),
+    record_access(db, g.staff, mandate, "console.view_mandate", now=get_adapters().clock(),
                   ip=request.remote_addr)
     db.commit()
-    record = mandate_record(db, mandate, seal_trust())
+    adapters = get_adapters()
+    record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
     return render_template("console/mandate.html", record=record, mandate=mandate)
 
 
@@ -205,8 +213,8 @@ def mandate_pdf_download(public_id: str):
     record = mandate_pdf(db, mandate)
     if record is None:
         abort(404)
-    body = read_pdf(record)
-    record_access(db, g.staff, mandate, "console.download_pdf", now=clock_now(),
+    body = read_pdf(get_adapters().pdf_store, record)
+    record_access(db, g.staff, mandate, "console.download_pdf", now=get_adapters().clock(),
                   ip=request.remote_addr)
     db.commit()
     return Response(body, mimetype="application/pdf", headers={

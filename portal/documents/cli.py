@@ -7,12 +7,10 @@ import sys
 import click
 from flask import current_app
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.config import ConfigurationError
 from portal.db import session_scope
 from portal.documents.archive import count_due, pdfs_due, renew_pdf, renewal_due_before
-from portal.documents.sealing import sealer
-from portal.documents.service import pdf_store
 
 
 @click.command("retimestamp")
@@ -23,7 +21,8 @@ def retimestamp_command(batch_size: int, dry_run: bool) -> None:
     """Renew the archive timestamp of every stored PDF whose newest one expires within
     ARCHIVE_RENEWAL_DAYS (or that has none). Safe to re-run and to run while the portal
     serves; exits 1 if any PDF could not be renewed."""
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     due_before = renewal_due_before(now, int(current_app.config["ARCHIVE_RENEWAL_DAYS"]))
     with session_scope() as session:
         total = count_due(session, due_before)
@@ -32,10 +31,10 @@ def retimestamp_command(batch_size: int, dry_run: bool) -> None:
     if dry_run or not total:
         return
     try:
-        seal = sealer()
+        seal = adapters.sealing().sealer()
     except (ConfigurationError, OSError, ValueError) as exc:
         raise click.ClickException(f"cannot seal: {exc}") from exc
-    store = pdf_store()
+    store = adapters.pdf_store
     after, done, failed, batch = 0, 0, 0, 0
     while True:
         with session_scope() as session:
@@ -45,7 +44,8 @@ def retimestamp_command(batch_size: int, dry_run: bool) -> None:
         batch += 1
         for pdf_id in ids:
             with session_scope() as session:
-                outcome = renew_pdf(session, pdf_id, sealer=seal, store=store, now=clock_now(),
+                outcome = renew_pdf(session, pdf_id, sealer=seal, store=store,
+                                    now=adapters.clock(),
                                     due_before=due_before)
             if outcome is None or outcome.outcome == "not_due":
                 continue  # another run has it, or just did it

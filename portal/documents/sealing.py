@@ -8,17 +8,19 @@ seal and a TSA certificate, the TSA answers in-process and the CA's OCSP respond
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
-from portal.clock import utcnow
+from portal.adapters import get_adapters
+from portal.clock import Clock
 from portal.config import ConfigurationError
 from signing import (
     DevelopmentPki,
@@ -37,8 +39,6 @@ from signing import (
     probe_timestamp_authority,
 )
 
-_EXTENSION = "portal.sealing"
-
 
 @dataclass(frozen=True)
 class SealingSetup:
@@ -55,28 +55,29 @@ class SealingSetup:
                       clock=self.clock)
 
 
-def sandbox_allowed(config: Any) -> bool:
+def sandbox_allowed(config: Mapping[str, Any]) -> bool:
     """The development CA and TSA are sandboxes: never in production unless asked for."""
     return config["ENV"] != "production" or bool(config.get("SANDBOX_IN_PRODUCTION"))
 
 
-def seal_key_path(app: Flask) -> Path:
-    return Path(app.config["SEAL_PKCS12_PATH"] or Path(app.instance_path) / "seal.p12")
+def seal_key_path(config: Mapping[str, Any], instance: Path) -> Path:
+    return Path(config["SEAL_PKCS12_PATH"] or instance / "seal.p12")
 
 
-def build_sealing_setup(app: Flask) -> SealingSetup:
-    config = app.config
+def development_pki_path(config: Mapping[str, Any], instance: Path) -> Path:
+    return Path(config["DEVELOPMENT_PKI_PATH"] or instance / "development-pki")
 
-    def clock() -> datetime:
-        return (config.get("CLOCK") or utcnow)()
 
+def build_sealing_setup(config: Mapping[str, Any], instance: Path,
+                        clock: Clock) -> SealingSetup:
+    """Key, trust and TSA from the configuration (the development CA and TSA outside
+    production)."""
     pki: DevelopmentPki | None = None
     if sandbox_allowed(config):
-        pki = load_or_create_development_pki(
-            Path(config["DEVELOPMENT_PKI_PATH"] or Path(app.instance_path) / "development-pki"))
+        pki = load_or_create_development_pki(development_pki_path(config, instance))
     passphrase = config["SEAL_PASSPHRASE"]
     key = load_or_create_sealing_key(
-        seal_key_path(app), passphrase.encode() if passphrase else None,
+        seal_key_path(config, instance), passphrase.encode() if passphrase else None,
         allow_generate=config["ENV"] != "production", ca=pki.ca if pki else None)
 
     roots = [*key.roots]
@@ -104,22 +105,30 @@ def build_sealing_setup(app: Flask) -> SealingSetup:
     return SealingSetup(key=key, trust=trust, timestamper=timestamper, clock=clock)
 
 
-def sealing_setup(app: Flask | None = None) -> SealingSetup:
-    """The app's sealing setup, built on first use and kept for the app's lifetime."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    setup = app.extensions.get(_EXTENSION)
-    if setup is None:
-        setup = app.extensions[_EXTENSION] = build_sealing_setup(app)
-    return setup
+class SealingSource:
+    """The app's sealing setup, built on first use (most requests never seal) and then kept
+    for the app's lifetime; the app's adapters hold one."""
+
+    def __init__(self, config: Mapping[str, Any], instance: Path, clock: Clock) -> None:
+        self._config, self._instance, self._clock = config, instance, clock
+        self._setup: SealingSetup | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> SealingSetup:
+        with self._lock:
+            if self._setup is None:
+                self._setup = build_sealing_setup(self._config, self._instance, self._clock)
+            return self._setup
 
 
 def sealer(app: Flask | None = None) -> Sealer:
-    return sealing_setup(app).sealer()
+    """The app's sealer, for commands and job handlers (services take it as an argument)."""
+    return get_adapters(app).sealing().sealer()
 
 
 def seal_trust(app: Flask | None = None) -> SealTrust:
     """What `mandate verify`, the console and the API trust as the portal's seal."""
-    return sealing_setup(app).trust
+    return get_adapters(app).sealing().trust
 
 
 def check_sealing(app: Flask, now: datetime) -> list[str]:
@@ -133,7 +142,8 @@ def _seal_chain_problems(app: Flask) -> list[str]:
         return []
     try:
         passphrase = config["SEAL_PASSPHRASE"]
-        key = load_sealing_key(seal_key_path(app), passphrase.encode() if passphrase else None)
+        key = load_sealing_key(seal_key_path(config, Path(app.instance_path)),
+                               passphrase.encode() if passphrase else None)
     except (OSError, ValueError):
         return []  # the sealing certificate check reports it
     if key.roots:
@@ -164,14 +174,13 @@ def check_timestamp_authority(app: Flask, now: datetime) -> list[str]:
             return [f"TSA trust roots unreadable: {path}: {type(exc).__name__}"]
     try:
         passphrase = config["SEAL_PASSPHRASE"]
-        roots += load_sealing_key(seal_key_path(app),
+        roots += load_sealing_key(seal_key_path(config, Path(app.instance_path)),
                                   passphrase.encode() if passphrase else None).roots
     except (OSError, ValueError):
         pass  # the sealing certificate check reports it
     if sandbox_allowed(config):
-        roots.append(load_or_create_development_pki(Path(
-            config["DEVELOPMENT_PKI_PATH"] or Path(app.instance_path) / "development-pki")
-        ).ca.certificate)
+        roots.append(load_or_create_development_pki(
+            development_pki_path(config, Path(app.instance_path))).ca.certificate)
     timestamper = http_timestamper(TsaSettings(
         url=url, username=config["TSA_USERNAME"], password=config["TSA_PASSWORD"],
         timeout_seconds=float(config["TSA_TIMEOUT_SECONDS"])))

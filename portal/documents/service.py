@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.documents.models import MandatePdf
-from portal.documents.sealing import sealer, sealing_setup
-from portal.jobs.service import enqueue, job_handler
-from portal.mandates.models import Mandate, MandateStatus
+from portal.jobs.models import Job, JobStatus
+from portal.jobs.service import enqueue
+from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
 from signing import (
@@ -26,7 +23,8 @@ from signing import (
     Evidence,
     FileSystemPdfStore,
     MandateDocument,
-    SealingKey,
+    PdfStore,
+    Sealer,
     produce_signed_mandate,
 )
 
@@ -35,18 +33,24 @@ PDF_JOB = "mandate.pdf"
 PLACE_ONLINE = "Online"
 
 
-def sealing_key() -> SealingKey:
-    """The portal's sealing key, loaded once per app; generated only outside production."""
-    return sealing_setup().key
+def build_pdf_store(instance: Path) -> PdfStore:
+    """Sealed PDFs under ``instance/mandates``, content-addressed."""
+    return FileSystemPdfStore(instance / "mandates")
 
 
-def pdf_store() -> FileSystemPdfStore:
-    return FileSystemPdfStore(Path(current_app.instance_path) / "mandates")
+def pdf_job_key(mandate: Mandate) -> str:
+    return f"{PDF_JOB}:{mandate.public_id}"
 
 
 def request_pdf(session: Session, mandate: Mandate) -> None:
     """Schedule the PDF in the caller's transaction (once per mandate)."""
-    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=f"{PDF_JOB}:{mandate.public_id}")
+    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=pdf_job_key(mandate))
+
+
+def pdf_given_up(session: Session, mandate: Mandate) -> bool:
+    """True when the PDF job ran out of attempts: no PDF will come without an operator."""
+    status = session.scalar(select(Job.status).where(Job.dedupe_key == pdf_job_key(mandate)))
+    return status == JobStatus.DEAD
 
 
 def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, Branding, Evidence]:
@@ -85,15 +89,10 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     return document, branding, evidence
 
 
-@job_handler(PDF_JOB)
-def run_pdf_job(session: Session, payload: dict[str, Any]) -> None:
-    generate_mandate_pdf(session, payload)
-
-
-def generate_mandate_pdf(session: Session, payload: dict[str, Any],
-                         now: datetime | None = None) -> MandatePdf | None:
+def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, store: PdfStore,
+                        now: datetime) -> MandatePdf | None:
     """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
-    mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
+    mandate = session.scalar(select(Mandate).where(Mandate.public_id == public_id))
     if mandate is None or mandate.signed_at is None:
         return None
     existing = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
@@ -101,8 +100,7 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, sealer(), pdf_store())
-    now = now or clock_now()
+        signed = produce_signed_mandate(document, branding, evidence, sealer, store)
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now,
                      archive_renew_by=signed.renew_by)
@@ -112,11 +110,6 @@ def generate_mandate_pdf(session: Session, payload: dict[str, Any],
                  data={"sha256": signed.sha256, "size": signed.size,
                        "document_sha256": pdf.evidence["document_sha256"],
                        "renew_by": signed.renew_by.isoformat() if signed.renew_by else None})
-    if mandate.customer.email and mandate.status == MandateStatus.ACTIVE:
-        from portal.mail.jobs import MANDATE_COPY_JOB
-
-        enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
-                dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
     return pdf
 
 
@@ -124,6 +117,6 @@ def mandate_pdf(session: Session, mandate: Mandate) -> MandatePdf | None:
     return session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
 
 
-def read_pdf(record: MandatePdf) -> bytes:
+def read_pdf(store: PdfStore, record: MandatePdf) -> bytes:
     """The stored bytes, checked against their SHA-256 by the store."""
-    return pdf_store().get(record.sha256)
+    return store.get(record.sha256)

@@ -16,8 +16,13 @@ _REFUND = "`refund`, `status`, `amount`, `payment`, `payment_request`, `automati
 EVENT_TYPES: dict[str, tuple[str, str]] = {
     "mandate.created": ("A mandate was created (invited, or signed at a checkout).",
                         "`mandate`, `invitation` or `payment_request`, `reference`, `status`"),
-    "mandate.signed": ("The customer consented; the mandate awaits its verification payment.",
-                       _MANDATE),
+    "mandate.signed": (("The customer consented; the mandate awaits its verification payment. "
+                        "Once per mandate: consenting again to retry a failed cent is not a "
+                        "second signature."), _MANDATE),
+    "mandate.verification_failed": (("The verification payment failed, was cancelled or "
+                                     "expired (`reason`); the customer may try again, the "
+                                     "mandate still awaits verification."),
+                                    "`mandate`, `status`, `payment`, `reason`"),
     "mandate.active": ("The bank confirmed: the mandate may be collected on.", _MANDATE),
     "mandate.failed": ("The account cannot carry a SEPA mandate.", _MANDATE),
     "mandate.cancelled": ("Withdrawn before it became active.", _MANDATE),
@@ -29,6 +34,10 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                         f"{_INVITATION}, `channel`"),
     "invitation.delivery_failed": ("The invitation message was refused for good.",
                                    f"{_INVITATION}, `channel`, `error`, `reminder`"),
+    "invitation.not_sent": (("The invitation message was not sent because nobody needed it any "
+                             "more: `reason` `signed` (the customer signed first), `withdrawn`, "
+                             "`expired` or `closed`."),
+                            f"{_INVITATION}, `channel`, `reason`"),
     "invitation.expired": ("Nobody signed before `expires_at`.", _INVITATION),
     "invitation.withdrawn": ("You withdrew the invitation.", _INVITATION),
     "payment_request.created": ("A payment request was created.", f"{_REQUEST}, `customer`"),

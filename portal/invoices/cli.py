@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import session_scope
 from portal.invoices.numbering import InvoiceSettingsError, configure_invoicing, format_number
 from portal.merchants.models import Merchant
@@ -24,16 +24,17 @@ invoices_cli = AppGroup("invoices", help="Invoices.")
 @click.option("--due-days", type=int, help="Days from issue to due date (14).")
 def configure(merchant_id: str, **options: object) -> None:
     """Set how a merchant's invoices are numbered and when they fall due."""
+    now = get_adapters().clock()
     with session_scope() as session:
         merchant = session.scalar(select(Merchant).where(Merchant.public_id == merchant_id))
         if merchant is None:
             raise click.ClickException(f"no merchant {merchant_id}")
         try:
-            row = configure_invoicing(session, merchant, actor="cli", now=clock_now(),
+            row = configure_invoicing(session, merchant, actor="cli", now=now,
                                       **options)  # type: ignore[arg-type]
         except InvoiceSettingsError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        series = str(clock_now().year) if row.yearly else ""
+        series = str(now.year) if row.yearly else ""
         click.echo(f"next numbers like {format_number(row, series, 1)}, due after "
                    f"{row.due_days} days")

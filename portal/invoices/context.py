@@ -1,11 +1,12 @@
-"""What invoice and subscription services need from the portal's settings, made once per app
-and handed to them (so they run without an app context, and a test passes its own)."""
+"""What invoice and subscription services need from the portal's settings and adapters,
+handed to them (so they run without an app context, and a test passes its own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.adapters import get_adapters
 from portal.collections.routes import CollectionPolicy
 from portal.payments.service import PaymentSettings
 
@@ -25,8 +26,9 @@ class Billing:
 
 
 def billing_of(app: Any) -> Billing:
-    """The app's billing settings, built on first use and kept for its lifetime."""
-    built = app.extensions.get("billing")
-    if built is None:
-        built = app.extensions["billing"] = Billing.from_config(app.config)
-    return built
+    """The app's billing settings: the collections policy its adapters were built with (so a
+    rebuild after a configuration change is followed) and its payment settings."""
+    config = app.config
+    return Billing(collections=get_adapters(app).collectors.policy,
+                   payments=PaymentSettings.from_config(config),
+                   request_ttl_days=int(config["PAYMENT_REQUEST_TTL_DAYS"]))

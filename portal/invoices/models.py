@@ -17,8 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.collections.models import Debit
-from portal.db import Base
-from portal.mandates.models import Customer, Mandate, _enum
+from portal.db import Base, enum_column
+from portal.mandates.models import Customer, Mandate
 from portal.merchants.models import Merchant
 from portal.payments.models import Payment, PaymentRequest
 
@@ -92,11 +92,11 @@ class Invoice(Base):
     amount_cents: Mapped[int] = mapped_column(Integer)
     issue_date: Mapped[date] = mapped_column(Date, index=True)
     due_date: Mapped[date] = mapped_column(Date)
-    status: Mapped[InvoiceStatus] = mapped_column(_enum(InvoiceStatus), index=True)
+    status: Mapped[InvoiceStatus] = mapped_column(enum_column(InvoiceStatus), index=True)
     #: What arrived for it and stayed (collected, paid, less returns and chargebacks); kept in
     #: step with its collection in the same transaction.
     paid_cents: Mapped[int] = mapped_column(Integer, default=0)
-    collection: Mapped[CollectionKind] = mapped_column(_enum(CollectionKind))
+    collection: Mapped[CollectionKind] = mapped_column(enum_column(CollectionKind))
     debit_id: Mapped[int | None] = mapped_column(ForeignKey("debit.id"), unique=True)
     payment_request_id: Mapped[int | None] = mapped_column(ForeignKey("payment_request.id"),
                                                            unique=True)

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
-from portal.mandates.models import _enum
+from portal.db import Base, enum_column
 
 
 class JobStatus(enum.StrEnum):
@@ -30,7 +29,7 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Enqueueing the same key twice gives the existing job (idempotent enqueue).
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
-    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus))
+    status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus))
     run_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=8)

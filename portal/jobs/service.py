@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
-from portal.db import state
+from portal.db import affected_rows, current_session, state
 from portal.jobs.models import Job, JobStatus
 from portal.logs import request_id
 from portal.metrics import JOB_FAILURES
@@ -101,7 +101,7 @@ def claim(session: Session, worker: str, now: datetime,
             .values(locked_until=now + lease_duration(), locked_by=worker,
                     attempts=Job.attempts + 1)
             .execution_options(synchronize_session=False))
-        if taken.rowcount == 1:
+        if affected_rows(taken) == 1:
             session.commit()
             return session.get(Job, job_id, populate_existing=True)
     session.rollback()
@@ -121,8 +121,8 @@ def run_job(app: Flask, job_id: int) -> bool:
 
 def _run_job(app: Flask, job_id: int) -> bool:
     factory = state(app).factory
-    with factory() as session:
-        job = session.get(Job, job_id)
+    with factory() as session, current_session(session):
+        job = session.get_one(Job, job_id)
         # Read once: a handler that rolls its session back expires the row, and after the
         # session closes it can no longer be refreshed.
         kind, attempts, payload = job.kind, job.attempts, dict(job.payload)
@@ -156,7 +156,7 @@ def _run_job(app: Flask, job_id: int) -> bool:
 def _record_failure(factory: Callable[[], Session], job_id: int, error: str, *,
                     retry_at: datetime | None = None, scheduled: bool = False) -> None:
     with factory() as session:
-        job = session.get(Job, job_id)
+        job = session.get_one(Job, job_id)
         now = clock_now()
         job.last_error = error
         job.locked_until = None

@@ -7,12 +7,12 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy
 from email.message import Message
 
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
 from portal.mandates.delivery import invitation_by_id, record_failure
 
 #: Our Message-IDs end in ``.<public id>@<domain>`` (see ``portal.mail.messages``).
@@ -66,11 +66,11 @@ def parse_bounce(raw: bytes) -> Bounce | None:
     return Bounce(match.group(1), *failure)
 
 
-def record_bounce(session: Session, bounce: Bounce) -> bool:
+def record_bounce(session: Session, bounce: Bounce, *, now: datetime) -> bool:
     """Mark the invitation's delivery failed; False if the invitation is unknown."""
     invitation = invitation_by_id(session, bounce.invitation)
     if invitation is None:
         return False
     reason = f"bounce {bounce.status}" + (f": {bounce.diagnostic}" if bounce.diagnostic else "")
-    record_failure(session, invitation, "email", reason, now=clock_now())
+    record_failure(session, invitation, "email", reason, now=now)
     return True

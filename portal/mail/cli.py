@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from portal.adapters import get_adapters
 from portal.db import session_scope
 from portal.mail.bounces import parse_bounce, record_bounce
 
@@ -22,6 +23,6 @@ def bounce(source) -> None:
         click.echo("ignored: not a permanent failure of one of our invitation mails")
         return
     with session_scope() as session:
-        recorded = record_bounce(session, found)
+        recorded = record_bounce(session, found, now=get_adapters().clock())
     click.echo(f"recorded: {found.invitation} {found.status}" if recorded
                else f"ignored: unknown invitation {found.invitation}")

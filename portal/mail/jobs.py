@@ -1,76 +1,36 @@
-"""Mail jobs: the invitation and the signed mandate's copy, handed to the transport by a worker.
-
-A server that is down or answers 4xx means a retry on ``DELIVERY_RETRY_SCHEDULE``; a 5xx
-refusal (unknown mailbox) is recorded on the invitation at once and not retried."""
+"""Mail jobs: a worker sends a queued invitation or mandate copy with the app's transport."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import select
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.audit.service import record_audit
-from portal.documents.service import mandate_pdf, read_pdf
-from portal.jobs.service import enqueue, job_handler
-from portal.mail.messages import invitation_message, mandate_copy_message
-from portal.mail.transport import MailRejected, mail_transport
-from portal.mandates.delivery import (
-    hand_over,
-    mark_queued,
+from portal.adapters import get_adapters
+from portal.jobs.service import job_handler
+from portal.mail.messages import MailSettings
+from portal.mail.service import (
+    INVITATION_JOB,
+    MANDATE_COPY_JOB,
+    send_invitation_email,
+    send_mandate_copy,
 )
-from portal.mandates.links import invitation_url
-from portal.mandates.models import Invitation, Mandate
-from portal.reminders.service import deliver_invitation
-
-INVITATION_JOB = "mail.invitation"
-MANDATE_COPY_JOB = "mail.mandate_copy"
-CHANNEL = "email"
-
-
-def queue_invitation_email(session: Session, invitation: Invitation) -> None:
-    """Send the invitation by email in the background, once, after the caller commits."""
-    mark_queued(invitation)
-    enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
-            dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
-
-
-def hand_over_email(session: Session, invitation: Invitation, message: EmailMessage, *,
-                    job_key: str, reminder: int | None = None) -> bool:
-    """Send one message about the invitation and record what happened; True if handed over."""
-    def send() -> str:
-        mail_transport().send(message)
-        return message["Message-ID"]
-
-    return hand_over(session, invitation, CHANNEL, send, job_key=job_key, reminder=reminder)
+from portal.mandates.delivery import DeliverySettings
+from portal.mandates.links import Links
 
 
 @job_handler(INVITATION_JOB)
-def send_invitation_email(session: Session, payload: dict[str, Any]) -> None:
-    """Mail the signing link; the first hand-over tells the merchant (``invitation.sent``)."""
-    def send(invitation: Invitation) -> bool:
-        message = invitation_message(invitation, invitation_url(invitation.public_id,
-                                                                invitation.expires_at))
-        return hand_over_email(session, invitation, message,
-                               job_key=f"{INVITATION_JOB}:{invitation.public_id}")
-
-    deliver_invitation(session, payload["invitation"],
-                       lambda invitation: invitation.mandate.customer.email, send)
+def invitation_email_job(session: Session, payload: dict[str, Any]) -> None:
+    adapters, config = get_adapters(), current_app.config
+    send_invitation_email(session, payload["invitation"], transport=adapters.mail,
+                          links=Links.from_config(config), mail=MailSettings.from_config(config),
+                          settings=DeliverySettings.from_config(config), now=adapters.clock())
 
 
 @job_handler(MANDATE_COPY_JOB)
-def send_mandate_copy(session: Session, payload: dict[str, Any]) -> None:
-    mandate = session.scalar(select(Mandate).where(Mandate.public_id == payload["mandate"]))
-    record = mandate_pdf(session, mandate) if mandate else None
-    if record is None or not mandate.customer.email:
-        return
-    message = mandate_copy_message(mandate, read_pdf(record))
-    try:
-        mail_transport().send(message)  # MailDeferred: the job queue's own retries
-    except MailRejected as exc:  # refused for good: note it, do not retry
-        record_audit(session, action="mail.mandate_copy_failed", subject=mandate.public_id,
-                     actor="system", merchant_id=mandate.merchant_id, data={"error": str(exc)})
-        return
-    record_audit(session, action="mail.mandate_copy", subject=mandate.public_id, actor="system",
-                 merchant_id=mandate.merchant_id, data={"message_id": message["Message-ID"]})
+def mandate_copy_job(session: Session, payload: dict[str, Any]) -> None:
+    adapters = get_adapters()
+    send_mandate_copy(session, payload["mandate"], transport=adapters.mail,
+                      store=adapters.pdf_store, mail=MailSettings.from_config(current_app.config),
+                      now=adapters.clock())

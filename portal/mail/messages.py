@@ -3,25 +3,40 @@ address under the merchant's name, replies going to the merchant."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale, format_date, gettext
 
-from portal.clock import now as clock_now
 from portal.mandates.models import Invitation, Mandate
 from portal.merchants.models import Merchant
 from portal.names import displayable_name
 
 
-def _message(merchant: Merchant, *, to: tuple[str, str], locale: str, subject: str, text: str,
-             html: str, about: str) -> EmailMessage:
+@dataclass(frozen=True)
+class MailSettings:
+    """The portal's sending address (``MAIL_FROM``) and public address (for the logo)."""
+
+    sender: str
+    base_url: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        return cls(parseaddr(config["MAIL_FROM"])[1], str(config["PUBLIC_BASE_URL"]).rstrip("/"))
+
+
+def _message(merchant: Merchant, *, settings: MailSettings, now: datetime, to: tuple[str, str],
+             subject: str, text: str, html: str, about: str) -> EmailMessage:
     """The headers every customer mail carries; ``about`` (a public id) goes into the
     Message-ID so a bounce can be traced back to it. Display names are encoded as RFC 5322
     and 2047 say (``Address``), after :func:`displayable_name` made stored names safe."""
-    sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+    sender = settings.sender
     merchant_name = displayable_name(merchant.display_name)
     message = EmailMessage()
     message["Subject"] = displayable_name(subject)
@@ -30,7 +45,7 @@ def _message(merchant: Merchant, *, to: tuple[str, str], locale: str, subject: s
     reply_to = merchant.reply_to_email or merchant.contact_email
     if reply_to:
         message["Reply-To"] = Address(merchant_name, addr_spec=reply_to)
-    message["Date"] = format_datetime(clock_now())
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(idstring=about,
                                        domain=sender.rpartition("@")[2] or "mandate-portal")
     message.set_content(text)
@@ -45,14 +60,15 @@ def _language(message: EmailMessage, locale: str) -> EmailMessage:
     return message
 
 
-def _logo_url(merchant: Merchant) -> str | None:
+def _logo_url(merchant: Merchant, base_url: str) -> str | None:
     """The merchant's logo as the portal serves it (mail clients fetch it, or not)."""
     if not merchant.logo:
         return None
-    return f"{current_app.config['PUBLIC_BASE_URL']}/brand/{merchant.public_id}/logo"
+    return f"{base_url}/brand/{merchant.public_id}/logo"
 
 
-def mandate_copy_message(mandate: Mandate, pdf: bytes) -> EmailMessage:
+def mandate_copy_message(mandate: Mandate, pdf: bytes, *, settings: MailSettings,
+                         now: datetime) -> EmailMessage:
     """The customer's copy of their signed mandate, PDF attached."""
     merchant = mandate.merchant
     with force_locale(mandate.locale):
@@ -60,16 +76,16 @@ def mandate_copy_message(mandate: Mandate, pdf: bytes) -> EmailMessage:
         context = {"mandate": mandate, "merchant": merchant}
         text = render_template("mail/mandate_copy.txt", **context)
         html = render_template("mail/mandate_copy.html", **context)
-    message = _message(merchant, to=(mandate.debtor_name or "", mandate.customer.email or ""),
-                       locale=mandate.locale, subject=subject, text=text, html=html,
-                       about=mandate.public_id)
+    message = _message(merchant, settings=settings, now=now,
+                       to=(mandate.debtor_name or "", mandate.customer.email or ""),
+                       subject=subject, text=text, html=html, about=mandate.public_id)
     message.add_attachment(pdf, maintype="application", subtype="pdf",
                            filename=f"mandate-{mandate.reference}.pdf")
     return _language(message, mandate.locale)
 
 
-def invitation_message(invitation: Invitation, signing_url: str, *,
-                       unsubscribe_url: str | None = None,
+def invitation_message(invitation: Invitation, signing_url: str, *, settings: MailSettings,
+                       now: datetime, unsubscribe_url: str | None = None,
                        reminder: int | None = None) -> EmailMessage:
     """The invitation to sign, or with ``reminder`` (1, 2, …) a reminder of it; reminders carry
     RFC 8058 one-click ``List-Unsubscribe`` headers pointing at ``unsubscribe_url``."""
@@ -83,13 +99,13 @@ def invitation_message(invitation: Invitation, signing_url: str, *,
                               name=merchant.display_name)
         context = {"invitation": invitation, "merchant": merchant, "customer": customer,
                    "signing_url": signing_url, "subject": subject, "reminder": reminder,
-                   "unsubscribe_url": unsubscribe_url, "logo_url": _logo_url(merchant),
+                   "unsubscribe_url": unsubscribe_url, "logo_url": _logo_url(merchant, settings.base_url),
                    "valid_until": format_date(invitation.expires_at, "long")}
         text = render_template("mail/invitation.txt", **context)
         html = render_template("mail/invitation.html", **context)
-    message = _message(merchant, to=(customer.name, customer.email or ""),
-                       locale=customer.locale, subject=subject, text=text, html=html,
-                       about=invitation.public_id)
+    message = _message(merchant, settings=settings, now=now,
+                       to=(customer.name, customer.email or ""), subject=subject, text=text,
+                       html=html, about=invitation.public_id)
     if reminder is not None and unsubscribe_url:
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -10,11 +10,10 @@ import os
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Mapping
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
-
-from flask import current_app
+from typing import Any, Protocol
 
 from portal.transports import Deferred, Rejected
 
@@ -109,13 +108,12 @@ class SmtpTransport:
             client.send_message(message, from_addr=self.envelope_sender)
 
 
-def mail_transport() -> MailTransport:
-    """The transport chosen by ``MAIL_TRANSPORT``."""
-    config = current_app.config
+def build_mail_transport(config: Mapping[str, Any], instance: Path) -> MailTransport:
+    """The transport ``MAIL_TRANSPORT`` chooses ("smtp", else .eml files), made once per app."""
     if config["MAIL_TRANSPORT"] == "smtp":
         return SmtpTransport(config["SMTP_HOST"], int(config["SMTP_PORT"]),
                              config.get("SMTP_SECURITY", "starttls"), config.get("SMTP_USERNAME"),
                              config.get("SMTP_PASSWORD"),
                              float(config.get("SMTP_TIMEOUT_SECONDS") or 20.0),
                              config.get("MAIL_BOUNCE_ADDRESS"), config.get("SMTP_CA_FILE"))
-    return FileTransport(Path(current_app.instance_path) / "outbox")
+    return FileTransport(instance / "outbox")

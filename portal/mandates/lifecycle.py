@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.events.service import emit_event
 from portal.mandates.models import Mandate, MandateStatus
 
@@ -50,6 +49,13 @@ TRANSITIONS: dict[tuple[MandateStatus, MandateAction], MandateStatus] = {
     (S.ACTIVE, A.EXPIRE): S.EXPIRED,
 }
 
+#: Transitions the merchant has already been told about: the customer consenting again to retry
+#: a failed cent is audited, but the mandate was signed once (``mandate.signed``) and is still
+#: awaiting verification; the failed cent itself was ``mandate.verification_failed``.
+UNANNOUNCED: frozenset[tuple[MandateStatus, MandateAction]] = frozenset({
+    (S.AWAITING_VERIFICATION, A.SUBMIT),
+})
+
 #: The merchant event each action emits.
 EVENT_TYPES: dict[MandateAction, str] = {
     A.SUBMIT: "mandate.signed",
@@ -81,14 +87,14 @@ def apply_transition(
     action: MandateAction,
     *,
     actor: str,
+    now: datetime,
     data: dict[str, Any] | None = None,
-    now: datetime | None = None,
 ) -> MandateStatus:
-    """Move the mandate, writing its audit event and merchant event in the same transaction."""
+    """Move the mandate, writing its audit event and (unless :data:`UNANNOUNCED`) its merchant
+    event in the same transaction."""
     target = TRANSITIONS.get((mandate.status, action))
     if target is None:
         raise IllegalTransition(mandate.status, action)
-    now = now or clock_now()
     previous = mandate.status
     mandate.status = target
     mandate.updated_at = now
@@ -102,12 +108,14 @@ def apply_transition(
         data=details,
         now=now,
     )
-    emit_event(
-        session,
-        merchant_id=mandate.merchant_id,
-        type=EVENT_TYPES[action],
-        subject=mandate.public_id,
-        data={"mandate": mandate.public_id, "status": target.value, "previous_status": previous.value},
-        now=now,
-    )
+    if (previous, action) not in UNANNOUNCED:
+        emit_event(
+            session,
+            merchant_id=mandate.merchant_id,
+            type=EVENT_TYPES[action],
+            subject=mandate.public_id,
+            data={"mandate": mandate.public_id, "status": target.value,
+                  "previous_status": previous.value},
+            now=now,
+        )
     return target

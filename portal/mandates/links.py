@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
 
 SALT = "portal.invitation-link.v1"
 
@@ -25,6 +29,19 @@ def _keyed_serializer(secret_key: str, fallbacks: tuple[str, ...]) -> URLSafeSer
     return URLSafeSerializer([*fallbacks, secret_key], salt=SALT)
 
 
+def _canonical(token: str) -> bool:
+    """True when each base64 part is spelled as we write it: base64 leaves the last character's
+    low bits free, so one signature has several spellings; only ours is accepted."""
+    payload, dot, signature = token.rpartition(".")
+    if not dot:
+        return False
+    try:
+        return all(part and base64_encode(base64_decode(part)).decode() == part
+                   for part in (payload.removeprefix("."), signature))
+    except BadData:
+        return False
+
+
 def make_invitation_token(
     public_id: str, expires_at: datetime, secret_key: str, fallbacks: list[str] | tuple[str, ...] = ()
 ) -> str:
@@ -36,6 +53,8 @@ def read_invitation_token(
 ) -> tuple[str, datetime]:
     """Return (invitation public id, expiry) or raise :class:`LinkInvalid`; expiry is checked
     by the caller against the clock and the invitation row."""
+    if not _canonical(token):
+        raise LinkInvalid("link is not spelled as issued")
     try:
         public_id, expires = _serializer(secret_key, fallbacks).loads(token)
         if not isinstance(public_id, str) or not isinstance(expires, int):
@@ -45,11 +64,29 @@ def read_invitation_token(
         raise LinkInvalid("link signature does not verify") from exc
 
 
-def invitation_url(public_id: str, expires_at: datetime, base_url: str | None = None) -> str:
-    """The customer's signing link, made with the app's current secret key."""
-    from flask import current_app
+@dataclass(frozen=True)
+class Links:
+    """What the customer's links are made from: the portal's public address and the link keys.
+    Read from the configuration where a view, job or command starts (``from_config``)."""
 
-    config = current_app.config
-    token = make_invitation_token(public_id, expires_at, config["SECRET_KEY"],
-                                  config["SECRET_KEY_FALLBACKS"])
-    return f"{(base_url or config['PUBLIC_BASE_URL']).rstrip('/')}/sign/{token}"
+    base_url: str
+    secret_key: str
+    fallbacks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Links:
+        return cls(str(config["PUBLIC_BASE_URL"]).rstrip("/"), config["SECRET_KEY"],
+                   tuple(config["SECRET_KEY_FALLBACKS"]))
+
+    def invitation_url(self, public_id: str, expires_at: datetime) -> str:
+        """The customer's signing link, made with the current secret key."""
+        token = make_invitation_token(public_id, expires_at, self.secret_key, self.fallbacks)
+        return f"{self.base_url}/sign/{token}"
+
+    def short_url(self, code: str) -> str:
+        """``/s/<code>``: what goes into SMS and QR codes."""
+        return f"{self.base_url}/s/{code}"
+
+    def unsubscribe_url(self, code: str) -> str:
+        """Where a reminder's List-Unsubscribe points: beside the invitation's short link."""
+        return f"{self.base_url}/s/{code}/unsubscribe"

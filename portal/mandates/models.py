@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import encrypted
-from portal.db import Base
+from portal.db import Base, enum_column
 from portal.merchants.models import Merchant
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    """Store an enum by value in a plain string column (portable across SQLite and PostgreSQL)."""
-    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class Scheme(enum.StrEnum):
@@ -76,9 +72,9 @@ class Mandate(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     #: Unique mandate reference (UMR) per creditor, ≤ 35 SEPA characters.
     reference: Mapped[str] = mapped_column(String(35))
-    scheme: Mapped[Scheme] = mapped_column(_enum(Scheme))
-    sequence_type: Mapped[SequenceType] = mapped_column(_enum(SequenceType))
-    status: Mapped[MandateStatus] = mapped_column(_enum(MandateStatus), index=True)
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme))
+    sequence_type: Mapped[SequenceType] = mapped_column(enum_column(SequenceType))
+    status: Mapped[MandateStatus] = mapped_column(enum_column(MandateStatus), index=True)
     #: Debtor as signed: name and optional postal address.
     debtor_name: Mapped[str | None] = mapped_column(String(140))
     debtor_address_line: Mapped[str | None] = mapped_column(String(140))
@@ -92,7 +88,7 @@ class Mandate(Base):
     iban_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     iban_masked: Mapped[str | None] = mapped_column(String(42))
     bic: Mapped[str | None] = mapped_column(String(11))
-    signing_method: Mapped[SigningMethod | None] = mapped_column(_enum(SigningMethod))
+    signing_method: Mapped[SigningMethod | None] = mapped_column(enum_column(SigningMethod))
     signed_at: Mapped[datetime | None]
     #: Language and version of the mandate text the customer was shown.
     locale: Mapped[str] = mapped_column(String(5))
@@ -104,7 +100,7 @@ class Mandate(Base):
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     merchant: Mapped[Merchant] = relationship(back_populates="mandates")
     customer: Mapped[Customer] = relationship()
@@ -125,6 +121,10 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     #: Refused for good (unknown mailbox, bounce, invalid number) or given up after retries.
     FAILED = "failed"
+    #: Not sent: the customer had signed before the message went out (the link reached them).
+    NOT_SENT_SIGNED = "not_sent_signed"
+    #: Not sent: withdrawn, expired or closed before the message went out.
+    NOT_SENT_CLOSED = "not_sent_closed"
 
 
 class Invitation(Base):
@@ -136,15 +136,16 @@ class Invitation(Base):
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     mandate_id: Mapped[int] = mapped_column(ForeignKey("mandate.id"), index=True)
-    channel: Mapped[InvitationChannel] = mapped_column(_enum(InvitationChannel))
+    channel: Mapped[InvitationChannel] = mapped_column(enum_column(InvitationChannel))
     expires_at: Mapped[datetime]
     #: When the customer first opened the link, when it was used to sign, or withdrawn.
     opened_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
     withdrawn_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
-    #: The invitation message: queued, sent (when), or failed (why); None when not sent by us.
-    delivery_status: Mapped[DeliveryState | None] = mapped_column(_enum(DeliveryState))
+    #: The invitation message: queued, sent (when), failed (why), or not sent because it was no
+    #: longer needed; None when not sent by us.
+    delivery_status: Mapped[DeliveryState | None] = mapped_column(enum_column(DeliveryState))
     delivery_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None]
     #: The customer asked for no more reminders (List-Unsubscribe).

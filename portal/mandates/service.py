@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.db import cipher_of
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
@@ -23,13 +22,36 @@ from portal.mandates.models import (
     MandateStatus,
     Scheme,
     SequenceType,
+    SigningMethod,
 )
+from portal.mandates.schedule import schedule_expiry
 from portal.merchants.models import Merchant
-from portal.reminders.expiry import schedule_expiry
 from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
+
+#: How a mandate of each scheme is signed here. B2B may only be confirmed by the debtor's bank
+#: (eMandates); until the portal offers that, B2B invitations are refused.
+SIGNING_METHODS: dict[Scheme, SigningMethod] = {Scheme.CORE: SigningMethod.PAYMENT_VERIFICATION}
+
+
+class SchemeNotOffered(ValueError):
+    """No signing method of this portal can make a mandate of this scheme valid."""
+
+    def __init__(self, scheme: Scheme) -> None:
+        super().__init__(
+            f"{scheme.value} mandates may only be confirmed by the debtor's bank, which this "
+            "portal does not offer yet; a one-cent payment cannot sign them. Use scheme CORE.")
+        self.scheme = scheme
+
+
+def signing_method_for(scheme: Scheme) -> SigningMethod:
+    """The way mandates of ``scheme`` are signed here; SchemeNotOffered when there is none."""
+    method = SIGNING_METHODS.get(scheme)
+    if method is None:
+        raise SchemeNotOffered(scheme)
+    return method
 
 
 @dataclass(frozen=True)
@@ -59,12 +81,13 @@ def _unused_reference(session: Session, merchant: Merchant) -> str:
 
 
 def invite_customer(
-    session: Session, merchant: Merchant, request: InvitationRequest, *,
-    actor: str = "system", now: datetime | None = None, customer: Customer | None = None,
+    session: Session, merchant: Merchant, request: InvitationRequest, *, now: datetime,
+    actor: str = "system", customer: Customer | None = None,
 ) -> Invitation:
     """Create the customer (unless an existing ``customer`` signs again, e.g. with a new
-    account), a mandate in ``invited`` and the invitation that lets them sign it."""
-    now = now or clock_now()
+    account), a mandate in ``invited`` and the invitation that lets them sign it;
+    SchemeNotOffered (nothing written) for a scheme no signing method here can sign."""
+    signing_method_for(request.scheme)
     locale = request.locale or merchant.locale
     customer = customer or Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,
@@ -161,10 +184,9 @@ def merchant_mandates(session: Session, merchant_id: int, *,
 
 
 def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
-                        now: datetime | None = None) -> None:
+                        now: datetime) -> None:
     """Withdraw the link and cancel its mandate through the state machine (IllegalTransition
     once the mandate is active or already closed)."""
-    now = now or clock_now()
     apply_transition(session, invitation.mandate, MandateAction.CANCEL, actor=actor, now=now,
                      data={"invitation": invitation.public_id, "reason": "invitation withdrawn"})
     invitation.withdrawn_at = now
@@ -174,7 +196,7 @@ def withdraw_invitation(session: Session, invitation: Invitation, *, actor: str,
 
 
 def revoke_mandate(session: Session, mandate: Mandate, reason: str | None, *, actor: str,
-                   now: datetime | None = None) -> None:
+                   now: datetime) -> None:
     """End an active mandate for the merchant (IllegalTransition from any other status)."""
     apply_transition(session, mandate, MandateAction.REVOKE, actor=actor, now=now,
                      data={"reason": reason} if reason else None)

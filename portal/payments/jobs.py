@@ -7,14 +7,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
 from portal.events.service import emit_event
 from portal.jobs.service import RetryLater, job_handler
-from portal.mail.transport import mail_transport
+from portal.mail.messages import MailSettings
+from portal.mandates.links import Links
 from portal.payments.checkout import charge_stored_mandate
 from portal.payments.confirmation import apply_provider_payment
 from portal.payments.lifecycle import event_data
@@ -29,7 +31,6 @@ from portal.payments.messages import (
 )
 from portal.payments.models import MessageStatus, Payment, RefundStatus
 from portal.payments.refunds import SUBMIT_JOB, refund_by_id, submit_refund
-from portal.payments.reminders import reminder_due
 from portal.payments.service import (
     CHARGE_JOB,
     EXPIRY_JOB,
@@ -38,13 +39,12 @@ from portal.payments.service import (
     expire_payment_request,
     payable,
     queue_message,
+    reminder_due,
     request_by_id,
 )
 from portal.payments.stored import usable_stored_mandate
-from portal.providers import ProviderError, ProviderUnavailable, get_provider
-from portal.reminders.service import unsubscribe_url
-from portal.shortlinks.service import create_request_short_link, short_url
-from portal.sms.gateways import sms_enabled, sms_gateway
+from portal.providers import ProviderError, ProviderUnavailable
+from portal.shortlinks.service import create_request_short_link
 from portal.transports import Deferred
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def expire(session: Session, payload: dict[str, Any]) -> None:
     request = request_by_id(session, payload["payment_request"])
     if request is None:
         return
-    now = clock_now()
+    now = get_adapters().clock()
     if request.expires_at > now:
         raise RetryLater("not expired yet", at=request.expires_at)
     expire_payment_request(session, request, now=now)
@@ -66,13 +66,14 @@ def charge(session: Session, payload: dict[str, Any]) -> None:
     """Charge a new request on the customer's stored card token or mandate; with none usable
     (any more), send the pay link instead."""
     request = request_by_id(session, payload["payment_request"])
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     if request is None or not payable(request, now):
         return
     if session.scalar(select(Payment.id).where(Payment.request_id == request.id,
                                                Payment.sequence == "recurring")):
         return  # charged before (a retried job): the outcome arrives through the provider
-    provider = get_provider(session)
+    provider = adapters.payment_provider
     stored = usable_stored_mandate(session, request.customer, now, provider=provider.name)
     if stored is None:
         _send_link_instead(session, request)
@@ -105,7 +106,11 @@ def send_refund(session: Session, payload: dict[str, Any]) -> None:
     refund = refund_by_id(session, payload["refund"])
     if refund is None or refund.status is not RefundStatus.PENDING:
         return
-    submit_refund(session, refund, get_provider(session, refund.provider), now=clock_now())
+    adapters = get_adapters()
+    provider = adapters.provider(refund.provider)
+    if provider is None:
+        raise RetryLater(f"payment provider {refund.provider!r} is not configured any more")
+    submit_refund(session, refund, provider, now=adapters.clock())
 
 
 @job_handler(MESSAGE_JOB)
@@ -123,7 +128,8 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
     if request is None:
         return
     kind, channel, step = payload["kind"], payload["channel"], payload.get("step")
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     payment = None
     if payload.get("payment"):
         payment = session.scalar(select(Payment).where(Payment.public_id == payload["payment"]))
@@ -133,7 +139,8 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
         return  # the customer asked for no more reminders
     customer = request.customer
     address = customer.email if channel == "email" else customer.phone
-    if not address or (channel == "sms" and not sms_enabled()):
+    sms = adapters.sms
+    if not address or (channel == "sms" and sms is None):
         return
     if payment is not None:
         key = f"{kind}:{payment.public_id}:{channel}"
@@ -145,24 +152,29 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
     if row is None:
         return
     if channel == "email":
+        mail = MailSettings.from_config(current_app.config)
         if kind == "receipt" and payment is not None:
-            message = receipt_email(request, payment)
+            message = receipt_email(request, payment, settings=mail, now=now)
         else:
             unsubscribe = None
             if kind == "reminder":  # one-click unsubscribe beside the request's short link
-                unsubscribe = unsubscribe_url(create_request_short_link(session, request).code)
+                code = create_request_short_link(session, request, now=now).code
+                unsubscribe = Links.from_config(current_app.config).unsubscribe_url(code)
             message = request_email(request, checkout_url(request), kind, step=step,
-                                    payment=payment, unsubscribe_url=unsubscribe)
+                                    payment=payment, settings=mail, now=now,
+                                    unsubscribe_url=unsubscribe)
 
         def send() -> str:
-            mail_transport().send(message)
+            adapters.mail.send(message)
             return message["Message-ID"]
     else:
-        link = create_request_short_link(session, request)
-        text = request_sms(request, short_url(link.code), kind)
+        link = create_request_short_link(session, request, now=now)
+        text = request_sms(request, Links.from_config(current_app.config).short_url(link.code),
+                           kind)
 
         def send() -> str:
-            return sms_gateway().send(customer.phone or "", text)
+            assert sms is not None  # checked above
+            return sms.send(customer.phone or "", text)
     try:
         sent = hand_over(session, row, send, now=now)
     except Deferred as exc:

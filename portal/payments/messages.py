@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.mail.messages import _language, _logo_url, _message
+from portal.mail.messages import MailSettings, _language, _logo_url, _message
 from portal.payments.models import MessageStatus, Payment, PaymentMessage, PaymentRequest
 from portal.sms.segments import GSM_SINGLE, is_gsm, septets, to_gsm
 from portal.transports import Deferred, Rejected
@@ -28,8 +28,8 @@ def money(cents: int, locale: str) -> str:
         return format_currency(cents / 100, "EUR")
 
 
-def request_email(request: PaymentRequest, link: str, kind: str, *, step: int | None = None,
-                  payment: Payment | None = None,
+def request_email(request: PaymentRequest, link: str, kind: str, *, settings: MailSettings,
+                  now: datetime, step: int | None = None, payment: Payment | None = None,
                   unsubscribe_url: str | None = None) -> EmailMessage:
     """The request (``request``), a reminder of it (``reminder``), or the link after a card
     charge was refused (``fallback``); a reminder with ``unsubscribe_url`` carries RFC 8058
@@ -49,20 +49,23 @@ def request_email(request: PaymentRequest, link: str, kind: str, *, step: int | 
                               merchant=merchant.display_name, amount=amount)
         context = {"request": request, "merchant": merchant, "customer": customer, "link": link,
                    "kind": kind, "step": step, "amount": amount, "subject": subject,
-                   "logo_url": _logo_url(merchant), "unsubscribe_url": unsubscribe_url,
+                   "logo_url": _logo_url(merchant, settings.base_url),
+                   "unsubscribe_url": unsubscribe_url,
                    "due_date": format_date(request.due_date, "long") if request.due_date else None,
                    "valid_until": format_date(request.expires_at, "long")}
         text = render_template("mail/payment_request.txt", **context)
         html = render_template("mail/payment_request.html", **context)
-    message = _message(merchant, to=(customer.name, customer.email or ""), locale=locale,
-                       subject=subject, text=text, html=html, about=request.public_id)
+    message = _message(merchant, settings=settings, now=now,
+                       to=(customer.name, customer.email or ""), subject=subject, text=text,
+                       html=html, about=request.public_id)
     if kind == "reminder" and unsubscribe_url:
         message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return _language(message, locale)
 
 
-def receipt_email(request: PaymentRequest, payment: Payment) -> EmailMessage:
+def receipt_email(request: PaymentRequest, payment: Payment, *, settings: MailSettings,
+                  now: datetime) -> EmailMessage:
     """The customer's receipt for a payment, with what is still open if anything is."""
     merchant, customer = request.merchant, request.customer
     locale = customer.locale
@@ -71,14 +74,16 @@ def receipt_email(request: PaymentRequest, payment: Payment) -> EmailMessage:
                           amount=money(payment.amount_cents, locale),
                           merchant=merchant.display_name)
         context = {"request": request, "payment": payment, "merchant": merchant,
-                   "customer": customer, "subject": subject, "logo_url": _logo_url(merchant),
+                   "customer": customer, "subject": subject,
+                   "logo_url": _logo_url(merchant, settings.base_url),
                    "paid": money(payment.amount_cents, locale),
                    "open": money(request.open_cents, locale) if request.open_cents else None,
                    "paid_on": format_date(payment.paid_at or payment.created_at, "long")}
         text = render_template("mail/payment_receipt.txt", **context)
         html = render_template("mail/payment_receipt.html", **context)
-    message = _message(merchant, to=(customer.name, customer.email or ""), locale=locale,
-                       subject=subject, text=text, html=html, about=payment.public_id)
+    message = _message(merchant, settings=settings, now=now,
+                       to=(customer.name, customer.email or ""), subject=subject, text=text,
+                       html=html, about=payment.public_id)
     return _language(message, locale)
 
 

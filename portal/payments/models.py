@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
-from portal.mandates.models import Customer, Mandate, _enum
+from portal.db import Base, enum_column
+from portal.mandates.models import Customer, Mandate
 from portal.merchants.models import Merchant
 from portal.providers.base import PaymentStatus
 
@@ -78,7 +78,7 @@ class PaymentRequest(Base):
     external_reference: Mapped[str | None] = mapped_column(String(100), index=True)
     due_date: Mapped[date | None]
     expires_at: Mapped[datetime]
-    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus), index=True)
+    status: Mapped[RequestStatus] = mapped_column(enum_column(RequestStatus), index=True)
     #: Money that arrived (paid payments), went back by refund (succeeded), or was taken back
     #: by the payer's bank (chargebacks). Kept in step with the rows, in the same transaction.
     received_cents: Mapped[int] = mapped_column(Integer, default=0)
@@ -90,7 +90,7 @@ class PaymentRequest(Base):
     allow_partial: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The page offers "pay this and future invoices by direct debit" (or by card).
     offer_mandate: Mapped[bool] = mapped_column(Boolean, default=False)
-    collect: Mapped[Collect] = mapped_column(_enum(Collect), default=Collect.AUTOMATIC)
+    collect: Mapped[Collect] = mapped_column(enum_column(Collect), default=Collect.AUTOMATIC)
     #: Where the checkout sends the customer back to (the merchant's page).
     return_url: Mapped[str | None] = mapped_column(Text)
     #: How the request was sent: email, sms or none (the merchant shares the link).
@@ -105,7 +105,7 @@ class PaymentRequest(Base):
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     merchant: Mapped[Merchant] = relationship()
     customer: Mapped[Customer] = relationship()
@@ -150,14 +150,14 @@ class Payment(Base):
     public_id: Mapped[str] = mapped_column(String(40), unique=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("payment_request.id"), index=True)
-    source: Mapped[PaymentSource] = mapped_column(_enum(PaymentSource))
+    source: Mapped[PaymentSource] = mapped_column(enum_column(PaymentSource))
     provider: Mapped[str | None] = mapped_column(String(20))
     provider_payment_id: Mapped[str | None] = mapped_column(String(64))
     #: ``ideal``, ``creditcard``, ``bancontact``, ``paypal``, ``directdebit``; external: free.
     method: Mapped[str | None] = mapped_column(String(30))
     #: ``oneoff``, ``first`` or ``recurring`` (charged on a stored mandate, no customer).
     sequence: Mapped[str] = mapped_column(String(10), default="oneoff")
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
     amount_cents: Mapped[int] = mapped_column(Integer)
     refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
     charged_back_cents: Mapped[int] = mapped_column(Integer, default=0)
@@ -172,7 +172,7 @@ class Payment(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     #: It arrived on a request that was already paid (a double payment).
     double: Mapped[bool] = mapped_column(Boolean, default=False)
-    sets_up: Mapped[SetsUp | None] = mapped_column(_enum(SetsUp))
+    sets_up: Mapped[SetsUp | None] = mapped_column(enum_column(SetsUp))
     #: The Core mandate this first payment signs (the paying account becomes its IBAN).
     mandate_id: Mapped[int | None] = mapped_column(ForeignKey("mandate.id"), index=True)
     #: The stored mandate or card token this payment charged or left behind.
@@ -217,7 +217,7 @@ class ProviderMandate(Base):
     provider_mandate_ref: Mapped[str] = mapped_column(String(64))
     #: ``directdebit`` or ``creditcard``.
     method: Mapped[str] = mapped_column(String(20))
-    status: Mapped[StoredMandateStatus] = mapped_column(_enum(StoredMandateStatus))
+    status: Mapped[StoredMandateStatus] = mapped_column(enum_column(StoredMandateStatus))
     invalid_reason: Mapped[str | None] = mapped_column(String(100))
     #: A card token shows only the card's label, last four digits and expiry.
     card_label: Mapped[str | None] = mapped_column(String(30))
@@ -252,8 +252,8 @@ class Refund(Base):
     verification_payment_id: Mapped[int | None] = mapped_column(
         ForeignKey("verification_payment.id"), index=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus))
-    source: Mapped[PaymentSource] = mapped_column(_enum(PaymentSource))
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus))
+    source: Mapped[PaymentSource] = mapped_column(enum_column(PaymentSource))
     provider: Mapped[str | None] = mapped_column(String(20))
     #: The provider's payment and refund ids (Mollie ``tr_…`` and ``re_…``).
     provider_payment_id: Mapped[str | None] = mapped_column(String(64))
@@ -315,7 +315,7 @@ class PaymentMessage(Base):
     kind: Mapped[str] = mapped_column(String(20))
     step: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10))
-    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus))
+    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus))
     message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(String(300))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.payments.confirmation import apply_provider_payment, find_provider_payment
 from portal.payments.models import Refund
 from portal.payments.refunds import sync_refunds
@@ -16,10 +16,11 @@ from portal.providers.base import PaymentProvider
 from portal.verification.service import UnknownPayment, apply_provider_status, find_payment
 
 
-def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_id: str) -> bool:
+def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_id: str, *,
+                  clock: Clock) -> bool:
     """Apply what the provider now says about this payment; False if the portal does not know
     it. Commits. ProviderUnavailable propagates (the provider retries its webhook)."""
-    now = clock_now()
+    now = clock()
     payment = find_provider_payment(session, provider.name, provider_payment_id)
     if payment is not None:
         apply_provider_payment(session, payment, provider, source="webhook", now=now)
@@ -30,7 +31,7 @@ def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_
         verification = find_payment(session, provider.name, provider_payment_id)
     except UnknownPayment:
         return False
-    apply_provider_status(session, verification, provider, source="webhook", now=now)
+    apply_provider_status(session, verification, provider, source="webhook", clock=clock)
     if session.scalar(select(Refund.id).where(Refund.verification_payment_id == verification.id)):
         sync_refunds(session, provider.name, provider_payment_id,
                      provider.list_refunds(provider_payment_id), payment=None, now=now)
@@ -40,15 +41,11 @@ def apply_webhook(session: Session, provider: PaymentProvider, provider_payment_
 
 def _apply_to_debit(session: Session, provider: PaymentProvider, provider_payment_id: str) -> bool:
     """A recurring payment collecting a debit: its outcome goes to the debit (commits)."""
-    from flask import current_app
-
+    from portal.adapters import get_adapters
     from portal.collections.provider_route import find_attempt, refresh_attempt
-    from portal.collections.routes import collectors_of
 
     attempt = find_attempt(session, provider.name, provider_payment_id)
     if attempt is None:
         return False
-    refresh_attempt(session, attempt, provider,
-                    collectors_of(current_app._get_current_object()),  # type: ignore[attr-defined]
-                    source="webhook")
+    refresh_attempt(session, attempt, provider, get_adapters().collectors, source="webhook")
     return True

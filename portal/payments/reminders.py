@@ -1,21 +1,18 @@
 """Reminders for unpaid requests: a schedule per merchant in days around the due date (``-3``,
 ``0``, ``7``), by email and, where a phone number is known, by SMS. Each step is a job queued
 with the request; it re-checks the request when it runs (so paying, withdrawing or expiry stop
-it at once) and goes out once per step and channel, even with two workers."""
+it at once) and goes out once per step and channel, even with two workers. Queuing them is
+:func:`portal.payments.service.schedule_reminders`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.merchants.models import Merchant
 from portal.payments.models import PaymentRequest
-
-if TYPE_CHECKING:
-    from portal.payments.service import PaymentSettings
 
 #: Reminders go out at this time of day (UTC) on their day.
 SEND_AT = time(8, 0)
@@ -59,30 +56,6 @@ def reminder_times(request: PaymentRequest, offsets: list[int]) -> list[tuple[in
     return [(number, datetime.combine(request.due_date + timedelta(days=day), SEND_AT,
                                       tzinfo=UTC))
             for number, day in enumerate(offsets, start=1)]
-
-
-def schedule_reminders(session: Session, request: PaymentRequest, now: datetime,
-                       settings: PaymentSettings) -> int:
-    """Queue a job per step and channel still ahead and before expiry; idempotent (dedupe
-    keys). Returns how many were queued."""
-    from portal.payments.service import queue_message
-
-    queued = 0
-    offsets = reminder_offsets(request.merchant, settings.reminder_days)
-    for number, at in reminder_times(request, offsets):
-        if at <= now or at >= request.expires_at:
-            continue
-        for channel in reminder_channels(request, settings.sms_enabled):
-            queue_message(session, request, "reminder", channel, step=number, run_at=at)
-            queued += 1
-    return queued
-
-
-def reminder_due(request: PaymentRequest, now: datetime) -> bool:
-    """A queued reminder still goes out: something is open and the link still takes it."""
-    from portal.payments.service import payable
-
-    return payable(request, now)
 
 
 def unsubscribe_reminders(session: Session, request: PaymentRequest, now: datetime) -> bool:

@@ -37,6 +37,7 @@ from portal.payments.models import (
     PaymentSource,
     RequestStatus,
 )
+from portal.payments.reminders import reminder_channels, reminder_offsets, reminder_times
 from portal.providers.base import PaymentStatus
 
 EXPIRY_JOB = "payments.expire"
@@ -118,7 +119,6 @@ def create_payment_request(session: Session, merchant: Merchant, spec: RequestSp
     that sends it and its reminders, and, for a customer whose card token or provider mandate is
     valid and ``collect`` is automatic, the charge on it; ``payment_request.created`` goes out
     with it. Everything commits with the caller's transaction."""
-    from portal.payments.reminders import schedule_reminders
     from portal.payments.stored import usable_stored_mandate
     from portal.shortlinks.service import create_request_short_link
 
@@ -229,6 +229,26 @@ def open_amount(request: PaymentRequest) -> int:
 def payable(request: PaymentRequest, now: datetime) -> bool:
     """The link takes a payment: something is open, and it is neither expired nor withdrawn."""
     return request.open_cents > 0 and not request.closed and request.expires_at > now
+
+
+def schedule_reminders(session: Session, request: PaymentRequest, now: datetime,
+                       settings: PaymentSettings) -> int:
+    """Queue a job per step and channel still ahead and before expiry; idempotent (dedupe
+    keys). Returns how many were queued."""
+    queued = 0
+    offsets = reminder_offsets(request.merchant, settings.reminder_days)
+    for number, at in reminder_times(request, offsets):
+        if at <= now or at >= request.expires_at:
+            continue
+        for channel in reminder_channels(request, settings.sms_enabled):
+            queue_message(session, request, "reminder", channel, step=number, run_at=at)
+            queued += 1
+    return queued
+
+
+def reminder_due(request: PaymentRequest, now: datetime) -> bool:
+    """A queued reminder still goes out: something is open and the link still takes it."""
+    return payable(request, now)
 
 
 # -- Money in -----------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from flask import (
 from flask_babel import format_date, get_locale
 
 from portal import csrf
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.limits import configured, limiter
+from portal.mandates.links import Links
 from portal.payments.checkout import (
     CheckoutChoice,
     CheckoutRefused,
@@ -37,9 +38,9 @@ from portal.payments.confirmation import apply_provider_payment
 from portal.payments.messages import money
 from portal.payments.models import PaymentRequest
 from portal.payments.pages import CheckoutLinkRefused, load_request, outcome, payment_of
-from portal.providers import ProviderError, get_provider
+from portal.providers import ProviderError
 from portal.security import allow_form_redirects
-from portal.shortlinks.service import create_request_short_link, short_url
+from portal.shortlinks.service import create_request_short_link
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.urls import external_url
 from signing.texts import MANDATE_TEXT_VERSION, mandate_text
@@ -71,7 +72,7 @@ METHODS_TTL_SECONDS = 300.0
 
 
 def _methods(found: PaymentRequest):
-    provider = get_provider(get_session())
+    provider = get_adapters().payment_provider
     cache = current_app.extensions.setdefault("pay_methods", {})
     now = time.monotonic()
     entry = cache.get(provider.name)
@@ -90,7 +91,7 @@ def _page(token: str, found: PaymentRequest, *, error_field: str | None = None,
         chosen=request.form.get("method") or (methods[0].id if methods else None),
         form_token=form_token(TOKEN_PREFIX + found.public_id, current_app.config["SECRET_KEY"]),
         legal_text=mandate_text("CORE", locale, found.merchant.legal_name),
-        outcome=outcome(found, None, clock_now())), status
+        outcome=outcome(found, None, get_adapters().clock())), status
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -100,7 +101,7 @@ def _page(token: str, found: PaymentRequest, *, error_field: str | None = None,
 def checkout(token: str):
     allow_form_redirects()
     found = _request(token)
-    now = clock_now()
+    now = get_adapters().clock()
     state = outcome(found, None, now)
     if not state.can_pay:
         return _outcome_page(token, found, None)
@@ -160,9 +161,13 @@ def returned(token: str):
     session = get_session()
     payment = payment_of(session, found, request.args.get("payment"))
     if payment is not None and payment.provider:
+        adapters = get_adapters()
+        provider = adapters.provider(payment.provider)
         try:
-            apply_provider_payment(session, payment, get_provider(session, payment.provider),
-                                   source="return", now=clock_now())
+            if provider is None:  # a provider this portal no longer runs
+                raise ProviderError(f"payment provider {payment.provider!r} is not configured")
+            apply_provider_payment(session, payment, provider, source="return",
+                                   now=adapters.clock())
         except ProviderError:
             log.warning("provider unavailable on return; the webhook will settle it",
                         exc_info=True)
@@ -173,7 +178,7 @@ def returned(token: str):
 def _outcome_page(token: str, found: PaymentRequest, payment_id: str | None):
     session = get_session()
     payment = payment_of(session, found, payment_id)
-    state = outcome(found, payment, clock_now())
+    state = outcome(found, payment, get_adapters().clock())
     return render_template(
         "payments/outcome.html", token=token, request_=found, merchant=found.merchant,
         payment=payment, outcome=state, money=money, locale=str(get_locale())), state.status
@@ -189,7 +194,7 @@ def status(token: str):
     """Polled by the outcome page while the bank confirms."""
     found = _request(token)
     payment = payment_of(get_session(), found, request.args.get("payment"))
-    response = jsonify(outcome=outcome(found, payment, clock_now()).name,
+    response = jsonify(outcome=outcome(found, payment, get_adapters().clock()).name,
                        status=found.status.value)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -202,11 +207,11 @@ def qr(token: str, fmt: str):
     if fmt not in ("png", "svg"):
         raise CheckoutLinkRefused("unknown")
     session = get_session()
-    link = create_request_short_link(session, found)
+    link = create_request_short_link(session, found, now=get_adapters().clock())
     session.commit()
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
                          box_size=30 if request.args.get("size") == "print" else 8, border=4)
-    code.add_data(short_url(link.code))
+    code.add_data(Links.from_config(current_app.config).short_url(link.code))
     code.make(fit=True)
     buffer = io.BytesIO()
     if fmt == "svg":

@@ -7,12 +7,13 @@ import sys
 
 import click
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.db import session_scope
+from portal.mandates.schedule import ScheduleError, reminder_days, validate_schedule
 from portal.merchants.models import Merchant
-from portal.reminders.service import ScheduleError, reminder_days, validate_schedule
 
 
 def _days(value: str) -> list[int] | None:
@@ -50,6 +51,6 @@ def delivery_settings(public_id: str, reply_to: str | None, days: str | None) ->
         if days is not None:
             merchant.reminder_days = _days(days)
         click.echo(f"reply-to:      {merchant.reply_to_email or merchant.contact_email or '-'}")
-        schedule = reminder_days(merchant)
+        schedule = reminder_days(merchant, current_app.config["REMINDER_DAYS"])
         click.echo(f"reminder days: {','.join(map(str, schedule)) or 'none'}"
                    f"{' (portal default)' if merchant.reminder_days is None else ''}")

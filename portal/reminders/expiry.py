@@ -5,33 +5,27 @@ moves the mandate to ``expired`` through the state machine and tells the merchan
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.events.service import emit_event
-from portal.jobs.service import RetryLater, enqueue, job_handler
+from portal.jobs.service import RetryLater, job_handler
 from portal.mandates.delivery import invitation_by_id
 from portal.mandates.lifecycle import MandateAction, apply_transition
-from portal.mandates.models import Invitation, Mandate, MandateStatus
+from portal.mandates.models import Mandate, MandateStatus
+from portal.mandates.schedule import EXPIRY_JOB
 from portal.verification.models import VerificationPayment
 
 log = logging.getLogger(__name__)
 
-EXPIRY_JOB = "invitation.expire"
 #: A verification payment still open at expiry may yet succeed: wait for it this long, asking
 #: again every ``RECHECK``, before leaving the mandate to the payment's outcome.
 PAYMENT_GRACE = timedelta(days=2)
 RECHECK = timedelta(hours=1)
-
-
-def schedule_expiry(session: Session, invitation: Invitation) -> None:
-    """Queue the expiry with the invitation (run by the worker or the in-process runner)."""
-    enqueue(session, EXPIRY_JOB, {"invitation": invitation.public_id},
-            dedupe_key=f"{EXPIRY_JOB}:{invitation.public_id}", run_at=invitation.expires_at)
 
 
 def _payment_in_flight(session: Session, mandate: Mandate) -> bool:
@@ -42,9 +36,14 @@ def _payment_in_flight(session: Session, mandate: Mandate) -> bool:
 
 
 @job_handler(EXPIRY_JOB)
-def expire_invitation(session: Session, payload: dict[str, Any]) -> None:
-    invitation = invitation_by_id(session, payload["invitation"])
-    now = clock_now()
+def invitation_expiry_job(session: Session, payload: dict[str, Any]) -> None:
+    expire_invitation(session, payload["invitation"], now=get_adapters().clock())
+
+
+def expire_invitation(session: Session, public_id: str, *, now: datetime) -> None:
+    """Expire the invitation if nobody signed it in time (once; RetryLater while too early or
+    while a verification payment may still succeed)."""
+    invitation = invitation_by_id(session, public_id)
     if invitation is None or invitation.withdrawn_at is not None or invitation.used_at:
         return
     if invitation.expires_at > now:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 
 from portal import csrf
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.limits import configured, limiter
 from portal.payments.reminders import unsubscribe_reminders
@@ -33,7 +33,7 @@ def unsubscribe_page(code: str) -> tuple[str, int]:
         g.locale_hint = payment_request.customer.locale
         done = payment_request.reminders_unsubscribed_at is not None
         if request.method == "POST":
-            unsubscribe_reminders(session, payment_request, clock_now())
+            unsubscribe_reminders(session, payment_request, get_adapters().clock())
             session.commit()
             done = True
         return render_template("reminders/unsubscribe.html", merchant=payment_request.merchant,
@@ -43,7 +43,7 @@ def unsubscribe_page(code: str) -> tuple[str, int]:
     g.locale_hint = invitation.mandate.customer.locale
     done = invitation.unsubscribed_at is not None
     if request.method == "POST":
-        unsubscribe(session, invitation, clock_now())
+        unsubscribe(session, invitation, get_adapters().clock())
         session.commit()
         done = True
     return render_template("reminders/unsubscribe.html", merchant=invitation.merchant,

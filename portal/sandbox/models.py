@@ -10,8 +10,7 @@ from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import encrypted
-from portal.db import Base
-from portal.mandates.models import _enum
+from portal.db import Base, enum_column
 from portal.providers.base import PaymentStatus
 
 
@@ -29,7 +28,7 @@ class SandboxPayment(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     customer_name: Mapped[str] = mapped_column(String(140))
     locale: Mapped[str] = mapped_column(String(5))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
     issuer: Mapped[str | None] = mapped_column(String(40))
     payer_name: Mapped[str | None] = mapped_column(String(140))
     #: The IBAN the tester paid from, encrypted like every IBAN at rest (FieldCipher, context

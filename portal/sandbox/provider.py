@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.crypto import FieldCipher
 from portal.db import cipher_of
 from portal.providers.base import (
@@ -93,13 +93,22 @@ def _sandbox_id(prefix: str) -> str:
 
 
 class SandboxProvider:
-    """Keeps payments in the portal's own database; its checkout pages live under ``/sandbox``."""
+    """Keeps payments in the portal's own database; its checkout pages live under ``/sandbox``.
+
+    Made once per app: ``session`` gives the session of the unit of work at hand (the
+    request's), so a sandbox payment commits or rolls back with what created it (on SQLite a
+    second transaction would wait for the first one's write lock)."""
 
     name = "sandbox"
 
-    def __init__(self, session: Session, base_url: str) -> None:
-        self.session = session
+    def __init__(self, base_url: str, *, session: Callable[[], Session], clock: Clock) -> None:
         self.base_url = base_url.rstrip("/")
+        self._session = session
+        self.clock = clock
+
+    @property
+    def session(self) -> Session:
+        return self._session()
 
     # -- payments ------------------------------------------------------------------------------
 
@@ -121,7 +130,7 @@ class SandboxProvider:
             description=request.description[:140], redirect_url=request.redirect_url,
             webhook_url=request.webhook_url, metadata_=dict(request.metadata),
             customer_name=request.customer_name, locale=request.locale,
-            status=PaymentStatus.OPEN, created_at=clock_now(), method=request.method,
+            status=PaymentStatus.OPEN, created_at=self.clock(), method=request.method,
             sequence=request.sequence.value, customer_id=customer_id,
             idempotency_key=request.idempotency_key,
         )
@@ -150,7 +159,7 @@ class SandboxProvider:
             payment.status, payment.failure_reason = PaymentStatus.FAILED, "mandate_invalid"
         elif mandate.method != "creditcard":
             payment.status = PaymentStatus.PENDING
-        elif mandate.card_expiry and date.fromisoformat(mandate.card_expiry) < clock_now().date():
+        elif mandate.card_expiry and date.fromisoformat(mandate.card_expiry) < self.clock().date():
             payment.status, payment.failure_reason = PaymentStatus.FAILED, "card_expired"
         elif mandate.card_behaviour == "declined":
             payment.status, payment.failure_reason = PaymentStatus.FAILED, "card_declined"
@@ -167,10 +176,7 @@ class SandboxProvider:
         return payment_id
 
     def find(self, payment_id: str) -> SandboxPayment:
-        payment = None
-        if PAYMENT_ID.fullmatch(payment_id):
-            payment = self.session.scalar(
-                select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
+        payment = find_sandbox_payment(self.session, payment_id)
         if payment is None:
             raise PaymentNotFound(f"no sandbox payment {payment_id!r}")
         return payment
@@ -237,7 +243,7 @@ class SandboxProvider:
         refund = SandboxRefund(refund_id=_sandbox_id("re"), payment_id=payment_id,
                                amount_cents=amount_cents, status="pending",
                                description=description[:140], idempotency_key=idempotency_key,
-                               created_at=clock_now())
+                               created_at=self.clock())
         self.session.add(refund)
         self.session.flush()
         return _refund_view(refund)
@@ -263,7 +269,7 @@ class SandboxProvider:
 
     def list_settlements(self, limit: int = 50) -> list[Settlement]:
         settlements = SandboxSettlements(self.session)
-        now = clock_now()
+        now = self.clock()
         return [settlements.settlement(year, week, now)
                 for year, week in settlements.weeks(now)[:limit]]
 
@@ -361,6 +367,13 @@ class SandboxSettlements:
             lines=tuple(lines))
 
 
+def find_sandbox_payment(session: Session, payment_id: str) -> SandboxPayment | None:
+    """The sandbox payment with this id; anything not shaped like one is None without a query."""
+    if not PAYMENT_ID.fullmatch(payment_id):
+        return None
+    return session.scalar(select(SandboxPayment).where(SandboxPayment.payment_id == payment_id))
+
+
 def _refund_view(refund: SandboxRefund) -> ProviderRefund:
     state = {"refunded": RefundState.SUCCEEDED, "failed": RefundState.FAILED}.get(
         refund.status, RefundState.PENDING)
@@ -370,7 +383,7 @@ def _refund_view(refund: SandboxRefund) -> ProviderRefund:
 
 def complete_sandbox_payment(
     payment: SandboxPayment, outcome: PaymentStatus, *, issuer: str | None,
-    payer_name: str | None, payer_iban: str | None, card: str | None = None,
+    payer_name: str | None, payer_iban: str | None, now: datetime, card: str | None = None,
     session: Session | None = None,
 ) -> None:
     """Settle an open (or pending) sandbox payment as the tester chose; a settled one does not
@@ -395,7 +408,7 @@ def complete_sandbox_payment(
                 mandate_id=_sandbox_id("mdt"), customer_id=payment.customer_id,
                 method="creditcard", status="valid", consumer_name=payer_name,
                 card_label=kind[1], card_last4=kind[2], card_expiry=kind[3],
-                card_behaviour=kind[4], created_at=clock_now())
+                card_behaviour=kind[4], created_at=now)
             session.add(mandate)
             payment.mandate_id = mandate.mandate_id
         return
@@ -413,7 +426,8 @@ def complete_sandbox_payment(
             method="directdebit", status="valid", consumer_name=payer_name,
             consumer_iban_ciphertext=cipher_of(session).encrypt(
                 payer_iban, CONSUMER_IBAN_CONTEXT) if payer_iban else None,
-            consumer_bic=bic, created_at=clock_now()))
+            consumer_bic=bic, created_at=now))
+
 
 
 def recurring_failure_reason(payment: SandboxPayment) -> str:
@@ -457,7 +471,7 @@ def settle_sandbox_refund(refund: SandboxRefund, outcome: str) -> None:
 
 
 def add_sandbox_chargeback(session: Session, payment: SandboxPayment, amount_cents: int | None,
-                           *, reason_code: str = "MD06",
+                           *, now: datetime, reason_code: str = "MD06",
                            reason: str = "Refund requested by the payer") -> SandboxChargeback:
     """The payer's bank takes (part of) a paid payment back, at the tester's request."""
     if payment.status != PaymentStatus.PAID:
@@ -470,7 +484,7 @@ def add_sandbox_chargeback(session: Session, payment: SandboxPayment, amount_cen
     chargeback = SandboxChargeback(chargeback_id=_sandbox_id("chb"),
                                    payment_id=payment.payment_id, amount_cents=amount,
                                    reason_code=reason_code, reason=reason,
-                                   created_at=clock_now())
+                                   created_at=now)
     session.add(chargeback)
     session.flush()
     return chargeback

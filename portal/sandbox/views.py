@@ -1,16 +1,22 @@
 """The sandbox provider's pages: its checkout (iDEAL banks, test cards by name, Bancontact,
-PayPal; every outcome), and a page per payment where the tester settles what is pending, settles
-refunds and makes a chargeback later."""
+PayPal; every outcome, or cancel and go back as at a real bank; in the customer's language), and
+a page per payment where the tester settles what is pending, settles refunds and makes a
+chargeback later."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request
+from decimal import Decimal
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request
+from flask_babel import format_currency
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
@@ -29,14 +35,17 @@ from portal.sandbox.provider import (
 )
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, mask_iban, validate_iban
+from portal.sign.forms import iban_message
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-OUTCOMES = [SelectChoice(PaymentStatus.PAID.value, "Paid"),
-            SelectChoice(PaymentStatus.FAILED.value, "Failed"),
-            SelectChoice(PaymentStatus.CANCELED.value, "Cancelled"),
-            SelectChoice(PaymentStatus.EXPIRED.value, "Expired"),
-            SelectChoice(PaymentStatus.PENDING.value, "Pending (settle later)")]
+OUTCOMES = [SelectChoice(PaymentStatus.PAID.value, _l("Paid")),
+            SelectChoice(PaymentStatus.FAILED.value, _l("Failed")),
+            SelectChoice(PaymentStatus.CANCELED.value, _l("Cancelled")),
+            SelectChoice(PaymentStatus.EXPIRED.value, _l("Expired")),
+            SelectChoice(PaymentStatus.PENDING.value, _l("Pending (settle later)"))]
+#: The name of the button that cancels and goes back, as at a real bank.
+CANCEL = "cancel"
 METHOD_NAMES = {"ideal": "iDEAL", "creditcard": "Card", "bancontact": "Bancontact",
                 "paypal": "PayPal", "directdebit": "SEPA direct debit", None: "iDEAL"}
 
@@ -48,15 +57,15 @@ def _plain_name(form: FlaskForm, field: StringField) -> None:
 
 
 class SandboxCheckoutForm(FlaskForm):
-    issuer = RadioField("Bank", choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
+    issuer = RadioField(_l("Bank"), choices=[SelectChoice(i, name) for i, name, _ in ISSUERS],
                         default="ABNANL2A")
-    card = RadioField("Test card", choices=[
+    card = RadioField(_l("Test card"), choices=[
         SelectChoice(kind, f"{label} •••• {last4} (until {expiry[:7]}"
                      f"{', declines later charges' if behaviour == 'declined' else ''})")
         for kind, label, last4, expiry, behaviour in TEST_CARDS], default=TEST_CARDS[0][0])
-    outcome = RadioField("Outcome", choices=OUTCOMES, default=PaymentStatus.PAID.value)
-    payer_name = StringField("Account holder", validators=[_plain_name])
-    payer_iban = StringField("Pay from IBAN", validators=[Optional()])
+    outcome = RadioField(_l("Outcome"), choices=OUTCOMES, default=PaymentStatus.PAID.value)
+    payer_name = StringField(_l("Account holder"), validators=[_plain_name])
+    payer_iban = StringField(_l("Pay from IBAN"), validators=[Optional()])
 
 
 class SandboxActionForm(FlaskForm):
@@ -72,7 +81,11 @@ def _typed_iban(metadata: dict) -> str | None:
 
 
 def _provider() -> SandboxProvider:
-    return SandboxProvider(get_session(), current_app.config["PUBLIC_BASE_URL"])
+    """The app's sandbox provider: these pages are only registered when it is the one in use."""
+    provider = get_adapters().payment_provider
+    if not isinstance(provider, SandboxProvider):
+        abort(404)
+    return provider
 
 
 @bp.route("/checkout/<payment_id>", methods=["GET", "POST"])
@@ -85,6 +98,7 @@ def checkout(payment_id: str):
         abort(404)
     if payment.status != PaymentStatus.OPEN:
         return redirect(payment.redirect_url, code=303)
+    g.locale_hint = payment.locale
     # Stands in for a provider's page: after paying, the customer goes on to our return URL and
     # from there, when embedded, to the merchant's page (plain http on loopback in development).
     allow_form_redirects("'self' http: https:")
@@ -96,23 +110,26 @@ def checkout(payment_id: str):
         if not typed:  # a test account only: a typed IBAN is used when the field stays empty
             form.payer_iban.data = "BE68 5390 0754 7034" if method == "bancontact" else ""
     if form.validate_on_submit():
+        outcome = (PaymentStatus.CANCELED if CANCEL in request.form
+                   else PaymentStatus(form.outcome.data))
         try:
-            iban = validate_iban(form.payer_iban.data).iban if form.payer_iban.data else typed
+            iban = (validate_iban(form.payer_iban.data).iban
+                    if form.payer_iban.data and outcome == PaymentStatus.PAID else typed)
         except IbanError as exc:
-            form.payer_iban.errors = [exc.message]
+            form.payer_iban.errors = [iban_message(exc)]
         else:
-            if method in ("ideal", "bancontact") and form.outcome.data == "paid" and not iban:
+            if method in ("ideal", "bancontact") and outcome == PaymentStatus.PAID and not iban:
                 iban = "NL91ABNA0417164300"
-            complete_sandbox_payment(payment, PaymentStatus(form.outcome.data),
-                                     issuer=form.issuer.data, payer_iban=iban,
+            complete_sandbox_payment(payment, outcome, issuer=form.issuer.data, payer_iban=iban,
                                      payer_name=form.payer_name.data or payment.customer_name,
-                                     card=form.card.data, session=session)
+                                     card=form.card.data, session=session, now=provider.clock())
             session.commit()
             _notify(provider, payment_id)
             return redirect(payment.redirect_url, code=303)
+    amount = format_currency(Decimal(payment.amount_cents) / 100, payment.currency)
     return render_template("sandbox/checkout.html", payment=payment, form=form, method=method,
-                           method_name=METHOD_NAMES.get(method, method),
-                           typed_masked=mask_iban(typed) if typed else None), (
+                           method_name=METHOD_NAMES.get(method, method), amount=amount,
+                           cancel=CANCEL, typed_masked=mask_iban(typed) if typed else None), (
         422 if form.errors else 200)
 
 
@@ -132,11 +149,12 @@ def payment_page(payment_id: str):
         action = request.form.get("action", "")
         try:
             if action == "chargeback":
-                add_sandbox_chargeback(session, payment, form.amount.data)
+                add_sandbox_chargeback(session, payment, form.amount.data, now=provider.clock())
             elif action in ("paid", "failed") and payment.status == PaymentStatus.PENDING:
                 complete_sandbox_payment(payment, PaymentStatus(action), issuer=None,
                                          payer_name=payment.payer_name,
-                                         payer_iban=payer_iban(payment), session=session)
+                                         payer_iban=payer_iban(payment), session=session,
+                                         now=provider.clock())
             elif action.startswith("refund:"):
                 _, refund_id, outcome = action.split(":", 2)
                 refund = session.scalar(select(SandboxRefund).where(
@@ -165,4 +183,4 @@ def payment_page(payment_id: str):
 def _notify(provider: SandboxProvider, payment_id: str) -> None:
     """Deliver the sandbox's webhook in-process, as a provider would (before the redirect)."""
     if current_app.config.get("SANDBOX_AUTO_WEBHOOK", True):
-        apply_webhook(provider.session, provider, payment_id)
+        apply_webhook(provider.session, provider, payment_id, clock=provider.clock)

@@ -10,11 +10,9 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
 from portal.mandates.models import Invitation
 from portal.shortlinks.models import ShortLink
 
@@ -36,8 +34,7 @@ def short_link_of(session: Session, invitation: Invitation) -> ShortLink | None:
     return session.scalar(select(ShortLink).where(ShortLink.invitation_id == invitation.id))
 
 
-def create_short_link(session: Session, invitation: Invitation, *,
-                      now: datetime | None = None) -> ShortLink:
+def create_short_link(session: Session, invitation: Invitation, *, now: datetime) -> ShortLink:
     """The invitation's short link, made once; the unique constraint backstops a collision."""
     existing = short_link_of(session, invitation) if invitation.id is not None else None
     if existing is not None:
@@ -46,7 +43,7 @@ def create_short_link(session: Session, invitation: Invitation, *,
         code = new_code()
         if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
             break
-    link = ShortLink(code=code, invitation=invitation, created_at=now or clock_now(),
+    link = ShortLink(code=code, invitation=invitation, created_at=now,
                      open_count=0)
     session.add(link)
     return link
@@ -57,7 +54,7 @@ def short_link_of_request(session: Session, request: PaymentRequest) -> ShortLin
 
 
 def create_request_short_link(session: Session, request: PaymentRequest, *,
-                              now: datetime | None = None) -> ShortLink:
+                              now: datetime) -> ShortLink:
     """The payment request's short link (for SMS and its QR code), made once."""
     existing = short_link_of_request(session, request) if request.id is not None else None
     if existing is not None:
@@ -66,15 +63,10 @@ def create_request_short_link(session: Session, request: PaymentRequest, *,
         code = new_code()
         if session.scalar(select(ShortLink.id).where(ShortLink.code == code)) is None:
             break
-    link = ShortLink(code=code, payment_request=request, created_at=now or clock_now(),
+    link = ShortLink(code=code, payment_request=request, created_at=now,
                      open_count=0)
     session.add(link)
     return link
-
-
-def short_url(code: str) -> str:
-    """``PUBLIC_BASE_URL/s/<code>``: what goes into SMS and QR codes."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/s/{code}"
 
 
 def find_short_link(session: Session, code: str) -> ShortLink | None:

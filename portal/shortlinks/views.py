@@ -5,13 +5,13 @@ invitation row, never from the request, so no code can lead off the portal."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template
+from flask import Blueprint, current_app, g, redirect, render_template
 from werkzeug.wrappers import Response
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.limits import configured, limiter
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.shortlinks.service import find_short_link, record_open
 from portal.sign.service import LinkRefusal, record_opened, refusal
 
@@ -33,7 +33,7 @@ def follow(code: str) -> Response | tuple[str, int]:
     if link.payment_request is not None:  # a checkout page
         from portal.payments.links import checkout_url
 
-        record_open(session, link, clock_now())
+        record_open(session, link, get_adapters().clock())
         session.commit()
         response = redirect(checkout_url(link.payment_request), code=303)
         response.headers["Cache-Control"] = "no-store"
@@ -41,7 +41,7 @@ def follow(code: str) -> Response | tuple[str, int]:
     invitation = link.invitation
     assert invitation is not None
     g.locale_hint = invitation.mandate.customer.locale
-    now = clock_now()
+    now = get_adapters().clock()
     record_open(session, link, now)
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
                      invitation.mandate.status, now)
@@ -52,6 +52,8 @@ def follow(code: str) -> Response | tuple[str, int]:
     if reason is None:
         record_opened(session, invitation, now)
     session.commit()
-    response = redirect(invitation_url(invitation.public_id, invitation.expires_at), code=303)
+    links = Links.from_config(current_app.config)
+    response = redirect(links.invitation_url(invitation.public_id, invitation.expires_at),
+                        code=303)
     response.headers["Cache-Control"] = "no-store"
     return response

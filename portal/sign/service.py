@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
 from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
-from portal.mandates.service import set_debtor_account
+from portal.mandates.service import SIGNING_METHODS, set_debtor_account
 from portal.merchants.models import Merchant
 from portal.sepa import BankAccount
 
@@ -69,10 +69,19 @@ def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at:
     return None
 
 
+def pdf_offered(mandate: Mandate, now: datetime, days: int) -> bool:
+    """Whether the signing link still offers the sealed PDF: for ``days`` after signing (the
+    link's retention, ``SIGNED_LINK_PDF_DAYS``). The copy mailed to the customer stays theirs."""
+    return mandate.signed_at is not None and now < mandate.signed_at + timedelta(days=days)
+
+
 def check_signable(invitation: Invitation, now: datetime) -> None:
-    """Raise LinkRefused unless the customer may fill in the form now."""
+    """Raise LinkRefused unless the customer may fill in the form now (a mandate of a scheme
+    this portal cannot sign, such as B2B before bank signing, is closed)."""
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
                      invitation.mandate.status, now)
+    if reason is None and invitation.mandate.scheme not in SIGNING_METHODS:
+        reason = LinkRefusal.CLOSED
     if reason is not None:
         raise LinkRefused(reason, invitation)
 

@@ -22,18 +22,18 @@ from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 
 from portal import csrf
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.db import state as db_state
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
-from portal.mandates.links import LinkInvalid, read_invitation_token
+from portal.mandates.links import LinkInvalid, Links, read_invitation_token
 from portal.mandates.models import Invitation, MandateStatus
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentStatus, ProviderError, get_provider
+from portal.providers import PaymentStatus, ProviderError
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
-from portal.shortlinks.service import short_link_of, short_url
+from portal.shortlinks.service import short_link_of
 from portal.sign.embed import Embedding, embedding_for, safe_return_url
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
@@ -45,6 +45,7 @@ from portal.sign.service import (
     check_signable,
     load_invitation,
     open_link,
+    pdf_offered,
     record_opened,
     submit_signature,
 )
@@ -87,8 +88,9 @@ def refused(exc: LinkRefused):
     embedding = embedding_for(merchant) if merchant else None
     if signed and embedding:  # back on the merchant's page after paying: the confirmation
         return done(request.view_args["token"])
+    pdf = _pdf_state(invitation, request.view_args["token"]) if signed and invitation else None
     return render_template(
-        "sign/refused.html", reason=exc.reason.value, merchant=merchant,
+        "sign/refused.html", reason=exc.reason.value, merchant=merchant, pdf=pdf,
         mandate=invitation.mandate if invitation else None,
         embedding=embedding, embed_event="signed" if signed else "failed",
         embed_detail=invitation.mandate.reference if signed else exc.reason.value,
@@ -117,7 +119,7 @@ def _cached_page(token: str) -> Response | None:
                                              config["SECRET_KEY_FALLBACKS"])
     except LinkInvalid:
         return None
-    state = open_link(db_state().reads, public_id, clock_now())
+    state = open_link(db_state().reads, public_id, get_adapters().clock())
     if state is None:
         return None
     g.locale_hint = state.locale_hint
@@ -146,7 +148,8 @@ def sign(token: str):
     if request.method == "GET" and (cached := _cached_page(token)) is not None:
         return cached
     session = get_session()
-    now = clock_now()
+    adapters = get_adapters()
+    now = adapters.clock()
     invitation = _invitation(token)
     check_signable(invitation, now)
     mandate = invitation.mandate
@@ -173,7 +176,7 @@ def sign(token: str):
             text_version=MANDATE_TEXT_VERSION, embedded=embedding is not None,
         )
         submit_signature(session, invitation, signature, now)
-        provider = get_provider(session)
+        provider = adapters.payment_provider
         back = {"return_to": embedding.return_to} if embedding and embedding.return_to else {}
         try:
             payment = start_verification(
@@ -228,11 +231,15 @@ def returned(token: str):
     invitation = _invitation(token)
     mandate = invitation.mandate
     payment = latest_payment(session, mandate)
+    adapters = get_adapters()
+    provider = adapters.provider(payment.provider) if payment is not None else None
     outcome = None
     if payment is not None and mandate.status == MandateStatus.AWAITING_VERIFICATION:
         try:
-            outcome = apply_provider_status(session, payment, get_provider(session, payment.provider),
-                                            source="return")
+            if provider is None:  # a provider this portal no longer runs
+                raise ProviderError(f"payment provider {payment.provider!r} is not configured")
+            outcome = apply_provider_status(session, payment, provider, source="return",
+                                            clock=adapters.clock)
         except ProviderError:
             log.warning("provider unavailable on return; the webhook will settle it", exc_info=True)
             outcome = Outcome.PENDING
@@ -244,19 +251,28 @@ def returned(token: str):
     return redirect(url_for("sign.done", token=token), code=303)
 
 
+def _pdf_state(invitation: Invitation, token: str) -> dict:
+    """The sealed PDF as the link offers it: ``ready`` (with its URL), ``pending`` (being made),
+    or ``gone`` (past the link's retention: the mailed copy remains)."""
+    if not pdf_offered(invitation.mandate, get_adapters().clock(),
+                       int(current_app.config["SIGNED_LINK_PDF_DAYS"])):
+        return {"pdf": "gone", "pdf_url": None}
+    if mandate_pdf(get_session(), invitation.mandate) is None:
+        return {"pdf": "pending", "pdf_url": None}
+    return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
+
+
 def _status(invitation: Invitation, token: str) -> dict:
     session = get_session()
     mandate = invitation.mandate
     payment = latest_payment(session, mandate)
     retry = (mandate.status == MandateStatus.AWAITING_VERIFICATION and payment is not None
              and payment.status.is_final and not payment.status.is_success)
-    ready = mandate_pdf(session, mandate) is not None
     return {
         "status": mandate.status.value,
         "reference": mandate.reference,
         "retry": retry,
-        "pdf": "ready" if ready else "pending",
-        "pdf_url": url_for("sign.download_pdf", token=token) if ready else None,
+        **_pdf_state(invitation, token),
     }
 
 
@@ -284,12 +300,15 @@ def status(token: str):
 
 @bp.get("/<token>/mandate.pdf")
 def download_pdf(token: str):
-    """The customer's copy of the sealed mandate, as long as they hold the link."""
+    """The customer's copy of the sealed mandate, for as long as the link offers it."""
     invitation = _invitation(token)
+    state = _pdf_state(invitation, token)
+    if state["pdf"] == "gone":
+        return refused(LinkRefused(LinkRefusal.EXPIRED, invitation))
     record = mandate_pdf(get_session(), invitation.mandate)
     if record is None:
         return refused(LinkRefused(LinkRefusal.UNKNOWN))
-    return Response(read_pdf(record), mimetype="application/pdf", headers={
+    return Response(read_pdf(get_adapters().pdf_store, record), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="mandate-{invitation.mandate.reference}.pdf"',
         "Cache-Control": "private, no-store"})
 
@@ -318,7 +337,8 @@ def qr(token: str, fmt: str):
     if fmt not in ("png", "svg"):
         return refused(LinkRefused(LinkRefusal.UNKNOWN))
     short = short_link_of(get_session(), invitation)
-    link = short_url(short.code) if short else external_url("sign.sign", token=token)
+    link = (Links.from_config(current_app.config).short_url(short.code) if short
+            else external_url("sign.sign", token=token))
     print_size = request.args.get("size") == "print"
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
                          box_size=30 if print_size else 8, border=4)
@@ -331,6 +351,6 @@ def qr(token: str, fmt: str):
     else:
         code.make_image().save(buffer)
         mimetype = "image/png"
-    max_age = max(0, int((invitation.expires_at - clock_now()).total_seconds()))
+    max_age = max(0, int((invitation.expires_at - get_adapters().clock()).total_seconds()))
     return Response(buffer.getvalue(), mimetype=mimetype,
                     headers={"Cache-Control": f"public, max-age={min(max_age, 86400)}"})

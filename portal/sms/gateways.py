@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
-from flask import current_app
 
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.sms import SmsDeferred, SmsGateway, SmsRejected
 from portal.sms.segments import count_segments
 
@@ -32,17 +33,20 @@ class HttpSmsGateway:
                  timeout: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/messages"
         self.originator = originator
-        self.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
-        self.headers = {"Authorization": f"AccessKey {access_key}",
-                        "Accept": "application/json", "User-Agent": "MandatePortal-SMS/1"}
+        #: One client for the app's lifetime: connections are reused between messages.
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False,
+            headers={"Authorization": f"AccessKey {access_key}",
+                     "Accept": "application/json", "User-Agent": "MandatePortal-SMS/1"})
+
+    def close(self) -> None:
+        self.client.close()
 
     def send(self, to: str, text: str) -> str:
         body = {"originator": self.originator, "recipients": [to.removeprefix("+")],
                 "body": text}
         try:
-            with httpx.Client(timeout=self.timeout, headers=self.headers,
-                              follow_redirects=False) as client:
-                response = client.post(self.url, json=body)
+            response = self.client.post(self.url, json=body)
         except httpx.TimeoutException as exc:
             raise SmsDeferred(f"timeout: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
@@ -79,12 +83,13 @@ def _describe(response: httpx.Response) -> str:
 class FileSmsGateway:
     """Writes each message to ``<outbox>/<id>.sms.txt``: recipient, segments, then the text."""
 
-    def __init__(self, outbox: Path) -> None:
+    def __init__(self, outbox: Path, clock: Clock) -> None:
         self.outbox = outbox
+        self.clock = clock
 
     def send(self, to: str, text: str) -> str:
         self.outbox.mkdir(parents=True, exist_ok=True)
-        message_id = f"{clock_now():%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
+        message_id = f"{self.clock():%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
         segments = count_segments(text)
         content = (f"To: {to}\nSegments: {segments.count} ({segments.encoding}, "
                    f"{segments.units} units)\n\n{text}\n")
@@ -99,17 +104,14 @@ class FileSmsGateway:
         return message_id
 
 
-def sms_enabled() -> bool:
-    return current_app.config["SMS_TRANSPORT"] in ("file", "http")
-
-
-def sms_gateway() -> SmsGateway:
-    """The gateway chosen by ``SMS_TRANSPORT`` ("file" or "http")."""
-    config = current_app.config
+def build_sms_gateway(config: Mapping[str, Any], instance: Path,
+                      clock: Clock) -> SmsGateway | None:
+    """The gateway ``SMS_TRANSPORT`` chooses ("http" or "file"), made once per app; None when
+    SMS is turned off ("none")."""
     if config["SMS_TRANSPORT"] == "http":
         return HttpSmsGateway(config["SMS_API_URL"], config["SMS_API_KEY"] or "",
                               config["SMS_ORIGINATOR"],
                               timeout=float(config["SMS_TIMEOUT_SECONDS"]))
     if config["SMS_TRANSPORT"] == "file":
-        return FileSmsGateway(Path(current_app.instance_path) / "outbox")
-    raise RuntimeError("SMS is turned off (SMS_TRANSPORT=none)")
+        return FileSmsGateway(instance / "outbox", clock)
+    return None

@@ -1,52 +1,22 @@
-"""SMS jobs: the invitation's short link sent by a worker, retried like mail while the gateway
-is unavailable; a refusal (bad number) is recorded on the invitation and not retried."""
+"""The SMS job: a worker texts a queued invitation, with the app's gateway and settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.jobs.service import enqueue, job_handler
-from portal.mandates.delivery import (
-    hand_over,
-    mark_queued,
-)
-from portal.mandates.models import Invitation
-from portal.reminders.service import deliver_invitation
-from portal.shortlinks.service import create_short_link, short_url
-from portal.sms.gateways import sms_gateway
-from portal.sms.messages import invitation_sms
-
-INVITATION_JOB = "sms.invitation"
-CHANNEL = "sms"
-
-
-def queue_invitation_sms(session: Session, invitation: Invitation) -> None:
-    """Text the invitation's short link in the background, once, after the caller commits."""
-    mark_queued(invitation)
-    enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
-            dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
-
-
-def invitation_text(session: Session, invitation: Invitation, *, reminder: bool = False) -> str:
-    link = create_short_link(session, invitation)
-    return invitation_sms(invitation.merchant.display_name, short_url(link.code),
-                          invitation.mandate.customer.locale, reminder=reminder)
-
-
-def hand_over_sms(session: Session, invitation: Invitation, text: str, *, job_key: str,
-                  reminder: int | None = None) -> bool:
-    """Send one text about the invitation and record what happened; True if handed over."""
-    return hand_over(session, invitation, CHANNEL,
-                     lambda: sms_gateway().send(invitation.mandate.customer.phone or "", text),
-                     job_key=job_key, reminder=reminder)
+from portal.adapters import get_adapters
+from portal.jobs.service import job_handler
+from portal.mandates.delivery import DeliverySettings
+from portal.mandates.links import Links
+from portal.sms.service import INVITATION_JOB, send_invitation_sms
 
 
 @job_handler(INVITATION_JOB)
-def send_invitation_sms(session: Session, payload: dict[str, Any]) -> None:
-    """Text the short link; the first hand-over tells the merchant (``invitation.sent``)."""
-    deliver_invitation(
-        session, payload["invitation"], lambda invitation: invitation.mandate.customer.phone,
-        lambda invitation: hand_over_sms(session, invitation, invitation_text(session, invitation),
-                                         job_key=f"{INVITATION_JOB}:{invitation.public_id}"))
+def invitation_sms_job(session: Session, payload: dict[str, Any]) -> None:
+    adapters, config = get_adapters(), current_app.config
+    send_invitation_sms(session, payload["invitation"], gateway=adapters.sms,
+                        links=Links.from_config(config),
+                        settings=DeliverySettings.from_config(config), now=adapters.clock())

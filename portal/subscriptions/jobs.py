@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from portal.clock import now as clock_now
+from portal.adapters import get_adapters
 from portal.jobs.service import job_handler
 from portal.subscriptions.run import run_billing
 from portal.subscriptions.service import RUN_JOB, schedule_run
@@ -18,5 +18,6 @@ RUN_EVERY = timedelta(hours=1)
 
 @job_handler(RUN_JOB)
 def billing_run(session: Session, payload: dict[str, Any]) -> None:
-    run_billing(current_app._get_current_object())  # type: ignore[attr-defined]
-    schedule_run(session, clock_now() + RUN_EVERY)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_billing(app)
+    schedule_run(session, get_adapters(app).clock() + RUN_EVERY)

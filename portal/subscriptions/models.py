@@ -9,8 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
-from portal.mandates.models import Customer, Mandate, _enum
+from portal.db import Base, enum_column
+from portal.mandates.models import Customer, Mandate
 from portal.merchants.models import Merchant
 from portal.payments.models import ProviderMandate
 
@@ -40,7 +40,7 @@ class Plan(Base):
     amount_cents: Mapped[int] = mapped_column(Integer)
     #: Percent included in the amount, e.g. ``"21"``; None: no VAT shown.
     vat_rate: Mapped[str | None] = mapped_column(String(6))
-    interval: Mapped[Interval] = mapped_column(_enum(Interval))
+    interval: Mapped[Interval] = mapped_column(enum_column(Interval))
     #: The term: this many billed periods, or no period starting on or after this date.
     term_periods: Mapped[int | None] = mapped_column(Integer)
     term_end_date: Mapped[date | None] = mapped_column(Date)
@@ -75,7 +75,7 @@ class Subscription(Base):
     #: first one paid with "pay future invoices by direct debit" gives the mandate.
     mandate_id: Mapped[int | None] = mapped_column(ForeignKey("mandate.id"), index=True)
     stored_mandate_id: Mapped[int | None] = mapped_column(ForeignKey("provider_mandate.id"))
-    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus))
+    status: Mapped[SubscriptionStatus] = mapped_column(enum_column(SubscriptionStatus))
     start_date: Mapped[date] = mapped_column(Date)
     #: Day of the month periods start on (1–31; shorter months use their last day).
     anchor_day: Mapped[int] = mapped_column(Integer)
@@ -135,7 +135,7 @@ class SubscriptionPause(Base):
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscription.id"), index=True)
     starts_on: Mapped[date] = mapped_column(Date)
     resumes_on: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[PauseState] = mapped_column(_enum(PauseState))
+    state: Mapped[PauseState] = mapped_column(enum_column(PauseState))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -162,7 +162,7 @@ class SubscriptionPeriod(Base):
     #: The first day of the next period.
     ends_on: Mapped[date] = mapped_column(Date)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"))
-    outcome: Mapped[PeriodOutcome] = mapped_column(_enum(PeriodOutcome))
+    outcome: Mapped[PeriodOutcome] = mapped_column(enum_column(PeriodOutcome))
     amount_cents: Mapped[int] = mapped_column(Integer)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), unique=True)
     #: Which scheduler decided it (for the record).

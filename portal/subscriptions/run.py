@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
+from portal.adapters import get_adapters
 from portal.bookkeeping.settlements import SETTLEMENTS_JOB
-from portal.clock import utcnow
 from portal.db import session_scope, state
 from portal.invoices.context import billing_of
 from portal.invoices.settlement import mark_overdue_invoices
@@ -33,16 +34,20 @@ def lease_of(app: Flask) -> timedelta:
 
 
 def run_billing(app: Flask, *, worker: str | None = None) -> BillingSummary:
-    clock = app.config.get("CLOCK") or utcnow
+    """One run on the app's clock (its adapters'): bill, mark overdue, queue the import."""
+    clock = get_adapters(app).clock
     summary = BillingSummary()
     summary.subscriptions = run_scheduler(state(app).factory, worker=worker or worker_name(),
                                           clock=clock, billing=billing_of(app),
                                           lease=lease_of(app))
     with session_scope(app) as session:
         summary.overdue = mark_overdue_invoices(session, now=clock())
-    with session_scope(app) as session:
-        day = clock().date().isoformat()
-        enqueue(session, SETTLEMENTS_JOB, {}, dedupe_key=f"{SETTLEMENTS_JOB}:{day}")
+    day = clock().date().isoformat()
+    try:
+        with session_scope(app) as session:
+            enqueue(session, SETTLEMENTS_JOB, {}, dedupe_key=f"{SETTLEMENTS_JOB}:{day}")
+    except IntegrityError:
+        pass  # another scheduler queued today's import between our look and our insert
     log.info("billing run: %s billed, %s skipped, %s changes, %s overdue, %s problems",
              len(summary.subscriptions.billed), len(summary.subscriptions.skipped),
              len(summary.subscriptions.changes), len(summary.overdue),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.collections.calendar import bank_today
+from portal.db import affected_rows
 from portal.events.service import emit_event
 from portal.invoices.amounts import line_from_gross
 from portal.invoices.context import Billing
@@ -211,7 +212,7 @@ def _lock_claimed(session: Session, subscription_id: int, worker: str, now: date
         .where(Subscription.id == subscription_id, Subscription.claimed_by == worker)
         .values(claimed_until=now + lease)
         .execution_options(synchronize_session=False))
-    if renewed.rowcount != 1:
+    if affected_rows(renewed) != 1:
         session.rollback()
         return None
     return session.get(Subscription, subscription_id, populate_existing=True)
@@ -228,7 +229,7 @@ def claim(session: Session, subscription_id: int, worker: str, now: datetime,
         .values(claimed_by=worker, claimed_until=now + lease)
         .execution_options(synchronize_session=False))
     session.commit()
-    return taken.rowcount == 1
+    return affected_rows(taken) == 1
 
 
 def _release(session: Session, subscription_id: int, worker: str) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
-from portal.mandates.models import Mandate, _enum
+from portal.db import Base, enum_column
+from portal.mandates.models import Mandate
 from portal.providers.base import PaymentStatus
 
 
@@ -26,7 +26,7 @@ class VerificationPayment(Base):
     provider_payment_id: Mapped[str | None] = mapped_column(String(64))
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
     checkout_url: Mapped[str | None] = mapped_column(Text)
     #: Payer as the bank reported it; the IBAN only masked here, in clear on the mandate.
     payer_name: Mapped[str | None] = mapped_column(String(140))

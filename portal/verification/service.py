@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit.service import record_audit
-from portal.clock import now as clock_now
+from portal.clock import Clock
 from portal.documents.service import request_pdf
+from portal.events.service import emit_event
 from portal.ids import new_public_id
+from portal.mail.service import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
-from portal.mandates.service import set_debtor_account
+from portal.mandates.service import SchemeNotOffered, set_debtor_account, signing_method_for
 from portal.metrics import MANDATES_SIGNED
 from portal.providers.base import PaymentOrder, PaymentProvider, PaymentStatus, ProviderPayment
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
@@ -46,10 +48,12 @@ def _history(payment: VerificationPayment, status: PaymentStatus, source: str, n
 
 def start_verification(
     session: Session, mandate: Mandate, provider: PaymentProvider, *, return_url: str,
-    webhook_url: str | None, now: datetime | None = None,
+    webhook_url: str | None, now: datetime,
 ) -> VerificationPayment:
-    """Create a one-cent payment at the provider for this mandate; the caller redirects to it."""
-    now = now or clock_now()
+    """Create a one-cent payment at the provider for this mandate; the caller redirects to it.
+    SchemeNotOffered for a mandate a payment cannot sign (B2B)."""
+    if signing_method_for(mandate.scheme) is not SigningMethod.PAYMENT_VERIFICATION:
+        raise SchemeNotOffered(mandate.scheme)
     payment = VerificationPayment(
         public_id=new_public_id("pay"), merchant_id=mandate.merchant_id, mandate=mandate,
         provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
@@ -92,13 +96,13 @@ def find_payment(session: Session, provider: str, provider_payment_id: str) -> V
 
 def apply_provider_status(
     session: Session, payment: VerificationPayment, provider: PaymentProvider, *, source: str,
-    now: datetime | None = None,
+    clock: Clock,
 ) -> Outcome:
     """Fetch the payment from the provider and apply it; safe to call any number of times, from
     the customer's return and the webhook at once: the first caller to lock the payment row
     activates, the others find the mandate active. Commits."""
     remote = provider.get_payment(payment.provider_payment_id or "")
-    now = now or clock_now()
+    now = clock()
     for attempt in range(3):
         try:
             outcome = _apply_locked(session, payment.id, remote, source, now)
@@ -115,11 +119,10 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     # reads below see every earlier confirmation.
     session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
                     .values(updated_at=now).execution_options(synchronize_session=False))
-    payment = session.get(VerificationPayment, payment_id, populate_existing=True)
-    assert payment is not None
-    mandate = session.get(Mandate, payment.mandate_id, populate_existing=True)
-    assert mandate is not None
-    if payment.status != remote.status:
+    payment = session.get_one(VerificationPayment, payment_id, populate_existing=True)
+    mandate = session.get_one(Mandate, payment.mandate_id, populate_existing=True)
+    changed = payment.status != remote.status
+    if changed:
         _history(payment, remote.status, source, now)
         payment.status = remote.status
     if remote.payer_name:
@@ -138,13 +141,24 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
     if remote.status == PaymentStatus.PAID:
         return _activate(session, mandate, payment, remote, now)
     if remote.status.is_final:
-        mandate.updated_at = now  # a new version: the signing page now offers a retry
-        record_audit(session, action=f"verification.{remote.status.value}",
-                     subject=mandate.public_id, actor=f"provider:{payment.provider}",
-                     merchant_id=mandate.merchant_id, now=now,
-                     data={"payment": payment.public_id, "source": source})
+        if changed:  # told once, however often the return and the webhook ask
+            _verification_failed(session, mandate, payment, remote.status, source, now)
         return Outcome.RETRY
     return Outcome.PENDING
+
+
+def _verification_failed(session: Session, mandate: Mandate, payment: VerificationPayment,
+                         status: PaymentStatus, source: str, now: datetime) -> None:
+    """The cent failed, was cancelled or expired: the customer may try again (the mandate stays
+    awaiting verification); the audit trail and the merchant hear why."""
+    mandate.updated_at = now  # a new version: the signing page now offers a retry
+    record_audit(session, action=f"verification.{status.value}", subject=mandate.public_id,
+                 actor=f"provider:{payment.provider}", merchant_id=mandate.merchant_id, now=now,
+                 data={"payment": payment.public_id, "source": source})
+    emit_event(session, merchant_id=mandate.merchant_id, type="mandate.verification_failed",
+               subject=mandate.public_id, now=now,
+               data={"mandate": mandate.public_id, "status": mandate.status.value,
+                     "payment": payment.public_id, "reason": status.value})
 
 
 def _activate(session: Session, mandate: Mandate, payment: VerificationPayment,
@@ -215,6 +229,7 @@ def activate_from_payment(
             Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
         invitation.used_at = now
     request_pdf(session, mandate)
+    queue_mandate_copy(session, mandate)
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
     log.info("mandate %s activated by %s payment %s", mandate.public_id, provider,
              payment_public_id)

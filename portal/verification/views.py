@@ -7,9 +7,10 @@ import logging
 
 from flask import Blueprint, abort, request
 
+from portal.adapters import get_adapters
 from portal.db import get_session
 from portal.payments.notifications import apply_webhook
-from portal.providers import PROVIDER_NAMES, ProviderError, ProviderUnavailable, get_provider
+from portal.providers import ProviderError, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("verification", __name__, url_prefix="/providers")
@@ -17,16 +18,17 @@ bp = Blueprint("verification", __name__, url_prefix="/providers")
 
 @bp.post("/<provider>/webhook")
 def webhook(provider: str):
-    if provider not in PROVIDER_NAMES:
+    adapters = get_adapters()
+    adapter = adapters.provider(provider)
+    if adapter is None:  # not a provider this portal runs
         abort(404)
     session = get_session()
-    adapter = get_provider(session, provider)
     try:
         payment_id = adapter.parse_webhook(request.form, request.get_data(cache=True))
     except ProviderError:
         abort(400, "webhook does not name a payment")
     try:
-        known = apply_webhook(session, adapter, payment_id)
+        known = apply_webhook(session, adapter, payment_id, clock=adapters.clock)
     except ProviderUnavailable:
         abort(503, "provider unavailable, retry later")
     if not known:

@@ -4,9 +4,10 @@ Webhooks headers, signed by every secret currently valid for the merchant."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from portal.clock import wire_time
 from portal.merchants.models import Merchant
 from portal.webhooks.service import signing_secrets
 from portal.webhooks.signature import signature_header
@@ -24,12 +25,8 @@ class EventFields(Protocol):
 def event_body(event: EventFields) -> bytes:
     """The JSON body, byte-identical on every attempt (the signature covers these bytes)."""
     payload = {"id": event.public_id, "type": event.type,
-               "created_at": iso_utc(event.created_at), "data": event.data}
+               "created_at": wire_time(event.created_at), "data": event.data}
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def iso_utc(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def request_headers(merchant: Merchant, msg_id: str, body: bytes, now: datetime,

@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
+from portal.db import Base, enum_column
 from portal.events.models import Event
-from portal.mandates.models import _enum
 from portal.merchants.models import Merchant
 
 
@@ -40,7 +39,7 @@ class WebhookDelivery(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
     #: The endpoint URL when the delivery was (re)queued; a changed endpoint updates pending ones.
     url: Mapped[str] = mapped_column(Text)
-    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus))
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus))
     #: Attempts ever made, across replays.
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Failed attempts since it was last queued: the position in the retry schedule.

@@ -12,9 +12,9 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.audit.service import record_audit
 from portal.jobs.service import enqueue, job_handler
-from portal.mail.transport import mail_transport
 from portal.merchants.models import Merchant
 from portal.webhooks.models import DeliveryStatus, WebhookDelivery
 
@@ -58,7 +58,7 @@ def send_disabled_notice(session: Session, payload: dict[str, Any]) -> None:
         WebhookDelivery.merchant_id == merchant.id,
         WebhookDelivery.status == DeliveryStatus.PENDING))
     message = disabled_notice(merchant, reason=payload["reason"], parked=parked)
-    mail_transport().send(message)
+    get_adapters().mail.send(message)
     record_audit(session, action="mail.webhook_disabled_notice", subject=merchant.public_id,
                  actor="system", merchant_id=merchant.id,
                  data={"message_id": message["Message-ID"], "to": merchant.contact_email})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
+from portal.db import affected_rows
 from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.merchants.models import Merchant
@@ -175,11 +176,11 @@ def disable_endpoint(session: Session, merchant: Merchant, *, reason: str,
     why and queue the notice to the merchant. False if another worker disabled it first (one
     audit event and one notice per disabling)."""
     now = now or clock_now()
-    changed = session.execute(
+    changed = affected_rows(session.execute(
         update(Merchant)
         .where(Merchant.id == merchant.id, Merchant.webhook_disabled_at.is_(None))
         .values(webhook_disabled_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     session.expire(merchant, ["webhook_disabled_at"])
     if changed != 1:
         return False
@@ -206,12 +207,12 @@ def remove_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
     set_secrets(session, merchant, None)
     merchant.webhook_disabled_at = None
     session.flush()
-    abandoned = session.execute(
+    abandoned = affected_rows(session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.merchant_id == merchant.id,
                WebhookDelivery.status == Status.PENDING)
         .values(status=Status.ABANDONED, next_attempt_at=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     record_audit(session, action="webhook.remove", subject=merchant.public_id, actor="merchant",
                  merchant_id=merchant.id, now=now, data={"url": url, "abandoned": abandoned})
     return abandoned

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from portal.api.pagination import encode_cursor
 from tests.api.conftest import Caller, invite, sign_and_activate
 from tests.factories import make_invitation
 
@@ -60,3 +62,19 @@ def test_after_and_cursor_cannot_both_be_given(api: Caller) -> None:
     assert response.status_code == 422
     assert {e["field"] for e in response.get_json()["errors"]} == {"after", "starting_after"}
     assert created
+
+
+@pytest.mark.parametrize("param", ["after", "starting_after", "cursor"])
+def test_an_unknown_anchor_is_reported_under_the_parameter_sent(api: Caller, param: str) -> None:
+    unknown = "evt_" + "Z" * 22
+    value = encode_cursor(unknown) if param == "cursor" else unknown
+    response = api.get(f"/api/v1/events?{param}={value}")
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"field": param, "message": "No object with this id in this list."}]
+
+
+def test_an_unknown_mandate_cursor_is_reported_as_the_cursor(api: Caller) -> None:
+    response = api.get(f"/api/v1/mandates?cursor={encode_cursor('md_' + 'Z' * 22)}")
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "cursor"

@@ -8,13 +8,17 @@ from email import policy
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.audit.models import AuditEvent
 from portal.events.models import Event
+from portal.jobs.models import Job
 from portal.jobs.service import run_due_jobs
-from portal.mandates.models import Invitation, MandateStatus
+from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
+from portal.shortlinks.models import ShortLink
 from tests.api.conftest import Caller, invite, sign_and_activate
+from tests.reconfigure import reconfigure
 
 
 def _outbox(app: Flask) -> list[Path]:
@@ -43,6 +47,35 @@ def test_create_returns_the_invitation_with_signing_link_and_qr_codes(
     mandate = api.get(f"/api/v1/mandates/{body['mandate']}").get_json()
     assert mandate["sequence_type"] == "one_off" and mandate["status"] == "invited"
     assert _outbox(app) == []
+
+
+def test_b2b_is_refused_with_a_reason_and_nothing_is_written(
+        api: Caller, session: Session) -> None:
+    def count() -> dict[str, int]:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (Customer, Mandate, Invitation, Event, AuditEvent, Job, ShortLink)}
+
+    before = count()
+    response = api.post("/api/v1/invitations", {"customer": {"name": "Bakkerij B.V."},
+                                                "scheme": "B2B"})
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"].endswith("/scheme-not-offered")
+    assert "debtor's bank" in problem["detail"] and "one-cent payment" in problem["detail"]
+    assert problem["errors"] == [{"field": "scheme", "message": problem["detail"]}]
+    session.expire_all()
+    assert count() == before
+
+
+def test_created_invitation_has_a_location_also_when_replayed(api: Caller) -> None:
+    first = api.post("/api/v1/invitations", {"customer": {"name": "Sam"}}, key="create-1")
+    assert first.status_code == 201
+    location = first.headers["Location"]
+    assert location == f"http://localhost/api/v1/invitations/{first.get_json()['id']}"
+    assert api.get(location.removeprefix("http://localhost")).get_json() == first.get_json()
+    replay = api.post("/api/v1/invitations", {"customer": {"name": "Sam"}}, key="create-1")
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.headers["Location"] == location
 
 
 def test_expires_at_is_kept(api: Caller) -> None:
@@ -79,7 +112,7 @@ def test_send_via_email_needs_an_email_and_sms_is_not_configured(
     assert response.status_code == 422
     assert response.get_json()["errors"] == [{"field": "customer.email",
                                               "message": "Required when send_via is email."}]
-    app.config["SMS_TRANSPORT"] = "none"  # SMS turned off (tests/sms covers it turned on)
+    reconfigure(app, SMS_TRANSPORT="none")  # SMS turned off (tests/sms covers it turned on)
     response = api.post("/api/v1/invitations", {
         "customer": {"name": "Sam", "phone": "+31612345678"}, "send_via": "sms"})
     assert response.status_code == 422

@@ -48,8 +48,9 @@ def test_paging_through_25_mandates_gives_each_once_newest_first(
 
 def test_filters_by_status_scheme_and_external_reference(
         app: Flask, api: Caller, session: Session) -> None:
-    b2b = make_invitation(session, api.merchant, scheme=Scheme.B2B,
-                          external_reference="ERP-1").mandate.public_id
+    b2b_mandate = make_invitation(session, api.merchant, external_reference="ERP-1").mandate
+    b2b_mandate.scheme = Scheme.B2B  # as bank signing will make them; invitations refuse B2B
+    b2b = b2b_mandate.public_id
     core = make_invitation(session, api.merchant, external_reference="ERP-2").mandate.public_id
     session.commit()
     active = sign_and_activate(app, session, invite(api, external_reference="ERP-2")["id"])

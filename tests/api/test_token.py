@@ -15,9 +15,10 @@ from portal.clock import utcnow
 from tests.api.conftest import Caller, basic, make_caller, request_token
 
 
-def _problem(response, status: int, kind: str | None = None) -> dict:
+def _problem(response, status: int, kind: str | None = None,
+             mimetype: str = "application/problem+json") -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
+    assert response.mimetype == mimetype
     body = response.get_json()
     if kind is not None:
         assert body["type"].endswith("/" + kind), body
@@ -47,15 +48,46 @@ def test_client_secret_post_works_too(app: Flask, session: Session) -> None:
     assert response.status_code == 200 and response.get_json()["access_token"]
 
 
-def test_wrong_secret_is_401_invalid_client(app: Flask, session: Session) -> None:
+def _oauth_error(response, status: int) -> dict:
+    """RFC 6749 §5.2: the token endpoint's errors are application/json."""
+    return _problem(response, status, mimetype="application/json")
+
+
+def test_unknown_client_and_wrong_secret_get_one_answer(app: Flask, session: Session) -> None:
     caller = make_caller(app, session)
-    body = _problem(request_token(caller.client, caller.client_id, "sec_wrong"), 401)
-    assert body["error"] == "invalid_client"
-    unknown = request_token(caller.client, "cli_" + "x" * 22, caller.secret)
-    assert _problem(unknown, 401)["error"] == "invalid_client"
-    garbage = caller.client.post("/api/v1/oauth/token", data={"grant_type": "client_credentials"},
-                                 headers={"Authorization": "Basic //79/Q=="})
-    assert _problem(garbage, 401)["error"] == "invalid_client"
+    revoked = make_caller(app, session)
+    revoke_client(session, find_client(session, revoked.client_id))
+    session.commit()
+    post = caller.client.post
+    failures = {
+        "wrong secret": request_token(caller.client, caller.client_id, "sec_wrong"),
+        "unknown id": request_token(caller.client, "cli_" + "x" * 22, caller.secret),
+        "not an id": request_token(caller.client, "nonsense", caller.secret),
+        "revoked": request_token(caller.client, revoked.client_id, revoked.secret),
+        "wrong secret, form": post("/api/v1/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": caller.client_id,
+            "client_secret": "sec_wrong"}),
+        "unknown id, form": post("/api/v1/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "cli_" + "x" * 22,
+            "client_secret": "sec_wrong"}),
+        "undecodable": post("/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+                            headers={"Authorization": "Basic //79/Q=="}),
+    }
+    answers = {name: (r.status_code, r.headers.get("WWW-Authenticate"),
+                      {k: v for k, v in _oauth_error(r, 401).items()})
+               for name, r in failures.items()}
+    assert len({repr(answer) for answer in answers.values()}) == 1, answers
+    _, challenge, body = answers["wrong secret"]
+    assert challenge == 'Basic realm="mandate-portal"' and body["error"] == "invalid_client"
+
+
+def test_token_endpoint_errors_are_application_json(app: Flask, session: Session) -> None:
+    caller = make_caller(app, session)
+    response = caller.client.post("/api/v1/oauth/token", data={"grant_type": "password"},
+                                  headers=basic(caller.client_id, caller.secret))
+    assert _oauth_error(response, 400)["error"] == "unsupported_grant_type"
+    revoke = caller.client.post("/api/v1/oauth/revoke", data={"token": "x"})
+    assert revoke.mimetype == "application/json" and revoke.get_json()["error"]
 
 
 def test_revoked_client_gets_no_token_and_its_tokens_stop_working(
@@ -66,7 +98,7 @@ def test_revoked_client_gets_no_token_and_its_tokens_stop_working(
     revoke_client(session, find_client(session, caller.client_id))
     session.commit()
 
-    assert _problem(request_token(caller.client, caller.client_id, caller.secret), 401)
+    assert _oauth_error(request_token(caller.client, caller.client_id, caller.secret), 401)
     _problem(caller.get("/api/v1/mandates"), 401, "invalid_token")
 
 
@@ -125,7 +157,8 @@ def test_scopes_beyond_the_clients_or_unknown_ones_are_refused(
         app: Flask, session: Session) -> None:
     caller = make_caller(app, session, scopes="mandates:read")
     for scope in ("mandates:read mandates:write", "payments:read", "admin"):
-        body = _problem(request_token(caller.client, caller.client_id, caller.secret, scope), 400)
+        body = _oauth_error(request_token(caller.client, caller.client_id, caller.secret, scope),
+                            400)
         assert body["error"] == "invalid_scope"
 
 
@@ -133,7 +166,7 @@ def test_other_grant_types_are_refused(app: Flask, session: Session) -> None:
     caller = make_caller(app, session)
     response = caller.client.post("/api/v1/oauth/token", data={"grant_type": "password"},
                                   headers=basic(caller.client_id, caller.secret))
-    assert _problem(response, 400)["error"] == "unsupported_grant_type"
+    assert _oauth_error(response, 400)["error"] == "unsupported_grant_type"
 
 
 def test_token_of_the_right_client_carries_its_merchant(api: Caller, session: Session) -> None:

@@ -76,7 +76,7 @@ def test_concurrent_appends_never_fork_the_chain(app: Flask, session: Session) -
                 with session_scope(app) as s:
                     record_audit(s, action="test.race", subject=merchant.public_id,
                                  actor="thread", data={"i": i})
-        except BaseException as exc:  # surfaced below
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
             errors.append(exc)
 
     threads = [threading.Thread(target=append, args=(10,)) for _ in range(4)]

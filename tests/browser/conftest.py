@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from portal.mandates.links import make_invitation_token
 from tests.factories import make_invitation
+from tests.reconfigure import reconfigure
 
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -76,7 +77,7 @@ def live_server(app: Flask) -> Iterator[str]:
     """The test's app on a free local port; returns its base URL, also its PUBLIC_BASE_URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base_url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = base_url  # redirects to and from the sandbox use it
+    reconfigure(app, PUBLIC_BASE_URL=base_url)  # redirects to and from the sandbox use it
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-server", daemon=True)
     thread.start()

@@ -98,7 +98,7 @@ def test_paying_from_the_qr_code_on_a_phone_in_dutch_with_receipt_and_return(
 
     page.wait_for_url("**/sandbox/checkout/tr_sbx*")
     page.get_by_role("radio", name="ING", exact=True).check()
-    page.get_by_role("radio", name="Paid", exact=True).check()
+    page.get_by_role("radio", name="Betaald", exact=True).check()  # the bank speaks Dutch too
     page.locator("#sandbox-submit").tap()
 
     page.wait_for_url("**/done?payment=ptx_*")

@@ -98,7 +98,9 @@ def test_merchant_page_embeds_signs_and_hears_signed(
     frame.get_by_role("button", name="Sign and verify with €0.01").click()
 
     page.wait_for_url("**/sandbox/checkout/**")  # the bank's page, top-level
-    page.get_by_role("radio", name="Paid", exact=True).check()
+    # The test bank speaks the customer's language (tests/sign/test_i18n.py proves which).
+    paid = "Betaald" if page.locator("html").get_attribute("lang") == "nl" else "Paid"
+    page.get_by_role("radio", name=paid, exact=True).check()
     page.locator("#sandbox-submit").click()
 
     page.wait_for_url(url)  # back on the merchant's page

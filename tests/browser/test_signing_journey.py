@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 IBAN = "NL91 ABNA 0417 1643 00"
 IBAN_WRONG_CHECK_DIGITS = "NL92 ABNA 0417 1643 00"
 SUBMIT = re.compile(r"Sign and verify")
+DANGER = "rgb(179, 38, 30)"  # --danger in portal.css
 
 
 def fill_in_mandate(page: Page, iban: str = IBAN) -> None:
@@ -58,6 +59,7 @@ def test_customer_signs_a_mandate_on_a_phone_through_the_sandbox(
 
     page.locator("#iban").press_sequentially(IBAN)
     expect(page.locator("#iban-bank")).to_have_text(re.compile("ABNA|ABN AMRO"))
+    expect(page.locator("#iban-bank")).not_to_have_css("color", DANGER)
     page.locator("#consent").check()
     assert_no_horizontal_scroll(page)
     page.screenshot(path=screenshots / "journey-1-form.png", full_page=True)
@@ -139,6 +141,7 @@ def test_iban_with_wrong_check_digits_is_explained_at_the_field(
     message = "This IBAN contains a typing error: the check digits do not match."
     fill_in_mandate(page, IBAN_WRONG_CHECK_DIGITS)
     expect(page.locator("#iban-bank")).to_have_text(message)  # live, before submitting
+    expect(page.locator("#iban-bank")).to_have_css("color", DANGER)  # an error, not a hint
     page.get_by_role("button", name=SUBMIT).tap()
 
     iban = page.locator("#iban")

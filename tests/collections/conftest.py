@@ -14,9 +14,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
+from portal.clock import now as clock_now
 from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, SeqType
-from portal.collections.routes import Collectors, collectors_of
+from portal.collections.routes import Collectors
 from portal.collections.service import DebitRequest, configure_collections, schedule_debit
 from portal.ids import new_public_id
 from portal.jobs.models import Job, JobStatus
@@ -68,7 +70,7 @@ def clock(app: Flask) -> Clock:
 
 @pytest.fixture
 def collectors(app: Flask) -> Collectors:
-    return collectors_of(app)
+    return get_adapters(app).collectors
 
 
 @dataclass
@@ -110,17 +112,20 @@ def active_mandate(session: Session, merchant: Merchant, *, iban: str = "NL91ABN
                    signed_on: date = date(2026, 1, 15),
                    signing_method: SigningMethod | None = None) -> Mandate:
     """A mandate signed and activated through the state machine, on this account."""
-    invitation = make_invitation(session, merchant, scheme=scheme, sequence_type=sequence_type,
+    invitation = make_invitation(session, merchant, sequence_type=sequence_type,
                                  customer_email=email, customer_name=name)
     mandate = invitation.mandate
-    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test")
+    # The portal invites to CORE only (a cent cannot sign B2B); a B2B mandate comes from the
+    # debtor's bank, which the test stands in for.
+    mandate.scheme = scheme
+    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test", now=clock_now())
     set_debtor_account(session, mandate, iban, bic)
     mandate.debtor_name = name
     mandate.signing_method = signing_method or (
         SigningMethod.BANK_EMANDATE if scheme == Scheme.B2B
         else SigningMethod.PAYMENT_VERIFICATION)
     mandate.signed_at = datetime(signed_on.year, signed_on.month, signed_on.day, 12, tzinfo=UTC)
-    apply_transition(session, mandate, MandateAction.ACTIVATE, actor="test")
+    apply_transition(session, mandate, MandateAction.ACTIVATE, actor="test", now=clock_now())
     session.flush()
     return mandate
 

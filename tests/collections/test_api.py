@@ -59,7 +59,7 @@ def test_a_refused_debit_says_why(app: Flask, session: Session, clock: Clock) ->
     api, mandate = caller_with_mandate(app, session)
     from portal.mandates.lifecycle import MandateAction, apply_transition
 
-    apply_transition(session, mandate, MandateAction.REVOKE, actor="test")
+    apply_transition(session, mandate, MandateAction.REVOKE, actor="test", now=clock.now)
     session.commit()
     response = api.post("/api/v1/debits", {"mandate": mandate.public_id, "amount": 100,
                                            "description": "x"})

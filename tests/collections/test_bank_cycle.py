@@ -46,7 +46,7 @@ def run_until(app: Flask, collectors: Collectors, clock: Clock, last: date) -> N
     day = clock.now.date()
     while day <= last:
         clock.set_day(day, hour=8)
-        run_collections(app, collectors)
+        run_collections(app, collectors, clock.now)
         run_jobs(app)
         day += timedelta(days=1)
 
@@ -221,7 +221,7 @@ def test_a_mandate_unused_for_36_months_expires_one_used_recently_does_not(
     history(session, used, on=date(2023, 6, 1))
     fresh = active_mandate(session, merchant, signed_on=date(2023, 4, 1))
     session.commit()
-    summary = run_collections(app, collectors)
+    summary = run_collections(app, collectors, clock.now)
     assert summary.expired_mandates == [stale.public_id]
     session.expire_all()
     assert [m.status for m in (stale, used, fresh)] == [

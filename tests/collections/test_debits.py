@@ -111,9 +111,11 @@ def test_a_debit_is_refused_with_a_clear_reason(
     mandate = active_mandate(session, merchant)
     amount = 2500
     if code == "mandate_revoked":
-        mandate_transition(session, mandate, MandateAction.REVOKE, actor="test")
+        mandate_transition(session, mandate, MandateAction.REVOKE, actor="test",
+                           now=mandate.created_at)
     elif code == "mandate_expired":
-        mandate_transition(session, mandate, MandateAction.EXPIRE, actor="test")
+        mandate_transition(session, mandate, MandateAction.EXPIRE, actor="test",
+                           now=mandate.created_at)
     elif code == "mandate_not_active":
         from tests.factories import make_invitation
 

@@ -68,7 +68,8 @@ def test_a_file_outside_the_xsd_is_never_kept(tmp_path: Path, version: str) -> N
 def test_the_sandbox_bank_is_refused_in_production_unless_allowed() -> None:
     config = {**DEFAULTS, "ENV": "production"}
     assert bank_route_name(config) == "manual"
-    with pytest.raises(ConfigurationError, match="refused in production"):
+    with pytest.raises(ConfigurationError,
+                       match="PORTAL_COLLECTION_BANK=sandbox while PORTAL_ENV=production"):
         bank_route_name({**config, "COLLECTION_BANK": "sandbox"})
     assert bank_route_name({**config, "COLLECTION_BANK": "sandbox",
                             "SANDBOX_IN_PRODUCTION": True}) == "sandbox"

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.audit.models import AuditEvent
 from portal.collections.calendar import latest_submission_day
 from portal.collections.cycle import run_collections
@@ -26,11 +27,11 @@ from portal.events.models import Event
 from portal.mandates.models import Mandate, MandateStatus
 from portal.merchants.models import Merchant
 from portal.payments.models import ProviderMandate, StoredMandateStatus
-from portal.providers import get_provider
 from portal.sandbox.models import SandboxPayment
 from tests.api.conftest import make_caller
 from tests.collections.conftest import Clock, PayLinkRecorder, debit_on, run_jobs
 from tests.providers.mollie_stub import MollieStub, mollie_stub  # noqa: F401  (fixture)
+from tests.reconfigure import reconfigure
 from tests.sign.driver import Journey, csrf_token
 
 ACCOUNT = "NL91ABNA0417164300"
@@ -41,7 +42,7 @@ def run_until(app: Flask, collectors: Collectors, clock: Clock, last: date) -> N
     day = clock.now.date()
     while day <= last:
         clock.set_day(day, hour=8)
-        run_collections(app, collectors)
+        run_collections(app, collectors, clock.now)
         run_jobs(app)
         day += timedelta(days=1)
 
@@ -190,9 +191,8 @@ def test_a_scheduled_debit_whose_provider_mandate_went_is_cancelled_saying_why(
 
 @pytest.fixture
 def mollie_app(app: Flask, mollie_stub: MollieStub) -> Flask:  # noqa: F811
-    app.config.update(PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
-                      MOLLIE_BASE_URL=mollie_stub.base_url)
-    return app
+    return reconfigure(app, PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
+                       MOLLIE_BASE_URL=mollie_stub.base_url)
 
 
 def signed_at_mollie(journey: Journey, stub: MollieStub) -> Mandate:
@@ -268,10 +268,10 @@ def test_mollie_failure_found_by_polling_retries_and_a_returned_chargeback_retri
     first, _ = submitted_at_mollie(mollie_app, clock, session, collectors, debit, mollie_stub)
     mollie_stub.fail_charge(first.provider_payment_id, "AM04")  # no webhook: the run polls
     clock.advance(hours=1)
-    run_collections(mollie_app, collectors)
+    run_collections(mollie_app, collectors, clock.now)
     assert reload(session, debit).status == DebitStatus.SUBMITTED  # not polled before its date
     clock.set_day(first.collection_date, hour=8)
-    run_collections(mollie_app, collectors)
+    run_collections(mollie_app, collectors, clock.now)
     debit = reload(session, debit)
     assert (debit.status, debit.attempt, debit.reason_code, debit.will_retry) == (
         DebitStatus.SCHEDULED, 2, "AM04", True)
@@ -327,11 +327,11 @@ def test_mollie_outage_at_creation_leaves_the_debit_scheduled_for_the_next_run(
     session.commit()
     clock.set_day(latest_submission_day(debit.collection_date), hour=8)
     mollie_stub.fail_next(1, status=503)
-    run_collections(mollie_app, collectors)
+    run_collections(mollie_app, collectors, clock.now)
     debit = reload(session, debit)
     assert (debit.status, debit.attempts) == (DebitStatus.SCHEDULED, [])
     clock.advance(hours=1)
-    run_collections(mollie_app, collectors)
+    run_collections(mollie_app, collectors, clock.now)
     assert reload(session, debit).status == DebitStatus.SUBMITTED
 
 
@@ -347,7 +347,7 @@ def test_a_provider_report_the_table_forbids_is_recorded_not_applied(
     hook(journey.client, attempt.provider_payment_id)
     mollie_stub.fail_charge(attempt.provider_payment_id, "AM04")  # paid, then failed: impossible
     with mollie_app.test_request_context():
-        result = refresh_attempt(session, attempt, get_provider(session, "mollie"), collectors,
+        result = refresh_attempt(session, attempt, get_adapters(mollie_app).payment_provider, collectors,
                                  source="poll")
     assert result == Applied.INVALID
     assert reload(session, debit).status == DebitStatus.COLLECTED

@@ -52,6 +52,23 @@ def test_search_by_each_key(console: FlaskClient, journey: Journey, signed: Mand
         assert other.mandate.public_id not in found_ids or query.lower().startswith("sam@"), query
 
 
+def test_each_search_is_written_to_the_audit_trail_without_a_clear_iban(
+        console: FlaskClient, signed: Mandate, session: Session, staff: Staff) -> None:
+    found(console, signed.reference)
+    found(console, f"IBAN {IBAN}")
+    found(console, "nothing-like-this")
+    session.expire_all()
+    searches = session.scalars(select(AuditEvent).where(AuditEvent.action == "console.search")
+                               .order_by(AuditEvent.seq)).all()
+    assert [s.data["query"] for s in searches] == [
+        signed.reference, "NL91 •••• •••• ••43 00", "nothing-like-this"]
+    assert [s.data["found"] for s in searches] == [[signed.public_id], [signed.public_id], []]
+    assert all(s.actor == f"staff:{staff.user.public_id}" and s.data["ip"] == "127.0.0.1"
+               for s in searches)
+    assert searches[1].data["iban_hash"] == signed.iban_hash
+    assert all(IBAN not in json.dumps(s.data) for s in searches)
+
+
 def test_iban_search_spans_merchants(console: FlaskClient, journey: Journey, signed: Mandate,
                                      session: Session) -> None:
     second = Journey(journey.app, journey.app.test_client(), session, make_invitation(session))

@@ -12,13 +12,13 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.adapters import EXTENSION, get_adapters
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.db import state
 from portal.documents.archive import RENEWAL_FAILED, RENEWED, pdfs_due, renew_pdf
 from portal.documents.models import MandatePdf
-from portal.documents.sealing import seal_trust, sealer, sealing_setup
-from portal.documents.service import pdf_store, read_pdf
+from portal.documents.service import read_pdf as read_stored
 from portal.jobs.service import run_due_jobs
 from signing import (
     LocalTimestampAuthority,
@@ -47,6 +47,14 @@ def stored(app: Flask, client, session: Session) -> MandatePdf:
     return session.scalar(select(MandatePdf))
 
 
+def read_pdf(record: MandatePdf) -> bytes:
+    return read_stored(get_adapters().pdf_store, record)
+
+
+def seal_trust():
+    return get_adapters().sealing().trust
+
+
 def _stored_files(app: Flask) -> list[Path]:
     return sorted(p for p in (Path(app.instance_path) / "mandates").rglob("*.pdf"))
 
@@ -59,12 +67,14 @@ def _make_due(app: Flask, record: MandatePdf) -> None:
 def _rotate_the_tsa(app: Flask):
     """The TSA now signs with a newer certificate that outlives the current one."""
     pki = load_or_create_development_pki(Path(app.config["DEVELOPMENT_PKI_PATH"]))
-    setup = sealing_setup(app)
+    adapters = get_adapters(app)
+    setup = adapters.sealing()
     now = utcnow()
     newer = pki.ca.issue_timestamping(now - timedelta(hours=1), now + timedelta(days=7300),
                                       common_name="DEVELOPMENT timestamp authority 2")
-    app.extensions["portal.sealing"] = dataclasses.replace(
+    rotated = dataclasses.replace(
         setup, timestamper=LocalTimestampAuthority(newer, [pki.ca.root], setup.clock))
+    app.extensions[EXTENSION] = dataclasses.replace(adapters, sealing=lambda: rotated)
     return newer
 
 
@@ -100,7 +110,7 @@ def test_retimestamp_renews_what_is_due_keeps_the_store_consistent_and_audits(
     assert record.archive_renew_by == newer.certificate.not_valid_after_utc
     renewed = read_pdf(record)  # the store checks the new name against the new bytes
     assert renewed.startswith(old_bytes) and len(renewed) == record.size
-    assert pdf_store().get(old_sha) == old_bytes  # add-only: the earlier version stays
+    assert get_adapters().pdf_store.get(old_sha) == old_bytes  # add-only: the earlier version stays
     assert len(_stored_files(app)) == 2
     report = verify(renewed, seal_trust())
     assert report.ok, report.reasons
@@ -152,7 +162,9 @@ def test_a_pdf_another_run_is_renewing_is_skipped(stored, app: Flask) -> None:
     due_before = stored.archive_renew_by + timedelta(days=1)
     with state(app).factory() as first, state(app).factory() as second:
         first.scalar(select(MandatePdf).where(MandatePdf.id == stored.id).with_for_update())
-        outcome = renew_pdf(second, stored.id, sealer=sealer(), store=pdf_store(),
+        adapters = get_adapters(app)
+        outcome = renew_pdf(second, stored.id, sealer=adapters.sealing().sealer(),
+                            store=adapters.pdf_store,
                             now=utcnow(), due_before=due_before)
         assert outcome is None
         first.rollback()

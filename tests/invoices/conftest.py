@@ -37,7 +37,7 @@ def run_days(app: Flask, via: Collectors, at: Clock, last: date) -> None:
     day = bank_today(at.now)
     while day <= last:
         at.set_day(day, hour=8)
-        run_collections(app, via)
+        run_collections(app, via, at.now)
         run_jobs(app)
         day += timedelta(days=1)
 

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from portal.clock import utcnow
 from portal.events.models import Event
-from portal.mail.jobs import queue_invitation_email
+from portal.mail.service import queue_invitation_email
 from portal.mandates.models import Invitation, InvitationChannel
 from portal.merchants.models import Merchant
 from tests.factories import make_invitation, make_merchant
+from tests.reconfigure import reconfigure
 
 
 @dataclass
@@ -109,9 +110,9 @@ class SmtpServer:
 def smtp(app: Flask) -> Iterator[SmtpServer]:
     """A plain SMTP server the app sends to (MAIL_TRANSPORT=smtp, no TLS)."""
     server = SmtpServer().start()
-    app.config.update(MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
-                      SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=5.0,
-                      MAIL_FROM="Mandate portal <no-reply@portal.example>")
+    reconfigure(app, MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
+                SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=5.0,
+                MAIL_FROM="Mandate portal <no-reply@portal.example>")
     yield server
     server.stop()
 

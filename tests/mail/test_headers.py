@@ -10,8 +10,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from portal.clock import utcnow
 from portal.jobs.service import run_due_jobs
-from portal.mail.messages import mandate_copy_message
+from portal.mail.messages import MailSettings, mandate_copy_message
 from portal.mandates.models import DeliveryState
 from portal.merchants.models import Merchant
 from tests.factories import make_invitation
@@ -51,7 +52,8 @@ def test_display_names_with_commas_quotes_and_accents_stay_one_address(
         session.flush()
         mandate = invitation.mandate
         mandate.debtor_name = 'Ünal, "Sam" <y@evil.example>'
-        message = mandate_copy_message(mandate, b"%PDF-1.7")
+        message = mandate_copy_message(mandate, b"%PDF-1.7", now=utcnow(),
+                                       settings=MailSettings.from_config(app.config))
     parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
     [sender] = parsed["From"].addresses
     assert sender.display_name == 'Zoë, "Bol" <x@evil.example>'
@@ -67,7 +69,8 @@ def test_the_mandate_copy_builds_for_a_debtor_name_stored_with_control_character
         invitation = make_invitation(session, merchant, customer_email="sam@example.org")
         session.flush()
         invitation.mandate.debtor_name = BAD
-        message = mandate_copy_message(invitation.mandate, b"%PDF-1.7")
+        message = mandate_copy_message(invitation.mandate, b"%PDF-1.7", now=utcnow(),
+                                       settings=MailSettings.from_config(app.config))
         raw = message.as_bytes()
     parsed = email.message_from_bytes(raw, policy=policy.default)
     assert parsed["Bcc"] is None and [a.addr_spec for a in parsed["To"].addresses] == [

@@ -29,6 +29,7 @@ from tests.mail.conftest import (
     server_tls_context,
     tls_files,
 )
+from tests.reconfigure import reconfigure
 
 #: Words only the right language's mail contains: subject ending, salutation, button.
 LANGUAGES = {
@@ -168,9 +169,9 @@ def test_starttls_with_login_verified_against_the_configured_ca(
                         auth_required=True, authenticator=password_check("portal", "s3cret"))
     server.start()
     try:
-        app.config.update(MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
-                          SMTP_SECURITY="starttls", SMTP_USERNAME="portal",
-                          SMTP_PASSWORD="s3cret", SMTP_CA_FILE=str(cert))
+        reconfigure(app, MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
+                    SMTP_SECURITY="starttls", SMTP_USERNAME="portal",
+                    SMTP_PASSWORD="s3cret", SMTP_CA_FILE=str(cert))
         invite_by_email(app, session, merchant)
         run_due_jobs(app)
         assert len(server.messages) == 1
@@ -182,8 +183,8 @@ def test_implicit_tls(app: Flask, session: Session, tmp_path: Path, merchant: Me
     cert, key = tls_files(tmp_path)
     server = SmtpServer(ssl_context=server_tls_context(cert, key)).start()
     try:
-        app.config.update(MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
-                          SMTP_SECURITY="tls", SMTP_CA_FILE=str(cert))
+        reconfigure(app, MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
+                    SMTP_SECURITY="tls", SMTP_CA_FILE=str(cert))
         invite_by_email(app, session, merchant)
         run_due_jobs(app)
         assert len(server.messages) == 1
@@ -198,9 +199,9 @@ def test_a_wrong_password_is_retried_not_recorded_as_the_customers_fault(
                         auth_required=True, authenticator=password_check("portal", "s3cret"))
     server.start()
     try:
-        app.config.update(MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
-                          SMTP_SECURITY="starttls", SMTP_USERNAME="portal",
-                          SMTP_PASSWORD="wrong", SMTP_CA_FILE=str(cert))
+        reconfigure(app, MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=server.port,
+                    SMTP_SECURITY="starttls", SMTP_USERNAME="portal",
+                    SMTP_PASSWORD="wrong", SMTP_CA_FILE=str(cert))
         invitation = invite_by_email(app, session, merchant)
         run_due_jobs(app)
         waiting = reloaded(session, invitation)
@@ -212,7 +213,7 @@ def test_a_wrong_password_is_retried_not_recorded_as_the_customers_fault(
 
 def test_the_envelope_sender_is_the_bounce_address_when_set(
         app: Flask, session: Session, smtp: SmtpServer, merchant: Merchant) -> None:
-    app.config["MAIL_BOUNCE_ADDRESS"] = "bounces@portal.example"
+    reconfigure(app, MAIL_BOUNCE_ADDRESS="bounces@portal.example")
     invite_by_email(app, session, merchant)
     run_due_jobs(app)
     [received] = smtp.mailbox.received

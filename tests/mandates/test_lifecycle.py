@@ -7,10 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
+from portal.clock import utcnow
 from portal.events.models import Event
 from portal.mandates.lifecycle import (
     EVENT_TYPES,
     TRANSITIONS,
+    UNANNOUNCED,
     IllegalTransition,
     MandateAction,
     apply_transition,
@@ -41,16 +43,22 @@ def test_allowed_transition_moves_and_writes_one_audit_and_one_event(
     mandate = _mandate_in(session, status)
     audits, events = _counts(session)
 
-    target = apply_transition(session, mandate, action, actor="test")
+    target = apply_transition(session, mandate, action, actor="test", now=utcnow())
     session.commit()
 
     assert mandate.status == target == TRANSITIONS[(status, action)]
-    assert _counts(session) == (audits + 1, events + 1)
+    announced = (status, action) not in UNANNOUNCED
+    assert _counts(session) == (audits + 1, events + announced)
     audit = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert (audit.action, audit.subject) == (f"mandate.{action.value}", mandate.public_id)
     assert audit.data["from"] == status.value and audit.data["to"] == target.value
-    event = session.scalars(select(Event).order_by(Event.id.desc())).first()
-    assert event.type == EVENT_TYPES[action] and event.subject == mandate.public_id
+    if announced:
+        event = session.scalars(select(Event).order_by(Event.id.desc())).first()
+        assert event.type == EVENT_TYPES[action] and event.subject == mandate.public_id
+
+
+def test_only_the_retry_of_a_signature_goes_unannounced() -> None:
+    assert UNANNOUNCED == {(MandateStatus.AWAITING_VERIFICATION, MandateAction.SUBMIT)}
 
 
 @pytest.mark.parametrize(("status", "action"), ILLEGAL, ids=lambda v: v.value)
@@ -60,7 +68,7 @@ def test_illegal_transition_raises_and_writes_nothing(
     before = _counts(session)
 
     with pytest.raises(IllegalTransition):
-        apply_transition(session, mandate, action, actor="test")
+        apply_transition(session, mandate, action, actor="test", now=utcnow())
     session.commit()
 
     assert mandate.status == status
@@ -76,7 +84,7 @@ def test_terminal_statuses_allow_nothing() -> None:
 def test_transition_rolls_back_with_the_transaction(session: Session) -> None:
     mandate = _mandate_in(session, MandateStatus.INVITED)
     before = _counts(session)
-    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test")
+    apply_transition(session, mandate, MandateAction.SUBMIT, actor="test", now=utcnow())
     session.rollback()
     session.expire_all()
     assert session.get(Mandate, mandate.id).status == MandateStatus.INVITED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -30,3 +31,16 @@ def test_tampered_token_is_invalid(mangle) -> None:
     token = make_invitation_token("inv_abc", EXPIRY, "k1")
     with pytest.raises(LinkInvalid):
         read_invitation_token(mangle(token), "k1")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_only_the_canonical_spelling_of_a_token_is_accepted(seed: int) -> None:
+    token = make_invitation_token(f"inv_{seed:022d}", EXPIRY, "k1")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(token[-1])
+    other = token[:-1] + alphabet[last ^ 1]  # differs only in a padding bit of the last char
+    assert base64.urlsafe_b64decode(other.rpartition(".")[2] + "=") == \
+        base64.urlsafe_b64decode(token.rpartition(".")[2] + "=")
+    assert read_invitation_token(token, "k1")[0] == f"inv_{seed:022d}"
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(other, "k1")

@@ -56,3 +56,31 @@ def test_invalid_iban_is_refused(session: Session) -> None:
     with pytest.raises(IbanError):
         set_debtor_account(session, mandate, "NL92ABNA0417164300", None)
     assert mandate.iban_ciphertext is None
+
+
+def test_a_b2b_invitation_is_refused_before_anything_is_written(session: Session) -> None:
+    from portal.mandates.models import Scheme
+    from portal.mandates.service import InvitationRequest, SchemeNotOffered, invite_customer
+
+    merchant = make_merchant(session)
+    session.commit()
+    with pytest.raises(SchemeNotOffered, match="debtor's bank"):
+        invite_customer(session, merchant, InvitationRequest(customer_name="Bakkerij B.V.",
+                                                             scheme=Scheme.B2B),
+                        now=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    assert not session.new and not session.dirty
+
+
+def test_a_b2b_mandate_is_never_verified_by_a_payment(journey) -> None:
+    from portal.mandates.models import Scheme
+    from portal.mandates.service import SchemeNotOffered
+    from portal.verification.service import start_verification
+
+    mandate = journey.mandate()
+    mandate.scheme = Scheme.B2B  # e.g. made before B2B invitations were refused
+    journey.session.commit()
+    with pytest.raises(SchemeNotOffered):
+        start_verification(journey.session, mandate, object(), return_url="x",  # type: ignore[arg-type]
+                           webhook_url=None, now=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    page = journey.open()
+    assert page.status_code == 410 and b'data-reason="closed"' in page.data

@@ -107,3 +107,11 @@ def test_cli_with_a_webhook_url_prints_its_secret_once(runner: FlaskCliRunner,
     secret = current_secret(session, merchant)
     assert f"webhook secret (shown once): {secret}" in result.output
     assert secret.startswith("whsec_") and secret not in merchant.webhook_secret
+
+
+def test_the_demo_merchant_has_a_creditor_identifier_of_its_own_country() -> None:
+    from portal.cli import DEMO_MERCHANT
+    from portal.sepa import validate_creditor_id
+
+    assert validate_creditor_id(DEMO_MERCHANT.creditor_id) == DEMO_MERCHANT.creditor_id
+    assert DEMO_MERCHANT.creditor_id[:2] == DEMO_MERCHANT.country == "NL"

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.documents.sealing import seal_trust
+from portal.adapters import get_adapters
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.jobs.service import run_due_jobs
 from portal.mandates.models import Mandate, MandateStatus, SigningMethod
@@ -62,8 +62,8 @@ def test_paying_by_ideal_with_future_invoices_gives_an_active_core_mandate_with_
     run_due_jobs(app)
     record = mandate_pdf(checkout.session, mandate)
     assert record is not None
-    with app.app_context():
-        report = verify(read_pdf(record), seal_trust())
+    adapters = get_adapters(app)
+    report = verify(read_pdf(adapters.pdf_store, record), adapters.sealing().trust)
     assert report.ok
     stored = checkout.session.scalars(select(ProviderMandate)).one()
     assert (stored.method, stored.mandate_id, stored.status) == (

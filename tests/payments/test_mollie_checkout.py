@@ -16,15 +16,15 @@ from portal.payments.refunds import create_refund
 from tests.payments.conftest import START, event_types, make_request, run_jobs
 from tests.payments.driver import Checkout
 from tests.providers.mollie_stub import MollieStub, mollie_stub  # noqa: F401  (fixture)
+from tests.reconfigure import reconfigure
 
 S = RequestStatus
 
 
 @pytest.fixture
 def mollie_app(app: Flask, mollie_stub: MollieStub) -> Flask:  # noqa: F811
-    app.config.update(PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
-                      MOLLIE_BASE_URL=mollie_stub.base_url)
-    return app
+    return reconfigure(app, PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
+                       MOLLIE_BASE_URL=mollie_stub.base_url)
 
 
 def _hook(client: FlaskClient, payment_id: str) -> None:

@@ -23,6 +23,7 @@ from portal.payments.models import MessageStatus, PaymentMessage, PaymentRequest
 from portal.payments.reminders import ReminderScheduleError, validate_offsets
 from portal.payments.service import record_external_payment, withdraw_payment_request
 from tests.payments.conftest import START, Clock, event_types, events, make_request
+from tests.reconfigure import reconfigure
 
 
 def _outbox(app: Flask, suffix: str) -> list[Path]:
@@ -122,7 +123,7 @@ def test_two_workers_at_once_send_each_step_once(app: Flask, session: Session,
         try:
             barrier.wait(timeout=10)
             run_due_jobs(app, worker=name)
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(2)]
@@ -164,12 +165,12 @@ def test_schedules_are_validated() -> None:
 
 def test_a_deferred_message_is_retried_and_then_sent(app: Flask, session: Session,
                                                      merchant: Merchant, clock: Clock) -> None:
-    app.config.update(MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=9,
-                      SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=0.5)
+    reconfigure(app, MAIL_TRANSPORT="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=9,
+                SMTP_SECURITY="none", SMTP_TIMEOUT_SECONDS=0.5)
     request = _request(session, merchant)
     run_due_jobs(app)
     assert _log(session, request) == [("request", None, "email", "deferred")]
-    app.config["MAIL_TRANSPORT"] = "file"
+    reconfigure(app, MAIL_TRANSPORT="file")
     clock.advance(minutes=2)
     run_due_jobs(app)
     session.expire_all()

@@ -11,15 +11,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.clock import utcnow
 from portal.db import state
 from portal.merchants.models import Merchant
 from portal.payments.models import Payment, PaymentRequest, RequestStatus
 from portal.payments.notifications import apply_webhook
 from portal.payments.refunds import create_refund
-from portal.providers import get_provider
 from portal.providers.base import PaymentStatus
 from portal.sandbox.models import SandboxPayment
-from portal.sandbox.provider import complete_sandbox_payment
+from portal.sandbox.provider import SandboxProvider, complete_sandbox_payment
 from tests.payments.conftest import Clock, event_types, events, make_request, run_jobs
 from tests.payments.driver import Checkout
 from tests.sign.driver import local
@@ -38,7 +38,7 @@ def _settle_in_sandbox(session: Session, payment: Payment) -> None:
     sandbox = session.scalars(select(SandboxPayment).where(
         SandboxPayment.payment_id == payment.provider_payment_id)).one()
     complete_sandbox_payment(sandbox, PaymentStatus.PAID, issuer="INGBNL2A", payer_name="S",
-                             payer_iban="NL91ABNA0417164300", session=session)
+                             payer_iban="NL91ABNA0417164300", session=session, now=utcnow())
     session.commit()
 
 
@@ -55,10 +55,11 @@ def test_two_partial_payments_confirmed_at_the_same_moment_add_up(
 
     def webhook(payment: Payment) -> None:
         try:
-            with app.app_context(), state(app).factory() as own:
+            with state(app).factory() as own:
                 barrier.wait(timeout=10)
-                apply_webhook(own, get_provider(own, "sandbox"), payment.provider_payment_id)
-        except BaseException as exc:  # reported below
+                sandbox = SandboxProvider("http://localhost", session=lambda: own, clock=utcnow)
+                apply_webhook(own, sandbox, payment.provider_payment_id, clock=utcnow)
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=webhook, args=(p,)) for p in (first, second)]

@@ -154,7 +154,7 @@ def test_two_concurrent_partial_payments_add_up(app: Flask, session: Session,
                 record_external_payment(own, mine, cents, method=None, reference=None,
                                         actor="t", now=START)
                 own.commit()
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=pay, args=(cents,)) for cents in (3000, 7000)]

@@ -137,6 +137,8 @@ def _drop(env: dict[str, str], *names: str) -> dict[str, str]:
     ("no root", "has no root certificate"),
     (lambda e, p: {**e, "PORTAL_SMTP_PORT": str(free_port())}, "SMTP unreachable"),
     (lambda e, p: _drop(e, "PORTAL_MOLLIE_API_KEY"), "MOLLIE_API_KEY is not set"),
+    (lambda e, p: _drop(e, "PORTAL_PAYMENT_PROVIDER", "PORTAL_MOLLIE_API_KEY"),
+     "PORTAL_PAYMENT_PROVIDER=sandbox while PORTAL_ENV=production"),
     (lambda e, p: {**e, "PORTAL_PUBLIC_BASE_URL": "http://portal.example"}, "is not https"),
     (lambda e, p: _drop(e, "PORTAL_TSA_URL"), "PORTAL_TSA_URL is not set"),
     (lambda e, p: {**e, "PORTAL_TSA_URL": "ftp://tsa.example"}, "is not an http(s) URL"),
@@ -167,6 +169,14 @@ def test_each_misconfiguration_is_reported_alone(production, monkeypatch, tmp_pa
     problems = [line for line in result.output.splitlines() if line.startswith("PROBLEM")]
     assert result.exit_code == 1
     assert len(problems) == 1 and expected in problems[0], result.output
+
+
+def test_a_staging_site_on_the_sandbox_passes_in_test_mode(production, monkeypatch) -> None:
+    env = {**_drop(production, "PORTAL_PAYMENT_PROVIDER", "PORTAL_MOLLIE_API_KEY"),
+           "PORTAL_SANDBOX_IN_PRODUCTION": "true"}
+    result = _check(env, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "configuration OK (production, test mode: sandbox payments)" in result.output
 
 
 def test_all_problems_are_listed_together(production, monkeypatch) -> None:

@@ -16,8 +16,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from portal import create_app
+from portal.clock import utcnow
 from portal.db import session_scope, state
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.webhooks.service import configure_endpoint
 from tests.factories import merchant_details
@@ -56,7 +57,8 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
            "PORTAL_SECRET_KEY": SECRET_KEY, "PORTAL_DATA_KEY": DATA_KEY, "PORTAL_AUDIT_KEY": AUDIT_KEY,
            "PORTAL_DATABASE_URL": database_url, "PORTAL_PUBLIC_BASE_URL": base,
            "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-           "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12")}
+           "PORTAL_LOG_LEVEL": "WARNING", "PORTAL_SEAL_PKCS12_PATH": str(tmp_path / "seal.p12"),
+           "PORTAL_SANDBOX_IN_PRODUCTION": "true"}  # a staging site: it pays in the sandbox
     flask(tmp_path, "db", "upgrade", env=env)
     from signing import create_development_key
 
@@ -70,9 +72,11 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
 
         merchant = create_merchant(session, merchant_details())
         secret = configure_endpoint(session, merchant, receiver.url)
-        invitation = invite_customer(session, merchant, InvitationRequest(customer_name="Sam"))
+        invitation = invite_customer(session, merchant, InvitationRequest(customer_name="Sam"),
+                                     now=utcnow())
         session.flush()
-        path = invitation_url(invitation.public_id, invitation.expires_at, base).removeprefix(base)
+        path = Links.from_config(app.config).invitation_url(
+            invitation.public_id, invitation.expires_at).removeprefix(base)
     state(app).dispose()
 
     web = _process(["gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b",

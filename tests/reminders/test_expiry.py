@@ -69,8 +69,7 @@ def test_an_unsigned_invitation_expires_its_mandate_once(
     # run again (a replayed job, a second worker): nothing more happens
     from portal.reminders.expiry import expire_invitation
 
-    with app.app_context():
-        expire_invitation(session, {"invitation": invitation.public_id})
+    expire_invitation(session, invitation.public_id, now=clock.now)
     session.commit()
     assert _types(session, invitation.public_id, mandate_id).count("invitation.expired") == 1
 
@@ -81,10 +80,9 @@ def test_signed_and_withdrawn_invitations_are_left_alone(
     journey = Journey(app, app.test_client(), session, signed)
     journey.follow(journey.pay("paid"))
     withdrawn = _invite(app, session)
-    with app.app_context():
-        from portal.mandates.service import withdraw_invitation
+    from portal.mandates.service import withdraw_invitation
 
-        withdraw_invitation(session, withdrawn, actor="test")
+    withdraw_invitation(session, withdrawn, actor="test", now=clock.now)
     session.commit()
 
     clock.move_to(max(signed.expires_at, withdrawn.expires_at) + timedelta(minutes=1))

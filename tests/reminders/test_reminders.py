@@ -17,7 +17,7 @@ from portal.jobs.service import run_due_jobs
 from portal.mandates.models import InvitationChannel
 from portal.mandates.service import withdraw_invitation
 from portal.merchants.models import Merchant
-from portal.sms.jobs import queue_invitation_sms
+from portal.sms.service import queue_invitation_sms
 from tests.factories import make_invitation
 from tests.mail.conftest import Clock, SmtpServer, invite_by_email, reloaded
 from tests.sign.driver import Journey
@@ -129,8 +129,7 @@ def test_no_reminder_after_expiry_or_withdrawal(
     assert sorted(kinds) == sorted([f"mail.reminder:{short.public_id}:1",
                                     f"mail.reminder:{withdrawn.public_id}:1",
                                     f"mail.reminder:{withdrawn.public_id}:2"])
-    with app.app_context():
-        withdraw_invitation(session, withdrawn, actor="test")
+    withdraw_invitation(session, withdrawn, actor="test", now=clock.now)
     session.commit()
     short.expires_at = clock.now + timedelta(days=2)  # shortened after the schedule was made
     session.commit()
@@ -209,9 +208,8 @@ def test_reminder_jobs_are_queued_once_however_often_the_invitation_job_runs(
         merchant: Merchant) -> None:
     invitation = invite_by_email(app, session, merchant)
     run_due_jobs(app)
-    from portal.reminders.service import schedule_reminders
+    from portal.mandates.schedule import schedule_reminders
 
-    with app.app_context():
-        schedule_reminders(session, reloaded(session, invitation), clock.now)
+    schedule_reminders(session, reloaded(session, invitation), clock.now, [3, 7])
     session.commit()
     assert len(session.scalars(select(Job).where(Job.kind == "mail.reminder")).all()) == 2

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from portal.clock import utcnow
 from portal.crypto import FieldCipher
 from portal.merchants.models import Merchant
 from portal.sandbox.models import SandboxMandate
@@ -36,6 +37,6 @@ def test_a_first_payment_leaves_a_mandate_whose_account_is_stored_encrypted(
     assert stored.startswith("v1.") and ACCOUNT not in stored
     assert FieldCipher(app.config["DATA_KEY"]).decrypt(stored, CONSUMER_IBAN_CONTEXT) == ACCOUNT
     mandate = session.scalars(select(SandboxMandate)).one()
-    remote = SandboxProvider(session, "http://localhost").get_mandate(mandate.customer_id,
+    remote = SandboxProvider("http://localhost", session=lambda: session, clock=utcnow).get_mandate(mandate.customer_id,
                                                                      mandate.mandate_id)
     assert remote.consumer_iban == ACCOUNT

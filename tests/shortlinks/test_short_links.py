@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.db import state
 from portal.events.models import Event
-from portal.mandates.links import invitation_url
+from portal.mandates.links import Links
 from portal.mandates.models import Invitation, MandateStatus
 from portal.shortlinks.models import ShortLink
 from portal.shortlinks.service import ALPHABET, ENTROPY_BITS, LENGTH, new_code, short_link_of
@@ -64,9 +64,8 @@ def test_following_redirects_to_the_signing_page_and_counts_each_open(
     code = _code(session, invitation)
     first = client.get(f"/s/{code}")
     assert first.status_code == 303
-    with app.app_context():
-        assert first.headers["Location"] == invitation_url(invitation.public_id,
-                                                           invitation.expires_at)
+    assert first.headers["Location"] == Links.from_config(app.config).invitation_url(
+        invitation.public_id, invitation.expires_at)
     assert first.headers["Cache-Control"] == "no-store"
     assert client.get(urlsplit(first.headers["Location"]).path).status_code == 200
     clock.advance(minutes=5)

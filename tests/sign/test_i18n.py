@@ -209,9 +209,34 @@ def test_messages_pot_is_up_to_date_with_the_code(template: Catalog, tmp_path: P
         "portal/translations/messages.pot is stale: see portal/translations/README.md")
 
 
-def test_sandbox_test_tool_is_not_translated(template: Catalog) -> None:
-    for message in template:
-        assert not any("sandbox" in location for location, _ in message.locations)
+def test_the_sandbox_ideal_page_is_in_the_catalog(template: Catalog) -> None:
+    """Customers of a site in test mode land on it too, so it speaks their language."""
+    locations = {location for message in template for location, _ in message.locations}
+    assert "portal/templates/sandbox/checkout.html" in locations
+    assert "portal/sandbox/views.py" in locations
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("nl", ("Kies uw bank", "Betaald", "Annuleren en terug", "Betaal € 0,01")),
+    ("de", ("Wählen Sie Ihre Bank", "Bezahlt", "Abbrechen und zurück", "0,01 € bezahlen")),
+    ("fr", ("Choisissez votre banque", "Payé", "Annuler et revenir", "Payer 0,01 €")),
+])
+def test_the_sandbox_ideal_page_speaks_the_customers_language(
+        app: Flask, client: FlaskClient, session: Session, language: str,
+        words: tuple[str, ...]) -> None:
+    invitation = make_invitation(session, locale=language)
+    session.commit()
+    path = _path(app, invitation)
+    form = client.get(path)  # the customer's language, as the merchant set it
+    started = client.post(path, data={"csrf_token": csrf_token(form), "name": "Sam de Vries",
+                                      "email": "sam@example.org", "iban": "NL91ABNA0417164300",
+                                      "consent": "y"})
+    assert started.status_code == 303
+    checkout = client.get(started.headers["Location"].removeprefix("http://localhost"))
+    text = _text(checkout)
+    assert _html_lang(text) == language
+    for word in words:
+        assert word.replace(" ", NBSP) in text.replace(" ", NBSP), word
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -11,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
 from portal.audit.service import verify_chain
+from portal.clock import utcnow
 from portal.db import state
 from portal.events.models import Event
+from portal.jobs.service import run_due_jobs
 from portal.mandates.models import MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentStatus, get_provider
+from portal.providers import PaymentStatus
+from portal.sandbox.provider import SandboxProvider
 from portal.verification.models import VerificationPayment
 from portal.verification.service import Outcome, apply_provider_status
 from tests.sign.driver import Journey, local
@@ -67,6 +71,26 @@ def test_link_shows_already_signed_afterwards(journey: Journey) -> None:
     assert b"Already signed" in again.data and journey.mandate().reference.encode() in again.data
 
 
+def test_a_used_link_offers_the_pdf_again_for_as_long_as_its_retention_allows(
+        journey: Journey, app: Flask) -> None:
+    journey.follow(journey.pay("paid"))
+    pending = journey.open()
+    assert pending.status_code == 410 and b'data-pdf="pending"' in pending.data
+    run_due_jobs(app)
+    again = journey.open()
+    assert b"Already signed" in again.data and b'id="pdf-link"' in again.data
+    download = journey.client.get(f"{journey.path}/mandate.pdf")
+    assert download.status_code == 200 and download.data.startswith(b"%PDF")
+
+    signed_at = journey.mandate().signed_at
+    app.config["CLOCK"] = lambda: signed_at + timedelta(days=30, seconds=1)
+    later = journey.open()
+    assert b"Already signed" in later.data and b"pdf-link" not in later.data
+    gone = journey.client.get(f"{journey.path}/mandate.pdf")
+    assert gone.status_code == 410 and b'data-reason="expired"' in gone.data
+    assert journey.client.get(f"{journey.path}/status").get_json()["pdf_url"] is None
+
+
 @pytest.mark.parametrize("outcome", ["failed", "canceled", "expired"])
 def test_unsuccessful_payment_returns_to_the_form_and_a_retry_succeeds(
         journey: Journey, outcome: str) -> None:
@@ -78,6 +102,30 @@ def test_unsuccessful_payment_returns_to_the_form_and_a_retry_succeeds(
     assert b"Active" in done.data
     assert [p.status for p in journey.payments()] == [PaymentStatus(outcome), PaymentStatus.PAID]
     assert journey.mandate().status == MandateStatus.ACTIVE
+
+
+@pytest.mark.parametrize("outcome", ["failed", "canceled", "expired"])
+def test_a_failed_cent_is_told_once_with_its_reason_and_a_retry_is_not_a_second_signature(
+        journey: Journey, outcome: str) -> None:
+    failed_return = journey.pay(outcome)
+    journey.follow(failed_return)
+    journey.client.get(local(failed_return.headers["Location"]))  # the return again
+    payment = journey.payments()[-1]
+    journey.client.post("/providers/sandbox/webhook", data={"id": payment.provider_payment_id})
+    journey.follow(journey.pay("paid"))
+
+    mandate = journey.mandate()
+    assert _events(journey.session, mandate.public_id) == [
+        "mandate.created", "mandate.signed", "mandate.verification_failed", "mandate.active"]
+    failed = journey.session.scalar(select(Event).where(
+        Event.type == "mandate.verification_failed"))
+    assert failed.data == {"mandate": mandate.public_id, "status": "awaiting_verification",
+                           "payment": payment.public_id, "reason": outcome}
+    resubmits = journey.session.scalars(select(AuditEvent.data).where(
+        AuditEvent.action == "mandate.submit", AuditEvent.subject == mandate.public_id)).all()
+    assert len(resubmits) == 2  # the second consent is audited, not announced
+    assert journey.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == f"verification.{outcome}")) == 1
 
 
 def test_paying_from_another_account_makes_it_the_account_of_record(journey: Journey) -> None:
@@ -123,6 +171,11 @@ def test_return_before_webhook(journey: Journey) -> None:
     assert [h["source"] for h in journey.payments()[-1].status_history] == ["create", "return"]
 
 
+def _sandbox(session: Session) -> SandboxProvider:
+    """The sandbox provider working in this session, as a service is handed it."""
+    return SandboxProvider("http://localhost", session=lambda: session, clock=utcnow)
+
+
 def test_concurrent_confirmations_activate_once(journey: Journey, app: Flask) -> None:
     _pay_without_webhook(journey)
     payment_id = journey.payments()[-1].id
@@ -130,13 +183,13 @@ def test_concurrent_confirmations_activate_once(journey: Journey, app: Flask) ->
     barrier = threading.Barrier(4)
 
     def confirm() -> None:
-        with app.app_context(), state(app).factory() as session:
+        with state(app).factory() as session:
             payment = session.get(VerificationPayment, payment_id)
             barrier.wait()
             try:
                 outcomes.append(apply_provider_status(
-                    session, payment, get_provider(session, "sandbox"), source="webhook"))
-            except BaseException as exc:  # reported by the assertion below
+                    session, payment, _sandbox(session), source="webhook", clock=utcnow))
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
                 outcomes.append(exc)
 
     threads = [threading.Thread(target=confirm) for _ in range(4)]
@@ -175,7 +228,6 @@ def test_confirmation_page_polls_a_status_endpoint(journey: Journey) -> None:
 def test_apply_is_idempotent(journey: Journey, app: Flask) -> None:
     journey.follow(journey.pay("paid"))
     payment = journey.payments()[-1]
-    with app.app_context():
-        again = apply_provider_status(journey.session, payment,
-                                      get_provider(journey.session, "sandbox"), source="webhook")
+    again = apply_provider_status(journey.session, payment, _sandbox(journey.session),
+                                  source="webhook", clock=utcnow)
     assert again == Outcome.ALREADY_ACTIVE

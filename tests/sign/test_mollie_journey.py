@@ -8,14 +8,14 @@ from flask import Flask
 from portal.mandates.models import MandateStatus
 from portal.mandates.service import debtor_iban
 from tests.providers.mollie_stub import MollieStub, mollie_stub  # noqa: F401  (fixture)
+from tests.reconfigure import reconfigure
 from tests.sign.driver import Journey, local
 
 
 @pytest.fixture
 def mollie_app(app: Flask, mollie_stub: MollieStub) -> Flask:  # noqa: F811
-    app.config.update(PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
-                      MOLLIE_BASE_URL=mollie_stub.base_url)
-    return app
+    return reconfigure(app, PAYMENT_PROVIDER="mollie", MOLLIE_API_KEY=mollie_stub.api_key,
+                       MOLLIE_BASE_URL=mollie_stub.base_url)
 
 
 def test_mollie_first_payment_then_webhook_activates(

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from tests.mail.conftest import clock  # noqa: F401  (fixture)
+from tests.reconfigure import reconfigure
 from tests.sms.gateway_stub import GatewayStub
 
 
@@ -21,6 +22,6 @@ def gateway() -> Iterator[GatewayStub]:
 @pytest.fixture
 def http_sms(app: Flask, gateway: GatewayStub) -> GatewayStub:
     """The app sends SMS through the stub (SMS_TRANSPORT=http)."""
-    app.config.update(SMS_TRANSPORT="http", SMS_API_URL=gateway.url, SMS_API_KEY="test_key",
-                      SMS_ORIGINATOR="Bakkerij", SMS_TIMEOUT_SECONDS=2.0)
+    reconfigure(app, SMS_TRANSPORT="http", SMS_API_URL=gateway.url, SMS_API_KEY="test_key",
+                SMS_ORIGINATOR="Bakkerij", SMS_TIMEOUT_SECONDS=2.0)
     return gateway

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from portal.clock import utcnow
 from portal.sms import SmsDeferred, SmsRejected
 from portal.sms.gateways import FileSmsGateway, HttpSmsGateway
 from tests.mail.conftest import free_port
@@ -66,7 +67,7 @@ def test_an_accepted_answer_without_an_id_is_not_taken_as_sent(gateway: GatewayS
 
 def test_the_development_gateway_writes_a_text_file_per_message(tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
-    message_id = FileSmsGateway(outbox).send("+31612345678", "Tekenen: http://x/s/AbC1234567")
+    message_id = FileSmsGateway(outbox, utcnow).send("+31612345678", "Tekenen: http://x/s/AbC1234567")
 
     [path] = outbox.glob("*.sms.txt")
     assert path.name == f"{message_id}.sms.txt"

@@ -66,7 +66,7 @@ class Simulation:
     def morning(self, day: date) -> None:
         self.clock.set_day(day, hour=8)
         run_billing(self.app)
-        run_collections(self.app, self.collectors)
+        run_collections(self.app, self.collectors, self.clock.now)
         run_jobs(self.app)
         self.mornings.append(day)
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 from sqlalchemy import select
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.collection_serializers import batch_json
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body
 from portal.collections.batches import ExportRefused, export_batches, find_batch
 from portal.collections.files import StoredFileMissing
 from portal.collections.models import Batch
-from portal.collections.routes import collectors_of
 from portal.db import get_session
 from portal.errors import Problem
 
@@ -31,8 +31,9 @@ BATCH_LIST_PARAMS = PAGE_PARAMS
 def export_batches_view(body: Any) -> Response:
     validate_body((), body)
     try:
-        batches = export_batches(get_session(), merchant_id(), collectors_of(current_app),
-                                 actor=g.api_actor)
+        adapters = get_adapters()
+        batches = export_batches(get_session(), merchant_id(), adapters.collectors,
+                                 actor=g.api_actor, now=adapters.clock())
     except ExportRefused as exc:
         raise Problem(409, "Export refused", str(exc), type="export-refused") from None
     return json_response(list_json([batch_json(b) for b in batches], False, None),
@@ -44,7 +45,7 @@ def export_batches_view(body: Any) -> Response:
 def list_batches() -> Response:
     params = read_query(BATCH_LIST_PARAMS)
     page = paginate(get_session(), select(Batch).where(Batch.merchant_id == merchant_id()),
-                    Batch, merchant_id(), anchor_id(params), params.get("limit", DEFAULT_LIMIT),
+                    Batch, merchant_id(), anchor(params), params.get("limit", DEFAULT_LIMIT),
                     newest_first=True)
     return json_response(list_json([batch_json(b) for b in page.items], page.has_more,
                                    page.next_cursor))
@@ -67,7 +68,7 @@ def get_batch(batch_id: str) -> Response:
 @require_scope("payments:read")
 def batch_file(batch_id: str) -> Response:
     batch = _batch(batch_id)
-    store = collectors_of(current_app).store
+    store = get_adapters().collectors.store
     etag = f'"{batch.file_sha256}"'
     if request.headers.get("If-None-Match") == etag:
         return Response(status=304, headers={"ETag": etag})

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.collection_inputs import CANCEL_FIELDS, DEBIT_FIELDS, DEBIT_LIST_PARAMS
 from portal.api.collection_serializers import debit_json
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body, validation_problem
 from portal.collections.lifecycle import IllegalDebitTransition
 from portal.collections.models import Debit, DebitAttempt, DebitStatus
-from portal.collections.routes import collectors_of
 from portal.collections.service import (
     DebitRefused,
     DebitRequest,
@@ -60,13 +60,14 @@ def create_debit(body: Any) -> Response:
             session, merchant_id(), data["payment_request"]) is None:
         raise validation_problem([{"field": "payment_request",
                                    "message": "No payment request with this id."}])
+    adapters = get_adapters()
     try:
         debit = schedule_debit(session, DebitRequest(
             mandate=mandate, amount_cents=data["amount"], description=data["description"],
             invoice_number=data.get("invoice_number"),
             payment_request=data.get("payment_request"),
             requested_date=data.get("collection_date"), final=data.get("final", False)),
-            policy=collectors_of(current_app).policy, actor=g.api_actor)
+            policy=adapters.collectors.policy, actor=g.api_actor, now=adapters.clock())
     except DebitRefused as refused:
         raise Problem(422, "Debit refused", str(refused), type="debit-refused", errors=[
             {"field": "mandate", "message": f"{refused.code}: {refused}"}]) from None
@@ -86,7 +87,7 @@ def list_debits() -> Response:
     if "mandate" in params:
         mandate = find_mandate(session, merchant_id(), params["mandate"])
         query = query.where(Debit.mandate_id == (mandate.id if mandate else -1))
-    page = paginate(session, query, Debit, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Debit, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([_json(d) for d in page.items], page.has_more,
                                    page.next_cursor))
@@ -105,7 +106,8 @@ def cancel_debit_view(body: Any, debit_id: str) -> Response:
     data = validate_body(CANCEL_FIELDS, body)
     debit = _debit(debit_id)
     try:
-        cancel_debit(get_session(), debit, data.get("reason"), actor=g.api_actor)
+        cancel_debit(get_session(), debit, data.get("reason"), actor=g.api_actor,
+                     now=get_adapters().clock())
     except IllegalDebitTransition as exc:
         raise Problem(409, "Invalid state", f"Cannot cancel a debit that is {exc.status.value}; "
                       "only scheduled debits can be cancelled.", type="invalid-state") from None

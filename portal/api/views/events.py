@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.inputs import FEED_PARAMS
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, encode_cursor
+from portal.api.pagination import DEFAULT_LIMIT, anchor, encode_cursor
 from portal.api.serializers import event_json, list_json
 from portal.api.validation import read_query, validation_problem
 from portal.db import get_session
@@ -21,15 +21,15 @@ from portal.ids import looks_like
 @require_scope("events:read")
 def list_events() -> Response:
     params = read_query(FEED_PARAMS)
-    after = anchor_id(params, ("after", "starting_after"))
+    after = anchor(params, ("after", "starting_after"))
     try:
-        page = feed_page(get_session(), merchant_id(), after=after,
+        page = feed_page(get_session(), merchant_id(), after=after.public_id if after else None,
                          limit=params.get("limit", DEFAULT_LIMIT), type=params.get("type"))
     except UnknownAnchor:
-        raise validation_problem([{"field": "starting_after",
+        raise validation_problem([{"field": after.param if after else "starting_after",
                                    "message": "No object with this id in this list."}]) from None
     # A feed is polled: always say where to continue from, even on the last page.
-    last = page.events[-1].public_id if page.events else after
+    last = page.events[-1].public_id if page.events else after.public_id if after else None
     return json_response(list_json([event_json(e) for e in page.events], page.has_more,
                                    encode_cursor(last) if last else None))
 

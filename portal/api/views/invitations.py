@@ -7,28 +7,28 @@ from typing import Any
 
 from flask import Response, current_app, g
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import CREATE_FIELDS, MAX_DAYS
 from portal.api.serializers import invitation_json
 from portal.api.validation import validate_body, validation_problem
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
-from portal.mail.jobs import queue_invitation_email
+from portal.mail.service import queue_invitation_email
 from portal.mandates.lifecycle import IllegalTransition
 from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
 from portal.mandates.service import (
     InvitationRequest,
+    SchemeNotOffered,
     find_invitation,
     invite_customer,
     withdraw_invitation,
 )
 from portal.merchants.models import Merchant
-from portal.sms.gateways import sms_enabled
-from portal.sms.jobs import queue_invitation_sms
 from portal.sms.phone import can_receive_sms
+from portal.sms.service import queue_invitation_sms
 
 
 def _expiry(data: dict[str, Any], now: datetime) -> datetime:
@@ -52,7 +52,7 @@ def _expiry(data: dict[str, Any], now: datetime) -> datetime:
 def _channel(data: dict[str, Any]) -> InvitationChannel:
     channel = InvitationChannel(data.get("send_via", InvitationChannel.NONE.value))
     if channel is InvitationChannel.SMS:
-        if not sms_enabled():
+        if get_adapters().sms is None:
             raise Problem(422, "SMS delivery is not configured",
                           "This portal does not send text messages; use email or none.",
                           type="sms-not-configured", errors=[
@@ -75,20 +75,24 @@ def _channel(data: dict[str, Any]) -> InvitationChannel:
 @write_endpoint
 def create_invitation(body: Any) -> Response:
     data = validate_body(CREATE_FIELDS, body)
-    now = clock_now()
+    now = get_adapters().clock()
     expires_at = _expiry(data, now)
     channel = _channel(data)
     customer = data["customer"]
     session = get_session()
     merchant = session.get(Merchant, merchant_id())
-    invitation = invite_customer(session, merchant, InvitationRequest(
-        customer_name=customer["name"], customer_email=customer.get("email"),
-        customer_phone=customer.get("phone"), locale=customer.get("locale"),
-        external_reference=data.get("external_reference"),
-        scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
-        sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
-        channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
-        actor=g.api_actor, now=now)
+    try:
+        invitation = invite_customer(session, merchant, InvitationRequest(
+            customer_name=customer["name"], customer_email=customer.get("email"),
+            customer_phone=customer.get("phone"), locale=customer.get("locale"),
+            external_reference=data.get("external_reference"),
+            scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
+            sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
+            channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
+            actor=g.api_actor, now=now)
+    except SchemeNotOffered as exc:
+        raise Problem(422, "Scheme not offered", str(exc), type="scheme-not-offered",
+                      errors=[{"field": "scheme", "message": str(exc)}]) from None
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
     elif channel is InvitationChannel.SMS:
@@ -106,7 +110,7 @@ def _invitation(invitation_id: str) -> Invitation:
 @bp.get("/invitations/<invitation_id>")
 @require_scope("mandates:read")
 def get_invitation(invitation_id: str) -> Response:
-    return json_response(invitation_json(_invitation(invitation_id), clock_now()))
+    return json_response(invitation_json(_invitation(invitation_id), get_adapters().clock()))
 
 
 @bp.post("/invitations/<invitation_id>/withdraw")
@@ -115,7 +119,7 @@ def get_invitation(invitation_id: str) -> Response:
 def withdraw_invitation_view(body: Any, invitation_id: str) -> Response:
     validate_body((), body)
     invitation = _invitation(invitation_id)
-    now = clock_now()
+    now = get_adapters().clock()
     try:
         withdraw_invitation(get_session(), invitation, actor=g.api_actor, now=now)
     except IllegalTransition as exc:

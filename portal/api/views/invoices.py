@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, g
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.billing_common import (
     customer_of,
@@ -26,10 +27,9 @@ from portal.api.billing_inputs import (
 from portal.api.billing_serializers import invoice_json
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
-from portal.api.serializers import api_base_url, list_json
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
 from portal.invoices.amounts import AmountError, line
@@ -96,12 +96,10 @@ def create_invoice_view(body: Any) -> Response:
             methods=tuple(data["methods"]) if data.get("methods") else None,
             offer_mandate=data.get("offer_mandate"),
             external_reference=data.get("external_reference")),
-            actor=g.api_actor, now=clock_now(), billing=billing_of(current_app))
+            actor=g.api_actor, now=get_adapters().clock(), billing=billing_of(current_app))
     except InvoiceError as exc:
         raise field_problem(exc.field, str(exc)) from None
-    response = json_response(_json(invoice), 201)
-    response.headers["Location"] = f"{api_base_url()}/invoices/{invoice.public_id}"
-    return response
+    return json_response(_json(invoice), 201)  # Location: the one place for every 201
 
 
 @bp.get("/invoices")
@@ -123,7 +121,7 @@ def list_invoices() -> Response:
     ).options(selectinload(Invoice.customer), selectinload(Invoice.lines),
               selectinload(Invoice.payments), selectinload(Invoice.debit),
               selectinload(Invoice.payment_request), selectinload(Invoice.mandate))
-    page = paginate(session, query, Invoice, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Invoice, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     names = subscription_ids(session, {i.subscription_id for i in page.items} - {None})
     return json_response(list_json(
@@ -143,7 +141,7 @@ def get_invoice(invoice_id: str) -> Response:
 def record_invoice_payment_view(body: Any, invoice_id: str) -> Response:
     data = validate_body(INVOICE_PAYMENT_FIELDS, body)
     invoice = _invoice(invoice_id)
-    now = clock_now()
+    now = get_adapters().clock()
     if data.get("paid_at") and data["paid_at"] > now:
         raise field_problem("paid_at", "Must not be in the future.")
     try:
@@ -164,7 +162,7 @@ def void_invoice_view(body: Any, invoice_id: str) -> Response:
     invoice = _invoice(invoice_id)
     try:
         invoice = void_invoice(get_session(), invoice, reason=data.get("reason"),
-                               actor=g.api_actor, now=clock_now())
+                               actor=g.api_actor, now=get_adapters().clock())
     except InvalidInvoiceTransition as exc:
         raise invalid_state(f"cannot void an invoice that is {exc.status.value}") from None
     except InvoiceClosed as exc:

@@ -8,11 +8,12 @@ from flask import Response, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import LIST_PARAMS, REVOKE_FIELDS
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
 from portal.api.serializers import list_json, mandate_json
 from portal.api.validation import read_query, validate_body
 from portal.db import get_session
@@ -42,7 +43,7 @@ def list_mandates() -> Response:
         scheme=Scheme(params["scheme"]) if "scheme" in params else None,
         external_reference=params.get("external_reference"), iban=params.get("iban"),
     ).options(selectinload(Mandate.customer))
-    page = paginate(session, query, Mandate, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Mandate, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     pdfs = {pdf.mandate_id: pdf for pdf in session.scalars(select(MandatePdf).where(
         MandatePdf.mandate_id.in_([m.id for m in page.items])))} if page.items else {}
@@ -68,7 +69,7 @@ def mandate_pdf_download(mandate_id: str) -> Response:
     if record is None:
         raise Problem(409, "No PDF", "This mandate has not been signed, so it has no PDF.",
                       type="pdf-not-applicable")
-    return Response(read_pdf(record), mimetype="application/pdf", headers={
+    return Response(read_pdf(get_adapters().pdf_store, record), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="mandate-{mandate.reference}.pdf"',
         "Cache-Control": "private, no-store", "X-Content-SHA256": record.sha256})
 
@@ -81,7 +82,8 @@ def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
     mandate = _mandate(mandate_id)
     session = get_session()
     try:
-        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor)
+        revoke_mandate(session, mandate, data.get("reason"), actor=g.api_actor,
+                       now=get_adapters().clock())
     except IllegalTransition as exc:
         raise invalid_state(exc) from None
     return json_response(mandate_json(mandate, mandate_pdf(session, mandate)))

@@ -6,7 +6,6 @@ from authlib.oauth2 import OAuth2Error
 from flask import Response
 
 from portal.api.auth import (
-    REALM,
     authorization_server,
     oauth_problem,
     unreadable_basic_credentials,
@@ -17,8 +16,7 @@ from portal.limits import configured, limiter
 
 def _oauth_endpoint(handle) -> Response:
     if unreadable_basic_credentials():
-        return oauth_problem(401, "invalid_client", "The Basic credentials cannot be decoded.",
-                             [("WWW-Authenticate", f'Basic realm="{REALM}"')])
+        return oauth_problem(401, "invalid_client", None)
     try:
         return handle()
     except OAuth2Error as error:  # e.g. insecure_transport, raised while reading the request

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, g
 from sqlalchemy.orm import selectinload
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
@@ -20,16 +21,14 @@ from portal.api.inputs import (
     REQUEST_LIST_PARAMS,
     WITHDRAW_FIELDS,
 )
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
 from portal.api.serializers import (
-    api_base_url,
     list_json,
     payment_json,
     payment_request_json,
     refund_json,
 )
 from portal.api.validation import read_query, validate_body, validation_problem
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.errors import Problem
 from portal.merchants.models import Merchant
@@ -47,7 +46,6 @@ from portal.payments.service import (
     record_external_payment,
     withdraw_payment_request,
 )
-from portal.sms.gateways import sms_enabled
 from portal.sms.phone import can_receive_sms
 
 
@@ -88,7 +86,7 @@ def _customer(data: dict[str, Any]) -> Any:
 def _channel(data: dict[str, Any], customer: Any) -> str:
     channel = data.get("send_via", "none")
     if channel == "sms":
-        if not sms_enabled():
+        if get_adapters().sms is None:
             raise Problem(422, "SMS delivery is not configured",
                           "This portal does not send text messages; use email or none.",
                           type="sms-not-configured", errors=[
@@ -102,16 +100,12 @@ def _channel(data: dict[str, Any], customer: Any) -> str:
     return str(channel)
 
 
-def _location(path: str) -> dict[str, str]:
-    return {"Location": f"{api_base_url()}{path}"}
-
-
 @bp.post("/payment-requests")
 @require_scope("payments:write")
 @write_endpoint
 def create_payment_request_view(body: Any) -> Response:
     data = validate_body(PAYMENT_REQUEST_FIELDS, body)
-    now = clock_now()
+    now = get_adapters().clock()
     expires_at = _expiry(data, now)
     customer = _customer(data)
     channel = _channel(data, customer)
@@ -129,9 +123,7 @@ def create_payment_request_view(body: Any) -> Response:
         collect=Collect(data.get("collect", Collect.AUTOMATIC.value)),
         return_url=data.get("return_url"), channel=channel),
         actor=g.api_actor, now=now, settings=PaymentSettings.from_config(current_app.config))
-    response = json_response(payment_request_json(request), 201)
-    response.headers.update(_location(f"/payment-requests/{request.public_id}"))
-    return response
+    return json_response(payment_request_json(request), 201)
 
 
 def _request(request_id: str) -> PaymentRequest:
@@ -156,7 +148,7 @@ def list_payment_requests() -> Response:
         external_reference=params.get("external_reference"),
     ).options(selectinload(PaymentRequest.customer), selectinload(PaymentRequest.payments),
               selectinload(PaymentRequest.refunds), selectinload(PaymentRequest.short_link))
-    page = paginate(session, query, PaymentRequest, merchant_id(), anchor_id(params),
+    page = paginate(session, query, PaymentRequest, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([payment_request_json(r) for r in page.items],
                                    page.has_more, page.next_cursor))
@@ -175,7 +167,7 @@ def withdraw_payment_request_view(body: Any, request_id: str) -> Response:
     data = validate_body(WITHDRAW_FIELDS, body)
     request = _request(request_id)
     try:
-        withdraw_payment_request(get_session(), request, actor=g.api_actor, now=clock_now(),
+        withdraw_payment_request(get_session(), request, actor=g.api_actor, now=get_adapters().clock(),
                                  reason=data.get("reason"))
     except InvalidTransition:
         raise Problem(409, "Invalid state", f"Cannot withdraw a payment request that is "
@@ -189,16 +181,13 @@ def withdraw_payment_request_view(body: Any, request_id: str) -> Response:
 def record_payment_view(body: Any, request_id: str) -> Response:
     data = validate_body(EXTERNAL_PAYMENT_FIELDS, body)
     request = _request(request_id)
-    now = clock_now()
+    now = get_adapters().clock()
     if data.get("paid_at") and data["paid_at"] > now:
         raise validation_problem([{"field": "paid_at", "message": "Must not be in the future."}])
     payment = record_external_payment(
         get_session(), request, data["amount"], method=data.get("method"),
         reference=data.get("reference"), actor=g.api_actor, now=now, paid_at=data.get("paid_at"))
-    response = json_response(payment_json(payment), 201)
-    response.headers.update(_location(f"/payment-requests/{request.public_id}/payments/"
-                                      f"{payment.public_id}"))
-    return response
+    return json_response(payment_json(payment), 201)
 
 
 @bp.get("/payment-requests/<request_id>/payments/<payment_id>")
@@ -226,13 +215,11 @@ def create_refund_view(body: Any, request_id: str) -> Response:
     try:
         refund = create_refund(get_session(), request, data.get("amount"), payment=payment,
                                description=data.get("description"), actor=g.api_actor,
-                               now=clock_now())
+                               now=get_adapters().clock())
     except RefundRefused as exc:
         raise Problem(422, "Refund refused", str(exc), type="refund-refused", errors=[
             {"field": "amount", "message": str(exc)}]) from None
-    response = json_response(refund_json(refund), 201)
-    response.headers.update(_location(f"/refunds/{refund.public_id}"))
-    return response
+    return json_response(refund_json(refund), 201)
 
 
 @bp.get("/refunds/<refund_id>")

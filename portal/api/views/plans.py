@@ -6,16 +6,16 @@ from typing import Any
 
 from flask import Response, g
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.billing_common import field_problem
 from portal.api.billing_inputs import PLAN_FIELDS
 from portal.api.billing_serializers import plan_json
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor_id, paginate
-from portal.api.serializers import api_base_url, list_json
+from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor, paginate
+from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body
-from portal.clock import now as clock_now
 from portal.db import get_session
 from portal.merchants.models import Merchant
 from portal.subscriptions.models import Interval, Plan
@@ -38,12 +38,10 @@ def create_plan_view(body: Any) -> Response:
         plan = create_plan(session, session.get(Merchant, merchant_id()), PlanSpec(
             name=data["name"], amount_cents=data["amount"], interval=Interval(data["interval"]),
             vat_rate=data.get("vat_rate"), term_periods=data.get("term_periods"),
-            term_end_date=data.get("term_end_date")), actor=g.api_actor, now=clock_now())
+            term_end_date=data.get("term_end_date")), actor=g.api_actor, now=get_adapters().clock())
     except SubscriptionError as exc:
         raise field_problem(exc.field, str(exc)) from None
-    response = json_response(plan_json(plan), 201)
-    response.headers["Location"] = f"{api_base_url()}/plans/{plan.public_id}"
-    return response
+    return json_response(plan_json(plan), 201)  # Location: the one place for every 201
 
 
 @bp.get("/plans")
@@ -51,7 +49,7 @@ def create_plan_view(body: Any) -> Response:
 def list_plans() -> Response:
     params = read_query(PAGE_PARAMS)
     page = paginate(get_session(), merchant_plans(merchant_id()), Plan, merchant_id(),
-                    anchor_id(params), params.get("limit", DEFAULT_LIMIT), newest_first=True)
+                    anchor(params), params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([plan_json(p) for p in page.items], page.has_more,
                                    page.next_cursor))
 

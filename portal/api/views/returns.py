@@ -6,16 +6,16 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from sqlalchemy import select
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.collection_serializers import returns_import_json
-from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor_id, paginate
+from portal.api.pagination import DEFAULT_LIMIT, PAGE_PARAMS, anchor, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query
 from portal.collections.models import ReturnImport
 from portal.collections.reports import ReportError
 from portal.collections.returns import UnknownDebits, find_import, import_report, save_upload
-from portal.collections.routes import collectors_of
 from portal.db import get_session
 from portal.errors import Problem
 
@@ -30,7 +30,8 @@ def import_returns() -> Response:
         raise Problem(415, "Unsupported media type", "Send the file as the body, with "
                       f"Content-Type {', '.join(REPORT_TYPES[:3])}.",
                       type="unsupported-media-type")
-    collectors = collectors_of(current_app)
+    adapters = get_adapters()
+    collectors = adapters.collectors
     limit = int(current_app.config["COLLECTION_MAX_REPORT_BYTES"])
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
@@ -48,7 +49,7 @@ def import_returns() -> Response:
             raise Problem(422, "Unreadable report", "The body is empty.",
                           type="unreadable-report")
         result = import_report(session, merchant_id(), path, collectors, source="api",
-                               actor=g.api_actor)
+                               actor=g.api_actor, now=adapters.clock())
         session.commit()
     except ReportError as exc:
         session.rollback()
@@ -75,7 +76,7 @@ def list_returns() -> Response:
     params = read_query(PAGE_PARAMS)
     page = paginate(get_session(),
                     select(ReturnImport).where(ReturnImport.merchant_id == merchant_id()),
-                    ReturnImport, merchant_id(), anchor_id(params),
+                    ReturnImport, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([returns_import_json(r) for r in page.items], page.has_more,
                                    page.next_cursor))

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Response, current_app, g
 from sqlalchemy.orm import Session
 
+from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.billing_common import (
     customer_of,
@@ -31,10 +32,9 @@ from portal.api.billing_inputs import (
 from portal.api.billing_serializers import subscription_json
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor_id, paginate
-from portal.api.serializers import api_base_url, list_json
+from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body, validation_problem
-from portal.clock import now as clock_now
 from portal.collections.calendar import bank_today
 from portal.db import get_session
 from portal.errors import Problem
@@ -90,12 +90,10 @@ def start_subscription_view(body: Any) -> Response:
                 anchor_day=data.get("anchor_day"), mandate=mandate,
                 offer_mandate=data.get("offer_mandate", False),
                 external_reference=data.get("external_reference")),
-            actor=g.api_actor, now=clock_now(), billing=billing_of(current_app))
+            actor=g.api_actor, now=get_adapters().clock(), billing=billing_of(current_app))
     except SubscriptionError as exc:
         raise field_problem(exc.field, str(exc)) from None
-    response = json_response(subscription_json(subscription), 201)
-    response.headers["Location"] = f"{api_base_url()}/subscriptions/{subscription.public_id}"
-    return response
+    return json_response(subscription_json(subscription), 201)  # Location: the one place for every 201
 
 
 @bp.get("/subscriptions")
@@ -115,7 +113,7 @@ def list_subscriptions() -> Response:
         status=SubscriptionStatus(params["status"]) if "status" in params else None,
         customer_id=customer_id, plan_id=plan_id,
         external_reference=params.get("external_reference"))
-    page = paginate(session, query, Subscription, merchant_id(), anchor_id(params),
+    page = paginate(session, query, Subscription, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([subscription_json(s) for s in page.items], page.has_more,
                                    page.next_cursor))
@@ -156,7 +154,7 @@ def _operation(session: Session, action: str, subscription: Subscription,
 def _run_one(subscription_id: str, action: str, data: dict[str, Any]) -> Response:
     session = get_session()
     subscription = _subscription(subscription_id)
-    operation = _operation(session, action, subscription, data, clock_now())
+    operation = _operation(session, action, subscription, data, get_adapters().clock())
     try:
         operation()
     except SubscriptionError as exc:
@@ -211,7 +209,7 @@ def _bulk_fields(position: int, item: dict[str, Any]) -> list[dict[str, str]]:
 @write_endpoint
 def bulk_subscriptions_view(body: Any) -> Response:
     items = validate_body(BULK_FIELDS, body)["operations"]
-    session, now = get_session(), clock_now()
+    session, now = get_session(), get_adapters().clock()
     errors = [error for position, item in enumerate(items)
               for error in _bulk_fields(position, item)]
     if errors:
