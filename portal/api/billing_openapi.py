@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.api import billing_inputs as inputs
+from portal.api.billing_inputs import (
+    BULK_FIELDS,
+    CHANGE_PLAN_FIELDS,
+    INVOICE_FIELDS,
+    INVOICE_LIST_PARAMS,
+    INVOICE_PAYMENT_FIELDS,
+    MAX_BULK,
+    PAUSE_FIELDS,
+    PLAN_FIELDS,
+    RESUME_FIELDS,
+    STOP_FIELDS,
+    SUBSCRIPTION_FIELDS,
+    SUBSCRIPTION_LIST_PARAMS,
+    VOID_FIELDS,
+)
 from portal.api.collection_openapi import _closed, _date, _list_of, _nullable, _time, ref
 from portal.api.pagination import PAGE_PARAMS
 from portal.api.validation import Field, object_schema
@@ -115,16 +129,16 @@ def schemas(config: Any) -> dict[str, Any]:
         "InvoiceList": _list_of("Invoice"),
         "PlanList": _list_of("Plan"),
         "SubscriptionList": _list_of("Subscription"),
-        "CreateInvoice": body(inputs.INVOICE_FIELDS),
-        "CreateInvoicePayment": body(inputs.INVOICE_PAYMENT_FIELDS),
-        "VoidInvoice": body(inputs.VOID_FIELDS),
-        "CreatePlan": body(inputs.PLAN_FIELDS),
-        "CreateSubscription": body(inputs.SUBSCRIPTION_FIELDS),
-        "PauseSubscription": body(inputs.PAUSE_FIELDS),
-        "ResumeSubscription": body(inputs.RESUME_FIELDS),
-        "StopSubscription": body(inputs.STOP_FIELDS),
-        "ChangePlan": body(inputs.CHANGE_PLAN_FIELDS),
-        "BulkSubscriptions": body(inputs.BULK_FIELDS),
+        "CreateInvoice": body(INVOICE_FIELDS),
+        "CreateInvoicePayment": body(INVOICE_PAYMENT_FIELDS),
+        "VoidInvoice": body(VOID_FIELDS),
+        "CreatePlan": body(PLAN_FIELDS),
+        "CreateSubscription": body(SUBSCRIPTION_FIELDS),
+        "PauseSubscription": body(PAUSE_FIELDS),
+        "ResumeSubscription": body(RESUME_FIELDS),
+        "StopSubscription": body(STOP_FIELDS),
+        "ChangePlan": body(CHANGE_PLAN_FIELDS),
+        "BulkSubscriptions": body(BULK_FIELDS),
     }
 
 
@@ -177,7 +191,7 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
                 example={"customer_id": "cus_2bT9xQ", "description": "Coaching March",
                          "amount": 12100, "vat_rate": "21"}),
             "get": listing("List invoices", "Invoices", "InvoiceList",
-                           inputs.INVOICE_LIST_PARAMS, "listInvoices")},
+                           INVOICE_LIST_PARAMS, "listInvoices")},
         f"{prefix}/invoices/{{invoice_id}}": {"get": reading(
             "Get an invoice", "Invoices", "Invoice", invoice_id, "getInvoice")},
         f"{prefix}/invoices/{{invoice_id}}/pdf": {"get": operation(
@@ -224,7 +238,7 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
                 example={"customer_id": "cus_2bT9xQ", "plan": "plan_4hT8qZ",
                          "mandate": "md_5rT7wQ", "anchor_day": 1}),
             "get": listing("List subscriptions", "Subscriptions", "SubscriptionList",
-                           inputs.SUBSCRIPTION_LIST_PARAMS, "listSubscriptions")},
+                           SUBSCRIPTION_LIST_PARAMS, "listSubscriptions")},
         f"{prefix}/subscriptions/{{subscription_id}}": {"get": reading(
             "Get a subscription", "Subscriptions", "Subscription", subscription_id,
             "getSubscription")},
@@ -272,7 +286,7 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
             "Change many subscriptions", "Subscriptions", "billing:write",
             {"200": ok("SubscriptionList", "The subscriptions changed.", True),
              **write_errors},
-            description=f"Up to {inputs.MAX_BULK} operations (`pause`, `resume`, `stop`, "
+            description=f"Up to {MAX_BULK} operations (`pause`, `resume`, `stop`, "
                         "`change_plan`, with the same fields as the single endpoints), all "
                         "or nothing: if any is refused, 422 lists each refusal by position "
                         "(`operations[3].plan`) and nothing changed.",

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.api import billing_openapi, collection_openapi
+from portal.api.billing_openapi import REQUIRED_BODIES as BILLING_BODIES
+from portal.api.billing_openapi import TAGS as BILLING_TAGS
+from portal.api.billing_openapi import paths as billing_paths
+from portal.api.billing_openapi import schemas as billing_schemas
+from portal.api.collection_openapi import TAGS as COLLECTION_TAGS
+from portal.api.collection_openapi import paths as collection_paths
+from portal.api.collection_openapi import schemas as collection_schemas
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
 from portal.api.inputs import (
@@ -285,8 +291,8 @@ def _schemas(config: Any) -> dict[str, Any]:
         },
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
-        **collection_openapi.schemas(config),
-        **billing_openapi.schemas(config),
+        **collection_schemas(config),
+        **billing_schemas(config),
     }
 
 
@@ -351,7 +357,7 @@ IDEMPOTENCY_PARAMETER = {
 
 
 REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment",
-                   "CreateDebit", *billing_openapi.REQUIRED_BODIES)
+                   "CreateDebit", *BILLING_BODIES)
 
 
 def _created(name: str, description: str) -> dict[str, Any]:
@@ -497,12 +503,12 @@ def _paths(config: Any) -> dict[str, Any]:
             "Get an event", "Events", "events:read",
             {"200": _ok("Event", "The event."), **not_found},
             parameters=[event_id], operation_id="getEvent")},
-        **collection_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
-                                   path_id=_path_id, parameter=_parameter, write=write,
-                                   write_errors=WRITE_ERRORS, prefix=PREFIX),
-        **billing_openapi.paths(config, operation=_operation, problem=_problem, ok=_ok,
-                                created=_created, path_id=_path_id, parameter=_parameter,
-                                write=write, write_errors=WRITE_ERRORS, prefix=PREFIX),
+        **collection_paths(config, operation=_operation, problem=_problem, ok=_ok,
+                           path_id=_path_id, parameter=_parameter, write=write,
+                           write_errors=WRITE_ERRORS, prefix=PREFIX),
+        **billing_paths(config, operation=_operation, problem=_problem, ok=_ok,
+                        created=_created, path_id=_path_id, parameter=_parameter,
+                        write=write, write_errors=WRITE_ERRORS, prefix=PREFIX),
     }
 
 
@@ -648,7 +654,7 @@ def build_spec(config: Any) -> dict[str, Any]:
                  {"name": "Payment requests", "description": "What customers owe, the "
                   "checkout, payments, refunds."},
                  {"name": "Events", "description": "What happened, as a pollable feed."},
-                 *collection_openapi.TAGS, *billing_openapi.TAGS],
+                 *COLLECTION_TAGS, *BILLING_TAGS],
         "paths": _paths(config),
         "webhooks": _webhooks(),
         "components": {

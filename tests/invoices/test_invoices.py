@@ -186,7 +186,7 @@ def test_a_payment_once_the_debit_is_at_the_bank_is_recorded_and_shows_as_overpa
 def test_a_refused_debit_falls_back_to_a_payment_request_and_says_why(
         session: Session, merchant: Merchant, billing: Billing, clock: Clock) -> None:
     mandate = active_mandate(session, merchant)
-    apply_transition(session, mandate, MandateAction.REVOKE, actor="test")
+    apply_transition(session, mandate, MandateAction.REVOKE, actor="test", now=clock.now)
     session.commit()
     invoice = invoice_for(session, merchant, billing, clock, customer=mandate.customer,
                           mandate=mandate)

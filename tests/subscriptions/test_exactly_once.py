@@ -183,7 +183,7 @@ def test_a_killed_scheduler_and_two_at_once_never_bill_a_period_twice(
     moment); once its claim has run out on the clock, two schedulers finish the work at once.
     Exactly once is read from the database: one row per (subscription, period), one invoice and
     one debit per row, the killed step's writes gone."""
-    count, stop_in_step = 8, 13
+    count, stop_in_step = 5, 13
     clock.now = STARTED
     subscriptions = _start(session, merchant, billing, count, STARTED)
     assert _begun(STARTED, TODAY) == BEGUN
