@@ -18,12 +18,6 @@ class Billing:
     #: A payment request stays payable this many days after the invoice's due date.
     request_ttl_days: int = 30
 
-    @classmethod
-    def from_config(cls, config: Any) -> Billing:
-        return cls(collections=CollectionPolicy.from_config(config),
-                   payments=PaymentSettings.from_config(config),
-                   request_ttl_days=int(config["PAYMENT_REQUEST_TTL_DAYS"]))
-
 
 def billing_of(app: Any) -> Billing:
     """The app's billing settings: the collections policy its adapters were built with (so a
