@@ -13,6 +13,8 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       "ses", "preq", "ptx", "rfd", "cbk", "pmd",
                       # collections: debits, pain.008 batches, imported return files
                       "dbt", "bat", "rti",
+                      # bank transactions (eMandates)
+                      "btx",
                       # billing: invoices, payments entered on them, plans, subscriptions
                       "in", "ipm", "plan", "sub"})
 

@@ -3,7 +3,7 @@ settings), plans, subscriptions with their pauses and billed periods, and the pa
 provider's settlements with each merchant's share
 
 Revision ID: 8c88dae76029
-Revises: e75ebee83ba0
+Revises: 3a538ed99f8e
 """
 import sqlalchemy as sa
 from alembic import op
@@ -11,7 +11,7 @@ from alembic import op
 import portal.db
 
 revision = "8c88dae76029"
-down_revision = "e75ebee83ba0"
+down_revision = "3a538ed99f8e"
 branch_labels = None
 depends_on = None
 
