@@ -13,8 +13,12 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       "ses", "preq", "ptx", "rfd", "cbk", "pmd",
                       # collections: debits, pain.008 batches, imported return files
                       "dbt", "bat", "rti",
-                      # bank transactions (eMandates); console staff invitations
-                      "btx", "sti"})
+                      # bank transactions (eMandates)
+                      "btx",
+                      # billing: invoices, payments entered on them, plans, subscriptions
+                      "in", "ipm", "plan", "sub",
+                      # console staff invitations
+                      "sti"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -6,7 +6,7 @@ become platform admins (demote them with ``staff role``). Open console sessions 
 factor: they end here, and everyone signs in again, enrolling TOTP.
 
 Revision ID: a69d8bef3413
-Revises: 3a538ed99f8e
+Revises: 8c88dae76029
 """
 from datetime import UTC, datetime
 
@@ -16,7 +16,7 @@ from alembic import op
 import portal.db
 
 revision = "a69d8bef3413"
-down_revision = "3a538ed99f8e"
+down_revision = "8c88dae76029"
 branch_labels = None
 depends_on = None
 
