@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from portal.adapters import get_adapters
 from portal.audit.service import record_audit
+from portal.bookkeeping.chart import weekly_chart
+from portal.bookkeeping.service import build_report, month_period
+from portal.collections.calendar import bank_today
 from portal.console.blueprint import bp
 from portal.console.dashboard import dashboard
 from portal.console.forms import ActionForm, ContactForm
@@ -45,8 +48,11 @@ def merchant_home(merchant_id: str):
                  actor=_actor(), merchant_id=g.merchant.id, now=now,
                  data={"staff": g.staff.public_id, "ip": request.remote_addr})
     db.commit()
+    month = f"{bank_today(now):%Y-%m}"
+    weeks = build_report(db, g.merchant.id, *month_period(month)).weeks
     return render_template("console/dashboard.html", merchant=g.merchant,
-                           board=dashboard(db, g.merchant, now=now), action_form=ActionForm())
+                           board=dashboard(db, g.merchant, now=now), action_form=ActionForm(),
+                           chart=weekly_chart(weeks), month=month)
 
 
 @bp.route("/merchants/<merchant_id>/settings", methods=["GET", "POST"])

@@ -87,6 +87,7 @@ def test_the_page_for_support_offers_replay_but_no_settings(app: Flask, session:
     assert page.status_code == 200
     assert "2 debits, € 20.00" in html and "Replay" in html and "Settings" not in html
     assert "1,000.00" not in html  # the other merchant's collection
+    assert 'id="weekly-chart"' in html and '<rect class="collected"' in html  # #15's chart
     assert client.get(f"/console/merchants/{other.public_id}/").status_code == 404
     session.expire_all()
     [view] = session.scalars(select(AuditEvent).where(

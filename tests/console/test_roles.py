@@ -99,6 +99,10 @@ ROUTES = [
     ("console.staff_list", "GET", "/console/staff", None, "staff"),
     ("console.staff_list", "POST", "/console/staff", "invite", "staff"),
     ("console.password", "GET", "/console/password", None, "own_account"),
+    ("console.bookkeeping", "GET", "/console/merchants/{m}/bookkeeping?month=2026-11", None,
+     "read"),
+    ("console.bookkeeping_csv", "GET", "/console/merchants/{m}/bookkeeping/2026-11/invoices.csv",
+     None, "read"),
 ]
 PERMISSIONS = {
     SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
