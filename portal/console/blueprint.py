@@ -136,6 +136,7 @@ def begin_session(staff: StaffUser, *, method: str, second_factor: bool) -> None
                              method=method, second_factor_at=now if second_factor else None)
     waiting = session.get(PENDING_NEXT)
     session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF's token cached for the secret just cleared
     session.permanent = True
     session[SESSION_TOKEN] = token
     if not second_factor and waiting:
