@@ -88,12 +88,10 @@ class Result:
 
 def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
                 settings: DeliverySettings, endpoint_room: Callable[[int], int],
-                skip: Collection[int] = ()) -> list[Claimed]:
+                skip: Collection[int] = (), commit: bool = True) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries, at most ``endpoint_room(merchant_id)`` per endpoint
-    and none of the endpoints in ``skip``; commits the claim."""
-    if session.get_bind().dialect.name == "sqlite":
-        # Take the write lock before reading, so no other worker claims in between.
-        session.execute(text("UPDATE webhook_delivery SET id = id WHERE 0"))
+    and none of the endpoints in ``skip``; commits the claim (or leaves that to the caller)."""
+    _write_lock(session)  # on SQLite, before reading: no other worker claims in between
     due = (select(D.id, D.merchant_id, D.locked_by, D.locked_at)
            .join(Merchant, Merchant.id == D.merchant_id)
            .where(D.status == Status.PENDING, D.next_attempt_at <= now,
@@ -111,7 +109,8 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
             per_endpoint[row.merchant_id] = count + 1
             taken.append(row)
     if not taken:
-        session.rollback()
+        if commit:
+            session.rollback()
         return []
     interrupted = [row for row in taken if row.locked_by is not None]
     if interrupted:
@@ -135,7 +134,8 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
                                   settings.public_base_url)
         claimed.append(Claimed(row.id, row.merchant_id, row.url, row.public_id, body, headers,
                                row.attempt_count, row.retry_step))
-    session.commit()
+    if commit:
+        session.commit()
     return claimed
 
 
@@ -153,9 +153,10 @@ def _record_interrupted(session: Session, rows: Sequence[Any], lease: timedelta)
 
 
 def complete_batch(session: Session, results: Sequence[Result], *, worker: str, now: datetime,
-                   settings: DeliverySettings) -> int:
-    """Record outcomes (attempt rows, delivery state, next attempt); commits. Outcomes whose
-    lease was lost meanwhile are dropped. Returns how many were recorded."""
+                   settings: DeliverySettings, commit: bool = True) -> int:
+    """Record outcomes (attempt rows, delivery state, next attempt); commits (or leaves that to
+    the caller). Outcomes whose lease was lost meanwhile are dropped. Returns how many were
+    recorded."""
     if not results:
         return 0
     _write_lock(session)
@@ -167,7 +168,8 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
     current = {row.id: row.attempt_count for row in fenced}
     kept = [r for r in results if current.get(r.claimed.id) == r.claimed.attempt_count]
     if not kept:
-        session.rollback()
+        if commit:
+            session.rollback()
         return 0
     session.execute(insert(WebhookAttempt), [
         {"delivery_id": r.claimed.id, "attempted_at": r.attempted_at,
@@ -207,7 +209,8 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
             retried)
     for result, step in special:
         _settle_final(session, result, step, now, settings)
-    session.commit()
+    if commit:
+        session.commit()
     return len(kept)
 
 

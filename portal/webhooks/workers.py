@@ -1,8 +1,7 @@
 """Delivery workers: many requests in flight per process, a share per endpoint, batched records.
 
 A :class:`Dispatcher` runs one event loop. Each round it records the outcomes gathered so far
-(one transaction), claims due deliveries for the free slots (one transaction), starts their
-requests, and waits until enough outcomes arrived or a short flush interval passed. An endpoint
+and claims due deliveries for the free slots in one transaction, starts their requests, and waits until enough outcomes arrived or a short flush interval passed. An endpoint
 never holds more than ``WEBHOOK_ENDPOINT_CONCURRENCY`` of the ``WEBHOOK_CONCURRENCY`` slots, and
 its deliveries are not even claimed while it has no room, so a slow or dead endpoint delays
 only itself. Database work runs in a thread; the loop keeps sending meanwhile.
@@ -107,19 +106,22 @@ class Dispatcher:
                    context=app.app_context)
 
     # -- database work, in a thread ------------------------------------------------------
-    def _room(self, merchant_id: int) -> int:
-        return self.settings.endpoint_concurrency - self.per_endpoint[merchant_id]
-
-    def _claim(self, limit: int) -> list[Claimed]:
-        full = [m for m, n in self.per_endpoint.items() if n >= self.settings.endpoint_concurrency]
+    def _exchange(self, results: list[Result], limit: int, room: dict[int, int]
+                  ) -> tuple[int, list[Claimed]]:
+        """One transaction: record ``results``, then claim up to ``limit`` due deliveries (at
+        most ``room[merchant]`` more for an endpoint that has requests in flight)."""
+        full = [merchant for merchant, left in room.items() if left <= 0]
+        default = self.settings.endpoint_concurrency
         with self.context(), self.factory() as session:
-            return claim_batch(session, worker=self.worker, now=self.clock(), limit=limit,
-                               settings=self.settings, endpoint_room=self._room, skip=full)
-
-    def _complete(self, results: list[Result]) -> int:
-        with self.context(), self.factory() as session:
-            return complete_batch(session, results, worker=self.worker, now=self.clock(),
-                                  settings=self.settings)
+            now = self.clock()
+            recorded = complete_batch(session, results, worker=self.worker, now=now,
+                                      settings=self.settings, commit=False)
+            batch = claim_batch(session, worker=self.worker, now=now, limit=limit,
+                                settings=self.settings, skip=full, commit=False,
+                                endpoint_room=lambda merchant: room.get(merchant, default)
+                                ) if limit > 0 else []
+            session.commit()
+            return recorded, batch
 
     # -- the loop --------------------------------------------------------------------------
     async def _attempt(self, claimed: Claimed) -> Result:
@@ -131,15 +133,28 @@ class Dispatcher:
             outcome = Outcome(None, type(exc).__name__, 0, str(exc))
         return Result(claimed, outcome, attempted_at)
 
-    async def _fill(self) -> int:
-        """Claim due deliveries into the free slots and start them; how many started."""
-        free = self.settings.concurrency - len(self.in_flight)
-        if free <= 0:
+    async def _round(self, claim: bool = True) -> int:
+        """Record the outcomes gathered so far and claim due deliveries into the free slots, in
+        one transaction; start their requests and return how many started."""
+        free = self.settings.concurrency - len(self.in_flight) if claim else 0
+        if not self.results and free <= 0:
             return 0
-        batch = await asyncio.to_thread(self._claim, free)
+        # A snapshot: the requests in flight only ever free room while the claim runs.
+        room = {merchant: self.settings.endpoint_concurrency - count
+                for merchant, count in self.per_endpoint.items()}
+        results, self.results = self.results, []
+        try:
+            recorded, batch = await asyncio.to_thread(self._exchange, results, free, room)
+        except BaseException:
+            self.results = results + self.results  # kept for the next round (the lease holds)
+            raise
         for claimed in batch:
             self.per_endpoint[claimed.merchant_id] += 1
             self.in_flight[asyncio.create_task(self._attempt(claimed))] = claimed
+        if results:
+            self.recorded += recorded
+            async with self.progress:
+                self.progress.notify_all()
         return len(batch)
 
     async def _gather(self, timeout: float) -> None:
@@ -162,27 +177,13 @@ class Dispatcher:
             if done and self.results:
                 deadline = min(deadline, loop.time() + self.settings.flush_seconds)
 
-    async def _flush(self) -> None:
-        if not self.results:
-            return
-        results, self.results = self.results, []
-        try:
-            recorded = await asyncio.to_thread(self._complete, results)
-        except BaseException:
-            self.results = results + self.results  # kept for the next round (the lease holds)
-            raise
-        self.recorded += recorded
-        async with self.progress:
-            self.progress.notify_all()
-
     async def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set, then let the requests in flight finish and record
         them (each ends within its timeout)."""
         try:
             while not stop.is_set():
                 try:
-                    await self._flush()
-                    started = await self._fill()
+                    started = await self._round()
                 except Exception:  # e.g. the database restarting: log, wait, carry on
                     log.exception("webhook delivery round failed; retrying")
                     started = 0
@@ -200,8 +201,7 @@ class Dispatcher:
         permitting); returns how many outcomes were recorded."""
         try:
             while True:
-                await self._flush()
-                started = await self._fill()
+                started = await self._round()
                 if not started and not self.in_flight:
                     break
                 await self._gather(self.settings.timeouts.total + 1)
@@ -213,7 +213,7 @@ class Dispatcher:
     async def _finish(self) -> None:
         while self.in_flight:
             await self._gather(self.settings.timeouts.total + 1)
-        await self._flush()
+        await self._round(claim=False)
 
 
 def deliver_due(app: Flask, *, worker: str = "inline", transport: Transport | None = None) -> int:
