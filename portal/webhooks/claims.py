@@ -25,7 +25,7 @@ from portal.webhooks.delivery import event_body, request_headers
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from portal.webhooks.retries import parse_retry_after, retry_delay
 from portal.webhooks.sender import Outcome, Timeouts
-from portal.webhooks.service import disable_endpoint
+from portal.webhooks.service import disable_endpoint, signing_secrets
 
 Status = DeliveryStatus
 D = WebhookDelivery
@@ -125,12 +125,14 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
         select(D.id, D.merchant_id, D.url, D.attempt_count, D.retry_step, Event.public_id,
                Event.type, Event.created_at, Event.data)
         .join(Event, Event.id == D.event_id).where(D.id.in_(ids))).all()
-    merchants = {m.id: m for m in session.scalars(
+    # Each endpoint's secrets are opened once for the batch, and live no longer than it (a
+    # rotation takes effect with the next claim).
+    secrets = {m.id: signing_secrets(m, now) for m in session.scalars(
         select(Merchant).where(Merchant.id.in_({row.merchant_id for row in rows})))}
     claimed = []
     for row in rows:
         body = event_body(row)
-        headers = request_headers(merchants[row.merchant_id], row.public_id, body, now,
+        headers = request_headers(secrets[row.merchant_id], row.public_id, body, now,
                                   settings.public_base_url)
         claimed.append(Claimed(row.id, row.merchant_id, row.url, row.public_id, body, headers,
                                row.attempt_count, row.retry_step))
