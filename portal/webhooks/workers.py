@@ -86,9 +86,12 @@ class Dispatcher:
         self.in_flight: dict[asyncio.Task[Result], Claimed] = {}
         self.per_endpoint: Counter[int] = Counter()
         self.results: list[Result] = []
+        #: Loop time the oldest outcome not yet recorded came in (None: none waiting).
+        self._first_result: float | None = None
         #: Outcomes recorded so far, and a notice for whoever waits on progress (tests).
         self.recorded = 0
         self._progress: tuple[asyncio.AbstractEventLoop, asyncio.Condition] | None = None
+        self._wake: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     @property
     def progress(self) -> asyncio.Condition:
@@ -97,6 +100,14 @@ class Dispatcher:
         if self._progress is None or self._progress[0] is not loop:
             self._progress = (loop, asyncio.Condition())
         return self._progress[1]
+
+    @property
+    def wake(self) -> asyncio.Event:
+        """Set when a request finished or a round ended (one per event loop, as ``progress``)."""
+        loop = asyncio.get_running_loop()
+        if self._wake is None or self._wake[0] is not loop:
+            self._wake = (loop, asyncio.Event())
+        return self._wake[1]
 
     @classmethod
     def for_app(cls, app: Flask, *, worker: str, transport: Transport | None = None
@@ -133,29 +144,106 @@ class Dispatcher:
             outcome = Outcome(None, type(exc).__name__, 0, str(exc))
         return Result(claimed, outcome, attempted_at)
 
-    async def _round(self, claim: bool = True) -> int:
+    def _start(self, claimed: Claimed) -> None:
+        self.per_endpoint[claimed.merchant_id] += 1
+        task = asyncio.create_task(self._attempt(claimed))
+        self.in_flight[task] = claimed
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Result]) -> None:
+        """A request finished: its slot is free and its outcome waits for the next round."""
+        claimed = self.in_flight.pop(task)
+        self.per_endpoint[claimed.merchant_id] -= 1
+        if not self.per_endpoint[claimed.merchant_id]:
+            del self.per_endpoint[claimed.merchant_id]
+        if not task.cancelled():  # a cancelled one is left to its lease (sent again)
+            self.results.append(task.result())
+            if self._first_result is None:
+                self._first_result = asyncio.get_running_loop().time()
+        self.wake.set()
+
+    async def _round(self, claim: bool = True) -> tuple[int, int]:
         """Record the outcomes gathered so far and claim due deliveries into the free slots, in
-        one transaction; start their requests and return how many started."""
+        one transaction; start their requests. Returns (slots asked for, requests started)."""
         free = self.settings.concurrency - len(self.in_flight) if claim else 0
         if not self.results and free <= 0:
-            return 0
+            return 0, 0
         # A snapshot: the requests in flight only ever free room while the claim runs.
         room = {merchant: self.settings.endpoint_concurrency - count
                 for merchant, count in self.per_endpoint.items()}
-        results, self.results = self.results, []
+        results, self.results, first = self.results, [], self._first_result
+        self._first_result = None
         try:
             recorded, batch = await asyncio.to_thread(self._exchange, results, free, room)
         except BaseException:
             self.results = results + self.results  # kept for the next round (the lease holds)
+            self._first_result = first
             raise
         for claimed in batch:
-            self.per_endpoint[claimed.merchant_id] += 1
-            self.in_flight[asyncio.create_task(self._attempt(claimed))] = claimed
+            self._start(claimed)
         if results:
             self.recorded += recorded
             async with self.progress:
                 self.progress.notify_all()
-        return len(batch)
+        return free, len(batch)
+
+    async def _wait(self, timeout: float) -> None:
+        """Until a request finishes or a round ends, at most ``timeout`` seconds."""
+        wake = self.wake
+        wake.clear()
+        try:
+            await asyncio.wait_for(wake.wait(), max(timeout, 0))
+        except TimeoutError:
+            pass
+
+    async def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Deliver until ``stop`` is set, then let the requests in flight finish and record
+        them (each ends within its timeout).
+
+        The database round runs beside the requests, not between them: while one records and
+        claims, the requests in flight go on and finish, and the next round starts as soon as
+        this one ends, with what gathered meanwhile. A round starts when ``batch_size``
+        outcomes wait, when the oldest has waited ``flush_seconds``, or when slots are free and
+        the last claim filled all it asked for (more may be due); otherwise claims look again
+        every ``poll_seconds``."""
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        current: asyncio.Task[tuple[int, int]] | None = None
+        next_claim = loop.time()
+        try:
+            while not stop.is_set():
+                now = loop.time()
+                if current is not None and current.done():
+                    try:
+                        asked, started = current.result()
+                        next_claim = now if started and started >= asked else now + poll_seconds
+                    except Exception:  # e.g. the database restarting: log, wait, carry on
+                        log.exception("webhook delivery round failed; retrying")
+                        next_claim = now + poll_seconds
+                        if self._first_result is not None:
+                            self._first_result = now + poll_seconds - settings.flush_seconds
+                    current = None
+                free = settings.concurrency - len(self.in_flight)
+                flush_at = (None if self._first_result is None else now
+                            if len(self.results) >= settings.batch_size
+                            else self._first_result + settings.flush_seconds)
+                if current is None:
+                    due = [at for at in (flush_at, next_claim if free > 0 else None)
+                           if at is not None]
+                    if due and min(due) <= now:
+                        current = asyncio.create_task(self._round())
+                        current.add_done_callback(lambda _: self.wake.set())
+                        continue
+                    timeout = min([*(at - now for at in due), poll_seconds])
+                else:
+                    timeout = poll_seconds
+                await self._wait(timeout)
+            if current is not None:
+                await asyncio.gather(current, return_exceptions=True)
+            await self._finish()
+        finally:
+            if isinstance(self.transport, HttpTransport):
+                await self.transport.aclose()
 
     async def _gather(self, timeout: float) -> None:
         """Wait for outcomes: until a batch is full, ``flush_seconds`` after the first one, or
@@ -163,46 +251,21 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self.in_flight and len(self.results) < self.settings.batch_size:
+            if self._first_result is not None:
+                deadline = min(deadline, self._first_result + self.settings.flush_seconds)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            done, _ = await asyncio.wait(self.in_flight, timeout=remaining,
-                                         return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                claimed = self.in_flight.pop(task)
-                self.per_endpoint[claimed.merchant_id] -= 1
-                if not self.per_endpoint[claimed.merchant_id]:
-                    del self.per_endpoint[claimed.merchant_id]
-                self.results.append(task.result())
-            if done and self.results:
-                deadline = min(deadline, loop.time() + self.settings.flush_seconds)
-
-    async def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, then let the requests in flight finish and record
-        them (each ends within its timeout)."""
-        try:
-            while not stop.is_set():
-                try:
-                    started = await self._round()
-                except Exception:  # e.g. the database restarting: log, wait, carry on
-                    log.exception("webhook delivery round failed; retrying")
-                    started = 0
-                if self.in_flight:
-                    await self._gather(poll_seconds)
-                elif not started:
-                    await asyncio.sleep(poll_seconds)
-            await self._finish()
-        finally:
-            if isinstance(self.transport, HttpTransport):
-                await self.transport.aclose()
+            await self._wait(remaining)
 
     async def drain(self) -> int:
         """Deliver everything due now, including what falls due while doing it (the clock
         permitting); returns how many outcomes were recorded."""
         try:
             while True:
-                started = await self._round()
-                if not started and not self.in_flight:
+                _, started = await self._round()
+                # (Outcomes of requests that ended during the round wait for the next one.)
+                if not started and not self.in_flight and not self.results:
                     break
                 await self._gather(self.settings.timeouts.total + 1)
             return self.recorded
