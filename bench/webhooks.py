@@ -112,12 +112,13 @@ def receiver_process(scratch: Path, delays: dict[str, float] | None = None
                                cwd=ROOT)
     base = f"http://127.0.0.1:{port}/hooks"
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.post(base + "/ping", content=b"{}", headers={"webhook-id": "evt_ping"})
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    with httpx.Client() as client:  # one client: each new one loads the CA bundle again
+        while time.monotonic() < deadline:
+            try:
+                client.post(base + "/ping", content=b"{}", headers={"webhook-id": "evt_ping"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
     try:
         yield base, report
     finally:
