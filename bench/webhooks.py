@@ -308,7 +308,10 @@ def run_backend(backend: str, url: str, scratch: Path, args: argparse.Namespace)
         portal.point_at(base)
         fast_merchants = portal.merchants[1:]
         with workers(url, instance, args.workers):
-            tick, per_tick = 0.05, max(ENDPOINTS, int(args.mixed_rate * 0.05))
+            # One event per endpoint each tick, as many ticks as the rate asks for (at 100/s:
+            # ten every 0.1 s).
+            per_tick = ENDPOINTS
+            tick = per_tick / args.mixed_rate
             before = portal.succeeded(fast_merchants)
             for _ in range(int(args.mixed_seconds / tick)):  # events arriving steadily
                 started = time.perf_counter()
