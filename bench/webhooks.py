@@ -222,13 +222,13 @@ def workers(url: str, instance: Path, count: int) -> Iterator[None]:
            "PORTAL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "PORTAL_LOG_LEVEL": "WARNING",
            "PORTAL_WEBHOOK_CONCURRENCY": str(CONCURRENCY),
            "PORTAL_WEBHOOK_ENDPOINT_CONCURRENCY": str(ENDPOINT_CONCURRENCY),
-           "PORTAL_WEBHOOK_TIMEOUT_SECONDS": "15"}
+           "PORTAL_WEBHOOK_TIMEOUT_SECONDS": "15", "PORTAL_WEBHOOK_POLL_SECONDS": "0.02"}
     processes = []
     try:
         for number in range(count):
             log = instance / f"worker-{number}.log"
             processes.append(subprocess.Popen(
-                [str(FLASK), "--app", "portal", "worker", "--poll", "0.02"], cwd=ROOT, env=env,
+                [str(FLASK), "--app", "portal", "worker", "--poll", "1"], cwd=ROOT, env=env,
                 stdout=log.open("w"), stderr=subprocess.STDOUT))
             wait_for(lambda log=log: "running" in log.read_text(), 300, 0.05)
         yield

@@ -91,7 +91,6 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
                 skip: Collection[int] = (), commit: bool = True) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries, at most ``endpoint_room(merchant_id)`` per endpoint
     and none of the endpoints in ``skip``; commits the claim (or leaves that to the caller)."""
-    _write_lock(session)  # on SQLite, before reading: no other worker claims in between
     due = (select(D.id, D.merchant_id, D.locked_by, D.locked_at)
            .join(Merchant, Merchant.id == D.merchant_id)
            .where(D.status == Status.PENDING, D.next_attempt_at <= now,
@@ -101,6 +100,14 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
            .with_for_update(of=D, skip_locked=True))
     if skip:
         due = due.where(D.merchant_id.not_in(list(skip)))
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        # An idle poll only reads: the write lock (which web requests wait for) is taken only
+        # when something is due. The read ends first, so the claim sees the latest rows.
+        nothing_due = session.execute(due.limit(1)).first() is None
+        session.rollback()
+        if nothing_due:
+            return []
+    _write_lock(session)  # on SQLite, before reading: no other worker claims in between
     taken: list[Any] = []
     per_endpoint: dict[int, int] = {}
     for row in session.execute(due):

@@ -274,8 +274,11 @@ class Dispatcher:
                 await self.transport.aclose()
 
     async def _finish(self) -> None:
+        """Record outcomes as the requests in flight end (each within its timeout)."""
         while self.in_flight:
             await self._gather(self.settings.timeouts.total + 1)
+            if self.results:
+                await self._round(claim=False)
         await self._round(claim=False)
 
 
@@ -286,8 +289,10 @@ def deliver_due(app: Flask, *, worker: str = "inline", transport: Transport | No
 
 def start_dispatcher(app: Flask, stop: threading.Event, poll_seconds: float,
                      worker: str) -> threading.Thread:
-    """A thread running a dispatcher beside the job loop of a worker (or web) process."""
+    """A thread running a dispatcher beside the job loop of a worker (or web) process; it looks
+    for due deliveries every ``poll_seconds`` or ``WEBHOOK_POLL_SECONDS``, whichever is less."""
     dispatcher = Dispatcher.for_app(app, worker=worker)
+    poll_seconds = min(poll_seconds, float(app.config["WEBHOOK_POLL_SECONDS"]))
     thread = threading.Thread(target=lambda: asyncio.run(dispatcher.run(stop, poll_seconds)),
                               name="portal-webhooks", daemon=True)
     thread.start()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
+from dataclasses import replace
 
 from flask import Flask
 from sqlalchemy import select
@@ -205,3 +206,43 @@ def test_the_transport_keeps_one_client_per_endpoint_and_closes_idle_ones(
     assert clients and max(clients) <= 1  # never more than max_idle idle clients kept
     assert all(len(receiver.requests) == 2 for receiver in receivers)
     assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 6}
+
+
+def test_stopping_records_outcomes_while_the_last_requests_are_in_flight(
+        app: Flask, session: Session, clock: Clock) -> None:
+    [held_merchant, other] = [make_merchant(session) for _ in range(2)]
+    with app.app_context():
+        configure_endpoint(session, held_merchant, "https://held.example/portal")
+        configure_endpoint(session, other, "https://other.example/portal")
+    session.commit()
+    [held_event] = _emit(app, session, held_merchant, 1)
+    _emit(app, session, other, 1)
+    transport = HeldEndpoint(held_event)
+    stop = threading.Event()
+    recorded: list[int] = []
+
+    async def scenario() -> None:
+        dispatcher = Dispatcher.for_app(app, worker="w", transport=transport)
+        dispatcher.settings = replace(dispatcher.settings, flush_seconds=0)
+        inner_done = dispatcher._done
+
+        def done(task: asyncio.Task[Result]) -> None:
+            inner_done(task)
+            stop.set()  # asked to stop with an outcome waiting and a request in flight
+
+        dispatcher._done = done  # type: ignore[method-assign]
+        running = asyncio.create_task(dispatcher.run(stop, poll_seconds=0.01))
+        while not stop.is_set():
+            await asyncio.sleep(0)
+        async with dispatcher.progress:  # the waiting outcome is recorded before the last ends
+            await dispatcher.progress.wait_for(lambda: dispatcher.recorded == 1)
+        transport.release.set()
+        await running
+        recorded.append(dispatcher.recorded)
+
+    # In a thread: a loop that never yields would hang the test instead of failing it.
+    thread = threading.Thread(target=lambda: asyncio.run(scenario()), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive() and recorded == [2]
+    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 2}
