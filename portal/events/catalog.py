@@ -5,8 +5,13 @@ from __future__ import annotations
 
 _MANDATE = "`mandate`, `status`, `previous_status`"
 _INVITATION = "`invitation`, `mandate`"
+_BANK = ("`mandate`, `transaction`, `kind` (`new`, `amend`, `cancel`), `outcome`, `reason`, "
+         "`debtor_bank`")
 _REQUEST = ("`payment_request`, `status`, `previous_status`, `amount`, `paid_amount`, "
             "`open_amount`, `refunded_amount`, `invoice_number`")
+_INVOICE = ("`invoice`, `number`, `status`, `customer`, `amount`, `paid_amount`, "
+            "`open_amount`, `issue_date`, `due_date`, `collection`, `collection_id`")
+_SUBSCRIPTION = "`subscription`, `status`, `customer`, `plan`, `mandate`, `stored_mandate`"
 _REFUND = "`refund`, `status`, `amount`, `payment`, `payment_request`, `automatic`"
 
 #: type → (when it is emitted, what ``data`` holds).
@@ -26,6 +31,19 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "mandate.revoked": ("Ended after it was active.", _MANDATE),
     "mandate.expired": ("Never signed in time, or unused too long.", _MANDATE),
     "mandate.amended": ("The account, name or reference of an active mandate changed.", _MANDATE),
+    "mandate.bank_pending": (("At the debtor's bank: the debtor finished, the bank is still "
+                              "processing (e.g. a second signer)."), _BANK),
+    "mandate.bank_not_authorised": (("At the debtor's bank: the signer may not sign for the "
+                                     "company; the link stays usable for someone who may."),
+                                    _BANK),
+    "mandate.bank_rejected": ("At the debtor's bank: the bank did not accept the mandate.",
+                              _BANK),
+    "mandate.bank_cancelled": ("At the debtor's bank: the debtor stopped without signing.",
+                               _BANK),
+    "mandate.bank_expired": ("At the debtor's bank: the request expired unfinished.", _BANK),
+    "mandate.bank_failed": ("At the debtor's bank: the bank could not complete it.", _BANK),
+    "invitation.created": (("A link to amend a mandate or cancel a B2B mandate at the debtor's "
+                            "bank was created."), f"{_INVITATION}, `purpose`"),
     "invitation.opened": ("The customer first opened the signing link.", _INVITATION),
     "invitation.sent": ("The invitation email or SMS was handed over.",
                         f"{_INVITATION}, `channel`"),
@@ -92,4 +110,33 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                          "`mandate`, `reason_code`, `reason`, `debit`, `amendment_invitation`"),
     "customer.flagged": ("The debtor's bank blocks your collections (SL01).",
                          "`customer`, `reason_code`, `reason`, `debit`"),
+    # invoices and subscriptions
+    "invoice.created": (("An invoice was made with its one collection: a debit on an active "
+                        "mandate, else a payment request."),
+                        f"{_INVOICE}; a subscription's also `subscription`, `period`"),
+    "invoice.paid": ("Everything owed arrived (collected, paid, or both).",
+                     f"{_INVOICE}, `previous_status`, `double_payment`"),
+    "invoice.overdue": ("The due date passed unpaid, and no first attempt is on its way.",
+                        f"{_INVOICE}, `previous_status`"),
+    "invoice.reopened": (("Money on a paid invoice was taken back (a return, a chargeback, "
+                          "MD06): it is owed again."),
+                         f"{_INVOICE}, `previous_status`, `reason`"),
+    "invoice.voided": ("You voided it; its collection was stopped.",
+                       f"{_INVOICE}, `previous_status`, `reason`"),
+    "subscription.created": ("A subscription was started.",
+                             f"{_SUBSCRIPTION}, `start_date`, `anchor_day`"),
+    "subscription.paused": ("A pause began: no period starting in it is billed.",
+                            f"{_SUBSCRIPTION}, `previous_status`, `paused_from`, `resume_on`"),
+    "subscription.resumed": ("The pause ended; billing goes on.",
+                             f"{_SUBSCRIPTION}, `previous_status`"),
+    "subscription.changed": (("Another plan applies from this period, or the subscription is "
+                             "collected on another mandate or card token (e.g. the one its "
+                             "first checkout payment set up)."),
+                             f"{_SUBSCRIPTION}, `previous_status`, `effective_from`, `previous_plan`"),
+    "subscription.stopped": ("It ended (at once, at a period's end, or with its term).",
+                             f"{_SUBSCRIPTION}, `previous_status`, `reason`"),
+    "subscription.period_billed": ("A period's invoice and its collection were made (once).",
+                                   (f"{_SUBSCRIPTION}, `period`, `period_start`, "
+                                    "`period_end` (its last day), `invoice`, `amount`, "
+                                    "`collection`, `collection_id`")),
 }
