@@ -106,6 +106,9 @@ DEFAULTS: dict[str, object] = {
     # holds at most its own share, never the others'.
     "WEBHOOK_CONCURRENCY": 64,
     "WEBHOOK_ENDPOINT_CONCURRENCY": 8,
+    # How often an idle delivery loop looks for due deliveries (at most the jobs' poll): a
+    # new event waits at most this long. Busy, it claims as slots free up.
+    "WEBHOOK_POLL_SECONDS": 0.25,
     # Sealing certificate (PKCS#12, with its chain); in development, issued by a local
     # development CA (<instance>/development-pki/) when missing.
     "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
