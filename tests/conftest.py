@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 from portal import create_app, migrate
 from portal.db import make_engine, state
 from signing import load_or_create_development_pki
+from tests import routing_cache
 from tests.pgcluster import PostgresCluster, find_pg_bin
+
+routing_cache.install()  # one compile of each URL builder per process, not per app (see module)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 BACKENDS = [
