@@ -27,8 +27,35 @@ BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
+#: Modules that prove pages, headers, translations and texts — nothing a database does
+#: differently — run on SQLite only. Everything touching transitions, locking, constraints,
+#: migrations or queries stays on both backends (tests/README.md, "Speed").
+SQLITE_ONLY = frozenset({
+    "tests/mail/test_headers.py",
+    "tests/payments/test_i18n.py",
+    "tests/production/test_headers.py",
+    "tests/production/test_logs.py",
+    "tests/production/test_metrics.py",
+    "tests/production/test_sandbox_rule.py",
+    "tests/sign/test_embed.py",
+    "tests/sign/test_i18n.py",
+    "tests/sign/test_page_cache.py",
+    "tests/sms/test_messages.py",
+    "tests/test_home.py",
+})
+ROOT = Path(__file__).resolve().parent.parent
 _database_numbers = itertools.count()
 _development_pki: Path | None = None  # one per test process, see development_pki()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests in SQLITE_ONLY get ``backend`` parametrised with SQLite alone."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if Path(metafunc.definition.path).relative_to(ROOT).as_posix() in SQLITE_ONLY:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("backend", ["sqlite"], indirect=True, ids=["sqlite"]))
 
 
 @pytest.fixture(scope="session")
