@@ -67,6 +67,8 @@ SQLITE_ONLY = frozenset({
 })
 ROOT = Path(__file__).resolve().parent.parent
 _database_numbers = itertools.count()
+#: The sandbox bank's keys, generated once per test process instead of once per test.
+SANDBOX_BANK_KEYS = Path(tempfile.mkdtemp(prefix="sandbox-bank-keys-"))
 _development_pki: Path | None = None  # one per test process, see development_pki()
 
 
@@ -177,6 +179,7 @@ def app_settings(database_url: str, instance: Path) -> dict:
         "PUBLIC_BASE_URL": "http://localhost",
         # Limits are proven in tests/test_rate_limits.py; elsewhere they would only get in the way.
         "RATELIMIT_ENABLED": False,
+        "SANDBOX_BANK_KEYS_PATH": str(SANDBOX_BANK_KEYS),
     }
 
 
