@@ -77,7 +77,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests in SQLITE_ONLY get ``backend`` parametrised with SQLite alone."""
     if "backend" not in metafunc.fixturenames:
         return
-    if Path(metafunc.definition.path).relative_to(ROOT).as_posix() in SQLITE_ONLY:
+    already = any("backend" in str(marker.args[0])
+                  for marker in metafunc.definition.iter_markers("parametrize"))
+    if not already and Path(metafunc.definition.path).relative_to(ROOT).as_posix() in SQLITE_ONLY:
         metafunc.definition.add_marker(
             pytest.mark.parametrize("backend", ["sqlite"], indirect=True, ids=["sqlite"]))
 
