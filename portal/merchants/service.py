@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.ids import new_public_id
 from portal.merchants.models import Merchant
+from portal.merchants.origins import frame_origin
 from portal.names import InvalidName, clean_name
 from portal.sepa import CreditorIdError, validate_creditor_id
 
@@ -49,18 +49,7 @@ class MerchantDetails:
 
 def normalise_origin(origin: str) -> str:
     """``https://shop.example`` form, or ValueError; http only for loopback development."""
-    parts = urlsplit(origin.strip())
-    loopback = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") or (
-        parts.hostname or ""
-    ).startswith("127.")
-    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
-        raise ValueError(f"{origin!r} must be an https:// origin")
-    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"{origin!r} must be an origin only (scheme://host[:port])")
-    if parts.username or parts.password:
-        raise ValueError(f"{origin!r} must not carry credentials")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    return frame_origin(origin)
 
 
 def _validate(details: MerchantDetails) -> dict[str, object]:

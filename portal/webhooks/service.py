@@ -115,7 +115,7 @@ def endpoint_disabled(session: Session, merchant: Merchant) -> bool:
 
 
 def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
-                       now: datetime | None = None) -> str:
+                       now: datetime | None = None, actor: str = "merchant") -> str:
     """Set the endpoint with a new ``whsec_`` secret (returned) and enable it; deliveries that
     wait (parked or backing off) are queued now, to the new URL."""
     url = validate_url(url)
@@ -133,13 +133,14 @@ def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
                         .values(url=url).execution_options(synchronize_session=False))
     queued = _queue_waiting(session, merchant, now)
     record_audit(session, action="webhook.configure", subject=merchant.public_id,
-                 actor="merchant", merchant_id=merchant.id, now=now,
+                 actor=actor, merchant_id=merchant.id, now=now,
                  data={"url": url, "previous_url": previous_url, "requeued": queued})
     return secret
 
 
 def rotate_secret(session: Session, merchant: Merchant, *,
-                  overlap: timedelta = timedelta(hours=24), now: datetime | None = None) -> str:
+                  overlap: timedelta = timedelta(hours=24), now: datetime | None = None,
+                  actor: str = "merchant") -> str:
     """Make a new secret current (returned); the old one still signs until ``now + overlap``.
     Rotating again within an overlap drops the oldest secret at once."""
     _require_endpoint(merchant)
@@ -150,7 +151,7 @@ def rotate_secret(session: Session, merchant: Merchant, *,
     set_secrets(session, merchant, secret, previous=previous if overlap else None,
                 previous_until=now + overlap)
     record_audit(session, action="webhook.rotate_secret", subject=merchant.public_id,
-                 actor="merchant", merchant_id=merchant.id, now=now,
+                 actor=actor, merchant_id=merchant.id, now=now,
                  data={"previous_valid_until": (now + overlap).isoformat() if overlap else None})
     return secret
 
@@ -219,7 +220,7 @@ def remove_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
 
 
 def replay_event(session: Session, merchant: Merchant, event_public_id: str, *,
-                 now: datetime | None = None) -> WebhookDelivery:
+                 now: datetime | None = None, actor: str = "merchant") -> WebhookDelivery:
     """A new delivery of one of the merchant's events, with the same ``webhook-id`` (a receiver
     that already processed it may ignore it); parked while the endpoint is disabled.
     LookupError if the event is not the merchant's."""
@@ -232,7 +233,7 @@ def replay_event(session: Session, merchant: Merchant, event_public_id: str, *,
     delivery = _new_delivery(event, merchant, now)
     session.add(delivery)
     queue_delivery(session, delivery, merchant, now)
-    record_audit(session, action="webhook.replay", subject=event.public_id, actor="merchant",
+    record_audit(session, action="webhook.replay", subject=event.public_id, actor=actor,
                  merchant_id=merchant.id, now=now, data={"delivery": delivery.public_id})
     return delivery
 
