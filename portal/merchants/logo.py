@@ -46,8 +46,10 @@ def reencode_logo(data: bytes) -> tuple[bytes, str]:
             image = ImageOps.exif_transpose(opened)  # apply the orientation, then drop EXIF
     except LogoError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, OSError, ValueError, SyntaxError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise LogoError(f"the image has too many pixels; at most "
+                        f"{MAX_LOGO_PIXELS[0]}×{MAX_LOGO_PIXELS[1]}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise LogoError("the file is not a PNG, JPEG or WebP image Pillow can read") from exc
     image.thumbnail(STORED_SIZE)
     transparent = image.mode in ("RGBA", "LA", "PA") or (
