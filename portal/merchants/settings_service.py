@@ -225,18 +225,18 @@ def update_schedules(session: Session, merchant: Merchant, *, reminder_days: str
             errors.update(exc.errors)
     if "retry_delays" in parsed and parsed["retry_delays"] is None:
         errors["retry_delays"] = "give the days before the 2nd and the 3rd attempt, e.g. 5, 10"
-    if errors:
-        raise MerchantInputError(errors)
+    # Judged field by field even after a refusal, so that every bad field is named at once.
     try:
-        update_reminder_schedules(session, merchant, invitation_days=parsed["reminder_days"],
-                                  payment_days=parsed["payment_reminder_days"], actor=actor,
+        update_reminder_schedules(session, merchant,
+                                  invitation_days=parsed.get("reminder_days"),
+                                  payment_days=parsed.get("payment_reminder_days"), actor=actor,
                                   now=now)
     except MerchantInputError as exc:
         errors.update(exc.errors)
     try:
         configure_collections(session, merchant.id, actor=actor, now=now,
                               route=(route or "").strip(),
-                              retry_delays_days=parsed["retry_delays"])
+                              retry_delays_days=parsed.get("retry_delays"))
     except SettingsError as exc:
         errors.update({"retry_delays" if name == "retry_delays_days" else name: message
                        for name, message in exc.errors.items()})
