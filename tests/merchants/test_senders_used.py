@@ -19,7 +19,6 @@ from tests.mail.conftest import invite_by_email
 from tests.sms.gateway_stub import GatewayStub
 
 
-
 def _sent_mail(app: Flask) -> email.message.EmailMessage:
     [path] = sorted((Path(app.instance_path) / "outbox").glob("*.eml"))
     return email.message_from_bytes(path.read_bytes(), policy=policy.default)
