@@ -52,6 +52,8 @@ def validate_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError("the webhook URL must be an absolute http:// or https:// URL")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise EndpointError("the webhook URL must not contain spaces or control characters")
     if len(url) > MAX_URL_LENGTH:
         raise EndpointError(f"the webhook URL must be at most {MAX_URL_LENGTH} characters")
     if parts.username or parts.password:

@@ -117,3 +117,14 @@ def test_the_log_lists_the_merchants_deliveries_newest_first_with_attempts(
     assert [d.event.public_id for d in delivery_log(session, merchant,
                                                     event_public_id=old.public_id)] == [
         old.public_id]
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example/in?q=\x00", "https://hooks.example/a b",
+                                 "https://hooks.example/\x1b[2J"])
+def test_an_endpoint_url_with_control_characters_is_refused_before_the_database(
+        session: Session, url: str) -> None:
+    merchant = make_merchant(session)
+    with pytest.raises(EndpointError, match="control characters"):
+        configure_endpoint(session, merchant, url)
+    session.flush()
+    assert merchant.webhook_url is None
