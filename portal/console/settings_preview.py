@@ -109,7 +109,8 @@ def _checkout_page(merchant: Merchant, branding: Branding, saved: bool, now: dat
 def _email(merchant: Merchant, branding: Branding, saved: bool, base_url: str,
            now: datetime) -> str:
     sample = _sample_merchant(merchant, branding)
-    logo_url = (f"{base_url}/brand/{merchant.public_id}/logo" if saved and branding.logo
+    # The real mail links the logo on PUBLIC_BASE_URL; the preview shows it from this host.
+    logo_url = (url_for("brand.logo", public_id=merchant.public_id) if saved and branding.logo
                 else _logo_data_url(branding))
     customer = SimpleNamespace(name=SAMPLE_CUSTOMER, locale=branding.locale)
     subject = gettext("%(name)s asks you to sign a direct debit mandate",

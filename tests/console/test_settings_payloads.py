@@ -25,7 +25,7 @@ from portal.merchants.settings_service import (
     validate_branding,
 )
 from portal.webhooks.service import configure_endpoint
-from tests.console.payloads import PAYLOADS, UNESCAPED_MARKERS
+from tests.console.payloads import PAYLOADS, SQL_INJECTION, UNESCAPED_MARKERS, XSS
 from tests.factories import make_invitation, make_merchant
 from tests.sign.driver import csrf_token
 
@@ -36,11 +36,12 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 BRANDING = {"display_name": "Bakkerij A", "primary_colour": "#1f4b99", "locale": "nl"}
 #: (path under the merchant's settings, the form's valid values, fields to try, tail prefix).
 FORMS = [
+    ("", {"contact_email": "ops@a.example", "reply_to_email": ""},
+     ("contact_email", "reply_to_email"), {}),
     ("/branding", BRANDING, ("display_name", "primary_colour", "locale"), {}),
     ("/branding/preview/sign", BRANDING, ("display_name", "primary_colour", "locale"), {}),
     ("/branding/preview/checkout", BRANDING, ("display_name",), {}),
     ("/branding/preview/email", BRANDING, ("display_name", "primary_colour"), {}),
-    ("/branding/preview/pdf", BRANDING, ("display_name",), {}),
     ("/embedding", {"frame_origins": "https://shop.example"}, ("frame_origins",), {}),
     ("/senders", {"mail_from_name": "Bol", "reply_to_email": "", "sms_sender_id": "Bol"},
      ("mail_from_name", "reply_to_email", "sms_sender_id"), {}),
@@ -100,6 +101,11 @@ def test_every_settings_field_takes_the_corpus_without_harm(
                 if response.status_code == 303:  # accepted: its page shows it, escaped
                     page = console.get(response.headers["Location"]).get_data(as_text=True)
                     _assert_escaped(page, f"{path} {field} saved")
+    for payload in (XSS[0], SQL_INJECTION[3]):  # a PDF takes a second: two, not the corpus
+        response = console.post(base + "/branding/preview/pdf", data={
+            **BRANDING, "display_name": payload, "csrf_token": token})
+        if response.status_code != 200 or not response.data.startswith(b"%PDF-"):
+            failures.append(("/branding/preview/pdf", payload, response.status_code))
     assert failures == []
     # What branding was accepted last shows escaped in every saved preview and the mail.
     console.post(base + "/branding", data={**BRANDING, "csrf_token": token,
