@@ -10,6 +10,7 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
+from portal.db import RowRead
 from portal.events.service import emit_event
 from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
@@ -96,7 +97,7 @@ class OpenLink:
     refund_verification: bool = False
 
 
-_LINK_STATE = (
+_LINK_STATE = RowRead(
     select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
            Invitation.opened_at, Mandate.status, Mandate.version, Customer.locale,
            Merchant.refund_verification)
@@ -110,8 +111,7 @@ def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     """The state of an already-opened, signable invitation; None for anything else (the full
     path handles first opens and refusals). One statement, on ``DatabaseState.reads`` (in
     autocommit: no BEGIN and ROLLBACK round trips on this hot path)."""
-    with engine.connect() as connection:
-        row = connection.execute(_LINK_STATE, {"public_id": public_id}).first()
+    row = _LINK_STATE.first(engine, public_id=public_id)
     if row is None or row.opened_at is None or refusal(
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:
         return None
