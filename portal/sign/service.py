@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
 from portal.db import RowRead
@@ -39,6 +39,15 @@ class LinkRefused(Exception):
         self.invitation = invitation
 
 
+#: The invitation with what every signing page shows of it (mandate, customer, merchant), in
+#: one statement rather than one per relationship; built once.
+_INVITATION_BY_ID = (
+    select(Invitation)
+    .options(joinedload(Invitation.mandate).joinedload(Mandate.customer),
+             joinedload(Invitation.merchant))
+    .where(Invitation.public_id == bindparam("public_id")))
+
+
 def load_invitation(session: Session, token: str, secret_key: str,
                     fallbacks: list[str]) -> Invitation:
     """The invitation a token names, whatever its state; LinkRefused if the token is bad."""
@@ -48,7 +57,7 @@ def load_invitation(session: Session, token: str, secret_key: str,
         raise LinkRefused(LinkRefusal.INVALID) from None
     invitation = None
     if looks_like(public_id, "inv"):
-        invitation = session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+        invitation = session.scalar(_INVITATION_BY_ID, {"public_id": public_id})
     if invitation is None:
         raise LinkRefused(LinkRefusal.UNKNOWN)
     return invitation
