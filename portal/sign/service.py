@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
@@ -39,13 +40,15 @@ class LinkRefused(Exception):
         self.invitation = invitation
 
 
-#: The invitation with what every signing page shows of it (mandate, customer, merchant), in
-#: one statement rather than one per relationship; built once.
-_INVITATION_BY_ID = (
-    select(Invitation)
-    .options(joinedload(Invitation.mandate).joinedload(Mandate.customer),
-             joinedload(Invitation.merchant))
-    .where(Invitation.public_id == bindparam("public_id")))
+@functools.cache
+def _invitation_by_id() -> Select[tuple[Invitation]]:
+    """The invitation with what every signing page shows of it (mandate, customer, merchant),
+    in one statement rather than one per relationship; built once, on first use (its loader
+    options need every mapper configured)."""
+    return (select(Invitation)
+            .options(joinedload(Invitation.mandate).joinedload(Mandate.customer),
+                     joinedload(Invitation.merchant))
+            .where(Invitation.public_id == bindparam("public_id")))
 
 
 def load_invitation(session: Session, token: str, secret_key: str,
@@ -57,7 +60,7 @@ def load_invitation(session: Session, token: str, secret_key: str,
         raise LinkRefused(LinkRefusal.INVALID) from None
     invitation = None
     if looks_like(public_id, "inv"):
-        invitation = session.scalar(_INVITATION_BY_ID, {"public_id": public_id})
+        invitation = session.scalar(_invitation_by_id(), {"public_id": public_id})
     if invitation is None:
         raise LinkRefused(LinkRefusal.UNKNOWN)
     return invitation
