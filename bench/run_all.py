@@ -26,7 +26,8 @@ from bench.report import Figure, table
 SHORT: list[tuple[str, list[str], bool]] = [
     ("pdf.py", ["--n", "8"], True),
     ("webhooks.py", ["--short"], True),
-    ("http.py", ["--seconds", "5", "--flows", "80"], True),
+    ("http.py", ["--seconds", "3", "--rounds", "2", "--flows", "48", "--profile-flows", "8"],
+     True),
     # The speed ratio against sepaxml on a batch it can build in seconds, then our memory at the
     # size the target names (sepaxml needs minutes there).
     ("pain008.py", ["--count", "20000"], True),
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="each bench's own (longer) defaults")
     args = parser.parse_args()
     started, load_before = time.monotonic(), os.getloadavg()
+    durations: list[tuple[str, float]] = []
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as results:
         env = {**os.environ, "BENCH_RESULTS": results.name}
         for script, short, in_long_run in SHORT:
@@ -47,13 +49,17 @@ def main() -> None:
                 continue
             arguments = [] if args.long else short
             print(f"\n== bench/{script} {' '.join(arguments)}", flush=True)
+            began = time.monotonic()
             subprocess.run([sys.executable, str(BENCH / script), *arguments],
                            env=env, check=True)
+            durations.append((script, time.monotonic() - began))
         figures = [Figure(**json.loads(line)) for line in results.read().splitlines()]
     load_after = os.getloadavg()
     print(f"\n{len(figures)} figures in {time.monotonic() - started:.0f} s on {os.cpu_count()} "
           f"CPUs; load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
           f"(1 min), {load_after[1]:.2f} (5 min)\n")
+    print("time per bench: " + ", ".join(f"{script} {seconds:.0f} s"
+                                         for script, seconds in durations) + "\n")
     print(table(figures))
     missed = [f.name for f in figures if f.met is False]
     print(f"\ntargets met: {sum(f.met is True for f in figures)} of "
