@@ -150,7 +150,7 @@ class RowRead:
     objects) costs several times the query itself on SQLite; this skips only that machinery,
     not the pool (checkout, return, invalidation of a broken connection)."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self.Row = namedtuple("Row", [column.key for column in statement.selected_columns])  # type: ignore[misc]
         self._compiled: dict[tuple[str, str], _CompiledRead] = {}
@@ -185,7 +185,7 @@ class RowRead:
 class _CompiledRead:
     """A statement's SQL for one dialect, how its parameters are passed and its values read."""
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         #: Parameter names in order for positional paramstyles (SQLite's ``?``), else None.

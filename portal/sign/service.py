@@ -41,7 +41,7 @@ class LinkRefused(Exception):
 
 
 @functools.cache
-def _invitation_by_id() -> Select[tuple[Invitation]]:
+def _invitation_by_id() -> Select[Invitation]:
     """The invitation with what every signing page shows of it (mandate, customer, merchant),
     in one statement rather than one per relationship; built once, on first use (its loader
     options need every mapper configured)."""
