@@ -60,6 +60,12 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     # Whenever a sandbox is in use, every page says so (a staging site, or development).
     app.context_processor(lambda: {"test_mode": get_adapters(app).test_mode})
     csrf.exempt(verification_bp)  # providers post webhooks; they carry no browser session
+    if "banks" in running.sandboxes:  # the sandbox bank's iDx endpoints and pages, likewise
+        from portal.banks.sandbox.views import bp as sandbox_bank_bp
+        from portal.banks.sandbox.views import idx_endpoint
+
+        app.register_blueprint(sandbox_bank_bp)
+        csrf.exempt(idx_endpoint)  # iDx requests are signed XML, not browser forms
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
     return app
 

@@ -86,6 +86,18 @@ def check_mail(app: Flask) -> list[str]:
     return []
 
 
+def check_bank(app: Flask, now: datetime) -> list[str]:
+    """A real acquirer's configuration, every mistake named (the adapters refuse an unknown
+    ``BANK`` and the sandbox bank in production themselves)."""
+    from portal.banks.checks import check_emandates, check_expiration
+    from portal.banks.factory import bank_name
+
+    bank = bank_name(app.config)
+    if bank == "emandates":
+        return check_emandates(app.config, now)
+    return check_expiration(app.config) if bank == "sandbox" else []
+
+
 def check_public_url(app: Flask) -> list[str]:
     url = app.config["PUBLIC_BASE_URL"]
     if app.config["ENV"] == "production" and not url.startswith("https://"):
@@ -148,7 +160,7 @@ def run_checks(app: Flask, now: datetime | None = None) -> list[str]:
     checks: list[Callable[[], list[str]]] = [
         lambda: check_database(app), lambda: check_signing_certificate(app, now),
         lambda: check_sealing(app, now),
-        lambda: check_mail(app), lambda: check_public_url(app)]
+        lambda: check_mail(app), lambda: check_bank(app, now), lambda: check_public_url(app)]
     return [problem for check in checks for problem in check()]
 
 

@@ -15,10 +15,13 @@ from flask.cli import AppGroup, with_appcontext
 from portal import migrate
 from portal.adapters import get_adapters
 from portal.audit.service import StatementError, head_statement, parse_statements, verify_chain
+from portal.banks.evidence import check_sealed_report
 from portal.collections.cli import demo_hints
 from portal.db import session_scope, state
+from portal.documents.service import BANK_REPORT_FILE
 from portal.jobs.worker import worker_command
 from portal.mandates.links import Links
+from portal.mandates.models import Scheme, SigningMethod
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import (
     MerchantDetails,
@@ -31,8 +34,10 @@ from portal.payments.models import Collect
 from portal.payments.service import PaymentSettings, RequestSpec, create_payment_request
 from portal.webhooks.cli import webhooks_cli
 from portal.webhooks.service import EndpointError, configure_endpoint
-from signing import verify
+from signing import VerificationReport, verify
 
+#: The demo offers both ways of signing a Core mandate: the cent and the (sandbox) bank.
+DEMO_SIGNING_METHODS = (SigningMethod.PAYMENT_VERIFICATION, SigningMethod.BANK_EMANDATE)
 db_cli = AppGroup("db", help="Database schema migrations.")
 merchant_cli = AppGroup("merchant", help="Merchants.")
 audit_cli = AppGroup("audit", help="The audit trail.")
@@ -130,15 +135,28 @@ def demo(base_url: str | None) -> None:
     config = current_app.config
     base = (base_url or config["PUBLIC_BASE_URL"]).rstrip("/")
     links = Links(base, config["SECRET_KEY"], tuple(config["SECRET_KEY_FALLBACKS"]))
-    now = get_adapters().clock()
+    adapters = get_adapters()
+    now = adapters.clock()
+    bank = adapters.bank is not None  # bank signing configured (the sandbox bank by default)
+    methods = DEMO_SIGNING_METHODS if bank else (SigningMethod.PAYMENT_VERIFICATION,)
+    b2b_link = None
     with session_scope() as session:
         merchant = find_by_creditor_id(session, DEMO_MERCHANT.creditor_id)
         if merchant is None:
             merchant = create_merchant(session, DEMO_MERCHANT, actor="demo")
+            merchant.signing_methods = [m.value for m in DEMO_SIGNING_METHODS]
         invitation = invite_customer(session, merchant, InvitationRequest(
             customer_name="Sam de Vries", customer_email="sam@example.org", locale="nl",
-            external_reference="DEMO-001"), actor="demo", now=now)
+            external_reference="DEMO-001", signing_methods=methods), actor="demo",
+            now=now, bank_available=bank)
         link = links.invitation_url(invitation.public_id, invitation.expires_at)
+        if bank:  # B2B is signed only at the debtor's bank
+            b2b = invite_customer(session, merchant, InvitationRequest(
+                customer_name="De Vries Holding B.V.", customer_email="finance@devries.example",
+                locale="nl", external_reference="DEMO-B2B-001", scheme=Scheme.B2B,
+                signing_methods=(SigningMethod.BANK_EMANDATE,), max_amount_cents=250000,
+                reason="Groothandel Demo Sportclub"), actor="demo", now=now, bank_available=True)
+            b2b_link = links.invitation_url(b2b.public_id, b2b.expires_at)
         merchant.offer_mandate_at_checkout = True
         request = create_payment_request(session, merchant, RequestSpec(
             amount_cents=2750, description="Membership, March", invoice_number="DEMO-2030-03",
@@ -153,6 +171,8 @@ def demo(base_url: str | None) -> None:
     click.echo("")
     click.echo(f"  Demo merchant:    {merchant_name}")
     click.echo(f"  Sign a mandate:   {link}")
+    if b2b_link:
+        click.echo(f"  Sign B2B at the (sandbox) bank: {b2b_link}")
     for line in collection_hints:
         click.echo(line)
     click.echo(f"  Pay a request:    {pay_link}")
@@ -228,33 +248,56 @@ def mandate_verify(pdf: Path) -> None:
     for name, attachment in sorted(report.attachments.items()):
         click.echo(f"attachment:           {name} ({attachment.mime_type}, "
                    f"{len(attachment.data)} bytes, {attachment.relationship})")
-    for reason in report.reasons:
+    reasons = [*report.reasons, *_bank_report_problems(report)]
+    for reason in reasons:
         click.echo(f"problem: {reason}", err=True)
-    click.echo("VALID" if report.ok else "INVALID")
-    sys.exit(0 if report.ok else 1)
+    ok = report.ok and not reasons
+    click.echo("VALID" if ok else "INVALID")
+    sys.exit(0 if ok else 1)
+
+
+def _bank_report_problems(report: VerificationReport) -> list[str]:
+    """A mandate signed at the bank carries the bank's pain.012: re-check its signature offline
+    and that it is the report the sealed evidence names."""
+    evidence = report.evidence or {}
+    attachment = report.attachments.get(BANK_REPORT_FILE)
+    if attachment is None:
+        if evidence.get("method") == "bank_emandate":
+            return [f"signed at the bank, but {BANK_REPORT_FILE} is missing"]
+        return []
+    check = check_sealed_report(attachment.data, evidence)
+    click.echo(f"bank signature:       {'yes' if check.ok else 'NO'}"
+               f"{f' ({check.signer_subject})' if check.signer_subject else ''}")
+    if check.validation_reference:
+        click.echo(f"validation reference: {check.validation_reference}")
+    return check.reasons
 
 
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs.
     import portal.collections.jobs
     import portal.documents.jobs
+    import portal.emandates.jobs
     import portal.mail.jobs
     import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
     import portal.webhooks.notices  # noqa: F401
+    from portal.banks.cli import banks_cli
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.documents.cli import retimestamp_command
     from portal.keys.cli import keys_cli
     from portal.mail.cli import mail_cli
+    from portal.merchants.cli import signing_methods_command
     from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
 
     merchant_cli.add_command(delivery_settings)
     merchant_cli.add_command(payment_settings)
+    merchant_cli.add_command(signing_methods_command)
     mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli, collections_cli, keys_cli):
+                    webhooks_cli, mail_cli, staff_cli, banks_cli, collections_cli, keys_cli):
         app.cli.add_command(command)

@@ -42,6 +42,36 @@ DEFAULTS: dict[str, object] = {
     "SANDBOX_IN_PRODUCTION": False,
     "MOLLIE_API_KEY": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
+    # Bank signing (eMandates): "sandbox" (the built-in bank, over HTTP on PUBLIC_BASE_URL),
+    # "emandates" (a real acquirer: the EMANDATES_* settings) or "none". None: the sandbox in
+    # development, none in production.
+    "BANK": None,
+    "EMANDATES_DIRECTORY_URL": None,
+    "EMANDATES_TRANSACTION_URL": None,
+    "EMANDATES_STATUS_URL": None,
+    "EMANDATES_MERCHANT_ID": None,  # the 10-digit contract id
+    "EMANDATES_SUB_ID": 0,
+    "EMANDATES_SIGNING_KEY_PATH": None,  # PEM RSA key signing our requests
+    "EMANDATES_SIGNING_KEY_PASSPHRASE": None,
+    "EMANDATES_SIGNING_CERTIFICATE_PATH": None,  # its certificate, as registered at the acquirer
+    "EMANDATES_ACQUIRER_CERTIFICATE_PATH": None,
+    # The acquirer's next certificate during a rollover: answers signed by either are accepted.
+    "EMANDATES_ACQUIRER_ALTERNATIVE_CERTIFICATE_PATH": None,
+    "EMANDATES_TIMEOUT_SECONDS": 10.0,
+    # How long the debtor may take at their bank (ISO 8601, at most P7D): minutes for one
+    # person, days for a company whose signers may need to sign in turn.
+    "EMANDATES_EXPIRATION": {"CORE": "PT1H", "B2B": "P7D"},
+    # The bank list is fetched at most this often (and on demand: `banks directory --refresh`).
+    "EMANDATES_DIRECTORY_MAX_AGE_HOURS": 24,
+    # Background status checks of open bank transactions, seconds after the start (the last
+    # interval repeats until the transaction has expired).
+    "EMANDATES_STATUS_POLL_SCHEDULE": [60, 120, 300, 600, 1800, 3600],
+    # The return page asks the bank at most this often while the debtor waits.
+    "EMANDATES_STATUS_MIN_INTERVAL_SECONDS": 2.0,
+    # The sandbox bank: how long it says Pending after the debtor decided; where its keys live
+    # (default instance/emandates-sandbox).
+    "SANDBOX_BANK_PENDING_SECONDS": 5.0,
+    "SANDBOX_BANK_KEYS_PATH": None,
     "BABEL_DEFAULT_LOCALE": "en",
     "SUPPORTED_LOCALES": ["en", "nl", "de", "fr"],
     "WTF_CSRF_TIME_LIMIT": None,

@@ -12,7 +12,9 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       # chargebacks, stored provider mandates and card tokens
                       "ses", "preq", "ptx", "rfd", "cbk", "pmd",
                       # collections: debits, pain.008 batches, imported return files
-                      "dbt", "bat", "rti"})
+                      "dbt", "bat", "rti",
+                      # bank transactions (eMandates)
+                      "btx"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -2,6 +2,8 @@
 
 from portal.api.models import ApiClient, ApiToken, IdempotencyKey  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEvent
+from portal.banks.models import BankDirectory  # noqa: F401
+from portal.banks.sandbox.models import SandboxBankTransaction  # noqa: F401
 from portal.collections.models import (  # noqa: F401
     Batch,
     CollectionFlag,
@@ -15,6 +17,7 @@ from portal.collections.models import (  # noqa: F401
 from portal.console.models import ConsoleSession, LoginThrottle, StaffUser  # noqa: F401
 from portal.db import Base
 from portal.documents.models import MandatePdf
+from portal.emandates.models import BankTransaction  # noqa: F401
 from portal.events.models import Event
 from portal.jobs.models import Job
 from portal.mandates.models import Customer, Invitation, Mandate

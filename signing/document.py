@@ -120,6 +120,11 @@ class Evidence:
     locale: str
     text_version: str
     status_history: tuple[dict[str, Any], ...] = field(default=())
+    #: Signed at the debtor's bank: the bank's validation reference, and the SHA-256 and
+    #: signing certificate (SHA-1) of its pain.012, sealed beside this record.
+    validation_reference: str | None = None
+    bank_report_sha256: str | None = None
+    bank_certificate_sha1: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "signed_at", require_utc(self.signed_at, "signed_at"))
@@ -140,6 +145,10 @@ class Evidence:
             "text_version": self.text_version,
             "user_agent": self.user_agent,
         }
+        bank = {"validation_reference": self.validation_reference,
+                "bank_report_sha256": self.bank_report_sha256,
+                "bank_certificate_sha1": self.bank_certificate_sha1}
+        record.update({key: value for key, value in bank.items() if value is not None})
         return json.dumps(
             record,
             sort_keys=True,

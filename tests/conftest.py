@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,8 @@ BACKENDS = [
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
 _database_numbers = itertools.count()
+#: The sandbox bank's keys, generated once per test process instead of once per test.
+SANDBOX_BANK_KEYS = Path(tempfile.mkdtemp(prefix="sandbox-bank-keys-"))
 _development_pki: Path | None = None  # one per test process, see development_pki()
 
 
@@ -117,6 +120,7 @@ def app_settings(database_url: str, instance: Path) -> dict:
         "PUBLIC_BASE_URL": "http://localhost",
         # Limits are proven in tests/test_rate_limits.py; elsewhere they would only get in the way.
         "RATELIMIT_ENABLED": False,
+        "SANDBOX_BANK_KEYS_PATH": str(SANDBOX_BANK_KEYS),
     }
 
 

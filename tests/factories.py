@@ -45,4 +45,5 @@ def make_invitation(session: Session, merchant: Merchant | None = None,
     request = replace(InvitationRequest(customer_name="Sam de Vries",
                                         customer_email="sam@example.org", locale="en"),
                       **overrides)
-    return invite_customer(session, merchant, request, now=clock_now())
+    # The tests' portal signs at the bank too (its adapters have the sandbox bank).
+    return invite_customer(session, merchant, request, now=clock_now(), bank_available=True)

@@ -18,7 +18,12 @@ from portal.events.models import Event
 from portal.jobs.models import Job
 from portal.mandates.delivery import DeliverySettings
 from portal.mandates.links import Links
-from portal.mandates.models import DeliveryState, InvitationChannel, MandateStatus
+from portal.mandates.models import (
+    DeliveryState,
+    InvitationChannel,
+    MandateStatus,
+    SigningMethod,
+)
 from portal.providers import PaymentRequest, PaymentStatus, ProviderPayment
 from portal.providers.mollie import MollieProvider
 from portal.sms.service import queue_invitation_sms, send_invitation_sms
@@ -141,3 +146,22 @@ def test_rebuilding_closes_the_previous_http_clients(
     reconfigure(app, PAYMENT_PROVIDER="sandbox")
     assert first.payment_provider._client.is_closed  # type: ignore[attr-defined]
     assert first.sms.client.is_closed  # type: ignore[union-attr]
+
+
+def test_the_bank_is_built_once_per_app_and_handed_to_the_signing_flow(app: Flask) -> None:
+    from portal.banks.client import IdxBank
+    from portal.sign.views import _flows
+
+    bank = get_adapters(app).bank
+    assert isinstance(bank, IdxBank) and bank is get_adapters(app).bank
+    with app.test_request_context():
+        flows = _flows(get_adapters(app))
+    assert flows[SigningMethod.BANK_EMANDATE].bank is bank  # type: ignore[attr-defined]
+    assert flows[SigningMethod.PAYMENT_VERIFICATION].provider is (  # type: ignore[attr-defined]
+        get_adapters(app).payment_provider)
+    client = bank.client  # made on first use, closed when the adapters are rebuilt
+    assert client is bank.client and not client.is_closed
+    reconfigure(app, BANK="none")
+    assert client.is_closed and get_adapters(app).bank is None
+    with app.test_request_context():
+        assert SigningMethod.BANK_EMANDATE not in _flows(get_adapters(app))

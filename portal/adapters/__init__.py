@@ -1,11 +1,12 @@
 """The app's adapters: what talks to the world outside the database (payment provider, mail
-transport, SMS gateway, PDF store, sealing key and timestamp authority) and the clock. Built
+transport, SMS gateway, PDF store, sealing key and timestamp authority, the eMandates bank) and
+the clock. Built
 once per app from its configuration by ``create_app()`` (:mod:`.build`) and kept in ``app.extensions["adapters"]``.
 Views, job handlers and commands fetch them (:func:`get_adapters`) and hand them to services: a
 service takes its adapters as arguments and never looks them up, so it runs without an app
 context and a test passes it a fake.
 
-A new adapter (the eMandates bank, a bank's file transfer) is added the same way: a Protocol and
+A new adapter (a bank's file transfer) is added the same way: a Protocol and
 a builder in its area, a field on :class:`Adapters`, a line in :func:`.build.build_adapters`; its
 sandbox twin goes through :func:`allow_sandbox`, the one rule that keeps production off
 sandboxes."""
@@ -23,6 +24,7 @@ from portal.clock import Clock, utcnow
 from portal.config import ConfigurationError
 
 if TYPE_CHECKING:  # the areas import this module; it imports none of them
+    from portal.banks.base import Bank
     from portal.collections.routes import Collectors
     from portal.documents.sealing import SealingSetup
     from portal.mail.transport import MailTransport
@@ -51,7 +53,11 @@ class Adapters:
     #: Direct-debit collections: the bank route (``COLLECTION_BANK``), the file store, the
     #: policy and what follows a failure (pay links, amendment invitations).
     collectors: Collectors
-    #: The kinds of adapter running as a built-in sandbox (``payments``, ``collections``);
+    #: Signing at the debtor's own bank (eMandates, ``BANK``): the iDx client of a real
+    #: acquirer or of the sandbox bank; None when bank signing is off (``BANK=none``).
+    bank: Bank | None
+    #: The kinds of adapter running as a built-in sandbox (``payments``, ``collections``,
+    #: ``banks``);
     #: pages then show a test-mode banner and the sandbox's own pages are served.
     sandboxes: frozenset[str]
 
@@ -65,7 +71,7 @@ class Adapters:
 
     def close(self) -> None:
         """Release connections held by adapters (HTTP clients)."""
-        for adapter in (self.payment_provider, self.mail, self.sms):
+        for adapter in (self.payment_provider, self.mail, self.sms, self.bank):
             close = getattr(adapter, "close", None)
             if callable(close):
                 close()

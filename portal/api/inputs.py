@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from portal.api.pagination import CURSOR, LIMIT, PAGE_PARAMS, STARTING_AFTER
 from portal.api.validation import Field
-from portal.mandates.models import InvitationChannel, MandateStatus, Scheme, SequenceType
+from portal.mandates.models import (
+    InvitationChannel,
+    MandateStatus,
+    Scheme,
+    SequenceType,
+    SigningMethod,
+)
 
 #: The longest an invitation may stay open.
 MAX_DAYS = 90
@@ -25,11 +31,26 @@ CREATE_FIELDS = (
     Field("customer", "object", required=True, fields=CUSTOMER_FIELDS,
           description="Who is asked to sign (the debtor, as you know them)."),
     Field("scheme", "string", enum=tuple(s.value for s in Scheme),
-          description="SEPA scheme (default CORE). `B2B` answers 422 `scheme-not-offered`: a "
-                      "B2B mandate may only be confirmed by the debtor's bank, which this "
-                      "portal does not offer yet."),
+          description="SEPA scheme (default CORE). A `B2B` mandate may only be confirmed "
+                      "by the debtor's bank (`signing_methods: [\"bank_emandate\"]`); where "
+                      "this portal has no bank signing, `B2B` answers 422 "
+                      "`scheme-not-offered`."),
     Field("sequence_type", "string", enum=tuple(s.value for s in SequenceType),
           description="Recurrent or one-off debits (default recurrent)."),
+    Field("signing_methods", "array", enum=tuple(m.value for m in SigningMethod), min_length=1,
+          description="How the customer may sign, in the order offered: "
+                      "`payment_verification` (a one-cent iDEAL payment from the account; "
+                      "Core only) and `bank_emandate` (at their own bank through eMandates; "
+                      "Core and B2B). Default: your merchant setting for Core, "
+                      "`[\"bank_emandate\"]` for B2B (the only way a B2B mandate is valid).",
+          example=["bank_emandate", "payment_verification"]),
+    Field("max_amount_cents", "integer", minimum=1, maximum=99_999_999_999,
+          description="B2B only, optional: the most one collection may take, in euro cents, "
+                      "as the debtor's bank registers it."),
+    Field("reason", "string", max_length=70,
+          description="What the mandate is for, as the debtor's bank shows it when signing "
+                      "there (default: your display name and 'direct debit').",
+          example="Wholesale supplies"),
     Field("external_reference", "string", max_length=100,
           description="Your reference for the customer (ERP/CRM id); filterable.",
           example="CUST-0042"),
@@ -56,6 +77,10 @@ LIST_PARAMS = (
     Field("iban", "string", format="iban", max_length=42,
           description="Only mandates signed for this debtor account (exact match; spaces "
                       "allowed).", example="NL91ABNA0417164300"),
+)
+CHANGE_FIELDS = (
+    Field("expires_in_days", "integer", minimum=1, maximum=MAX_DAYS,
+          description="How long the link works (default: INVITATION_TTL_DAYS, 14)."),
 )
 REVOKE_FIELDS = (
     Field("reason", "string", max_length=140, description="Why, for the audit trail.",

@@ -11,6 +11,7 @@ from portal.api.collection_openapi import schemas as collection_schemas
 from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from portal.api.idempotency import KEY_PATTERN
 from portal.api.inputs import (
+    CHANGE_FIELDS,
     CREATE_FIELDS,
     EXTERNAL_PAYMENT_FIELDS,
     FEED_PARAMS,
@@ -24,8 +25,16 @@ from portal.api.inputs import (
 )
 from portal.api.models import SCOPES
 from portal.api.validation import Field, object_schema
+from portal.emandates.models import BankOutcome, BankRequestKind
 from portal.events.catalog import EVENT_TYPES
-from portal.mandates.models import InvitationChannel, MandateStatus, Scheme, SequenceType
+from portal.mandates.models import (
+    InvitationChannel,
+    InvitationPurpose,
+    MandateStatus,
+    Scheme,
+    SequenceType,
+    SigningMethod,
+)
 
 PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
@@ -70,9 +79,9 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
         "strictly: malformed JSON is 400, a content type other than JSON 415, unknown fields, "
         "wrong types and invalid values 422. The `type` ends in one of: `validation-error`, "
         "`malformed-json`, `unsupported-media-type`, `not-found`, `invalid-state`, `conflict`, "
-        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `scheme-not-offered`, "
-        "`refund-refused`, `debit-refused`, `export-refused`, `unreadable-report`, "
-        "`unknown-debits`, `too-large`, `file-missing`, "
+        "`pdf-pending`, `pdf-not-applicable`, `sms-not-configured`, `bank-not-configured`, "
+        "`scheme-not-offered`, `refund-refused`, `debit-refused`, `export-refused`, "
+        "`unreadable-report`, `unknown-debits`, `too-large`, `file-missing`, "
         "`idempotency-key-reused`, "
         "`idempotency-key-in-progress`, `missing_token`, `invalid_token`, `insufficient_scope`; "
         "the token and revocation endpoints answer `application/json` (RFC 6749 §5.2) with the "
@@ -152,6 +161,12 @@ def _schemas(config: Any) -> dict[str, Any]:
                                       "the mandate ended otherwise."},
             "mandate": {"type": "string", "description": "Id of the mandate to be signed."},
             "customer": ref("Customer"),
+            "purpose": {"enum": [p.value for p in InvitationPurpose], "description": (
+                "`sign` a new mandate; `amend` (move an active mandate to another account) or "
+                "`cancel` (end an active B2B mandate), both at the debtor's bank.")},
+            "signing_methods": {"type": "array", "items": {
+                "enum": [m.value for m in SigningMethod]}, "description": (
+                "How the customer may sign, in the order offered on the page.")},
             "send_via": {"enum": [c.value for c in InvitationChannel]},
             "signing_url": {"type": "string", "format": "uri"},
             "qr_png_url": {"type": "string", "format": "uri"},
@@ -183,6 +198,22 @@ def _schemas(config: Any) -> dict[str, Any]:
             "status": {"enum": ["pending", "ready", "not_applicable"]},
             "url": _nullable("string", format="uri"), "sha256": _nullable("string"),
         }, "The sealed PDF: pending between activation and its production."),
+        "BankOutcome": _closed({
+            "transaction": {"type": "string", "examples": ["btx_7dP2kR"]},
+            "kind": {"enum": [k.value for k in BankRequestKind],
+                     "description": "`new` (pain.009), `amend` (pain.010), `cancel` (pain.011)."},
+            "status": {"enum": [o.value for o in BankOutcome], "description": (
+                "`open` (the debtor is at their bank), `pending` (the bank is still "
+                "processing), `accepted` (the bank's signed report matched: the mandate "
+                "changed), `not_authorised` (the signer may not sign for the company), "
+                "`rejected`, `cancelled` (by the debtor), `expired`, `failed`, `error` (the "
+                "acquirer refused to start), `refused` (the bank's report was not "
+                "trustworthy or not about this mandate: nothing changed).")},
+            "reason": _nullable("string"),
+            "debtor_bank": {"type": "string", "description": "BIC of the debtor's bank."},
+            "validation_reference": _nullable("string"),
+            "created_at": _time(), "updated_at": _time(),
+        }, "The latest transaction at the debtor's bank (eMandates)."),
         "Mandate": _closed({
             "id": {"type": "string", "examples": ["md_5rT7wQ"]}, "object": {"const": "mandate"},
             "status": {"enum": [s.value for s in MandateStatus]},
@@ -194,6 +225,15 @@ def _schemas(config: Any) -> dict[str, Any]:
             "bic": _nullable("string"),
             "signed_at": _time(True), "signing_method": {"enum": [
                 "payment_verification", "bank_emandate", None]},
+            "signer_name": _nullable("string", description=(
+                "Signed at the bank: who signed (for a company, the authorised person).")),
+            "validation_reference": _nullable("string", description=(
+                "Signed at the bank: the bank's reference of the signing, which collections "
+                "may need to carry (where depends on your bank).")),
+            "max_amount_cents": _nullable("integer", description=(
+                "B2B: the most one collection may take, as registered at the bank.")),
+            "reason": _nullable("string"),
+            "bank_outcome": {"anyOf": [ref("BankOutcome"), {"type": "null"}]},
             "created_at": _time(), "pdf": ref("MandatePdf"),
         }),
         "Event": _closed({
@@ -282,6 +322,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             "not": {"required": ["expires_at", "expires_in_days"]},
         },
         "RevokeMandate": {"type": "object", **object_schema(REVOKE_FIELDS, config)},
+        "ChangeMandate": {"type": "object", **object_schema(CHANGE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
         **collection_schemas(config),
     }
@@ -436,8 +477,10 @@ def _paths(config: Any) -> dict[str, Any]:
                         "are reminded on your schedule (`reminder_days`); unsigned invitations "
                         "expire at `expires_at` (`invitation.expired`, `mandate.expired`). "
                         "`send_via: sms` answers 422 `sms-not-configured` where this portal "
-                        "does not send text messages; `scheme: B2B` answers 422 "
-                        "`scheme-not-offered` and nothing is created.",
+                        "does not send text messages; `scheme: B2B` is signed at the debtor's "
+                        "bank (`bank_emandate`): with `payment_verification` it answers 422 "
+                        "`validation-error`, and where this portal has no bank signing 422 "
+                        "`scheme-not-offered`; nothing is created then.",
             parameters=write, body="CreateInvitation", operation_id="createInvitation",
             example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                   "locale": "nl"},
@@ -480,6 +523,25 @@ def _paths(config: Any) -> dict[str, Any]:
                         "if the mandate is not active.",
             parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
             example={"reason": "Customer ended the contract"})},
+        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": _operation(
+            "Let the debtor move a mandate to another account", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor chooses their (new) bank and signs the amendment there "
+                        "(pain.010); on the bank's accepted report the mandate takes the new "
+                        "account (`mandate.amended`). 409 `invalid-state` unless active; 422 "
+                        "`bank-not-configured` without bank signing.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="amendMandate")},
+        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": _operation(
+            "Let the debtor end a B2B mandate at their bank", "Mandates", "mandates:write",
+            {"201": _ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
+             **not_found, **WRITE_ERRORS},
+            description="The debtor confirms at their bank (pain.011); on the bank's accepted "
+                        "report the mandate is revoked (`mandate.revoked`). B2B only: 409 "
+                        "`invalid-state` for Core or inactive mandates.",
+            parameters=[mandate_id, *write], body="ChangeMandate",
+            operation_id="cancelMandateAtBank")},
         **_payment_paths(config, query, write, not_found),
         f"{PREFIX}/events": {"get": _operation(
             "List events (the feed)", "Events", "events:read",

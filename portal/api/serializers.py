@@ -11,6 +11,8 @@ from sqlalchemy.orm import object_session
 
 from portal.clock import wire_time
 from portal.documents.models import MandatePdf
+from portal.emandates.models import BankTransaction
+from portal.emandates.service import latest_transaction
 from portal.events.models import Event
 from portal.mandates.links import Links
 from portal.mandates.models import (
@@ -87,6 +89,8 @@ def invitation_json(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "status": invitation_status(invitation, now),
         "mandate": invitation.mandate.public_id,
         "customer": customer_json(invitation.mandate.customer),
+        "purpose": invitation.purpose.value,
+        "signing_methods": list(invitation.signing_methods),
         "send_via": invitation.channel.value,
         "signing_url": signing_url,
         "qr_png_url": f"{signing_url}/qr.png",
@@ -116,7 +120,27 @@ def pdf_json(mandate: Mandate, pdf: MandatePdf | None) -> dict[str, Any]:
     return {"status": status, "sha256": None, "url": None}
 
 
-def mandate_json(mandate: Mandate, pdf: MandatePdf | None) -> dict[str, Any]:
+def bank_outcome_json(transaction: BankTransaction | None) -> dict[str, Any] | None:
+    """The latest signing, amendment or cancellation at the debtor's bank, or None."""
+    if transaction is None:
+        return None
+    return {"transaction": transaction.public_id, "kind": transaction.kind,
+            "status": transaction.outcome, "reason": transaction.reason,
+            "debtor_bank": transaction.debtor_bic,
+            "validation_reference": transaction.validation_reference,
+            "created_at": timestamp(transaction.created_at),
+            "updated_at": timestamp(transaction.updated_at)}
+
+
+_UNSET: Any = object()
+
+
+def mandate_json(mandate: Mandate, pdf: MandatePdf | None,
+                 bank: BankTransaction | None = _UNSET) -> dict[str, Any]:
+    """``bank``: the mandate's latest bank transaction, when the caller fetched it already."""
+    if bank is _UNSET:
+        session = object_session(mandate)
+        bank = latest_transaction(session, mandate) if session is not None else None
     return {
         "id": mandate.public_id,
         "object": "mandate",
@@ -130,6 +154,11 @@ def mandate_json(mandate: Mandate, pdf: MandatePdf | None) -> dict[str, Any]:
         "bic": mandate.bic,
         "signed_at": timestamp(mandate.signed_at),
         "signing_method": mandate.signing_method.value if mandate.signing_method else None,
+        "signer_name": mandate.signer_name,
+        "validation_reference": mandate.validation_reference,
+        "max_amount_cents": mandate.max_amount_cents,
+        "reason": mandate.reason,
+        "bank_outcome": bank_outcome_json(bank),
         "created_at": timestamp(mandate.created_at),
         "pdf": pdf_json(mandate, pdf),
     }

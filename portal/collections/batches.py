@@ -162,7 +162,7 @@ def _transactions(session: Session, batch_id: int, sequence_type: str,
                DebitAttempt.debtor_bic, DebitAttempt.amendment,
                DebitAttempt.original_iban_ciphertext, Debit.description,
                Mandate.signed_at, Mandate.created_at, Mandate.debtor_name, Mandate.signing_method,
-               Mandate.evidence, Mandate.debtor_country, Mandate.debtor_address_line,
+               Mandate.validation_reference, Mandate.debtor_country, Mandate.debtor_address_line,
                Mandate.debtor_postal_code, Mandate.debtor_city, Customer.name)
         .join(Debit, Debit.id == DebitAttempt.debit_id)
         .join(Mandate, Mandate.id == DebitAttempt.mandate_id)
@@ -174,11 +174,12 @@ def _transactions(session: Session, batch_id: int, sequence_type: str,
         .execution_options(yield_per=1000))
     for row in rows:
         signed = row.signed_at or row.created_at
-        # A bank-signed mandate carries the validation reference of its pain.012 where the
-        # bank's guide puts it: MndtRltdInf/ElctrncSgntr.
+        # A bank-signed mandate carries the validation reference of its latest accepted
+        # pain.012 (an amendment's replaces the first) where the bank's guide puts it:
+        # MndtRltdInf/ElctrncSgntr.
         reference = None
-        if row.signing_method == SigningMethod.BANK_EMANDATE and row.evidence:
-            reference = row.evidence.get("validation_reference")
+        if row.signing_method == SigningMethod.BANK_EMANDATE:
+            reference = row.validation_reference
         lines = tuple(line for line in (
             to_sepa_text(row.debtor_address_line or "", 70),
             to_sepa_text(f"{row.debtor_postal_code or ''} {row.debtor_city or ''}", 70)) if line)

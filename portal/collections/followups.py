@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.orm import Session
 
-from portal.mandates.models import InvitationChannel
+from portal.mandates.models import InvitationChannel, Scheme, SigningMethod
 
 if TYPE_CHECKING:
     from portal.collections.models import Debit
@@ -47,11 +47,16 @@ class EmailAmendmentInvitations:
         customer = old.customer
         if not customer.email:
             return None
+        # A B2B mandate was signed at the debtor's bank (only that makes it collectable), so
+        # its replacement is signed there too; a Core one as the merchant's invitations are.
+        b2b = old.scheme == Scheme.B2B
         invitation = invite_customer(session, debit.merchant, InvitationRequest(
             customer_name=customer.name, customer_email=customer.email, locale=customer.locale,
             external_reference=customer.external_reference, scheme=old.scheme,
-            sequence_type=old.sequence_type, channel=InvitationChannel.EMAIL),
-            actor="collections", now=now, customer=customer)
+            sequence_type=old.sequence_type, channel=InvitationChannel.EMAIL,
+            signing_methods=(SigningMethod.BANK_EMANDATE,) if b2b
+            else (SigningMethod.PAYMENT_VERIFICATION,)),
+            actor="collections", now=now, customer=customer, bank_available=b2b)
         queue_invitation_email(session, invitation)
         return invitation.public_id
 

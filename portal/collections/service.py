@@ -28,7 +28,7 @@ from portal.collections.routes import CollectionPolicy
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.jobs.service import enqueue
-from portal.mandates.models import Mandate, MandateStatus, Scheme, SequenceType, SigningMethod
+from portal.mandates.models import Mandate, MandateStatus, Scheme, SequenceType
 from portal.payments.models import ProviderMandate, StoredMandateStatus
 from portal.sepa import to_sepa_text
 
@@ -173,13 +173,12 @@ def refusal(session: Session, mandate: Mandate, amount_cents: int,
     """Why a debit of this amount cannot be collected from this mandate, or None."""
     if (unusable := mandate_refusal(session, mandate)) is not None:
         return unusable
-    if mandate.scheme == Scheme.B2B and mandate.signing_method != SigningMethod.BANK_EMANDATE:
+    if mandate.scheme == Scheme.B2B and not mandate.bank_confirmed:
         return "b2b_not_bank_confirmed"
     if open_flag(session, FlagCode.AMENDMENT_PENDING, mandate_id=mandate.id):
         return "amendment_pending"
     if mandate.scheme == Scheme.B2B:
-        limits = [limit for limit in (settings.b2b_max_amount_cents,
-                                      (mandate.evidence or {}).get("max_amount_cents"))
+        limits = [limit for limit in (settings.b2b_max_amount_cents, mandate.max_amount_cents)
                   if isinstance(limit, int)]
         if limits and amount_cents > min(limits):
             return "over_b2b_maximum"

@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.documents.models import MandatePdf
+from portal.emandates.reports import evidence_report
 from portal.jobs.models import Job, JobStatus
 from portal.jobs.service import enqueue
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
 from signing import (
+    Attachment,
     Branding,
     Creditor,
     Debtor,
@@ -79,14 +81,36 @@ def signing_data(session: Session, mandate: Mandate) -> tuple[MandateDocument, B
     branding = Branding(merchant.display_name, merchant.primary_colour, merchant.logo,
                         merchant.logo_mime)
     evidence = Evidence(
-        signer_name=mandate.debtor_name or "", masked_iban=mandate.iban_masked or "",
+        signer_name=mandate.signer_name or mandate.debtor_name or "",
+        masked_iban=mandate.iban_masked or "",
         signed_at=signed_at, ip=facts.get("ip") or "", user_agent=facts.get("user_agent") or "",
         method=document.signing_method, provider_payment_id=facts.get("provider_payment_id"),
         bank_message_id=facts.get("bank_message_id"), locale=mandate.locale,
         text_version=document.text_version,
-        status_history=tuple(facts.get("payment_status_history") or ()),
+        status_history=tuple(facts.get("payment_status_history")
+                             or facts.get("bank_status_history") or ()),
+        validation_reference=facts.get("validation_reference"),
+        bank_report_sha256=facts.get("pain012_sha256"),
+        bank_certificate_sha1=facts.get("bank_certificate_sha1"),
     )
     return document, branding, evidence
+
+
+#: The name of the debtor bank's acceptance report inside the sealed PDF.
+BANK_REPORT_FILE = "pain.012.xml"
+
+
+def signing_attachments(session: Session, mandate: Mandate) -> list[Attachment]:
+    """Files sealed beside evidence.json: the debtor bank's signed pain.012, when the mandate
+    was signed at the bank (an associated file of the PDF/A-3, its source), decrypted to the
+    very bytes the bank signed. ReportMismatch if it is not the report the evidence names."""
+    report = evidence_report(session, mandate.evidence or {})
+    if report is None:
+        return []
+    return [Attachment(name=BANK_REPORT_FILE, data=report,
+                       mime_type="application/xml", relationship="Source",
+                       description="Mandate acceptance report (pain.012) signed by the "
+                                   "debtor's bank")]
 
 
 def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, store: PdfStore,
@@ -100,7 +124,8 @@ def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, sto
         return existing
     document, branding, evidence = signing_data(session, mandate)
     with PDF_SECONDS.time():
-        signed = produce_signed_mandate(document, branding, evidence, sealer, store)
+        signed = produce_signed_mandate(document, branding, evidence, sealer, store,
+                                        attachments=signing_attachments(session, mandate))
     pdf = MandatePdf(mandate=mandate, sha256=signed.sha256, size=signed.size,
                      evidence=json.loads(signed.evidence_json), created_at=now,
                      archive_renew_by=signed.renew_by)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 _MANDATE = "`mandate`, `status`, `previous_status`"
 _INVITATION = "`invitation`, `mandate`"
+_BANK = ("`mandate`, `transaction`, `kind` (`new`, `amend`, `cancel`), `outcome`, `reason`, "
+         "`debtor_bank`")
 _REQUEST = ("`payment_request`, `status`, `previous_status`, `amount`, `paid_amount`, "
             "`open_amount`, `refunded_amount`, `invoice_number`")
 _REFUND = "`refund`, `status`, `amount`, `payment`, `payment_request`, `automatic`"
@@ -26,6 +28,19 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "mandate.revoked": ("Ended after it was active.", _MANDATE),
     "mandate.expired": ("Never signed in time, or unused too long.", _MANDATE),
     "mandate.amended": ("The account, name or reference of an active mandate changed.", _MANDATE),
+    "mandate.bank_pending": (("At the debtor's bank: the debtor finished, the bank is still "
+                              "processing (e.g. a second signer)."), _BANK),
+    "mandate.bank_not_authorised": (("At the debtor's bank: the signer may not sign for the "
+                                     "company; the link stays usable for someone who may."),
+                                    _BANK),
+    "mandate.bank_rejected": ("At the debtor's bank: the bank did not accept the mandate.",
+                              _BANK),
+    "mandate.bank_cancelled": ("At the debtor's bank: the debtor stopped without signing.",
+                               _BANK),
+    "mandate.bank_expired": ("At the debtor's bank: the request expired unfinished.", _BANK),
+    "mandate.bank_failed": ("At the debtor's bank: the bank could not complete it.", _BANK),
+    "invitation.created": (("A link to amend a mandate or cancel a B2B mandate at the debtor's "
+                            "bank was created."), f"{_INVITATION}, `purpose`"),
     "invitation.opened": ("The customer first opened the signing link.", _INVITATION),
     "invitation.sent": ("The invitation email or SMS was handed over.",
                         f"{_INVITATION}, `channel`"),

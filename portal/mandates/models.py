@@ -90,6 +90,14 @@ class Mandate(Base):
     bic: Mapped[str | None] = mapped_column(String(11))
     signing_method: Mapped[SigningMethod | None] = mapped_column(enum_column(SigningMethod))
     signed_at: Mapped[datetime | None]
+    #: B2B only, optional: the most one collection may take (cents), as registered at the bank.
+    max_amount_cents: Mapped[int | None] = mapped_column(Integer)
+    #: What the mandate is for, as the debtor's bank shows it (eMandates reason, ≤ 70).
+    reason: Mapped[str | None] = mapped_column(String(70))
+    #: Signed at the bank: who signed (for a company, the authorised person) and the bank's
+    #: validation reference, which later collections may need to carry.
+    signer_name: Mapped[str | None] = mapped_column(String(70))
+    validation_reference: Mapped[str | None] = mapped_column(String(128))
     #: Language and version of the mandate text the customer was shown.
     locale: Mapped[str] = mapped_column(String(5))
     text_version: Mapped[str | None] = mapped_column(String(20))
@@ -105,6 +113,31 @@ class Mandate(Base):
     merchant: Mapped[Merchant] = relationship(back_populates="mandates")
     customer: Mapped[Customer] = relationship()
     invitations: Mapped[list[Invitation]] = relationship(back_populates="mandate")
+
+    @property
+    def bank_confirmed(self) -> bool:
+        """Registered at the debtor's bank: signed there, and the bank's accepted pain.012
+        gave the validation reference recorded on the mandate (``portal/emandates``)."""
+        return (self.signing_method == SigningMethod.BANK_EMANDATE
+                and bool(self.validation_reference))
+
+
+#: Methods a scheme allows: the one-cent payment proves a Core account only; B2B is valid only
+#: once the debtor's bank registered it.
+SCHEME_METHODS: dict[Scheme, tuple[SigningMethod, ...]] = {
+    Scheme.CORE: (SigningMethod.PAYMENT_VERIFICATION, SigningMethod.BANK_EMANDATE),
+    Scheme.B2B: (SigningMethod.BANK_EMANDATE,),
+}
+
+
+class InvitationPurpose(enum.StrEnum):
+    """What the link asks the debtor to do."""
+
+    SIGN = "sign"
+    #: Move an active mandate to another account, signed at the (new) bank (pain.010).
+    AMEND = "amend"
+    #: End an active B2B mandate at the debtor's bank (pain.011).
+    CANCEL = "cancel"
 
 
 class InvitationChannel(enum.StrEnum):
@@ -150,6 +183,11 @@ class Invitation(Base):
     sent_at: Mapped[datetime | None]
     #: The customer asked for no more reminders (List-Unsubscribe).
     unsubscribed_at: Mapped[datetime | None]
+    #: How the debtor may sign (``SigningMethod`` values, in the order offered).
+    signing_methods: Mapped[list[str]] = mapped_column(JSON, default=lambda: [
+        SigningMethod.PAYMENT_VERIFICATION.value])
+    purpose: Mapped[InvitationPurpose] = mapped_column(enum_column(InvitationPurpose),
+                                                      default=InvitationPurpose.SIGN)
     #: Where the confirmation page sends the customer back to (the merchant's page).
     return_url: Mapped[str | None] = mapped_column(Text)
 

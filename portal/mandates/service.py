@@ -18,6 +18,7 @@ from portal.mandates.models import (
     Customer,
     Invitation,
     InvitationChannel,
+    InvitationPurpose,
     Mandate,
     MandateStatus,
     Scheme,
@@ -25,34 +26,12 @@ from portal.mandates.models import (
     SigningMethod,
 )
 from portal.mandates.schedule import schedule_expiry
+from portal.mandates.signing_methods import check_signing_methods
 from portal.merchants.models import Merchant
 from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
-
-#: How a mandate of each scheme is signed here. B2B may only be confirmed by the debtor's bank
-#: (eMandates); until the portal offers that, B2B invitations are refused.
-SIGNING_METHODS: dict[Scheme, SigningMethod] = {Scheme.CORE: SigningMethod.PAYMENT_VERIFICATION}
-
-
-class SchemeNotOffered(ValueError):
-    """No signing method of this portal can make a mandate of this scheme valid."""
-
-    def __init__(self, scheme: Scheme) -> None:
-        super().__init__(
-            f"{scheme.value} mandates may only be confirmed by the debtor's bank, which this "
-            "portal does not offer yet; a one-cent payment cannot sign them. Use scheme CORE.")
-        self.scheme = scheme
-
-
-def signing_method_for(scheme: Scheme) -> SigningMethod:
-    """The way mandates of ``scheme`` are signed here; SchemeNotOffered when there is none."""
-    method = SIGNING_METHODS.get(scheme)
-    if method is None:
-        raise SchemeNotOffered(scheme)
-    return method
-
 
 @dataclass(frozen=True)
 class InvitationRequest:
@@ -65,6 +44,13 @@ class InvitationRequest:
     sequence_type: SequenceType = SequenceType.RECURRENT
     channel: InvitationChannel = InvitationChannel.NONE
     ttl: timedelta = DEFAULT_TTL
+    #: How the debtor may sign (:mod:`portal.mandates.signing_methods` decides; the invitation
+    #: keeps the result).
+    signing_methods: tuple[SigningMethod, ...] = (SigningMethod.PAYMENT_VERIFICATION,)
+    #: B2B only, optional: the most one collection may take, in cents.
+    max_amount_cents: int | None = None
+    #: What the mandate is for, as the debtor's bank shows it (≤ 70).
+    reason: str | None = None
     #: Where the confirmation page sends the customer back to.
     return_url: str | None = None
 
@@ -82,12 +68,15 @@ def _unused_reference(session: Session, merchant: Merchant) -> str:
 
 def invite_customer(
     session: Session, merchant: Merchant, request: InvitationRequest, *, now: datetime,
-    actor: str = "system", customer: Customer | None = None,
+    bank_available: bool = False, actor: str = "system", customer: Customer | None = None,
 ) -> Invitation:
     """Create the customer (unless an existing ``customer`` signs again, e.g. with a new
     account), a mandate in ``invited`` and the invitation that lets them sign it;
-    SchemeNotOffered (nothing written) for a scheme no signing method here can sign."""
-    signing_method_for(request.scheme)
+    SigningMethodError (nothing written) for a signing method that cannot sign the scheme here
+    (B2B with the one-cent payment; the bank unless ``bank_available``: the app's adapters
+    have a bank), SchemeNotOffered when none could (B2B without bank signing)."""
+    check_signing_methods(request.scheme, request.signing_methods,
+                          bank_available=bank_available)
     locale = request.locale or merchant.locale
     customer = customer or Customer(
         public_id=new_public_id("cus"), merchant_id=merchant.id, name=request.customer_name,
@@ -98,11 +87,13 @@ def invite_customer(
         public_id=new_public_id("md"), merchant_id=merchant.id, customer=customer,
         reference=_unused_reference(session, merchant), scheme=request.scheme,
         sequence_type=request.sequence_type, status=MandateStatus.INVITED, locale=locale,
-        created_at=now, updated_at=now,
+        max_amount_cents=request.max_amount_cents if request.scheme == Scheme.B2B else None,
+        reason=request.reason, created_at=now, updated_at=now,
     )
     invitation = Invitation(
         public_id=new_public_id("inv"), merchant_id=merchant.id, mandate=mandate,
         channel=request.channel, expires_at=now + request.ttl, created_at=now,
+        signing_methods=[m.value for m in request.signing_methods],
         return_url=request.return_url,
     )
     session.add_all([customer, mandate, invitation])
@@ -112,11 +103,44 @@ def invite_customer(
     record_audit(session, action="mandate.create", subject=mandate.public_id, actor=actor,
                  merchant_id=merchant.id, now=now,
                  data={"invitation": invitation.public_id, "reference": mandate.reference,
-                       "scheme": mandate.scheme.value, "sequence_type": mandate.sequence_type.value})
+                       "scheme": mandate.scheme.value, "sequence_type": mandate.sequence_type.value,
+                       "signing_methods": invitation.signing_methods})
     emit_event(session, merchant_id=merchant.id, type="mandate.created",
                subject=mandate.public_id, now=now,
                data={"mandate": mandate.public_id, "invitation": invitation.public_id,
                      "reference": mandate.reference, "status": mandate.status.value})
+    return invitation
+
+
+class MandateChangeRefused(ValueError):
+    """This mandate cannot be changed at the bank (not active, not B2B for a cancellation)."""
+
+
+def invite_bank_change(session: Session, mandate: Mandate, purpose: InvitationPurpose, *,
+                       actor: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> Invitation:
+    """A link for the debtor to move an active mandate to another account (amend) or, for B2B,
+    to end it (cancel), both signed at their bank."""
+    if purpose is InvitationPurpose.SIGN:
+        raise ValueError("use invite_customer for new mandates")
+    if mandate.status != MandateStatus.ACTIVE:
+        raise MandateChangeRefused(f"the mandate is {mandate.status.value}, not active")
+    if purpose is InvitationPurpose.CANCEL and mandate.scheme != Scheme.B2B:
+        raise MandateChangeRefused("only B2B mandates are cancelled at the debtor's bank; "
+                                   "revoke a Core mandate instead")
+    invitation = Invitation(
+        public_id=new_public_id("inv"), merchant_id=mandate.merchant_id, mandate=mandate,
+        channel=InvitationChannel.NONE, expires_at=now + ttl, created_at=now,
+        signing_methods=[SigningMethod.BANK_EMANDATE.value], purpose=purpose)
+    session.add(invitation)
+    session.flush()
+    create_short_link(session, invitation, now=now)
+    record_audit(session, action=f"mandate.{purpose.value}_requested", subject=mandate.public_id,
+                 actor=actor, merchant_id=mandate.merchant_id, now=now,
+                 data={"invitation": invitation.public_id})
+    emit_event(session, merchant_id=mandate.merchant_id, type="invitation.created",
+               subject=invitation.public_id, now=now,
+               data={"invitation": invitation.public_id, "mandate": mandate.public_id,
+                     "purpose": purpose.value})
     return invitation
 
 

@@ -54,6 +54,9 @@ class Merchant(Base):
     #: Days after sending an invitation to remind an unsigned customer; None: the portal's
     #: ``REMINDER_DAYS``, ``[]``: no reminders.
     reminder_days: Mapped[list[int] | None] = mapped_column(JSON)
+    #: How this merchant's debtors may sign Core mandates unless an invitation says otherwise
+    #: (``payment_verification``, ``bank_emandate``); None: the one-cent payment only.
+    signing_methods: Mapped[list[str] | None] = mapped_column(JSON)
     #: Refund the one-cent verification payment once the mandate is active (the signing page
     #: then says so).
     refund_verification: Mapped[bool] = mapped_column(Boolean, default=False)

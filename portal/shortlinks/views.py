@@ -44,7 +44,7 @@ def follow(code: str) -> Response | tuple[str, int]:
     now = get_adapters().clock()
     record_open(session, link, now)
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
-                     invitation.mandate.status, now)
+                     invitation.mandate.status, now, invitation.purpose)
     if reason in GONE:
         session.commit()
         return render_template("sign/refused.html", reason=reason.value,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,15 +12,25 @@ from sqlalchemy import Engine, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
+from portal.banks.base import Directory
 from portal.db import RowRead
 from portal.events.service import emit_event
 from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.links import LinkInvalid, read_invitation_token
-from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus
-from portal.mandates.service import SIGNING_METHODS, set_debtor_account
+from portal.mandates.models import (
+    SCHEME_METHODS,
+    Customer,
+    Invitation,
+    InvitationPurpose,
+    Mandate,
+    MandateStatus,
+    SigningMethod,
+)
+from portal.mandates.service import set_debtor_account
 from portal.merchants.models import Merchant
 from portal.sepa import BankAccount
+from portal.sign.methods import Attempt, AttemptState, SigningFlow, latest_attempt
 
 
 class LinkRefusal(enum.StrEnum):
@@ -67,15 +78,20 @@ def load_invitation(session: Session, token: str, secret_key: str,
 
 
 def refusal(used_at: datetime | None, withdrawn_at: datetime | None, expires_at: datetime,
-            status: MandateStatus, now: datetime) -> LinkRefusal | None:
-    """Why an invitation in this state cannot be signed now, or None if it can."""
-    if used_at is not None or status == MandateStatus.ACTIVE:
+            status: MandateStatus, now: datetime,
+            purpose: InvitationPurpose = InvitationPurpose.SIGN) -> LinkRefusal | None:
+    """Why an invitation in this state cannot be used now, or None if it can. A link to sign
+    works until the mandate is signed; a link to amend or cancel one, while it is active."""
+    if used_at is not None or (purpose is InvitationPurpose.SIGN
+                               and status == MandateStatus.ACTIVE):
         return LinkRefusal.SIGNED
     if withdrawn_at is not None:
         return LinkRefusal.WITHDRAWN
     if status == MandateStatus.EXPIRED:
         return LinkRefusal.EXPIRED
-    if status not in (MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION):
+    usable = ((MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION)
+              if purpose is InvitationPurpose.SIGN else (MandateStatus.ACTIVE,))
+    if status not in usable:
         return LinkRefusal.CLOSED
     if expires_at <= now:
         return LinkRefusal.EXPIRED
@@ -89,11 +105,14 @@ def pdf_offered(mandate: Mandate, now: datetime, days: int) -> bool:
 
 
 def check_signable(invitation: Invitation, now: datetime) -> None:
-    """Raise LinkRefused unless the customer may fill in the form now (a mandate of a scheme
-    this portal cannot sign, such as B2B before bank signing, is closed)."""
+    """Raise LinkRefused unless the customer may fill in the form now (a link none of whose
+    methods can sign its mandate's scheme, such as an older B2B link offering only the one-cent
+    payment, is closed)."""
     reason = refusal(invitation.used_at, invitation.withdrawn_at, invitation.expires_at,
-                     invitation.mandate.status, now)
-    if reason is None and invitation.mandate.scheme not in SIGNING_METHODS:
+                     invitation.mandate.status, now, invitation.purpose)
+    allowed = SCHEME_METHODS[invitation.mandate.scheme]
+    if reason is None and not any(SigningMethod(m) in allowed
+                                  for m in invitation.signing_methods or ()):
         reason = LinkRefusal.CLOSED
     if reason is not None:
         raise LinkRefused(reason, invitation)
@@ -111,8 +130,8 @@ class OpenLink:
 
 _LINK_STATE = RowRead(
     select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
-           Invitation.opened_at, Mandate.status, Mandate.version, Customer.locale,
-           Merchant.refund_verification)
+           Invitation.opened_at, Invitation.purpose, Mandate.status, Mandate.version,
+           Customer.locale, Merchant.refund_verification)
     .join(Mandate, Mandate.id == Invitation.mandate_id)
     .join(Customer, Customer.id == Mandate.customer_id)
     .join(Merchant, Merchant.id == Invitation.merchant_id)
@@ -125,7 +144,8 @@ def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     autocommit: no BEGIN and ROLLBACK round trips on this hot path)."""
     row = _LINK_STATE.first(engine, public_id=public_id)
     if row is None or row.opened_at is None or refusal(
-            row.used_at, row.withdrawn_at, row.expires_at, row.status, now) is not None:
+            row.used_at, row.withdrawn_at, row.expires_at, row.status, now,
+            row.purpose) is not None:
         return None
     return OpenLink(row.version, row.locale, bool(row.refund_verification))
 
@@ -148,7 +168,7 @@ class Signature:
 
     name: str
     email: str
-    account: BankAccount
+    account: BankAccount | None
     ip: str | None
     user_agent: str | None
     locale: str
@@ -158,13 +178,15 @@ class Signature:
 
 def submit_signature(session: Session, invitation: Invitation, signature: Signature,
                      now: datetime) -> Mandate:
-    """Record the debtor's details and consent; the mandate then awaits verification."""
+    """Record the debtor's details and consent; the mandate then awaits verification. For
+    bank signing the IBAN is optional: the bank reports the account."""
     mandate = invitation.mandate
     mandate.debtor_name = signature.name
     mandate.customer.email = signature.email
     mandate.locale = signature.locale
     mandate.text_version = signature.text_version
-    set_debtor_account(session, mandate, signature.account.iban, signature.account.bic)
+    if signature.account is not None:
+        set_debtor_account(session, mandate, signature.account.iban, signature.account.bic)
     mandate.evidence = {
         "consent_at": now.isoformat(),
         "ip": signature.ip,
@@ -179,3 +201,63 @@ def submit_signature(session: Session, invitation: Invitation, signature: Signat
                            "text_version": signature.text_version,
                            "iban_masked": mandate.iban_masked, "iban_hash": mandate.iban_hash})
     return mandate
+
+
+def record_change_consent(session: Session, invitation: Invitation, signature: Signature,
+                          now: datetime) -> None:
+    """The debtor asked, on our page, to amend or cancel their mandate at their bank."""
+    record_audit(session, action=f"mandate.{invitation.purpose.value}_consent",
+                 subject=invitation.mandate.public_id, actor="customer",
+                 merchant_id=invitation.merchant_id, now=now,
+                 data={"invitation": invitation.public_id, "ip": signature.ip,
+                       "user_agent": (signature.user_agent or "")[:400],
+                       "locale": signature.locale, "text_version": signature.text_version})
+
+
+def offered_methods(invitation: Invitation, bank_available: bool) -> tuple[SigningMethod, ...]:
+    """The invitation's methods this portal can offer now (bank signing needs a bank)."""
+    return tuple(m for m in (SigningMethod(v) for v in invitation.signing_methods)
+                 if bank_available or m is not SigningMethod.BANK_EMANDATE)
+
+
+def start_signing(session: Session, invitation: Invitation, signature: Signature,
+                  flow: SigningFlow, debtor_bic: str | None, *, return_url: str,
+                  now: datetime) -> str:
+    """Record the debtor's consent, then start the chosen method; where to send the debtor.
+    Raises MethodUnavailable (nothing kept for the one-cent payment; the consent kept for the
+    bank, whose refusal is recorded)."""
+    if invitation.purpose is InvitationPurpose.SIGN:
+        submit_signature(session, invitation, signature, now)
+    else:
+        record_change_consent(session, invitation, signature, now)
+    return flow.start(session, invitation, debtor_bic, return_url=return_url, now=now)
+
+
+@dataclass(frozen=True)
+class SigningPage:
+    """What the form needs: the methods on offer, the banks to choose from, the last try."""
+
+    methods: tuple[SigningMethod, ...]
+    directory: Directory | None
+    attempt: Attempt | None
+    #: The provider or bank is still confirming the last try: show the waiting page instead.
+    waiting: bool
+    #: The bank signing that was asked for but cannot be offered right now.
+    bank_unavailable: bool
+
+
+def signing_page(session: Session, invitation: Invitation,
+                 flows: Mapping[SigningMethod, SigningFlow],
+                 directory: Callable[[], Directory | None]) -> SigningPage:
+    """The state of the signing form for this invitation (``directory`` is asked only when the
+    invitation offers bank signing; it returns None when the bank list is unavailable)."""
+    wanted = offered_methods(invitation, SigningMethod.BANK_EMANDATE in flows)
+    banks = directory() if SigningMethod.BANK_EMANDATE in wanted else None
+    methods = tuple(m for m in wanted if m is not SigningMethod.BANK_EMANDATE or banks)
+    latest = latest_attempt(session, invitation.mandate, dict(flows))
+    attempt = latest[1] if latest else None
+    return SigningPage(
+        methods=methods, directory=banks, attempt=attempt,
+        waiting=attempt is not None and attempt.state is AttemptState.PENDING,
+        bank_unavailable=SigningMethod.BANK_EMANDATE in invitation.signing_methods
+        and SigningMethod.BANK_EMANDATE not in methods)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import datetime
 
 import qrcode
 import qrcode.image.svg
@@ -20,42 +21,49 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
 
 from portal import csrf
-from portal.adapters import get_adapters
+from portal.adapters import Adapters, get_adapters
+from portal.banks.base import BankError, Directory
 from portal.db import get_session
 from portal.db import state as db_state
 from portal.documents.service import mandate_pdf, read_pdf
+from portal.emandates.config import bank_settings
+from portal.emandates.service import directory_for
 from portal.limits import configured, limiter
 from portal.mandates.links import LinkInvalid, Links, read_invitation_token
-from portal.mandates.models import Invitation, MandateStatus
+from portal.mandates.models import Invitation, InvitationPurpose, MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
-from portal.providers import PaymentStatus, ProviderError
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.shortlinks.service import short_link_of
 from portal.sign.embed import Embedding, embedding_for, safe_return_url
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
+from portal.sign.methods import (
+    AttemptState,
+    BankEmandateFlow,
+    MethodUnavailable,
+    PaymentVerificationFlow,
+    SigningFlow,
+    latest_attempt,
+)
 from portal.sign.page_cache import PageCache, page_key
 from portal.sign.service import (
     LinkRefusal,
     LinkRefused,
     Signature,
+    SigningPage,
     check_signable,
     load_invitation,
     open_link,
     pdf_offered,
     record_opened,
-    submit_signature,
+    signing_page,
+    start_signing,
 )
 from portal.urls import external_url
-from portal.verification.service import (
-    Outcome,
-    apply_provider_status,
-    latest_payment,
-    start_verification,
-)
 from signing.texts import MANDATE_TEXT_VERSION, mandate_text
 
 log = logging.getLogger(__name__)
@@ -139,84 +147,133 @@ def _pages() -> PageCache:
     return current_app.extensions.setdefault("sign_pages", PageCache())
 
 
-@bp.route("/<token>", methods=["GET", "POST"])
-@csrf.exempt  # the form carries a token bound to the link instead (portal.sign.form_tokens)
-@limiter.limit(configured("SIGN_OPEN"), methods=["GET"])
-@limiter.limit(configured("SIGN_SUBMIT"), methods=["POST"])
+def _flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
+    """The signing methods this portal can run, each with the app's adapter (its payment
+    provider, its bank)."""
+    flows: dict[SigningMethod, SigningFlow] = {
+        SigningMethod.PAYMENT_VERIFICATION: PaymentVerificationFlow(
+            adapters.payment_provider,
+            lambda provider: external_url("verification.webhook", provider=provider.name),
+            provider_named=adapters.provider, clock=adapters.clock)}
+    if adapters.bank is not None:
+        flows[SigningMethod.BANK_EMANDATE] = BankEmandateFlow(adapters.bank,
+                                                              bank_settings(current_app))
+    return flows
+
+
+def _directory(session: Session, invitation: Invitation, now: datetime) -> Directory | None:
+    """The banks to choose from (cached at most a day); None while the acquirer is down and
+    no copy exists."""
+    bank = get_adapters().bank
+    if bank is None:
+        return None
+    try:
+        return directory_for(session, bank, invitation.mandate.scheme, now,
+                             bank_settings(current_app))
+    except BankError:
+        log.warning("no directory of debtor banks available", exc_info=True)
+        return None
+
+
+def _page(session: Session, invitation: Invitation, flows: dict[SigningMethod, SigningFlow],
+          now: datetime) -> SigningPage:
+    return signing_page(session, invitation, flows, lambda: _directory(session, invitation, now))
+
+
+@bp.get("/<token>")
+@limiter.limit(configured("SIGN_OPEN"))
 def sign(token: str):
+    """The signing form, from the page cache when the link was opened before."""
     allow_form_redirects()
-    if request.method == "GET" and (cached := _cached_page(token)) is not None:
+    if (cached := _cached_page(token)) is not None:
         return cached
     session = get_session()
     adapters = get_adapters()
     now = adapters.clock()
     invitation = _invitation(token)
     check_signable(invitation, now)
+    record_opened(session, invitation, now)
+    session.commit()
+    page = _page(session, invitation, _flows(adapters), now)
+    if page.waiting:
+        return done(token)  # the provider or bank is still confirming: no new attempt yet
+    form = SignMandateForm(formdata=None)
+    form.offer(page.methods, page.directory)
     mandate = invitation.mandate
+    form.name.data = mandate.debtor_name or mandate.customer.name
+    form.email.data = mandate.customer.email
+    typed = debtor_iban(session, mandate)  # a retry keeps what the customer typed before
+    form.iban.data = format_iban(typed) if typed else None
+    form.preselect_bank(mandate.bic)
+    html = _render_form(token, invitation, form, page)
     embedding = embedding_for(invitation.merchant)
-    last = latest_payment(session, mandate)
-    if request.method == "GET" and last is not None and last.status == PaymentStatus.PENDING:
-        return done(token)  # the bank is still confirming: no new attempt yet
+    canonical = tuple(embedding.query().items()) if embedding else None
+    _pages().put(page_key(token, mandate.version, _page_locale(), canonical,
+                          refund_verification=mandate.merchant.refund_verification),
+                 (html.encode(), g.get("frame_ancestors")))
+    return html
+
+
+@bp.post("/<token>")
+@csrf.exempt  # the form carries a token bound to the link instead (portal.sign.form_tokens)
+@limiter.limit(configured("SIGN_SUBMIT"))
+def submit(token: str):
+    """Record the consent and send the debtor on to the chosen method."""
+    allow_form_redirects()
+    session = get_session()
+    adapters = get_adapters()
+    now = adapters.clock()
+    invitation = _invitation(token)
+    check_signable(invitation, now)
+    _require_form_token(invitation, request.form.get("csrf_token"))
+    flows = _flows(adapters)
+    page = _page(session, invitation, flows, now)
     form = SignMandateForm()
-    if request.method == "POST":
-        _require_form_token(invitation, request.form.get("csrf_token"))
-    if request.method == "GET":
-        record_opened(session, invitation, now)
-        session.commit()
-        form.name.data = form.name.data or mandate.debtor_name or mandate.customer.name
-        form.email.data = form.email.data or mandate.customer.email
-        typed = debtor_iban(session, mandate)  # a retry keeps what the customer typed before
-        form.iban.data = form.iban.data or (format_iban(typed) if typed else None)
-    provider_error = False
-    if form.validate_on_submit():
-        signature = Signature(
-            name=form.name.data.strip(), email=form.email.data.strip(),
-            account=form.iban.account, ip=request.remote_addr,
-            user_agent=request.user_agent.string, locale=_page_locale(),
-            text_version=MANDATE_TEXT_VERSION, embedded=embedding is not None,
-        )
-        submit_signature(session, invitation, signature, now)
-        provider = adapters.payment_provider
-        back = {"return_to": embedding.return_to} if embedding and embedding.return_to else {}
-        try:
-            payment = start_verification(
-                session, mandate, provider,
-                return_url=external_url("sign.returned", token=token, **back),
-                webhook_url=external_url("verification.webhook", provider=provider.name),
-                now=now)
-        except ProviderError:
-            log.warning("payment provider refused to start a verification", exc_info=True)
-            session.rollback()
-            provider_error = True
-        else:
-            session.commit()
-            log.info("mandate %s awaits verification payment %s", mandate.public_id,
-                     payment.public_id)
-            if embedding:  # the provider refuses frames: the host page navigates top-level
-                return render_template("sign/continue.html", merchant=invitation.merchant,
-                                       embedding=embedding, embed_event="redirect",
-                                       embed_redirect=payment.checkout_url)
-            return redirect(payment.checkout_url, code=303)
-        last = latest_payment(session, mandate)
-    retrying = last is not None and last.status.is_final and not last.status.is_success
-    status = 503 if provider_error else 422 if form.errors else 200
-    html = render_template(
+    form.offer(page.methods, page.directory)
+    if not form.validate_on_submit():
+        return _render_form(token, invitation, form, page), 422
+    embedding = embedding_for(invitation.merchant)
+    back = {"return_to": embedding.return_to} if embedding and embedding.return_to else {}
+    try:
+        url = start_signing(session, invitation, _signature(form, embedding is not None),
+                            flows[form.chosen_method()], form.debtor_bank.data or None,
+                            return_url=external_url("sign.returned", token=token, **back),
+                            now=now)
+    except MethodUnavailable as exc:
+        session.rollback()
+        return _render_form(token, invitation, form, _page(session, invitation, flows, now),
+                            unavailable=exc.message or True), 503
+    if embedding:  # the provider and the bank refuse frames: the host page navigates top-level
+        return render_template("sign/continue.html", merchant=invitation.merchant,
+                               embedding=embedding, embed_event="redirect", embed_redirect=url)
+    return redirect(url, code=303)
+
+
+def _signature(form: SignMandateForm, embedded: bool) -> Signature:
+    return Signature(
+        name=form.name.data.strip(), email=form.email.data.strip(), account=form.iban.account,
+        ip=request.remote_addr, user_agent=request.user_agent.string, locale=_page_locale(),
+        text_version=MANDATE_TEXT_VERSION, embedded=embedded)
+
+
+def _render_form(token: str, invitation: Invitation, form: SignMandateForm, page: SigningPage,
+                 *, unavailable: str | bool | None = None) -> str:
+    """The signing form, with the notice for the last attempt that ended without a signature."""
+    attempt = page.attempt
+    retrying = attempt is not None and attempt.state is AttemptState.RETRY
+    mandate = invitation.mandate
+    return render_template(
         "sign/form.html", form=form, token=token, merchant=invitation.merchant,
-        mandate=mandate, provider_error=provider_error,
+        mandate=mandate, invitation=invitation, unavailable=unavailable,
+        bank_unavailable=page.bank_unavailable,
         form_token=form_token(invitation.public_id, current_app.config["SECRET_KEY"]),
-        retry_status=last.status.value if retrying else None,
+        retry=attempt if retrying else None,
         legal_text=mandate_text(mandate.scheme.value, _page_locale(),
                                 invitation.merchant.legal_name),
-        bank_hint=_bank_hint(form), embedding=embedding,
+        bank_hint=_bank_hint(form), embedding=embedding_for(invitation.merchant),
         embed_event="failed" if retrying else None,
-        embed_detail=last.status.value if retrying else None,
+        embed_detail=attempt.outcome if retrying and attempt else None,
     )
-    if request.method == "GET":
-        canonical = tuple(embedding.query().items()) if embedding else None
-        _pages().put(page_key(token, mandate.version, _page_locale(), canonical,
-                              refund_verification=mandate.merchant.refund_verification),
-                     (html.encode(), g.get("frame_ancestors")))
-    return html, status
 
 
 def _bank_hint(form: SignMandateForm) -> str:
@@ -226,29 +283,23 @@ def _bank_hint(form: SignMandateForm) -> str:
 
 @bp.get("/<token>/return")
 def returned(token: str):
-    """The provider sends the customer back here; we ask the provider, never trust the URL."""
+    """The provider or bank sends the customer back here; we ask it, never trust the URL."""
     session = get_session()
     invitation = _invitation(token)
     mandate = invitation.mandate
-    payment = latest_payment(session, mandate)
     adapters = get_adapters()
-    provider = adapters.provider(payment.provider) if payment is not None else None
-    outcome = None
-    if payment is not None and mandate.status == MandateStatus.AWAITING_VERIFICATION:
-        try:
-            if provider is None:  # a provider this portal no longer runs
-                raise ProviderError(f"payment provider {payment.provider!r} is not configured")
-            outcome = apply_provider_status(session, payment, provider, source="return",
-                                            clock=adapters.clock)
-        except ProviderError:
-            log.warning("provider unavailable on return; the webhook will settle it", exc_info=True)
-            outcome = Outcome.PENDING
+    latest = latest_attempt(session, mandate, _flows(adapters))
+    attempt = None
+    if latest is not None:
+        flow, attempt = latest
+        if attempt.state in (AttemptState.OPEN, AttemptState.PENDING):
+            attempt = flow.refresh(session, mandate, source="return", now=adapters.clock())
     host_page = safe_return_url(invitation.merchant, request.args.get("return_to"))
     if host_page:  # embedded: back to the merchant's page, whose frame shows the outcome
         return redirect(host_page, code=303)
-    if payment is None or outcome == Outcome.RETRY:
+    if attempt is None:
         return redirect(url_for("sign.sign", token=token), code=303)
-    return redirect(url_for("sign.done", token=token), code=303)
+    return redirect(url_for("sign.done", token=token), code=303)  # done offers any retry
 
 
 def _pdf_state(invitation: Invitation, token: str) -> dict:
@@ -262,15 +313,28 @@ def _pdf_state(invitation: Invitation, token: str) -> dict:
     return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
 
 
-def _status(invitation: Invitation, token: str) -> dict:
+def _status(invitation: Invitation, token: str, *, refresh: bool = False) -> dict:
     session = get_session()
     mandate = invitation.mandate
-    payment = latest_payment(session, mandate)
-    retry = (mandate.status == MandateStatus.AWAITING_VERIFICATION and payment is not None
-             and payment.status.is_final and not payment.status.is_success)
+    adapters = get_adapters()
+    flows = _flows(adapters)
+    latest = latest_attempt(session, mandate, flows)
+    attempt = latest[1] if latest else None
+    if (refresh and latest is not None and latest[0].refreshes_while_waiting
+            and attempt.state in (AttemptState.OPEN, AttemptState.PENDING)):
+        attempt = latest[0].refresh(session, mandate, source="status page", now=adapters.clock())
+        session.expire(mandate)
+    still_usable = (mandate.status == MandateStatus.AWAITING_VERIFICATION
+                    if invitation.purpose is InvitationPurpose.SIGN
+                    else mandate.status == MandateStatus.ACTIVE and invitation.used_at is None)
+    retry = still_usable and attempt is not None and attempt.state is AttemptState.RETRY
     return {
         "status": mandate.status.value,
         "reference": mandate.reference,
+        "purpose": invitation.purpose.value,
+        "method": attempt.method.value if attempt else None,
+        "attempt": attempt.state.value if attempt else None,
+        "outcome": attempt.outcome if attempt else None,
         "retry": retry,
         **_pdf_state(invitation, token),
     }
@@ -284,16 +348,17 @@ def done(token: str):
         return redirect(url_for("sign.sign", token=token), code=303)
     embedding = embedding_for(invitation.merchant)
     return render_template("sign/done.html", token=token, merchant=invitation.merchant,
-                           mandate=invitation.mandate, state=state, embedding=embedding,
-                           return_url=invitation.return_url,
+                           mandate=invitation.mandate, invitation=invitation, state=state,
+                           embedding=embedding, return_url=invitation.return_url,
                            embed_event="signed" if state["status"] == "active" else None,
                            embed_detail=invitation.mandate.reference)
 
 
 @bp.get("/<token>/status")
 def status(token: str):
-    """Polled by the confirmation page until the mandate is active."""
-    response = jsonify(_status(_invitation(token), token))
+    """Polled by the waiting page until the mandate's signing is final (asks the bank, at
+    most every EMANDATES_STATUS_MIN_INTERVAL_SECONDS, where there are no webhooks)."""
+    response = jsonify(_status(_invitation(token), token, refresh=True))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -3,6 +3,25 @@
 (function () {
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
+  // Signing at the bank: the bank list only when that method is chosen, and the bank of the
+  // IBAN's BIC chosen for the debtor while they have not chosen one themselves.
+  var bankChoice = document.getElementById("bank-choice");
+  var bankSelect = document.getElementById("debtor_bank");
+  var methods = document.querySelectorAll("input[name=method][type=radio]");
+  function showBankChoice() {
+    if (!bankChoice || !methods.length) return;
+    var chosen = document.querySelector("input[name=method]:checked");
+    bankChoice.hidden = !chosen || chosen.value !== "bank_emandate";
+  }
+  methods.forEach(function (radio) { radio.addEventListener("change", showBankChoice); });
+  showBankChoice();
+  var bankTouched = false;
+  if (bankSelect) bankSelect.addEventListener("change", function () { bankTouched = true; });
+  function preselectBank(bic) {
+    if (!bankSelect || bankTouched || !bic) return;
+    var option = bankSelect.querySelector('option[data-bic8="' + bic.slice(0, 8) + '"]');
+    if (option) bankSelect.value = option.value;
+  }
   var input = document.getElementById("iban");
   var out = document.getElementById("iban-bank");
   if (!input || !out) return;
@@ -23,6 +42,7 @@
           out.textContent = data.valid ? [data.bank_name, data.bic].filter(Boolean).join(" · ") : data.message;
           out.classList.toggle("field-error", !data.valid);
           if (data.valid) {
+            preselectBank(data.bic);
             var old = document.getElementById("iban-error");
             if (old) old.remove();
             input.removeAttribute("aria-invalid");

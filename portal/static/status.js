@@ -4,7 +4,8 @@
   var box = document.getElementById("confirmation");
   if (!box) return;
   var pdf = document.getElementById("pdf-state");
-  var waiting = box.dataset.status === "awaiting_verification" || (pdf && pdf.dataset.pdf === "pending");
+  var waiting = box.dataset.status === "awaiting_verification" || box.dataset.attempt === "open" ||
+    box.dataset.attempt === "pending" || (pdf && pdf.dataset.pdf === "pending");
   if (!waiting) return;
   var tries = 0;
   function poll() {
@@ -12,7 +13,8 @@
     fetch(box.dataset.statusUrl, {credentials: "same-origin", cache: "no-store"})
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        if (data.status !== box.dataset.status || data.retry || (pdf && data.pdf !== pdf.dataset.pdf)) {
+        if (data.status !== box.dataset.status || data.retry || data.attempt !== box.dataset.attempt ||
+            (pdf && data.pdf !== pdf.dataset.pdf)) {
           window.location.reload();
           return;
         }

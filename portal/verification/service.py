@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -18,7 +19,8 @@ from portal.ids import new_public_id
 from portal.mail.service import queue_mandate_copy
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
-from portal.mandates.service import SchemeNotOffered, set_debtor_account, signing_method_for
+from portal.mandates.service import set_debtor_account
+from portal.mandates.signing_methods import check_signing_methods
 from portal.metrics import MANDATES_SIGNED
 from portal.providers.base import PaymentOrder, PaymentProvider, PaymentStatus, ProviderPayment
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
@@ -51,9 +53,9 @@ def start_verification(
     webhook_url: str | None, now: datetime,
 ) -> VerificationPayment:
     """Create a one-cent payment at the provider for this mandate; the caller redirects to it.
-    SchemeNotOffered for a mandate a payment cannot sign (B2B)."""
-    if signing_method_for(mandate.scheme) is not SigningMethod.PAYMENT_VERIFICATION:
-        raise SchemeNotOffered(mandate.scheme)
+    SigningMethodError for a mandate a payment cannot sign (B2B)."""
+    check_signing_methods(mandate.scheme, (SigningMethod.PAYMENT_VERIFICATION,),
+                          bank_available=True)
     payment = VerificationPayment(
         public_id=new_public_id("pay"), merchant_id=mandate.merchant_id, mandate=mandate,
         provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
@@ -225,20 +227,31 @@ def activate_from_payment(
         "iban_reported_by_bank": bool(payer_iban),
         "iban_changed": iban_changed,
     }
+    log.info("mandate %s activated by %s payment %s", mandate.public_id, provider,
+             payment_public_id)
+    activate_signed_mandate(session, mandate, actor=f"provider:{provider}", now=now, data={
+        "payment": payment_public_id,
+        "provider_payment_id": provider_payment_id,
+        "typed_iban_masked": typed_masked, "typed_iban_hash": typed_hash,
+        "reported_iban_masked": mandate.iban_masked,
+        "reported_iban_hash": mandate.iban_hash, "iban_changed": iban_changed,
+    })
+    return True
+
+
+def activate_signed_mandate(session: Session, mandate: Mandate, *, actor: str, now: datetime,
+                            data: dict[str, Any]) -> None:
+    """The one way a signed mandate becomes active, whichever method signed it (the one-cent
+    payment, the checkout's first payment, the debtor's bank): its open links are used up, the
+    sealed PDF and the customer's copy are queued, and the transition writes the audit and
+    outbox events, all in the caller's transaction. ``signing_method``, ``signed_at`` and the
+    evidence are set before."""
+    if mandate.signing_method is None:
+        raise ValueError(f"mandate {mandate.public_id} has no signing method")
     for invitation in session.scalars(select(Invitation).where(
             Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
         invitation.used_at = now
     request_pdf(session, mandate)
     queue_mandate_copy(session, mandate)
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
-    log.info("mandate %s activated by %s payment %s", mandate.public_id, provider,
-             payment_public_id)
-    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=f"provider:{provider}",
-                     now=now, data={
-                         "payment": payment_public_id,
-                         "provider_payment_id": provider_payment_id,
-                         "typed_iban_masked": typed_masked, "typed_iban_hash": typed_hash,
-                         "reported_iban_masked": mandate.iban_masked,
-                         "reported_iban_hash": mandate.iban_hash, "iban_changed": iban_changed,
-                     })
-    return True
+    apply_transition(session, mandate, MandateAction.ACTIVATE, actor=actor, now=now, data=data)

@@ -49,12 +49,13 @@ def test_create_returns_the_invitation_with_signing_link_and_qr_codes(
     assert _outbox(app) == []
 
 
-def test_b2b_is_refused_with_a_reason_and_nothing_is_written(
-        api: Caller, session: Session) -> None:
+def test_b2b_is_refused_without_bank_signing_with_a_reason_and_nothing_is_written(
+        app: Flask, api: Caller, session: Session) -> None:
     def count() -> dict[str, int]:
         return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
                 for model in (Customer, Mandate, Invitation, Event, AuditEvent, Job, ShortLink)}
 
+    reconfigure(app, BANK="none")
     before = count()
     response = api.post("/api/v1/invitations", {"customer": {"name": "Bakkerij B.V."},
                                                 "scheme": "B2B"})
@@ -62,9 +63,27 @@ def test_b2b_is_refused_with_a_reason_and_nothing_is_written(
     problem = response.get_json()
     assert problem["type"].endswith("/scheme-not-offered")
     assert "debtor's bank" in problem["detail"] and "one-cent payment" in problem["detail"]
+    assert "not configured" in problem["detail"]
     assert problem["errors"] == [{"field": "scheme", "message": problem["detail"]}]
     session.expire_all()
     assert count() == before
+
+
+def test_b2b_is_invited_to_sign_at_the_bank_and_never_with_a_cent(
+        api: Caller, session: Session) -> None:
+    created = api.post("/api/v1/invitations", {"customer": {"name": "Bakkerij B.V."},
+                                               "scheme": "B2B"})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["signing_methods"] == ["bank_emandate"]
+    before = session.scalar(select(func.count()).select_from(Mandate))
+    refused = api.post("/api/v1/invitations", {
+        "customer": {"name": "Bakkerij B.V."}, "scheme": "B2B",
+        "signing_methods": ["bank_emandate", "payment_verification"]})
+    assert refused.status_code == 422
+    [error] = refused.get_json()["errors"]
+    assert error["field"] == "signing_methods" and "payment_verification" in error["message"]
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Mandate)) == before
 
 
 def test_created_invitation_has_a_location_also_when_replayed(api: Caller) -> None:

@@ -28,7 +28,9 @@ def test_demo_link_signs_a_mandate_and_offers_the_sealed_pdf(
         expect(page.locator("h1")).to_contain_text("Demo Sportclub")
         page.locator("#iban").fill("NL91 ABNA 0417 1643 00")
         page.locator("#consent").check()
-        page.get_by_role("button", name="Sign and verify with €0.01").click()
+        # The demo offers both ways to sign; the one-cent payment is preselected.
+        expect(page.get_by_role("radio", name="Pay one cent (iDEAL) from the account")).to_be_checked()
+        page.get_by_role("button", name="Continue").click()
         page.wait_for_url("**/sandbox/checkout/**")
         page.get_by_role("radio", name="Paid", exact=True).check()
         page.locator("#sandbox-submit").click()

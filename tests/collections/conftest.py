@@ -110,13 +110,16 @@ def active_mandate(session: Session, merchant: Merchant, *, iban: str = "NL91ABN
                    sequence_type: SequenceType = SequenceType.RECURRENT,
                    name: str = "Sam de Vries", email: str | None = "sam@example.org",
                    signed_on: date = date(2026, 1, 15),
-                   signing_method: SigningMethod | None = None) -> Mandate:
-    """A mandate signed and activated through the state machine, on this account."""
+                   signing_method: SigningMethod | None = None,
+                   validation_reference: str | None = "0020000012345678",
+                   max_amount_cents: int | None = None) -> Mandate:
+    """A mandate signed and activated through the state machine, on this account; signed at
+    the bank, it has the validation reference an accepted pain.012 records
+    (tests/emandates/test_collections.py takes the real way there)."""
     invitation = make_invitation(session, merchant, sequence_type=sequence_type,
                                  customer_email=email, customer_name=name)
     mandate = invitation.mandate
-    # The portal invites to CORE only (a cent cannot sign B2B); a B2B mandate comes from the
-    # debtor's bank, which the test stands in for.
+    # A B2B mandate comes from the debtor's bank, which the test stands in for.
     mandate.scheme = scheme
     apply_transition(session, mandate, MandateAction.SUBMIT, actor="test", now=clock_now())
     set_debtor_account(session, mandate, iban, bic)
@@ -124,6 +127,9 @@ def active_mandate(session: Session, merchant: Merchant, *, iban: str = "NL91ABN
     mandate.signing_method = signing_method or (
         SigningMethod.BANK_EMANDATE if scheme == Scheme.B2B
         else SigningMethod.PAYMENT_VERIFICATION)
+    if mandate.signing_method == SigningMethod.BANK_EMANDATE:
+        mandate.validation_reference = validation_reference
+    mandate.max_amount_cents = max_amount_cents
     mandate.signed_at = datetime(signed_on.year, signed_on.month, signed_on.day, 12, tzinfo=UTC)
     apply_transition(session, mandate, MandateAction.ACTIVATE, actor="test", now=clock_now())
     session.flush()

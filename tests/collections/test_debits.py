@@ -146,6 +146,26 @@ def test_a_debit_is_refused_with_a_clear_reason(
     assert str(refused.value)  # a sentence for the merchant
 
 
+def test_a_b2b_mandate_without_the_banks_validation_reference_is_not_collected(
+        session: Session, merchant: Merchant, collectors: Collectors) -> None:
+    """Signed at the bank is not enough: only an accepted pain.012 confirms a B2B mandate."""
+    mandate = active_mandate(session, merchant, scheme=Scheme.B2B, validation_reference=None)
+    assert mandate.signing_method == SigningMethod.BANK_EMANDATE
+    with pytest.raises(DebitRefused) as refused:
+        debit_on(session, collectors, mandate)
+    assert refused.value.code == "b2b_not_bank_confirmed"
+
+
+def test_a_b2b_mandate_is_collected_up_to_the_maximum_registered_at_the_bank(
+        session: Session, merchant: Merchant, collectors: Collectors) -> None:
+    configure_collections(session, merchant.id, actor="test", b2b_max_amount_cents=100_000)
+    mandate = active_mandate(session, merchant, scheme=Scheme.B2B, max_amount_cents=50_000)
+    with pytest.raises(DebitRefused) as refused:
+        debit_on(session, collectors, mandate, 50_001)
+    assert refused.value.code == "over_b2b_maximum"
+    assert debit_on(session, collectors, mandate, 50_000).amount_cents == 50_000
+
+
 def test_a_b2b_mandate_confirmed_by_the_bank_within_its_maximum_is_collected(
         session: Session, merchant: Merchant, collectors: Collectors) -> None:
     configure_collections(session, merchant.id, actor="test", b2b_max_amount_cents=100_000)

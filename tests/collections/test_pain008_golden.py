@@ -77,7 +77,7 @@ def known_batch(session: Session, collectors: Collectors, clock: Clock, version:
     history(session, final)
     b2b = mandate("DESTER-B2B-1", "Holland Bouw B.V.", "NL02ABNA0123456789",
                   scheme=Scheme.B2B)
-    b2b.evidence = {**(b2b.evidence or {}), "validation_reference": "0020000012345678"}
+    b2b.validation_reference = "0020000012345678"
     session.flush()
 
     debit_on(session, collectors, first, 2500, description="Contributie april")

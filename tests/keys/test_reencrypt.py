@@ -46,6 +46,10 @@ def test_the_encrypted_columns_declare_themselves() -> None:
         "debit_attempt.debtor_iban_ciphertext": "mandate.iban",
         "debit_attempt.original_iban_ciphertext": "debit_attempt.original_iban",
         "sandbox_mandate.consumer_iban_ciphertext": "sandbox_mandate.consumer_iban",
+        "bank_transaction.report_ciphertext": "bank_transaction.report",
+        "sandbox_bank_transaction.request_ciphertext": "sandbox_bank_transaction.request",
+        "sandbox_bank_transaction.debtor_iban_ciphertext": "sandbox_bank_transaction.debtor_iban",
+        "sandbox_bank_transaction.report_ciphertext": "sandbox_bank_transaction.report",
     }
     hashes = {c.name: c.lookup_hash.name for c in encrypted_columns() if c.lookup_hash is not None}
     assert hashes == {"mandate.iban_ciphertext": "iban_hash",

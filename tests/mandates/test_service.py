@@ -59,27 +59,34 @@ def test_invalid_iban_is_refused(session: Session) -> None:
 
 
 def test_a_b2b_invitation_is_refused_before_anything_is_written(session: Session) -> None:
-    from portal.mandates.models import Scheme
-    from portal.mandates.service import InvitationRequest, SchemeNotOffered, invite_customer
+    from portal.mandates.models import Scheme, SigningMethod
+    from portal.mandates.service import InvitationRequest, invite_customer
+    from portal.mandates.signing_methods import SchemeNotOffered, SigningMethodError
 
     merchant = make_merchant(session)
     session.commit()
-    with pytest.raises(SchemeNotOffered, match="debtor's bank"):
-        invite_customer(session, merchant, InvitationRequest(customer_name="Bakkerij B.V.",
-                                                             scheme=Scheme.B2B),
-                        now=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    now = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    bank_only = InvitationRequest(customer_name="Bakkerij B.V.", scheme=Scheme.B2B,
+                                  signing_methods=(SigningMethod.BANK_EMANDATE,))
+    with pytest.raises(SchemeNotOffered, match="debtor's bank"):  # no bank signing here
+        invite_customer(session, merchant, bank_only, now=now)
+    with pytest.raises(SigningMethodError, match="payment_verification"):  # a cent never signs B2B
+        invite_customer(session, merchant, InvitationRequest(
+            customer_name="Bakkerij B.V.", scheme=Scheme.B2B), now=now, bank_available=True)
     assert not session.new and not session.dirty
+    invitation = invite_customer(session, merchant, bank_only, now=now, bank_available=True)
+    assert invitation.signing_methods == ["bank_emandate"]
 
 
 def test_a_b2b_mandate_is_never_verified_by_a_payment(journey) -> None:
     from portal.mandates.models import Scheme
-    from portal.mandates.service import SchemeNotOffered
+    from portal.mandates.signing_methods import SigningMethodError
     from portal.verification.service import start_verification
 
     mandate = journey.mandate()
     mandate.scheme = Scheme.B2B  # e.g. made before B2B invitations were refused
     journey.session.commit()
-    with pytest.raises(SchemeNotOffered):
+    with pytest.raises(SigningMethodError):
         start_verification(journey.session, mandate, object(), return_url="x",  # type: ignore[arg-type]
                            webhook_url=None, now=datetime(2026, 1, 5, 12, tzinfo=UTC))
     page = journey.open()

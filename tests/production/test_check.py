@@ -89,6 +89,7 @@ def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa,
         "PORTAL_SMTP_PORT": str(smtp_port), "PORTAL_PAYMENT_PROVIDER": "mollie",
         "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12",
         "PORTAL_PUBLIC_BASE_URL": "https://portal.example",
+        "PORTAL_BANK": "none",  # tests/banks/test_check.py checks a real acquirer's settings
         "PORTAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "PORTAL_TSA_URL": tsa.url, "PORTAL_TSA_USERNAME": "portal",
         "PORTAL_TSA_PASSWORD": "tsa-secret", "PORTAL_TSA_TRUST_ROOTS_PATH": str(tsa_roots),

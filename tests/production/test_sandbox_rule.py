@@ -59,11 +59,11 @@ def test_one_rule_for_every_kind_of_sandbox(kind: str) -> None:
 
 @pytest.fixture
 def mollie_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app configured with Mollie and the manual bank route from the start (no sandbox
-    anywhere)."""
+    """An app configured with Mollie, the manual bank route and no bank signing from the start
+    (no sandbox anywhere)."""
     app = create_app({**app_settings(database_url, tmp_path / "instance"),
                       "PAYMENT_PROVIDER": "mollie", "MOLLIE_API_KEY": "test_abcdefghijkl",
-                      "COLLECTION_BANK": "manual",
+                      "COLLECTION_BANK": "manual", "BANK": "none",
                       "MOLLIE_BASE_URL": "http://127.0.0.1:9"})
     yield app
     state(app).engine.dispose()
@@ -72,7 +72,10 @@ def mollie_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 def test_without_a_sandbox_its_pages_and_webhook_are_not_served(mollie_app: Flask) -> None:
     client = mollie_app.test_client()
     assert "sandbox" not in mollie_app.blueprints
+    assert "sandbox_bank" not in mollie_app.blueprints
     assert client.get("/sandbox/checkout/tr_sbx0123456789abcdef").status_code == 404
+    assert client.post("/sandbox-bank/idx/directory", data=b"<x/>").status_code == 404
+    assert client.get("/sandbox-bank/authorise/0000000000000001/x").status_code == 404
     assert client.post("/providers/sandbox/webhook",
                        data={"id": "tr_sbx0123456789abcdef"}).status_code == 404
     assert BANNER not in client.get("/no-such-page").get_data(as_text=True)
@@ -116,3 +119,27 @@ def test_collectors_and_sealing_are_built_once_per_app(app: Flask) -> None:
     adapters = get_adapters(app)
     assert adapters.collectors is get_adapters(app).collectors
     assert adapters.sealing() is adapters.sealing()  # built on first use, then kept
+
+
+def test_production_refuses_the_sandbox_emandates_bank_through_the_same_rule(
+        tmp_path, monkeypatch) -> None:
+    mollie = {"PORTAL_PAYMENT_PROVIDER": "mollie",
+              "PORTAL_MOLLIE_API_KEY": "live_abcdefghijklmnopqrstuvwxyz12"}
+    production = _production(tmp_path, monkeypatch, **mollie)  # bank signing off by default
+    assert get_adapters(production).bank is None and not get_adapters(production).test_mode
+    assert "sandbox_bank" not in production.blueprints
+    with pytest.raises(ConfigurationError) as refused:
+        _production(tmp_path, monkeypatch, **mollie, PORTAL_BANK="sandbox")
+    assert "PORTAL_BANK=sandbox while PORTAL_ENV=production" in str(refused.value)
+    assert "PORTAL_SANDBOX_IN_PRODUCTION=true" in str(refused.value)
+    staging = _production(tmp_path, monkeypatch, PORTAL_SANDBOX_IN_PRODUCTION="true")
+    adapters = get_adapters(staging)  # + Mollie + the sandbox bank
+    assert adapters.sandboxes == {"banks"} and adapters.test_mode
+    assert adapters.bank is not None and adapters.bank.name == "sandbox"
+    assert "sandbox_bank" in staging.blueprints
+
+
+def test_the_sandbox_bank_is_a_sandbox_of_the_development_app(app: Flask) -> None:
+    adapters = get_adapters(app)
+    assert adapters.bank is not None and adapters.bank.name == "sandbox"
+    assert "banks" in adapters.sandboxes and "sandbox_bank" in app.blueprints

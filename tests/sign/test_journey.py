@@ -222,7 +222,8 @@ def test_confirmation_page_polls_a_status_endpoint(journey: Journey) -> None:
     journey.client.get(local(return_url))
     body = journey.client.get(status_url).get_json()
     assert body == {"status": "active", "reference": journey.mandate().reference,
-                    "retry": False, "pdf": "pending", "pdf_url": None}
+                    "purpose": "sign", "method": "payment_verification", "attempt": "done",
+                    "outcome": "paid", "retry": False, "pdf": "pending", "pdf_url": None}
 
 
 def test_apply_is_idempotent(journey: Journey, app: Flask) -> None:

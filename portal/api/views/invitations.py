@@ -18,13 +18,23 @@ from portal.db import get_session
 from portal.errors import Problem
 from portal.mail.service import queue_invitation_email
 from portal.mandates.lifecycle import IllegalTransition
-from portal.mandates.models import Invitation, InvitationChannel, Scheme, SequenceType
+from portal.mandates.models import (
+    Invitation,
+    InvitationChannel,
+    Scheme,
+    SequenceType,
+    SigningMethod,
+)
 from portal.mandates.service import (
     InvitationRequest,
-    SchemeNotOffered,
     find_invitation,
     invite_customer,
     withdraw_invitation,
+)
+from portal.mandates.signing_methods import (
+    SchemeNotOffered,
+    SigningMethodError,
+    signing_methods_for,
 )
 from portal.merchants.models import Merchant
 from portal.sms.phone import can_receive_sms
@@ -70,6 +80,27 @@ def _channel(data: dict[str, Any]) -> InvitationChannel:
     return channel
 
 
+def _signing(data: dict[str, Any], merchant: Merchant, bank_available: bool
+             ) -> tuple[Scheme, tuple[SigningMethod, ...]]:
+    """The scheme and how it may be signed here (:mod:`portal.mandates.signing_methods`): 422
+    ``scheme-not-offered`` for B2B without bank signing, 422 on ``signing_methods`` for a method
+    that cannot sign the scheme (B2B with the one-cent payment)."""
+    scheme = Scheme(data.get("scheme", Scheme.CORE.value))
+    if "max_amount_cents" in data and scheme is not Scheme.B2B:
+        raise validation_problem([{"field": "max_amount_cents",
+                                   "message": "Only B2B mandates carry a maximum amount."}])
+    try:
+        methods = signing_methods_for(scheme, data.get("signing_methods"),
+                                      merchant.signing_methods,
+                                      bank_available=bank_available)
+    except SchemeNotOffered as exc:
+        raise Problem(422, "Scheme not offered", str(exc), type="scheme-not-offered",
+                      errors=[{"field": "scheme", "message": str(exc)}]) from None
+    except SigningMethodError as exc:
+        raise validation_problem([{"field": "signing_methods", "message": str(exc)}]) from None
+    return scheme, methods
+
+
 @bp.post("/invitations")
 @require_scope("mandates:write")
 @write_endpoint
@@ -81,18 +112,17 @@ def create_invitation(body: Any) -> Response:
     customer = data["customer"]
     session = get_session()
     merchant = session.get(Merchant, merchant_id())
-    try:
-        invitation = invite_customer(session, merchant, InvitationRequest(
-            customer_name=customer["name"], customer_email=customer.get("email"),
-            customer_phone=customer.get("phone"), locale=customer.get("locale"),
-            external_reference=data.get("external_reference"),
-            scheme=Scheme(data.get("scheme", Scheme.CORE.value)),
-            sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
-            channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
-            actor=g.api_actor, now=now)
-    except SchemeNotOffered as exc:
-        raise Problem(422, "Scheme not offered", str(exc), type="scheme-not-offered",
-                      errors=[{"field": "scheme", "message": str(exc)}]) from None
+    bank_available = get_adapters().bank is not None
+    scheme, methods = _signing(data, merchant, bank_available)
+    invitation = invite_customer(session, merchant, InvitationRequest(
+        customer_name=customer["name"], customer_email=customer.get("email"),
+        customer_phone=customer.get("phone"), locale=customer.get("locale"),
+        external_reference=data.get("external_reference"),
+        scheme=scheme, signing_methods=methods,
+        max_amount_cents=data.get("max_amount_cents"), reason=data.get("reason"),
+        sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
+        channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
+        actor=g.api_actor, now=now, bank_available=bank_available)
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
     elif channel is InvitationChannel.SMS:

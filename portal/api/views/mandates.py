@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Response, g
+from flask import Response, current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -12,17 +13,24 @@ from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.inputs import LIST_PARAMS, REVOKE_FIELDS
+from portal.api.inputs import CHANGE_FIELDS, LIST_PARAMS, REVOKE_FIELDS
 from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
-from portal.api.serializers import list_json, mandate_json
+from portal.api.serializers import invitation_json, list_json, mandate_json
 from portal.api.validation import read_query, validate_body
 from portal.db import get_session
 from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
+from portal.emandates.service import latest_transactions
 from portal.errors import Problem
 from portal.mandates.lifecycle import IllegalTransition
-from portal.mandates.models import Mandate, MandateStatus, Scheme
-from portal.mandates.service import find_mandate, merchant_mandates, revoke_mandate
+from portal.mandates.models import InvitationPurpose, Mandate, MandateStatus, Scheme
+from portal.mandates.service import (
+    MandateChangeRefused,
+    find_mandate,
+    invite_bank_change,
+    merchant_mandates,
+    revoke_mandate,
+)
 
 
 def _mandate(mandate_id: str) -> Mandate:
@@ -45,10 +53,12 @@ def list_mandates() -> Response:
     ).options(selectinload(Mandate.customer))
     page = paginate(session, query, Mandate, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
+    ids = [m.id for m in page.items]
     pdfs = {pdf.mandate_id: pdf for pdf in session.scalars(select(MandatePdf).where(
-        MandatePdf.mandate_id.in_([m.id for m in page.items])))} if page.items else {}
-    return json_response(list_json([mandate_json(m, pdfs.get(m.id)) for m in page.items],
-                                   page.has_more, page.next_cursor))
+        MandatePdf.mandate_id.in_(ids)))} if ids else {}
+    banks = latest_transactions(session, ids)
+    return json_response(list_json([mandate_json(m, pdfs.get(m.id), banks.get(m.id))
+                                    for m in page.items], page.has_more, page.next_cursor))
 
 
 @bp.get("/mandates/<mandate_id>")
@@ -87,3 +97,37 @@ def revoke_mandate_view(body: Any, mandate_id: str) -> Response:
     except IllegalTransition as exc:
         raise invalid_state(exc) from None
     return json_response(mandate_json(mandate, mandate_pdf(session, mandate)))
+
+
+def _bank_change(body: Any, mandate_id: str, purpose: InvitationPurpose) -> Response:
+    data = validate_body(CHANGE_FIELDS, body)
+    mandate = _mandate(mandate_id)
+    adapters = get_adapters()
+    if adapters.bank is None:
+        raise Problem(422, "Bank signing is not configured",
+                      "This portal does not sign at the debtor's bank (eMandates).",
+                      type="bank-not-configured")
+    now = adapters.clock()
+    days = data.get("expires_in_days", int(current_app.config["INVITATION_TTL_DAYS"]))
+    try:
+        invitation = invite_bank_change(get_session(), mandate, purpose, actor=g.api_actor,
+                                        ttl=timedelta(days=days), now=now)
+    except MandateChangeRefused as exc:
+        raise Problem(409, "Invalid state", str(exc), type="invalid-state") from None
+    return json_response(invitation_json(invitation, now), 201)
+
+
+@bp.post("/mandates/<mandate_id>/amendments")
+@require_scope("mandates:write")
+@write_endpoint
+def amend_mandate_view(body: Any, mandate_id: str) -> Response:
+    """A link for the debtor to move the mandate to another account at their (new) bank."""
+    return _bank_change(body, mandate_id, InvitationPurpose.AMEND)
+
+
+@bp.post("/mandates/<mandate_id>/cancellations")
+@require_scope("mandates:write")
+@write_endpoint
+def cancel_mandate_view(body: Any, mandate_id: str) -> Response:
+    """A link for the debtor to end a B2B mandate at their bank."""
+    return _bank_change(body, mandate_id, InvitationPurpose.CANCEL)
