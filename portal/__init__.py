@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     _private_folder(Path(app.instance_path))
 
+    import portal.console.bookkeeping  # noqa: F401  (its pages are on the console's blueprint)
     from portal import api, cli, db, errors, health, home, i18n, limits, logs, metrics, security
     from portal.adapters import build as adapters
     from portal.adapters import get_adapters

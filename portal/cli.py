@@ -274,30 +274,39 @@ def _bank_report_problems(report: VerificationReport) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    # Importing registers the job handlers the worker runs.
+    # Importing registers the job handlers the worker runs, and the areas that follow others'
+    # events (invoices follow debits and payments; subscriptions follow invoices).
+    import portal.bookkeeping.jobs
     import portal.collections.jobs
     import portal.documents.jobs
     import portal.emandates.jobs
+    import portal.invoices.settlement
     import portal.mail.jobs
     import portal.payments.jobs
     import portal.reminders.expiry
     import portal.reminders.jobs
     import portal.sms.jobs
+    import portal.subscriptions.checkout
+    import portal.subscriptions.jobs
     import portal.webhooks.notices  # noqa: F401
     from portal.banks.cli import banks_cli
+    from portal.bookkeeping.cli import bookkeeping_cli
     from portal.collections.cli import collections_cli
     from portal.console.cli import staff_cli
     from portal.documents.cli import retimestamp_command
+    from portal.invoices.cli import invoices_cli
     from portal.keys.cli import keys_cli
     from portal.mail.cli import mail_cli
     from portal.merchants.cli import signing_methods_command
     from portal.payments.cli import payment_settings
     from portal.reminders.cli import delivery_settings
+    from portal.subscriptions.cli import subscriptions_cli
 
     merchant_cli.add_command(delivery_settings)
     merchant_cli.add_command(payment_settings)
     merchant_cli.add_command(signing_methods_command)
     mandate_cli.add_command(retimestamp_command)
     for command in (db_cli, merchant_cli, audit_cli, mandate_cli, demo, worker_command,
-                    webhooks_cli, mail_cli, staff_cli, banks_cli, collections_cli, keys_cli):
+                    webhooks_cli, mail_cli, staff_cli, banks_cli, collections_cli, keys_cli,
+                    invoices_cli, subscriptions_cli, bookkeeping_cli):
         app.cli.add_command(command)

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, object] = {
     # production unless this says the site is a staging site; pages then show "test mode".
     "SANDBOX_IN_PRODUCTION": False,
     "MOLLIE_API_KEY": None,
+    # Mollie reports settlements (payouts and fees) only to an organization access token
+    # (``access_…``, scope settlements.read); without one, bookkeeping shows no fees or payouts.
+    "MOLLIE_ORGANIZATION_TOKEN": None,
     "MOLLIE_BASE_URL": "https://api.mollie.com",
     # Bank signing (eMandates): "sandbox" (the built-in bank, over HTTP on PUBLIC_BASE_URL),
     # "emandates" (a real acquirer: the EMANDATES_* settings) or "none". None: the sandbox in
@@ -84,6 +87,9 @@ DEFAULTS: dict[str, object] = {
     "JOBS_POLL_SECONDS": 1.0,
     # A claimed job is another worker's to retry once its lease runs out (a crashed worker).
     "JOBS_LEASE_SECONDS": 300,
+    # A scheduler's claim on a subscription while it bills it (renewed at every step); a killed
+    # scheduler's subscriptions wait this long for another one.
+    "SUBSCRIPTIONS_LEASE_SECONDS": 300,
     # Webhooks: per-attempt timeouts (the total is kept under half the job lease); seconds to
     # wait after each failed attempt, after which the delivery fails; a delivery failing when
     # the endpoint has accepted nothing for DISABLE_AFTER_HOURS disables the endpoint; whether

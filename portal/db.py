@@ -263,3 +263,15 @@ def affected_rows(result: Result[Any]) -> int:
 def cipher_of(session: Session) -> FieldCipher:
     """The field cipher bound to a session by :func:`init_app`."""
     return session.info["cipher"]
+
+
+def open_transaction(session: Session) -> None:
+    """Make sure the database has begun the session's transaction before a savepoint: the
+    sqlite3 module begins one only before its first write, and a SAVEPOINT outside one is
+    released by committing (so a later rollback would not undo it)."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")

@@ -14,7 +14,9 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       # collections: debits, pain.008 batches, imported return files
                       "dbt", "bat", "rti",
                       # bank transactions (eMandates)
-                      "btx"})
+                      "btx",
+                      # billing: invoices, payments entered on them, plans, subscriptions
+                      "in", "ipm", "plan", "sub"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -16,7 +16,8 @@ from portal.db import Base
 from portal.merchants.models import Merchant
 
 #: Every scope a client may hold; ``payments:*`` are reserved for the payments API.
-SCOPES = ("mandates:read", "mandates:write", "payments:read", "payments:write", "events:read")
+SCOPES = ("mandates:read", "mandates:write", "payments:read", "payments:write", "events:read",
+          "billing:read", "billing:write")
 #: How a client may authenticate at the token endpoint.
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 GRANT_TYPE = "client_credentials"

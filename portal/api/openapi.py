@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.api.billing_openapi import REQUIRED_BODIES as BILLING_BODIES
+from portal.api.billing_openapi import TAGS as BILLING_TAGS
+from portal.api.billing_openapi import paths as billing_paths
+from portal.api.billing_openapi import schemas as billing_schemas
 from portal.api.collection_openapi import TAGS as COLLECTION_TAGS
 from portal.api.collection_openapi import paths as collection_paths
 from portal.api.collection_openapi import schemas as collection_schemas
@@ -45,6 +49,10 @@ SCOPE_DESCRIPTIONS = {
     "payments:write": "Create and withdraw payment requests, enter external payments, refund; "
                       "schedule and cancel debits, export batches, import bank reports.",
     "events:read": "Read the event feed.",
+    "billing:read": "Read invoices, plans and subscriptions.",
+    "billing:write": "Create invoices (with their collection), enter payments on them, void "
+                     "them; create plans; start, pause, resume, stop and change "
+                     "subscriptions.",
 }
 #: The conventions every endpoint follows: (title, text); shown in the description and the docs.
 CONVENTIONS: tuple[tuple[str, str], ...] = (
@@ -325,6 +333,7 @@ def _schemas(config: Any) -> dict[str, Any]:
         "ChangeMandate": {"type": "object", **object_schema(CHANGE_FIELDS, config)},
         "Empty": {"type": "object", "additionalProperties": False},
         **collection_schemas(config),
+        **billing_schemas(config),
     }
 
 
@@ -389,7 +398,7 @@ IDEMPOTENCY_PARAMETER = {
 
 
 REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment",
-                   "CreateDebit")
+                   "CreateDebit", *BILLING_BODIES)
 
 
 def _created(name: str, description: str) -> dict[str, Any]:
@@ -559,6 +568,9 @@ def _paths(config: Any) -> dict[str, Any]:
         **collection_paths(config, operation=_operation, problem=_problem, ok=_ok,
                            path_id=_path_id, parameter=_parameter, write=write,
                            write_errors=WRITE_ERRORS, prefix=PREFIX),
+        **billing_paths(config, operation=_operation, problem=_problem, ok=_ok,
+                        created=_created, path_id=_path_id, parameter=_parameter,
+                        write=write, write_errors=WRITE_ERRORS, prefix=PREFIX),
     }
 
 
@@ -704,7 +716,7 @@ def build_spec(config: Any) -> dict[str, Any]:
                  {"name": "Payment requests", "description": "What customers owe, the "
                   "checkout, payments, refunds."},
                  {"name": "Events", "description": "What happened, as a pollable feed."},
-                 *COLLECTION_TAGS],
+                 *COLLECTION_TAGS, *BILLING_TAGS],
         "paths": _paths(config),
         "webhooks": _webhooks(),
         "components": {

@@ -41,7 +41,8 @@ def timestamp(moment: datetime | None) -> str | None:
 
 #: Where each kind of object the API creates can be read back.
 _COLLECTIONS = {"invitation": "invitations", "mandate": "mandates",
-                "payment_request": "payment-requests", "refund": "refunds"}
+                "payment_request": "payment-requests", "refund": "refunds",
+                "invoice": "invoices", "plan": "plans", "subscription": "subscriptions"}
 
 
 def created_location(body: dict[str, Any], posted_to: str) -> str | None:

@@ -60,7 +60,9 @@ class Field:
     """One input field: its JSON type and the rules its value must meet."""
 
     name: str
-    kind: str  # "string", "integer", "boolean", "array" (of ``enum`` strings) or "object"
+    #: "string", "integer", "boolean", "array" (of ``enum`` strings, or of objects of
+    #: ``fields`` when given) or "object"
+    kind: str
     required: bool = False
     description: str = ""
     enum: tuple[str, ...] | None = None
@@ -93,6 +95,8 @@ class Field:
                 return fail("Must be a non-empty array.")
             if self.max_items is not None and len(value) > self.max_items:
                 return fail(f"Must have at most {self.max_items} items.")
+            if self.fields:
+                return self._check_items(value, path, errors)
             if self.enum is not None and any(item not in self.enum for item in value):
                 return fail(f"Items must be among: {', '.join(self.enum)}.")
             if len(set(value)) != len(value):
@@ -119,6 +123,16 @@ class Field:
         if self.max_length is not None and len(value) > self.max_length:
             return fail(f"Must be at most {self.max_length} characters.")
         return self._check_format(value, fail)
+
+    def _check_items(self, value: list[Any], path: str, errors: list[dict[str, str]]) -> Any:
+        items = []
+        for position, item in enumerate(value):
+            where = f"{path}[{position}]"
+            if not isinstance(item, dict):
+                errors.append({"field": where, "message": "Must be an object."})
+                continue
+            items.append(check_object(self.fields, item, where, errors))
+        return items
 
     def _check_format(self, value: str, fail: Any) -> Any:
         if self.format == "email":
@@ -166,6 +180,11 @@ class Field:
         elif self.kind == "integer":
             schema.update({k: v for k, v in (("minimum", self.minimum),
                                              ("maximum", self.maximum)) if v is not None})
+        elif self.kind == "array" and self.fields:
+            schema["items"] = {"type": "object", **object_schema(self.fields, config)}
+            schema["minItems"] = 1
+            if self.max_items is not None:
+                schema["maxItems"] = self.max_items
         elif self.kind == "array":
             schema["items"] = {"enum": list(self.enum)} if self.enum else {"type": "string"}
             schema.update({"minItems": 1, "uniqueItems": True})

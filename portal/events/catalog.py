@@ -9,6 +9,9 @@ _BANK = ("`mandate`, `transaction`, `kind` (`new`, `amend`, `cancel`), `outcome`
          "`debtor_bank`")
 _REQUEST = ("`payment_request`, `status`, `previous_status`, `amount`, `paid_amount`, "
             "`open_amount`, `refunded_amount`, `invoice_number`")
+_INVOICE = ("`invoice`, `number`, `status`, `customer`, `amount`, `paid_amount`, "
+            "`open_amount`, `issue_date`, `due_date`, `collection`, `collection_id`")
+_SUBSCRIPTION = "`subscription`, `status`, `customer`, `plan`, `mandate`, `stored_mandate`"
 _REFUND = "`refund`, `status`, `amount`, `payment`, `payment_request`, `automatic`"
 
 #: type → (when it is emitted, what ``data`` holds).
@@ -107,4 +110,33 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                          "`mandate`, `reason_code`, `reason`, `debit`, `amendment_invitation`"),
     "customer.flagged": ("The debtor's bank blocks your collections (SL01).",
                          "`customer`, `reason_code`, `reason`, `debit`"),
+    # invoices and subscriptions
+    "invoice.created": (("An invoice was made with its one collection: a debit on an active "
+                        "mandate, else a payment request."),
+                        f"{_INVOICE}; a subscription's also `subscription`, `period`"),
+    "invoice.paid": ("Everything owed arrived (collected, paid, or both).",
+                     f"{_INVOICE}, `previous_status`, `double_payment`"),
+    "invoice.overdue": ("The due date passed unpaid, and no first attempt is on its way.",
+                        f"{_INVOICE}, `previous_status`"),
+    "invoice.reopened": (("Money on a paid invoice was taken back (a return, a chargeback, "
+                          "MD06): it is owed again."),
+                         f"{_INVOICE}, `previous_status`, `reason`"),
+    "invoice.voided": ("You voided it; its collection was stopped.",
+                       f"{_INVOICE}, `previous_status`, `reason`"),
+    "subscription.created": ("A subscription was started.",
+                             f"{_SUBSCRIPTION}, `start_date`, `anchor_day`"),
+    "subscription.paused": ("A pause began: no period starting in it is billed.",
+                            f"{_SUBSCRIPTION}, `previous_status`, `paused_from`, `resume_on`"),
+    "subscription.resumed": ("The pause ended; billing goes on.",
+                             f"{_SUBSCRIPTION}, `previous_status`"),
+    "subscription.changed": (("Another plan applies from this period, or the subscription is "
+                             "collected on another mandate or card token (e.g. the one its "
+                             "first checkout payment set up)."),
+                             f"{_SUBSCRIPTION}, `previous_status`, `effective_from`, `previous_plan`"),
+    "subscription.stopped": ("It ended (at once, at a period's end, or with its term).",
+                             f"{_SUBSCRIPTION}, `previous_status`, `reason`"),
+    "subscription.period_billed": ("A period's invoice and its collection were made (once).",
+                                   (f"{_SUBSCRIPTION}, `period`, `period_start`, "
+                                    "`period_end` (its last day), `invoice`, `amount`, "
+                                    "`collection`, `collection_id`")),
 }

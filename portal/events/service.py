@@ -1,7 +1,10 @@
-"""Emit merchant events inside the caller's transaction (the outbox)."""
+"""Emit merchant events inside the caller's transaction (the outbox), and let other areas
+follow them in that same transaction (:func:`follow`)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +14,22 @@ from portal.clock import now as clock_now
 from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.webhooks.service import create_delivery
+
+#: Called with the session and the new event, before the change it reports commits.
+Follower = Callable[[Session, Event], None]
+_FOLLOWERS: dict[str, list[Follower]] = defaultdict(list)
+
+
+def follow(*types: str) -> Callable[[Follower], Follower]:
+    """Register a function to run in the emitting transaction for each event of these types,
+    so an area that builds on another (invoices on debits and payments) keeps in step with it
+    without the other importing it. A follower's failure rolls the change back with it."""
+    def register(function: Follower) -> Follower:
+        for event_type in types:
+            if function not in _FOLLOWERS[event_type]:
+                _FOLLOWERS[event_type].append(function)
+        return function
+    return register
 
 
 def emit_event(
@@ -23,7 +42,7 @@ def emit_event(
     now: datetime | None = None,
 ) -> Event:
     """Add an event, and its webhook delivery when the merchant has an endpoint; both commit or
-    roll back with the change they describe."""
+    roll back with the change they describe. Its followers run before this returns."""
     event = Event(
         public_id=new_public_id("evt"),
         merchant_id=merchant_id,
@@ -34,4 +53,6 @@ def emit_event(
     )
     session.add(event)
     create_delivery(session, event, now=event.created_at)
+    for follower in _FOLLOWERS.get(type, ()):
+        follower(session, event)
     return event

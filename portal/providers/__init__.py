@@ -23,6 +23,9 @@ from portal.providers.base import (
     ProviderRefund,
     ProviderUnavailable,
     Sequence,
+    Settlement,
+    SettlementItem,
+    SettlementsUnavailable,
 )
 
 __all__ = [
@@ -57,7 +60,8 @@ def build_provider(config: Mapping[str, Any], *, session: Callable[[], Session],
         if not config["MOLLIE_API_KEY"]:
             raise ConfigurationError("PORTAL_MOLLIE_API_KEY is not set while "
                                      "PORTAL_PAYMENT_PROVIDER=mollie")
-        return MollieProvider(api_key=config["MOLLIE_API_KEY"], base_url=config["MOLLIE_BASE_URL"])
+        return MollieProvider(api_key=config["MOLLIE_API_KEY"], base_url=config["MOLLIE_BASE_URL"],
+                              organization_token=config.get("MOLLIE_ORGANIZATION_TOKEN"))
     raise ConfigurationError(f"unknown PORTAL_PAYMENT_PROVIDER {name!r}: choose one of "
                              f"{', '.join(PROVIDER_NAMES)}")
 
@@ -94,3 +98,9 @@ class UnavailableProvider:
     def enabled_methods(self, sequence: Sequence = Sequence.ONEOFF,
                         amount_cents: int | None = None) -> list[ProviderMethod]:
         raise ProviderUnavailable(self.reason)
+
+    def list_settlements(self, limit: int = 50) -> list[Settlement]:
+        raise SettlementsUnavailable(self.reason)
+
+    def list_settlement_items(self, settlement_id: str) -> list[SettlementItem]:
+        raise SettlementsUnavailable(self.reason)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -31,6 +33,10 @@ __all__ = [
     "ProviderUnavailable",
     "RefundState",
     "Sequence",
+    "Settlement",
+    "SettlementItem",
+    "SettlementLine",
+    "SettlementsUnavailable",
 ]
 
 #: The only currency SEPA direct debit and iDEAL settle in.
@@ -208,6 +214,55 @@ class ProviderMethod:
     maximum_cents: int | None = None
 
 
+class SettlementLineKind(StrEnum):
+    REVENUE = "revenue"
+    COST = "cost"
+
+
+@dataclass(frozen=True)
+class SettlementLine:
+    """One line of a settlement's report: money in per method (negative for refunds and
+    chargebacks), or the provider's fees per method, as exact as the provider states them
+    (Mollie reports to 1/100 of a cent)."""
+
+    kind: SettlementLineKind
+    description: str
+    method: str | None
+    count: int
+    #: Gross, in euros, signed.
+    amount: Decimal
+    #: The fee per item: a fixed part in euros and a percentage of the amount.
+    rate_fixed: Decimal | None = None
+    rate_percentage: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A payout of the provider's balance to the merchant's bank account (Mollie ``stl_…``)."""
+
+    id: str
+    reference: str | None
+    #: ``open``, ``pending``, ``paidout`` or ``failed``.
+    status: str
+    settled_at: datetime | None
+    #: What was (or will be) paid out, in cents; negative when fees exceeded the revenue.
+    amount_cents: int
+    lines: tuple[SettlementLine, ...]
+
+
+@dataclass(frozen=True)
+class SettlementItem:
+    """A payment, refund or chargeback that a settlement includes."""
+
+    #: ``payment``, ``refund`` or ``chargeback``.
+    kind: str
+    #: The item's own id (``tr_…``, ``re_…``, ``chb_…``) and the payment it belongs to.
+    id: str
+    payment_id: str
+    amount_cents: int
+    method: str | None = None
+
+
 class ProviderError(Exception):
     """The provider refused or failed a call; `retryable` says whether trying later may help."""
 
@@ -234,6 +289,11 @@ class PaymentNotFound(ProviderError):
 
     def __init__(self, message: str, *, status: int | None = 404):
         super().__init__(message, status=status, retryable=False)
+
+
+class SettlementsUnavailable(ProviderError):
+    """The provider does not report settlements to this installation (e.g. Mollie without an
+    organization access token): bookkeeping then shows no fees or payouts."""
 
 
 @runtime_checkable
@@ -279,4 +339,12 @@ class PaymentProvider(Protocol):
     def enabled_methods(self, sequence: Sequence = Sequence.ONEOFF,
                         amount_cents: int | None = None) -> list[ProviderMethod]:
         """The methods the merchant has enabled that can take such a payment."""
+        ...
+
+    def list_settlements(self, limit: int = 50) -> list[Settlement]:
+        """The newest settlements, newest first; SettlementsUnavailable if not reported."""
+        ...
+
+    def list_settlement_items(self, settlement_id: str) -> list[SettlementItem]:
+        """Every payment, refund and chargeback the settlement includes."""
         ...

@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
@@ -36,6 +37,11 @@ from portal.providers.base import (
     ProviderUnavailable,
     RefundState,
     Sequence,
+    Settlement,
+    SettlementItem,
+    SettlementLine,
+    SettlementLineKind,
+    SettlementsUnavailable,
 )
 
 __all__ = [
@@ -58,6 +64,11 @@ _CUSTOMER_ID = re.compile(r"cst_[A-Za-z0-9]{1,64}")
 _MANDATE_ID = re.compile(r"mdt_[A-Za-z0-9]{1,64}")
 _REFUND_ID = re.compile(r"re_[A-Za-z0-9]{1,64}")
 _CHARGEBACK_ID = re.compile(r"chb_[A-Za-z0-9]{1,64}")
+_SETTLEMENT_ID = re.compile(r"stl_[A-Za-z0-9]{1,64}")
+_SETTLEMENT_STATES = frozenset({"open", "pending", "paidout", "failed"})
+#: Settlement report amounts: signed, two to four decimals ("-43.2000", "2.5410").
+_REPORT_VALUE = re.compile(r"-?(0|[1-9][0-9]{0,15})\.[0-9]{2,4}")
+_MAX_PAGES = 40
 _REFUND_STATES: Mapping[str, RefundState] = {
     "queued": RefundState.PENDING, "pending": RefundState.PENDING,
     "processing": RefundState.PENDING, "refunded": RefundState.SUCCEEDED,
@@ -142,13 +153,18 @@ class MollieProvider:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 10.0,
         client: httpx.Client | None = None,
+        organization_token: str | None = None,
     ) -> None:
         if not isinstance(api_key, str) or not _API_KEY.fullmatch(api_key):
             raise ValueError("api_key must be a Mollie API key (letters, digits, underscores)")
+        if organization_token is not None and not _API_KEY.fullmatch(organization_token):
+            raise ValueError("organization_token must be a Mollie organization access token")
         url = httpx.URL(base_url)
         if url.scheme != "https" and url.host not in _LOOPBACK_HOSTS:
             raise ValueError("base_url must use https (plain http only for a local stub)")
         self._api_key = api_key
+        #: Settlements are an organization's, not a profile's: they need this token.
+        self._organization_token = organization_token
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         self._client = client if client is not None else httpx.Client(timeout=timeout)
@@ -291,6 +307,39 @@ class MollieProvider:
                 maximum_cents=_optional_amount(item.get("maximumAmount"))))
         return methods
 
+    def list_settlements(self, limit: int = 50) -> list[Settlement]:
+        """The newest settlements (Settlements API, organization access token only)."""
+        data = self._call("GET", "/v2/settlements", params={"limit": min(limit, _LIST_LIMIT)},
+                          token=self._settlements_token())
+        return [_to_settlement(item) for item in _embedded(data, "settlements")]
+
+    def list_settlement_items(self, settlement_id: str) -> list[SettlementItem]:
+        """The payments, refunds and chargebacks in a settlement, every page of each."""
+        _require_id(settlement_id, _SETTLEMENT_ID, "settlement")
+        token = self._settlements_token()
+        items: list[SettlementItem] = []
+        for kind, name, pattern in (("payment", "payments", _PAYMENT_ID),
+                                    ("refund", "refunds", _REFUND_ID),
+                                    ("chargeback", "chargebacks", _CHARGEBACK_ID)):
+            params: dict[str, str | int] = {"limit": _LIST_LIMIT}
+            for _ in range(_MAX_PAGES):
+                data = self._call("GET", f"/v2/settlements/{settlement_id}/{name}",
+                                  params=params, token=token)
+                for item in _embedded(data, name):
+                    items.append(_to_settlement_item(kind, item, pattern))
+                after = _next_from(data)
+                if after is None:
+                    break
+                params = {"limit": _LIST_LIMIT, "from": after}
+        return items
+
+    def _settlements_token(self) -> str:
+        if not self._organization_token:
+            raise SettlementsUnavailable(
+                "Mollie reports settlements only to an organization access token "
+                "(PORTAL_MOLLIE_ORGANIZATION_TOKEN)")
+        return self._organization_token
+
     def get_payment(self, payment_id: str) -> ProviderPayment:
         """Fetch a payment; a malformed id raises PaymentNotFound without calling Mollie."""
         if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
@@ -361,10 +410,11 @@ class MollieProvider:
         params: Mapping[str, str | int] | None = None,
         not_found: type[ProviderError] = ProviderError,
         idempotency_key: str | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         """One authenticated request; every failure becomes a ProviderError without the key."""
         headers = {
-            "Authorization": f"Bearer {self._api_key}",
+            "Authorization": f"Bearer {token or self._api_key}",
             "User-Agent": USER_AGENT,
             "Accept": "application/hal+json, application/json",
         }
@@ -440,7 +490,10 @@ class MollieProvider:
             message += f": {detail[:_MAX_DETAIL]}"
         if field:
             message += f" (field {field[:100]})"
-        return message.replace(self._api_key, "[redacted]")
+        message = message.replace(self._api_key, "[redacted]")
+        if self._organization_token:
+            message = message.replace(self._organization_token, "[redacted]")
+        return message
 
     # -- Mapping --------------------------------------------------------------------------------
 
@@ -597,3 +650,83 @@ def _id_from_form_body(body: bytes) -> str | None:
         return None
     ids = fields.get("id", [])
     return ids[0] if len(ids) == 1 else None
+
+
+def _report_amount(value: object, owner: str) -> Decimal:
+    """A settlement report's signed amount, exact (``{"value": "-43.2000", ...}``)."""
+    text = value.get("value") if isinstance(value, dict) else None
+    if not isinstance(text, str) or not _REPORT_VALUE.fullmatch(text) or (
+            isinstance(value, dict) and value.get("currency", "EUR") != SUPPORTED_CURRENCY):
+        raise ProviderError(f"Mollie returned a malformed amount for {owner}")
+    return Decimal(text)
+
+
+def _optional_decimal(value: object) -> Decimal | None:
+    if isinstance(value, dict):
+        value = value.get("value")
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _to_settlement(data: Mapping[str, Any]) -> Settlement:
+    settlement_id = data.get("id")
+    if not isinstance(settlement_id, str) or not _SETTLEMENT_ID.fullmatch(settlement_id):
+        raise ProviderError("Mollie returned a settlement without a valid id")
+    status = str(data.get("status"))
+    if status not in _SETTLEMENT_STATES:
+        raise ProviderError(f"Mollie returned unknown settlement status {status[:40]!r}")
+    total = _report_amount(data.get("amount"), settlement_id)
+    lines: list[SettlementLine] = []
+    periods = data.get("periods") if isinstance(data.get("periods"), dict) else {}
+    for year in sorted(periods):
+        months = periods[year] if isinstance(periods[year], dict) else {}
+        for month in sorted(months):
+            period = months[month] if isinstance(months[month], dict) else {}
+            for kind, key in ((SettlementLineKind.REVENUE, "revenue"),
+                              (SettlementLineKind.COST, "costs")):
+                for item in period.get(key) or []:
+                    if not isinstance(item, dict):
+                        continue
+                    rate = item.get("rate") if isinstance(item.get("rate"), dict) else {}
+                    count = item.get("count")
+                    lines.append(SettlementLine(
+                        kind=kind, description=_opt_str(item.get("description")) or key,
+                        method=_opt_str(item.get("method")),
+                        count=count if isinstance(count, int) else 0,
+                        amount=_report_amount(item.get("amountGross"), settlement_id),
+                        rate_fixed=_optional_decimal(rate.get("fixed")),
+                        rate_percentage=_optional_decimal(rate.get("percentage"))))
+    settled = data.get("settledAt")
+    return Settlement(
+        id=settlement_id, reference=_opt_str(data.get("reference")), status=status,
+        settled_at=_parse_time(settled) if isinstance(settled, str) else None,
+        amount_cents=int((total * 100).to_integral_value()), lines=tuple(lines))
+
+
+def _to_settlement_item(kind: str, data: Mapping[str, Any],
+                        pattern: re.Pattern[str]) -> SettlementItem:
+    item_id = data.get("id")
+    if not isinstance(item_id, str) or not pattern.fullmatch(item_id):
+        raise ProviderError(f"Mollie returned a settlement {kind} without a valid id")
+    payment_id = item_id if kind == "payment" else data.get("paymentId")
+    if not isinstance(payment_id, str) or not _PAYMENT_ID.fullmatch(payment_id):
+        raise ProviderError(f"Mollie returned a settlement {kind} without its payment")
+    amount = abs(_report_amount(data.get("amount"), item_id))
+    return SettlementItem(kind=kind, id=item_id, payment_id=payment_id,
+                          amount_cents=int((amount * 100).to_integral_value()),
+                          method=_opt_str(data.get("method")))
+
+
+def _next_from(data: Mapping[str, Any]) -> str | None:
+    """The ``from`` of the next page, read from ``_links.next.href``."""
+    links = data.get("_links") if isinstance(data.get("_links"), dict) else {}
+    following = links.get("next") if isinstance(links.get("next"), dict) else None
+    href = following.get("href") if following else None
+    if not isinstance(href, str):
+        return None
+    values = parse_qs(httpx.URL(href).query.decode("ascii", "replace")).get("from", [])
+    return values[0] if values else None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -32,6 +34,10 @@ from portal.providers.base import (
     ProviderRefund,
     RefundState,
     Sequence,
+    Settlement,
+    SettlementItem,
+    SettlementLine,
+    SettlementLineKind,
 )
 from portal.sandbox.models import SandboxChargeback, SandboxMandate, SandboxPayment, SandboxRefund
 
@@ -70,6 +76,15 @@ SANDBOX_METHODS: tuple[ProviderMethod, ...] = (
 )
 #: Which of them can start a recurring series (a first payment), and which can be charged later.
 FIRST_METHODS = frozenset({"ideal", "creditcard", "bancontact"})
+#: The sandbox's fees, like an acquirer's: (fixed euros, percentage) per method, refund and
+#: chargeback. It settles each ISO week's payments on the Tuesday after the week.
+SANDBOX_FEES: dict[str, tuple[Decimal, Decimal | None]] = {
+    "ideal": (Decimal("0.29"), None), "creditcard": (Decimal("0.25"), Decimal("1.8")),
+    "bancontact": (Decimal("0.39"), None), "paypal": (Decimal("0.10"), Decimal("3.4")),
+    "directdebit": (Decimal("0.25"), None), "refund": (Decimal("0.25"), None),
+    "chargeback": (Decimal("3.50"), None),
+}
+SETTLEMENT_ID = re.compile(r"stl_sbx([0-9]{4})w([0-9]{2})")  # whole value: always fullmatch
 RECURRING_METHODS = frozenset({"creditcard", "directdebit"})
 
 
@@ -249,6 +264,107 @@ class SandboxProvider:
         allowed = {Sequence.FIRST: FIRST_METHODS, Sequence.RECURRING: RECURRING_METHODS}.get(
             sequence)
         return [m for m in SANDBOX_METHODS if allowed is None or m.id in allowed]
+
+    # -- settlements ---------------------------------------------------------------------------
+
+    def list_settlements(self, limit: int = 50) -> list[Settlement]:
+        settlements = SandboxSettlements(self.session)
+        now = self.clock()
+        return [settlements.settlement(year, week, now)
+                for year, week in settlements.weeks(now)[:limit]]
+
+    def list_settlement_items(self, settlement_id: str) -> list[SettlementItem]:
+        match = SETTLEMENT_ID.fullmatch(settlement_id)
+        if match is None:
+            raise ProviderError(f"no sandbox settlement {settlement_id!r}", status=404)
+        return SandboxSettlements(self.session).items(int(match[1]), int(match[2]))
+
+
+def _week(moment: datetime) -> tuple[int, int]:
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return year, week
+
+
+def _week_bounds(year: int, week: int) -> tuple[datetime, datetime]:
+    monday = date.fromisocalendar(year, week, 1)
+    start = datetime.combine(monday, time(0), UTC)
+    return start, start + timedelta(days=7)
+
+
+def _euros(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+def _fee(kind: str, cents: int) -> Decimal:
+    fixed, percentage = SANDBOX_FEES.get(kind, (Decimal(0), None))
+    fee = fixed + (_euros(cents) * percentage / 100 if percentage else Decimal(0))
+    return fee.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+class SandboxSettlements:
+    """The sandbox's weekly settlements, worked out from what it holds: every completed ISO
+    week's paid payments, less its refunds, chargebacks and fees, paid out on the Tuesday."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def items(self, year: int, week: int) -> list[SettlementItem]:
+        start, end = _week_bounds(year, week)
+        found = [SettlementItem("payment", p.payment_id, p.payment_id, p.amount_cents,
+                                p.method or "ideal")
+                 for p in self.session.scalars(select(SandboxPayment).where(
+                     SandboxPayment.status == PaymentStatus.PAID,
+                     SandboxPayment.created_at >= start, SandboxPayment.created_at < end)
+                     .order_by(SandboxPayment.id))]
+        found += [SettlementItem("refund", r.refund_id, r.payment_id, r.amount_cents, "refund")
+                  for r in self.session.scalars(select(SandboxRefund).where(
+                      SandboxRefund.status == "refunded", SandboxRefund.created_at >= start,
+                      SandboxRefund.created_at < end).order_by(SandboxRefund.id))]
+        found += [SettlementItem("chargeback", c.chargeback_id, c.payment_id, c.amount_cents,
+                                 "chargeback")
+                  for c in self.session.scalars(select(SandboxChargeback).where(
+                      SandboxChargeback.created_at >= start, SandboxChargeback.created_at < end)
+                      .order_by(SandboxChargeback.id))]
+        return found
+
+    def weeks(self, now: datetime) -> list[tuple[int, int]]:
+        """Completed weeks with anything in them, newest first."""
+        moments = [*self.session.scalars(select(SandboxPayment.created_at).where(
+                       SandboxPayment.status == PaymentStatus.PAID)),
+                   *self.session.scalars(select(SandboxRefund.created_at).where(
+                       SandboxRefund.status == "refunded")),
+                   *self.session.scalars(select(SandboxChargeback.created_at))]
+        current = _week(now)
+        return sorted({_week(m) for m in moments if _week(m) < current}, reverse=True)
+
+    def settlement(self, year: int, week: int, now: datetime) -> Settlement:
+        items = self.items(year, week)
+        revenue: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+        costs: dict[str, list[Decimal]] = defaultdict(list)
+        for item in items:
+            sign = 1 if item.kind == "payment" else -1
+            label = item.method or "ideal"
+            revenue[(item.kind, label)].append(sign * _euros(item.amount_cents))
+            costs[label].append(_fee(label, item.amount_cents))
+        names = {"refund": "Refunds", "chargeback": "Chargebacks"}
+        lines = [SettlementLine(SettlementLineKind.REVENUE,
+                                names.get(kind, f"{label} payments"), label,
+                                len(amounts), sum(amounts, Decimal(0)))
+                 for (kind, label), amounts in sorted(revenue.items())]
+        lines += [SettlementLine(SettlementLineKind.COST, f"{label} fees", label, len(fees),
+                                 sum(fees, Decimal(0)), SANDBOX_FEES.get(label, (None,))[0],
+                                 SANDBOX_FEES.get(label, (None, None))[1])
+                  for label, fees in sorted(costs.items())]
+        total = sum((line.amount for line in lines if line.kind is SettlementLineKind.REVENUE),
+                    Decimal(0)) - sum((line.amount for line in lines
+                                       if line.kind is SettlementLineKind.COST), Decimal(0))
+        settled_at = _week_bounds(year, week)[1] + timedelta(days=1, hours=10)
+        return Settlement(
+            id=f"stl_sbx{year:04d}w{week:02d}", reference=f"SBX.{year:04d}.{week:02d}",
+            status="paidout" if now >= settled_at else "pending",
+            settled_at=settled_at if now >= settled_at else None,
+            amount_cents=int((total * 100).quantize(Decimal(1), ROUND_HALF_UP)),
+            lines=tuple(lines))
 
 
 def find_sandbox_payment(session: Session, payment_id: str) -> SandboxPayment | None:

@@ -19,7 +19,8 @@ from portal.merchants.models import Merchant
 from tests.factories import make_merchant
 from tests.sign.driver import Journey
 
-ALL_SCOPES = "mandates:read mandates:write payments:read payments:write events:read"
+ALL_SCOPES = ("mandates:read mandates:write payments:read payments:write events:read "
+              "billing:read billing:write")
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

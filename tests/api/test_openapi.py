@@ -27,7 +27,8 @@ def test_document_is_valid_openapi_3_1(api: Caller) -> None:
     assert spec["openapi"] == "3.1.0"
     assert set(spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
                ["scopes"]) == {"mandates:read", "mandates:write", "payments:read",
-                               "payments:write", "events:read"}
+                               "payments:write", "events:read", "billing:read",
+                               "billing:write"}
     for name in ("Invitation", "Mandate", "Event", "Problem", "MandateList", "EventList"):
         assert name in spec["components"]["schemas"]
     assert "Idempotency" in spec["info"]["description"]

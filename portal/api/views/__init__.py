@@ -2,15 +2,19 @@
 
 from portal.api.views import (
     batches,
+    bookkeeping,
     debits,
     docs,
     events,
     invitations,
+    invoices,
     mandates,
     oauth,
     payment_requests,
+    plans,
     returns,
+    subscriptions,
 )
 
-__all__ = ["batches", "debits", "docs", "events", "invitations", "mandates", "oauth",
-           "payment_requests", "returns"]
+__all__ = ["batches", "bookkeeping", "debits", "docs", "events", "invitations", "invoices", "mandates",
+           "oauth", "payment_requests", "plans", "returns", "subscriptions"]
