@@ -36,8 +36,10 @@ lint: venv
 	$(BIN)/ruff check portal signing tests bench
 	$(BIN)/mypy
 
+# PORTAL_TESTS_LINTED: the lint prerequisite just ran ruff and mypy, so the suite's own lint
+# tests (tests/test_lint.py, for a bare pytest run) skip instead of running them a second time.
 test: venv system-deps lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	PORTAL_TESTS_LINTED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Every bench with short defaults and one summary table (bench/run_all.py --long: longer runs).
 bench: venv system-deps

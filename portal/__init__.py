@@ -25,7 +25,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.adapters import build as adapters
     from portal.adapters import get_adapters
     from portal.config import load_config
-    from portal.console.views import bp as console_bp
+    from portal.console.pages import bp as console_bp
     from portal.jobs import worker
     from portal.merchants.views import bp as brand_bp
     from portal.payments.views import bp as pay_bp

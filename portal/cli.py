@@ -278,6 +278,7 @@ def init_app(app: Flask) -> None:
     # events (invoices follow debits and payments; subscriptions follow invoices).
     import portal.bookkeeping.jobs
     import portal.collections.jobs
+    import portal.console.jobs
     import portal.documents.jobs
     import portal.emandates.jobs
     import portal.invoices.settlement

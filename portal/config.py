@@ -7,7 +7,9 @@ import os
 import secrets
 import string
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -104,6 +106,9 @@ DEFAULTS: dict[str, object] = {
     # holds at most its own share, never the others'.
     "WEBHOOK_CONCURRENCY": 64,
     "WEBHOOK_ENDPOINT_CONCURRENCY": 8,
+    # How often an idle delivery loop looks for due deliveries (at most the jobs' poll): a
+    # new event waits at most this long. Busy, it claims as slots free up.
+    "WEBHOOK_POLL_SECONDS": 0.25,
     # Sealing certificate (PKCS#12, with its chain); in development, issued by a local
     # development CA (<instance>/development-pki/) when missing.
     "SEAL_PKCS12_PATH": None,  # default: <instance>/seal.p12
@@ -189,6 +194,27 @@ DEFAULTS: dict[str, object] = {
     "CONSOLE_LOCKOUT_AFTER": 5,
     "CONSOLE_LOCKOUT_MINUTES": 1,
     "CONSOLE_LOCKOUT_MAX_MINUTES": 60,
+    # A password login waits this long at most for its TOTP code (a session of its own that
+    # opens nothing else).
+    "CONSOLE_SECOND_FACTOR_MINUTES": 10,
+    # The name authenticator apps show beside the console's TOTP entry.
+    "CONSOLE_TOTP_ISSUER": "Mandate portal",
+    # A console invitation link is valid this long, once.
+    "CONSOLE_INVITE_DAYS": 7,
+    # Sign-in through the company's OpenID Connect provider (Authlib): its issuer URL (the
+    # discovery document is read from ISSUER/.well-known/openid-configuration), client id and
+    # secret. None: local accounts only.
+    "CONSOLE_OIDC_ISSUER": None,
+    "CONSOLE_OIDC_CLIENT_ID": None,
+    "CONSOLE_OIDC_CLIENT_SECRET": None,
+    # Email domains whose verified addresses may sign in (empty: any domain).
+    "CONSOLE_OIDC_ALLOWED_DOMAINS": [],
+    # A claim of the id_token, and which of its values make which staff member on first
+    # sign-in: {"portal-admins": {"role": "platform_admin"},
+    #           "acme-support": {"role": "support", "merchants": ["mer_…"]}}.
+    # Without a match only existing (invited) staff sign in, with their own role.
+    "CONSOLE_OIDC_ROLE_CLAIM": "groups",
+    "CONSOLE_OIDC_ROLE_MAP": {},
     # Keys the audit trail's hash chain (HMAC) and signs `audit head` statements; keep it out
     # of the database's reach. Previous keys still verify the rows they made.
     "AUDIT_KEY": None,
@@ -241,8 +267,33 @@ def load_config(app: Flask, test_config: dict | None,
             problems.append(problem)
         if app.config.get("TRUSTED_HOSTS") is None:
             app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+    for problem in console_oidc_problems(app.config):
+        if problems is None:
+            raise ConfigurationError(problem)
+        problems.append(problem)
     if not app.config["LOG_FORMAT"]:
         app.config["LOG_FORMAT"] = "json" if app.config["ENV"] == "production" else "text"
+
+
+def console_oidc_problems(config: Mapping[str, Any]) -> list[str]:
+    """What keeps the console's OpenID Connect sign-in from working safely, if it is set up."""
+    issuer = config.get("CONSOLE_OIDC_ISSUER")
+    if not issuer:
+        return []
+    found = []
+    if not config.get("CONSOLE_OIDC_CLIENT_ID") or not config.get("CONSOLE_OIDC_CLIENT_SECRET"):
+        found.append("PORTAL_CONSOLE_OIDC_ISSUER is set without PORTAL_CONSOLE_OIDC_CLIENT_ID "
+                     "and PORTAL_CONSOLE_OIDC_CLIENT_SECRET")
+    if config["ENV"] == "production" and not str(issuer).startswith("https://"):
+        found.append("PORTAL_CONSOLE_OIDC_ISSUER must be an https:// URL in production")
+    role_map = config.get("CONSOLE_OIDC_ROLE_MAP") or {}
+    roles = ("support", "merchant_admin", "platform_admin")
+    if not isinstance(role_map, dict) or not all(
+            isinstance(grant, dict) and grant.get("role") in roles
+            and isinstance(grant.get("merchants", []), list) for grant in role_map.values()):
+        found.append('PORTAL_CONSOLE_OIDC_ROLE_MAP must map claim values to {"role": '
+                     '"support" | "merchant_admin" | "platform_admin", "merchants": [...]}')
+    return found
 
 
 def estimated_key_bits(key: str) -> float:

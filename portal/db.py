@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.sql import Select
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from portal.audit.keys import AuditKeyring
@@ -253,6 +252,16 @@ def session_scope(app: Flask | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def where_given(query: Select[Any], *filters: tuple[InstrumentedAttribute[Any], Any]
+                ) -> Select[Any]:
+    """``query`` narrowed by ``column == value`` for each filter whose value is not None (the
+    optional filters of a list endpoint)."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
 
 
 def affected_rows(result: Result[Any]) -> int:

@@ -16,7 +16,9 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       # bank transactions (eMandates)
                       "btx",
                       # billing: invoices, payments entered on them, plans, subscriptions
-                      "in", "ipm", "plan", "sub"})
+                      "in", "ipm", "plan", "sub",
+                      # console staff invitations
+                      "sti"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -18,17 +18,70 @@ from sqlalchemy.orm import Session
 from portal import create_app, migrate
 from portal.db import make_engine, state
 from signing import load_or_create_development_pki
+from tests import routing_cache
 from tests.pgcluster import PostgresCluster, find_pg_bin
+
+routing_cache.install()  # one compile of each URL builder per process, not per app (see module)
+
+
+def _memory_temp_root() -> None:
+    """Temporary files (tmp_path, the PostgreSQL cluster) in RAM when the machine has a tmpfs.
+
+    Every test copies a database and commits to it; on disk each commit is an fsync, and every
+    PostgreSQL test database is ~600 files to copy and delete. ``PORTAL_TEST_TMPDIR`` overrides;
+    an explicit ``--basetemp`` still wins for tmp_path."""
+    chosen = os.environ.get("PORTAL_TEST_TMPDIR")
+    if chosen is None:
+        shm = Path("/dev/shm")
+        if not (shm.is_dir() and os.access(shm, os.W_OK)):
+            return
+        usage = shutil.disk_usage(shm)
+        if usage.free < 2 * 1024**3:
+            return
+        chosen = str(shm)
+    tempfile.tempdir = chosen
+
+
+_memory_temp_root()
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
+#: Modules that prove pages, headers, translations and texts — nothing a database does
+#: differently — run on SQLite only. Everything touching transitions, locking, constraints,
+#: migrations or queries stays on both backends (tests/README.md, "Speed").
+SQLITE_ONLY = frozenset({
+    "tests/mail/test_headers.py",
+    "tests/payments/test_i18n.py",
+    "tests/production/test_headers.py",
+    "tests/production/test_logs.py",
+    "tests/production/test_metrics.py",
+    "tests/production/test_sandbox_rule.py",
+    "tests/sign/test_embed.py",
+    "tests/sign/test_i18n.py",
+    "tests/sign/test_page_cache.py",
+    "tests/sms/test_messages.py",
+    "tests/test_home.py",
+})
+ROOT = Path(__file__).resolve().parent.parent
 _database_numbers = itertools.count()
 #: The sandbox bank's keys, generated once per test process instead of once per test.
 SANDBOX_BANK_KEYS = Path(tempfile.mkdtemp(prefix="sandbox-bank-keys-"))
 _development_pki: Path | None = None  # one per test process, see development_pki()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests in SQLITE_ONLY get ``backend`` parametrised with SQLite alone."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    already = any("backend" in str(marker.args[0])
+                  for marker in metafunc.definition.iter_markers("parametrize"))
+    if not already and Path(metafunc.definition.path).relative_to(ROOT).as_posix() in SQLITE_ONLY:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("backend", ["sqlite"], indirect=True, ids=["sqlite"]))
 
 
 @pytest.fixture(scope="session")
@@ -65,13 +118,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def new_postgres_database(request: pytest.FixtureRequest, template: str | None) -> str:
+    """A database of the test's own, dropped after it (the cluster stays small and quick)."""
     admin: Engine = request.getfixturevalue("postgres_admin")
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
     with admin.connect() as connection:
         clause = f" TEMPLATE {template}" if template else ""
         connection.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    request.addfinalizer(lambda: _drop_database(admin, name))
     return cluster.url(name)
+
+
+def _drop_database(admin: Engine, name: str) -> None:
+    # FORCE ends connections a test left open (its app's engine is disposed before this runs).
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)

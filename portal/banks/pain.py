@@ -108,6 +108,23 @@ class _Builder:
         if purchase_id:
             self.path(parent, "RfrdDoc/Tp/CdOrPrtry/Prtry", purchase_id)
 
+    def mandate(self, parent: etree._Element, request: MandateRequest | AmendmentRequest,
+                max_amount_cents: int | None = None) -> etree._Element:
+        """The ``Mndt`` a debtor signs, as pain.009 and pain.010 both carry it (XSD order)."""
+        mandate = self.add(parent, "Mndt")
+        self.add(mandate, "MndtId", request.mandate_reference)
+        self.add(mandate, "MndtReqId", NOT_PROVIDED)
+        self.mandate_type(mandate, request.product.local_instrument, request.sequence_type)
+        if max_amount_cents is not None:
+            self.add(mandate, "MaxAmt", cents_to_amount(max_amount_cents), Ccy="EUR")
+        if request.reason:
+            self.path(mandate, "Rsn/Prtry", request.reason)
+        self.add(mandate, "Cdtr")
+        self.debtor(mandate, request.debtor_reference)
+        self.path(mandate, "DbtrAgt/FinInstnId/BICFI", request.debtor_bic)
+        self.purchase(mandate, request.purchase_id)
+        return mandate
+
 
 def mandate_document(request: MandateRequest, now: datetime) -> etree._Element:
     """pain.009: the creditor fields stay empty, the acquirer fills them from the contract."""
@@ -115,18 +132,8 @@ def mandate_document(request: MandateRequest, now: datetime) -> etree._Element:
     document = b.root()
     body = b.add(document, "MndtInitnReq")
     b.header(body, request.message_id, now)
-    mandate = b.add(body, "Mndt")
-    b.add(mandate, "MndtId", request.mandate_reference)
-    b.add(mandate, "MndtReqId", NOT_PROVIDED)
-    b.mandate_type(mandate, request.product.local_instrument, request.sequence_type)
-    if request.max_amount_cents is not None and request.product.local_instrument == "B2B":
-        b.add(mandate, "MaxAmt", cents_to_amount(request.max_amount_cents), Ccy="EUR")
-    if request.reason:
-        b.path(mandate, "Rsn/Prtry", request.reason)
-    b.add(mandate, "Cdtr")
-    b.debtor(mandate, request.debtor_reference)
-    b.path(mandate, "DbtrAgt/FinInstnId/BICFI", request.debtor_bic)
-    b.purchase(mandate, request.purchase_id)
+    b2b = request.product.local_instrument == "B2B"
+    b.mandate(body, request, request.max_amount_cents if b2b else None)
     return document
 
 
@@ -138,16 +145,7 @@ def amendment_document(request: AmendmentRequest, now: datetime) -> etree._Eleme
     b.header(body, request.message_id, now)
     details = b.add(body, "UndrlygAmdmntDtls")
     b.path(details, "AmdmntRsn/Rsn/Cd", AMENDMENT_REASON)
-    mandate = b.add(details, "Mndt")
-    b.add(mandate, "MndtId", request.mandate_reference)
-    b.add(mandate, "MndtReqId", NOT_PROVIDED)
-    b.mandate_type(mandate, request.product.local_instrument, request.sequence_type)
-    if request.reason:
-        b.path(mandate, "Rsn/Prtry", request.reason)
-    b.add(mandate, "Cdtr")
-    b.debtor(mandate, request.debtor_reference)
-    b.path(mandate, "DbtrAgt/FinInstnId/BICFI", request.debtor_bic)
-    b.purchase(mandate, request.purchase_id)
+    b.mandate(details, request)
     original = b.add(b.add(details, "OrgnlMndt"), "OrgnlMndt")
     b.add(original, "MndtId", request.mandate_reference)
     b.add(original, "Cdtr")

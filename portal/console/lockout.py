@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.console.models import LoginThrottle
-from portal.db import cipher_of
+from portal.db import affected_rows, cipher_of
 
 #: Attempts are forgotten after this long without one.
 FORGET_AFTER = timedelta(hours=24)
@@ -82,11 +82,11 @@ def claim_attempt(session: Session, email: str, *, now: datetime,
                 session.rollback()
                 continue
         else:
-            changed = session.execute(
+            changed = affected_rows(session.execute(
                 update(LoginThrottle)
                 .where(LoginThrottle.account == account, LoginThrottle.attempts == row.attempts)
                 .values(attempts=number, last_attempt_at=now, locked_until=locks_until)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)))
             session.commit()
             if changed != 1:  # a concurrent attempt counted first: read again
                 continue
@@ -100,3 +100,15 @@ def forget_attempts(session: Session, attempt: Attempt, *, now: datetime) -> Non
         LoginThrottle.account == attempt.account,
         (LoginThrottle.last_attempt_at < now - FORGET_AFTER)
         & (or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now)))))
+
+
+def release_lock(session: Session, attempt: Attempt) -> None:
+    """A right password: lift the lock this very attempt set (it was counted before the check),
+    but keep the count, which only the second factor clears. A wrong code right after earlier
+    misses then locks again at once."""
+    if attempt.locks_until is not None:
+        session.execute(update(LoginThrottle)
+                        .where(LoginThrottle.account == attempt.account,
+                               LoginThrottle.attempts == attempt.number)
+                        .values(locked_until=None)
+                        .execution_options(synchronize_session=False))

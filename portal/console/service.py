@@ -1,4 +1,5 @@
-"""Console rules: staff accounts and logins, finding mandates, and gathering a mandate's record."""
+"""Console rules: staff accounts and logins (password, then the second factor), finding mandates
+within the staff member's merchants, and gathering a mandate's record."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.audit.models import AuditEvent
 from portal.audit.service import record_audit
-from portal.console.lockout import LockoutPolicy, claim_attempt, forget_attempts
-from portal.console.models import StaffUser
-from portal.console.sessions import end_sessions_of
+from portal.console.lockout import LockoutPolicy, claim_attempt, forget_attempts, release_lock
+from portal.console.models import ConsoleSession, StaffMembership, StaffRole, StaffUser
+from portal.console.passwords import NO_PASSWORD, check_password, hash_password, needs_rehash
+from portal.console.roles import Scope
+from portal.console.sessions import end_session, end_sessions_of
+from portal.console.totp import accept_totp, enable_totp, use_recovery_code
+from portal.crypto import FieldCipher
 from portal.db import cipher_of
 from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
@@ -22,15 +26,13 @@ from portal.events.models import Event
 from portal.ids import looks_like, new_public_id
 from portal.mandates.models import Customer, Invitation, Mandate
 from portal.mandates.service import has_iban
+from portal.merchants.models import Merchant
 from portal.names import InvalidName, clean_name
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
 from signing import PdfStore, verify
 
-PASSWORD_METHOD = "scrypt"
 MIN_PASSWORD_LENGTH = 12
-#: Checked when the email is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-staff-password", method=PASSWORD_METHOD)
 #: At most this many mandates per search; the console is for finding one, not for reports.
 SEARCH_LIMIT = 50
 MAX_QUERY_LENGTH = 254
@@ -54,8 +56,29 @@ def find_staff(session: Session, public_id: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.public_id == public_id))
 
 
-def create_staff(session: Session, *, email: str, name: str, password: str,
-                 now: datetime) -> StaffUser:
+def find_merchants(session: Session, public_ids: list[str]) -> list[Merchant]:
+    """The merchants named, or StaffError naming the first unknown one."""
+    found = {merchant.public_id: merchant for merchant in session.scalars(
+        select(Merchant).where(Merchant.public_id.in_(public_ids)))} if public_ids else {}
+    for public_id in public_ids:
+        if public_id not in found:
+            raise StaffError(f"no merchant {public_id}")
+    return [found[public_id] for public_id in dict.fromkeys(public_ids)]
+
+
+def check_role_merchants(role: StaffRole, merchants: list[Merchant]) -> None:
+    """Support and merchant admins work for at least one merchant; platform admins for all."""
+    if role is StaffRole.PLATFORM_ADMIN and merchants:
+        raise StaffError("a platform admin works for every merchant: name none")
+    if role is not StaffRole.PLATFORM_ADMIN and not merchants:
+        raise StaffError(f"a {role.value.replace('_', ' ')} needs at least one merchant")
+
+
+def create_staff(session: Session, *, email: str, name: str, password: str | None,
+                 now: datetime, role: StaffRole = StaffRole.PLATFORM_ADMIN,
+                 merchants: list[Merchant] | None = None, actor: str = "cli") -> StaffUser:
+    """A staff account; ``password`` None for one that signs in through OpenID Connect only."""
+    merchants = merchants or []
     email = normalize_email(email)
     if "@" not in email or len(email) > 254:
         raise StaffError("enter a valid email address")
@@ -63,16 +86,38 @@ def create_staff(session: Session, *, email: str, name: str, password: str,
         name = clean_name(name, max_length=140)
     except InvalidName as exc:
         raise StaffError(f"the name {exc}") from exc
-    check_new_password(password)
+    if password is not None:
+        check_new_password(password)
+    check_role_merchants(role, merchants)
     if find_staff_by_email(session, email) is not None:
         raise StaffError(f"a staff user with email {email} already exists")
-    staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name,
-                      password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+    staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name, role=role,
+                      password_hash=hash_password(password) if password else NO_PASSWORD,
                       created_at=now)
+    staff.memberships = [StaffMembership(merchant_id=merchant.id, created_at=now)
+                         for merchant in merchants]
     session.add(staff)
     session.flush()
-    record_audit(session, action="console.staff_create", subject=staff.public_id, actor="cli",
-                 data={"email": email}, now=now)
+    record_audit(session, action="console.staff_create", subject=staff.public_id, actor=actor,
+                 data={"email": email, "role": role.value,
+                       "merchants": [merchant.public_id for merchant in merchants]}, now=now)
+    return staff
+
+
+def set_role(session: Session, email: str, role: StaffRole, merchants: list[Merchant], *,
+             now: datetime, actor: str) -> StaffUser:
+    """A new role and set of merchants; open sessions end (they were granted the old ones)."""
+    staff = find_staff_by_email(session, email)
+    if staff is None:
+        raise StaffError(f"no staff user with email {normalize_email(email)}")
+    check_role_merchants(role, merchants)
+    staff.role = role
+    staff.memberships = [StaffMembership(merchant_id=merchant.id, created_at=now)
+                         for merchant in merchants]
+    ended = end_sessions_of(session, staff, "role_changed", now=now)
+    record_audit(session, action="console.staff_role", subject=staff.public_id, actor=actor,
+                 now=now, data={"role": role.value, "sessions_ended": ended,
+                                "merchants": [merchant.public_id for merchant in merchants]})
     return staff
 
 
@@ -99,7 +144,7 @@ def change_password(session: Session, staff: StaffUser, new_password: str, *, no
     """Set a new password and end every session of the staff member, wherever its cookie
     was copied to; returns how many were ended."""
     check_new_password(new_password)
-    staff.password_hash = generate_password_hash(new_password, method=PASSWORD_METHOD)
+    staff.password_hash = hash_password(new_password)
     ended = end_sessions_of(session, staff, "password_changed", now=now)
     record_audit(session, action="console.password_change", subject=staff.public_id,
                  actor=actor, data={"sessions_ended": ended}, now=now)
@@ -124,7 +169,7 @@ def change_own_password(session: Session, staff: StaffUser, current_password: st
     attempt = claim_attempt(session, staff.email, now=now, policy=lockout)
     if attempt.refused_until is not None:
         raise StaffError("too many wrong passwords for this account; try again later")
-    if not check_password_hash(staff.password_hash, current_password):
+    if not check_password(staff.password_hash, current_password):
         record_audit(session, action="console.password_change", subject=staff.public_id,
                      actor=f"staff:{staff.public_id}", now=now,
                      data={"outcome": "failure", "reason": "wrong_password", "ip": ip})
@@ -135,7 +180,8 @@ def change_own_password(session: Session, staff: StaffUser, current_password: st
 
 @dataclass(frozen=True)
 class LoginResult:
-    """Who logged in (None if nobody), or until when the account name is locked."""
+    """Whose password this was (None if nobody's), or until when the account name is locked.
+    A right password is only the first step: the second factor follows."""
 
     staff: StaffUser | None
     locked_until: datetime | None = None
@@ -143,11 +189,13 @@ class LoginResult:
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime,
                  ip: str | None, lockout: LockoutPolicy) -> LoginResult:
-    """The staff user these credentials belong to, or why not; every attempt is audited.
+    """The staff user this password belongs to, or why not; every attempt is audited.
 
     The attempt is counted against the account name first (:mod:`portal.console.lockout`, which
     commits it); while the name is locked no password is checked. An unknown email still
-    checks a password hash, so timing does not tell which emails exist."""
+    checks a password hash, so timing does not tell which emails exist. A right password does
+    not clear the count: only the second factor does (:func:`verify_second_factor`), so codes
+    cannot be guessed by logging in again between guesses."""
     email = normalize_email(email)
     attempt = claim_attempt(session, email, now=now, policy=lockout)
     staff = find_staff_by_email(session, email)
@@ -160,7 +208,7 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
                      data={"outcome": "failure", "reason": "locked", "ip": ip,
                            "locked_until": attempt.refused_until.isoformat()})
         return LoginResult(None, locked_until=attempt.refused_until)
-    matches = check_password_hash(staff.password_hash if staff else _DUMMY_HASH, password)
+    matches = check_password(staff.password_hash if staff else None, password)
     if staff is None:
         reason = "unknown_email"
     elif not matches:
@@ -168,10 +216,11 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
     elif not staff.active:
         reason = "disabled"
     else:
-        staff.last_login_at = now
-        forget_attempts(session, attempt, now=now)
+        release_lock(session, attempt)
+        if needs_rehash(staff.password_hash):
+            staff.password_hash = hash_password(password)
         record_audit(session, action="console.login", subject=staff.public_id, actor=actor,
-                     data={"outcome": "success", "ip": ip}, now=now)
+                     data={"outcome": "success", "step": "password", "ip": ip}, now=now)
         return LoginResult(staff)
     record_audit(session, action="console.login", subject=subject, actor=actor, now=now,
                  data={"outcome": "failure", "reason": reason, "ip": ip,
@@ -183,8 +232,64 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
     return LoginResult(None)
 
 
-def search_mandates(session: Session, query: str) -> list[Mandate]:
-    """Mandates matching a reference, ``md_``/``inv_`` id, customer email or IBAN, newest first.
+@dataclass(frozen=True)
+class SecondFactorResult:
+    """``codes``: the recovery codes to show once (at enrolment); ``locked_until``: the account
+    is locked and this pending login ended."""
+
+    ok: bool
+    locked_until: datetime | None = None
+    codes: list[str] = field(default_factory=list)
+
+
+def verify_second_factor(session: Session, pending: ConsoleSession, code: str, *,
+                         cipher: FieldCipher, now: datetime, lockout: LockoutPolicy,
+                         ip: str | None, recovery: bool = False) -> SecondFactorResult:
+    """Check a TOTP code (or a recovery code) for a login whose password was right; at the
+    first code after the password, this enrols TOTP. Wrong codes count against the account
+    like wrong passwords (the same lockout); a lock ends the pending login. On success the
+    pending session ends: the caller starts a fresh one with the second factor given."""
+    staff = pending.staff
+    actor = f"staff:{staff.public_id}"
+    enrolling = staff.totp_enabled_at is None
+    attempt = claim_attempt(session, staff.email, now=now, policy=lockout)
+    method = "recovery_code" if recovery else "totp"
+    audit = {"method": method, "session": pending.public_id, "ip": ip, "enrolment": enrolling}
+    if attempt.refused_until is not None:
+        end_session(session, pending, "locked", now=now)
+        record_audit(session, action="console.second_factor", subject=staff.public_id,
+                     actor=actor, now=now, data={**audit, "outcome": "failure",
+                                                 "reason": "locked"})
+        return SecondFactorResult(False, locked_until=attempt.refused_until)
+    if recovery and not enrolling:
+        ok = use_recovery_code(session, staff, code, now=now)
+    else:
+        ok = accept_totp(session, staff, cipher, code, now=now)
+    if not ok:
+        record_audit(session, action="console.second_factor", subject=staff.public_id,
+                     actor=actor, now=now, data={**audit, "outcome": "failure",
+                                                 "reason": "wrong_code",
+                                                 "attempt": attempt.number})
+        if attempt.locks_until is not None:
+            end_session(session, pending, "locked", now=now)
+            record_audit(session, action="console.login_locked", subject=staff.public_id,
+                         actor="system", now=now, data={"attempts": attempt.number, "ip": ip,
+                                                        "locked_until":
+                                                            attempt.locks_until.isoformat()})
+            return SecondFactorResult(False, locked_until=attempt.locks_until)
+        return SecondFactorResult(False)
+    forget_attempts(session, attempt, now=now)
+    codes = enable_totp(session, staff, now=now) if enrolling else []
+    staff.last_login_at = now
+    end_session(session, pending, "second_factor", now=now)
+    record_audit(session, action="console.second_factor", subject=staff.public_id, actor=actor,
+                 now=now, data={**audit, "outcome": "success"})
+    return SecondFactorResult(True, codes=codes)
+
+
+def search_mandates(session: Session, query: str, scope: Scope) -> list[Mandate]:
+    """Mandates matching a reference, ``md_``/``inv_`` id, customer email or IBAN, newest first,
+    among the merchants in ``scope``.
 
     Input that fits none of these simply finds nothing."""
     query = query.strip()
@@ -206,14 +311,16 @@ def search_mandates(session: Session, query: str) -> list[Mandate]:
     else:
         conditions.append(has_iban(session, account.iban))
     return list(session.scalars(
-        select(Mandate).where(or_(*conditions))
+        select(Mandate).where(or_(*conditions), scope.condition(Mandate.merchant_id))
         .order_by(Mandate.created_at.desc(), Mandate.id.desc()).limit(SEARCH_LIMIT)))
 
 
-def find_mandate(session: Session, public_id: str) -> Mandate | None:
+def find_mandate(session: Session, public_id: str, scope: Scope) -> Mandate | None:
+    """The mandate, if it exists and is one of ``scope``'s merchants' (else None: a 404)."""
     if not looks_like(public_id, "md"):
         return None
-    return session.scalar(select(Mandate).where(Mandate.public_id == public_id))
+    return session.scalar(select(Mandate).where(Mandate.public_id == public_id,
+                                                scope.condition(Mandate.merchant_id)))
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 The browser's cookie carries only a random token; the record (``ConsoleSession``) decides. A
 session ends at logout, after ``idle`` without a request, at its absolute ``expires_at``, and
-for every copy at once when the staff member is disabled or changes their password.
+for every copy at once when the staff member is disabled or changes their password. A session
+started by a password waits for the second factor (``second_factor_at``) for a few minutes at
+most; the second factor ends it and a fresh session, with a new token, takes its place.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
 from portal.console.models import ConsoleSession, StaffUser
+from portal.db import affected_rows
 from portal.ids import new_public_id
 
 #: ``last_seen_at`` is written at most this often (a write per request would be wasted).
@@ -26,10 +29,12 @@ USER_AGENT_LENGTH = 255
 
 @dataclass(frozen=True)
 class SessionPolicy:
-    """How long a console session lasts: without a request, and at most."""
+    """How long a console session lasts: without a request, and at most; and how long a login
+    may wait for its second factor."""
 
     idle: timedelta
     absolute: timedelta
+    second_factor: timedelta = timedelta(minutes=10)
 
 
 def token_digest(token: str) -> str:
@@ -37,13 +42,17 @@ def token_digest(token: str) -> str:
 
 
 def start_session(db: Session, staff: StaffUser, *, now: datetime, policy: SessionPolicy,
-                  ip: str | None, user_agent: str | None) -> tuple[str, ConsoleSession]:
-    """A new session for ``staff``: the token for the cookie, and its record."""
+                  ip: str | None, user_agent: str | None, method: str = "password",
+                  second_factor_at: datetime | None = None) -> tuple[str, ConsoleSession]:
+    """A new session for ``staff``: the token for the cookie, and its record. Without
+    ``second_factor_at`` it opens only the second-factor pages, and only for a few minutes."""
     token = secrets.token_urlsafe(32)
+    lifetime = policy.absolute if second_factor_at else min(policy.second_factor, policy.absolute)
     record = ConsoleSession(
         public_id=new_public_id("ses"), token_sha256=token_digest(token), staff=staff,
-        created_at=now, last_seen_at=now, expires_at=now + policy.absolute, ip=ip,
-        user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None)
+        created_at=now, last_seen_at=now, expires_at=now + lifetime, ip=ip,
+        user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None, method=method,
+        second_factor_at=second_factor_at)
     db.add(record)
     db.flush()
     return token, record
@@ -61,7 +70,8 @@ def resume_session(db: Session, token: object, *, now: datetime,
     if record is None or record.ended_at is not None:
         return None
     if now >= record.expires_at:
-        end_session(db, record, "expired", now=now)
+        end_session(db, record, "expired" if record.second_factor_at else "second_factor_timeout",
+                    now=now)
         return None
     if now - record.last_seen_at > policy.idle:
         end_session(db, record, "idle", now=now)
@@ -88,7 +98,7 @@ def end_sessions_of(db: Session, staff: StaffUser, reason: str, *, now: datetime
              .execution_options(synchronize_session="fetch"))
     if keep is not None:
         query = query.where(ConsoleSession.id != keep.id)
-    return db.execute(query).rowcount or 0
+    return affected_rows(db.execute(query))
 
 
 def open_sessions(db: Session, staff: StaffUser, *, now: datetime) -> list[ConsoleSession]:

@@ -1,14 +1,8 @@
-"""Console pages: login and logout, mandate search, mandate detail and its sealed PDF."""
+"""Console pages: the password login and logout, mandate search, mandate detail and its PDF."""
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from datetime import timedelta
-
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -21,9 +15,16 @@ from flask import (
 )
 
 from portal.adapters import get_adapters
-from portal.console.forms import LoginForm, LogoutForm, PasswordForm
-from portal.console.lockout import LockoutPolicy
-from portal.console.models import StaffUser
+from portal.console.blueprint import (
+    PENDING_NEXT,
+    begin_session,
+    bp,
+    locked_page,
+    lockout_policy,
+    safe_next,
+)
+from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
+from portal.console.roles import Permission, public, requires, second_factor_step
 from portal.console.service import (
     MAX_QUERY_LENGTH,
     MIN_PASSWORD_LENGTH,
@@ -36,86 +37,19 @@ from portal.console.service import (
     record_search,
     search_mandates,
 )
-from portal.console.sessions import SessionPolicy, log_out, resume_session, start_session
+from portal.console.sessions import log_out
 from portal.db import get_session
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 
-bp = Blueprint("console", __name__, url_prefix="/console")
-
-
-@bp.app_template_filter("json_text")
-def json_text(value: object, indent: int | None = None) -> str:
-    """JSON for people: keys sorted, non-ASCII as is (the template escapes it)."""
-    return json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False, default=str)
-
-
 LOGIN_FAILED = "Email or password is incorrect."
-LOCKED = ("Too many failed logins for this account. Try again in {minutes} minute(s), or ask "
-          "an administrator.")
-#: The Flask session key holding the console session's token (the record is on the server).
-SESSION_TOKEN = "console_session"
-PUBLIC_ENDPOINTS = {"console.login"}
-#: A ``next`` target: a console path and query in plain URL characters (no CR/LF, spaces,
-#: backslashes or anything a Location header cannot carry as is).
-SAFE_NEXT = re.compile(r"/console/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
-
-
-def session_policy() -> SessionPolicy:
-    config = current_app.config
-    return SessionPolicy(idle=timedelta(minutes=float(config["CONSOLE_IDLE_MINUTES"])),
-                         absolute=timedelta(hours=float(config["CONSOLE_SESSION_HOURS"])))
-
-
-def lockout_policy() -> LockoutPolicy:
-    config = current_app.config
-    return LockoutPolicy(
-        after=int(config["CONSOLE_LOCKOUT_AFTER"]),
-        first_lock=timedelta(minutes=float(config["CONSOLE_LOCKOUT_MINUTES"])),
-        longest_lock=timedelta(minutes=float(config["CONSOLE_LOCKOUT_MAX_MINUTES"])))
-
-
-@bp.before_request
-def require_login():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    db = get_session()
-    record = resume_session(db, session.get(SESSION_TOKEN), now=get_adapters().clock(),
-                            policy=session_policy())
-    db.commit()  # the touch, or the end of a session found timed out
-    if record is None:
-        session.pop(SESSION_TOKEN, None)
-        return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-    g.console_session = record
-    g.staff = record.staff
-    return None
-
-
-@bp.context_processor
-def console_context() -> dict:
-    return {"staff": g.get("staff"), "logout_form": LogoutForm()}
-
-
-def _safe_next(target: str | None) -> str:
-    """Only back to a console page of this site, never to another host."""
-    if target and SAFE_NEXT.fullmatch(target):
-        return target
-    return url_for("console.search")
-
-
-def _begin(staff: StaffUser) -> None:
-    """A fresh cookie for a new server-side session: nothing carried over from before."""
-    token, _ = start_session(get_session(), staff, now=get_adapters().clock(),
-                             policy=session_policy(), ip=request.remote_addr,
-                             user_agent=request.user_agent.string)
-    session.clear()
-    session.permanent = True
-    session[SESSION_TOKEN] = token
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(configured("CONSOLE_LOGIN"), methods=["POST"])
+@public
 def login():
+    """The password step; the second factor follows (``account_views.second_factor``)."""
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
@@ -124,22 +58,23 @@ def login():
         result = authenticate(db, form.email.data, form.password.data, now=now,
                               ip=request.remote_addr, lockout=lockout_policy())
         if result.staff is not None:
-            _begin(result.staff)
+            session[PENDING_NEXT] = safe_next(request.args.get("next"))
+            begin_session(result.staff, method="password", second_factor=False)
             db.commit()
-            return redirect(_safe_next(request.args.get("next")), 303)
+            return redirect(url_for("console.second_factor"), 303)
         db.commit()
         if result.locked_until is not None:
-            wait = max(1, math.ceil((result.locked_until - now).total_seconds()))
-            error, status = LOCKED.format(minutes=math.ceil(wait / 60)), 429
-            return render_template("console/login.html", form=form, error=error), status, {
-                "Retry-After": str(wait)}
+            return locked_page("console/login.html", result.locked_until, now, form=form,
+                               oidc=current_app.config["CONSOLE_OIDC_ISSUER"])
         error = LOGIN_FAILED
     elif request.method == "POST":
         error = LOGIN_FAILED
-    return render_template("console/login.html", form=form, error=error), status
+    return render_template("console/login.html", form=form, error=error,
+                           oidc=current_app.config["CONSOLE_OIDC_ISSUER"]), status
 
 
 @bp.post("/logout")
+@second_factor_step
 def logout():
     if not LogoutForm().validate_on_submit():
         abort(400)
@@ -151,6 +86,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@requires(Permission.OWN_ACCOUNT)
 def password():
     """Change one's own password: every session ends, this browser gets a new one."""
     form = PasswordForm()
@@ -165,7 +101,8 @@ def password():
             db.commit()  # the failed attempt stays recorded
             error = str(exc).capitalize() + "."
         else:
-            _begin(g.staff)
+            begin_session(g.staff, method=g.console_session.method or "password",
+                          second_factor=True)
             db.commit()
             return redirect(url_for("console.search"), 303)
     elif request.method == "POST":
@@ -175,12 +112,13 @@ def password():
 
 
 @bp.get("/")
+@requires(Permission.READ)
 def search():
     query = request.args.get("q", "")[:MAX_QUERY_LENGTH]
     results = None
     if query.strip():
         db = get_session()
-        results = search_mandates(db, query)
+        results = search_mandates(db, query, g.scope)
         record_search(db, g.staff, query, results, now=get_adapters().clock(),
                       ip=request.remote_addr)
         db.commit()
@@ -188,13 +126,14 @@ def search():
 
 
 def _mandate(public_id: str):
-    mandate = find_mandate(get_session(), public_id)
+    mandate = find_mandate(get_session(), public_id, g.scope)
     if mandate is None:
         abort(404)
     return mandate
 
 
 @bp.get("/mandates/<public_id>")
+@requires(Permission.READ)
 def mandate_detail(public_id: str):
     db = get_session()
     mandate = _mandate(public_id)
@@ -203,10 +142,12 @@ def mandate_detail(public_id: str):
     db.commit()
     adapters = get_adapters()
     record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
-    return render_template("console/mandate.html", record=record, mandate=mandate)
+    return render_template("console/mandate.html", record=record, mandate=mandate,
+                           action_form=ActionForm())
 
 
 @bp.get("/mandates/<public_id>/pdf")
+@requires(Permission.READ)
 def mandate_pdf_download(public_id: str):
     db = get_session()
     mandate = _mandate(public_id)

@@ -24,6 +24,7 @@ from portal.collections.service import (
     cancel_debit,
     schedule_debit,
 )
+from portal.db import where_given
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.invoices.amounts import AmountError, LineAmounts, line_from_gross, totals
@@ -304,15 +305,7 @@ def merchant_invoices(merchant_id: int, *, status: InvoiceStatus | None = None,
                       subscription_id: int | None = None,
                       external_reference: str | None = None) -> Select[Any]:
     """The merchant's invoices, optionally filtered (unordered; callers paginate)."""
-    query = select(Invoice).where(Invoice.merchant_id == merchant_id)
-    if status is not None:
-        query = query.where(Invoice.status == status)
-    if customer_id is not None:
-        query = query.where(Invoice.customer_id == customer_id)
-    if number is not None:
-        query = query.where(Invoice.number == number)
-    if subscription_id is not None:
-        query = query.where(Invoice.subscription_id == subscription_id)
-    if external_reference is not None:
-        query = query.where(Invoice.external_reference == external_reference)
-    return query
+    return where_given(select(Invoice).where(Invoice.merchant_id == merchant_id),
+                       (Invoice.status, status), (Invoice.customer_id, customer_id),
+                       (Invoice.number, number), (Invoice.subscription_id, subscription_id),
+                       (Invoice.external_reference, external_reference))

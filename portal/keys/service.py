@@ -139,7 +139,7 @@ def reencrypt_all(factory: sessionmaker[Session], cipher: FieldCipher, *,
                   columns: list[EncryptedColumn] | None = None) -> list[ColumnReport]:
     """Re-encrypt every encrypted column, one committed batch at a time; ``progress`` is told
     after each commit and ``pause`` runs between batches (to leave the database to the
-    portal)."""
+    portal), not after a column's last one."""
     reports = []
     for target in columns if columns is not None else encrypted_columns():
         with factory() as session:
@@ -158,7 +158,8 @@ def reencrypt_all(factory: sessionmaker[Session], cipher: FieldCipher, *,
             report.undecryptable += batch.undecryptable
             if progress is not None:
                 progress(report)
-            if pause is not None:
+            looked = batch.reencrypted + batch.skipped + len(batch.undecryptable)
+            if pause is not None and looked == batch_size:  # a short batch was the last one
                 pause()
         with factory() as session:
             report.remaining = pending(session, target, cipher)

@@ -15,7 +15,13 @@ from portal.documents.service import mandate_pdf, pdf_given_up, read_pdf
 from portal.jobs.service import RetryLater, enqueue
 from portal.mail.messages import MailSettings, invitation_message, mandate_copy_message
 from portal.mail.transport import MailRejected, MailTransport
-from portal.mandates.delivery import DeliverySettings, deliver_invitation, hand_over, mark_queued
+from portal.mandates.delivery import (
+    DeliverySettings,
+    awaits_signature,
+    deliver_invitation,
+    hand_over,
+    mark_queued,
+)
 from portal.mandates.links import Links
 from portal.mandates.models import Invitation, Mandate
 from signing import PdfStore
@@ -32,6 +38,20 @@ def queue_invitation_email(session: Session, invitation: Invitation) -> None:
     mark_queued(invitation)
     enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
             dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}")
+
+
+def resend_invitation_email(session: Session, invitation: Invitation, *, now: datetime,
+                            actor: str) -> bool:
+    """Mail the invitation again (the customer lost it), if it still awaits a signature and the
+    customer has an address; False otherwise. Repeats within a minute are one resend."""
+    if not awaits_signature(invitation, now) or not invitation.mandate.customer.email:
+        return False
+    mark_queued(invitation)
+    enqueue(session, INVITATION_JOB, {"invitation": invitation.public_id},
+            dedupe_key=f"{INVITATION_JOB}:{invitation.public_id}:resend:{int(now.timestamp()) // 60}")
+    record_audit(session, action="invitation.resend", subject=invitation.public_id, actor=actor,
+                 merchant_id=invitation.merchant_id, now=now, data={"channel": CHANNEL})
+    return True
 
 
 def queue_mandate_copy(session: Session, mandate: Mandate) -> None:

@@ -18,15 +18,17 @@ class LinkInvalid(Exception):
     """The token was tampered with, truncated or made with an unknown key."""
 
 
-def _serializer(secret_key: str, fallbacks: list[str] | tuple[str, ...]) -> URLSafeSerializer:
-    return _keyed_serializer(secret_key, tuple(fallbacks))
+def _serializer(secret_key: str, fallbacks: list[str] | tuple[str, ...],
+                salt: str = SALT) -> URLSafeSerializer:
+    return _keyed_serializer(secret_key, tuple(fallbacks), salt)
 
 
 @functools.lru_cache(maxsize=16)
-def _keyed_serializer(secret_key: str, fallbacks: tuple[str, ...]) -> URLSafeSerializer:
+def _keyed_serializer(secret_key: str, fallbacks: tuple[str, ...], salt: str
+                      ) -> URLSafeSerializer:
     """Made once per set of keys (it derives its signers up front), not on every request."""
     # itsdangerous signs with the last key and accepts all of them: current key goes last.
-    return URLSafeSerializer([*fallbacks, secret_key], salt=SALT)
+    return URLSafeSerializer([*fallbacks, secret_key], salt=salt)
 
 
 def _canonical(token: str) -> bool:
@@ -43,13 +45,16 @@ def _canonical(token: str) -> bool:
 
 
 def make_invitation_token(
-    public_id: str, expires_at: datetime, secret_key: str, fallbacks: list[str] | tuple[str, ...] = ()
+    public_id: str, expires_at: datetime, secret_key: str, fallbacks: list[str] | tuple[str, ...] = (),
+    *, salt: str = SALT,
 ) -> str:
-    return _serializer(secret_key, fallbacks).dumps([public_id, int(expires_at.timestamp())])
+    """``salt`` keeps one kind of link from being read as another (``portal.console.invites``)."""
+    return _serializer(secret_key, fallbacks, salt).dumps(
+        [public_id, int(expires_at.timestamp())])
 
 
 def read_invitation_token(
-    token: str, secret_key: str, fallbacks: list[str] | tuple[str, ...] = ()
+    token: str, secret_key: str, fallbacks: list[str] | tuple[str, ...] = (), *, salt: str = SALT,
 ) -> tuple[str, datetime]:
     """Return (invitation public id, expiry) or raise :class:`LinkInvalid`; expiry is checked
     by the caller against the clock and the invitation row."""
@@ -66,7 +71,7 @@ def _verified_token(token: str, secret_key: str, fallbacks: tuple[str, ...]) -> 
     if not _canonical(token):
         raise LinkInvalid("link is not spelled as issued")
     try:
-        public_id, expires = _serializer(secret_key, fallbacks).loads(token)
+        public_id, expires = _serializer(secret_key, fallbacks, salt).loads(token)
         if not isinstance(public_id, str) or not isinstance(expires, int):
             raise LinkInvalid("malformed link")
         datetime.fromtimestamp(expires, UTC)  # a time Python can represent

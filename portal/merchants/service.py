@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -122,3 +123,31 @@ def create_merchant(
 
 def find_by_creditor_id(session: Session, creditor_id: str) -> Merchant | None:
     return session.scalar(select(Merchant).where(Merchant.creditor_id == creditor_id))
+
+
+def _address(value: str | None, field: str, errors: dict[str, str]) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        errors[field] = str(exc)
+        return None
+
+
+def update_contact(session: Session, merchant: Merchant, *, contact_email: str | None,
+                   reply_to_email: str | None, actor: str, now: datetime) -> None:
+    """Where operational notices go and where customers' replies go ('' clears either);
+    MerchantInputError names each bad field, and nothing is changed then."""
+    errors: dict[str, str] = {}
+    contact = _address(contact_email, "contact_email", errors)
+    reply_to = _address(reply_to_email, "reply_to_email", errors)
+    if errors:
+        raise MerchantInputError(errors)
+    before = {"contact_email": merchant.contact_email, "reply_to_email": merchant.reply_to_email}
+    merchant.contact_email, merchant.reply_to_email = contact, reply_to
+    record_audit(session, action="merchant.update_contact", subject=merchant.public_id,
+                 actor=actor, merchant_id=merchant.id, now=now,
+                 data={"before": before,
+                       "after": {"contact_email": contact, "reply_to_email": reply_to}})

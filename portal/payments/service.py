@@ -17,6 +17,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
+from portal.db import where_given
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.jobs.service import enqueue
@@ -209,16 +210,10 @@ def merchant_requests(merchant_id: int, *, status: RequestStatus | None = None,
                       customer_id: int | None = None, invoice_number: str | None = None,
                       external_reference: str | None = None) -> Select[Any]:
     """The merchant's requests, optionally filtered (unordered; callers paginate)."""
-    query = select(PaymentRequest).where(PaymentRequest.merchant_id == merchant_id)
-    if status is not None:
-        query = query.where(PaymentRequest.status == status)
-    if customer_id is not None:
-        query = query.where(PaymentRequest.customer_id == customer_id)
-    if invoice_number is not None:
-        query = query.where(PaymentRequest.invoice_number == invoice_number)
-    if external_reference is not None:
-        query = query.where(PaymentRequest.external_reference == external_reference)
-    return query
+    return where_given(select(PaymentRequest).where(PaymentRequest.merchant_id == merchant_id),
+                       (PaymentRequest.status, status), (PaymentRequest.customer_id, customer_id),
+                       (PaymentRequest.invoice_number, invoice_number),
+                       (PaymentRequest.external_reference, external_reference))
 
 
 def open_amount(request: PaymentRequest) -> int:

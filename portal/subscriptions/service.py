@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.collections.calendar import bank_today
-from portal.db import open_transaction
+from portal.db import open_transaction, where_given
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
 from portal.invoices.amounts import AmountError, normalised_rate
@@ -368,13 +368,8 @@ def find_subscription(session: Session, merchant_id: int, public_id: str
 def merchant_subscriptions(merchant_id: int, *, status: SubscriptionStatus | None = None,
                            customer_id: int | None = None, plan_id: int | None = None,
                            external_reference: str | None = None) -> Select[Any]:
-    query = select(Subscription).where(Subscription.merchant_id == merchant_id)
-    if status is not None:
-        query = query.where(Subscription.status == status)
-    if customer_id is not None:
-        query = query.where(Subscription.customer_id == customer_id)
-    if plan_id is not None:
-        query = query.where(Subscription.plan_id == plan_id)
-    if external_reference is not None:
-        query = query.where(Subscription.external_reference == external_reference)
-    return query
+    """The merchant's subscriptions, optionally filtered (unordered; callers paginate)."""
+    return where_given(select(Subscription).where(Subscription.merchant_id == merchant_id),
+                       (Subscription.status, status), (Subscription.customer_id, customer_id),
+                       (Subscription.plan_id, plan_id),
+                       (Subscription.external_reference, external_reference))

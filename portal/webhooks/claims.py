@@ -25,7 +25,7 @@ from portal.webhooks.delivery import event_body, request_headers
 from portal.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from portal.webhooks.retries import parse_retry_after, retry_delay
 from portal.webhooks.sender import Outcome, Timeouts
-from portal.webhooks.service import disable_endpoint
+from portal.webhooks.service import disable_endpoint, signing_secrets
 
 Status = DeliveryStatus
 D = WebhookDelivery
@@ -88,12 +88,9 @@ class Result:
 
 def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
                 settings: DeliverySettings, endpoint_room: Callable[[int], int],
-                skip: Collection[int] = ()) -> list[Claimed]:
+                skip: Collection[int] = (), commit: bool = True) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries, at most ``endpoint_room(merchant_id)`` per endpoint
-    and none of the endpoints in ``skip``; commits the claim."""
-    if session.get_bind().dialect.name == "sqlite":
-        # Take the write lock before reading, so no other worker claims in between.
-        session.execute(text("UPDATE webhook_delivery SET id = id WHERE 0"))
+    and none of the endpoints in ``skip``; commits the claim (or leaves that to the caller)."""
     due = (select(D.id, D.merchant_id, D.locked_by, D.locked_at)
            .join(Merchant, Merchant.id == D.merchant_id)
            .where(D.status == Status.PENDING, D.next_attempt_at <= now,
@@ -103,6 +100,14 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
            .with_for_update(of=D, skip_locked=True))
     if skip:
         due = due.where(D.merchant_id.not_in(list(skip)))
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        # An idle poll only reads: the write lock (which web requests wait for) is taken only
+        # when something is due. The read ends first, so the claim sees the latest rows.
+        nothing_due = session.execute(due.limit(1)).first() is None
+        session.rollback()
+        if nothing_due:
+            return []
+    _write_lock(session)  # on SQLite, before reading: no other worker claims in between
     taken: list[Any] = []
     per_endpoint: dict[int, int] = {}
     for row in session.execute(due):
@@ -111,7 +116,8 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
             per_endpoint[row.merchant_id] = count + 1
             taken.append(row)
     if not taken:
-        session.rollback()
+        if commit:
+            session.rollback()
         return []
     interrupted = [row for row in taken if row.locked_by is not None]
     if interrupted:
@@ -126,16 +132,19 @@ def claim_batch(session: Session, *, worker: str, now: datetime, limit: int,
         select(D.id, D.merchant_id, D.url, D.attempt_count, D.retry_step, Event.public_id,
                Event.type, Event.created_at, Event.data)
         .join(Event, Event.id == D.event_id).where(D.id.in_(ids))).all()
-    merchants = {m.id: m for m in session.scalars(
+    # Each endpoint's secrets are opened once for the batch, and live no longer than it (a
+    # rotation takes effect with the next claim).
+    secrets = {m.id: signing_secrets(m, now) for m in session.scalars(
         select(Merchant).where(Merchant.id.in_({row.merchant_id for row in rows})))}
     claimed = []
     for row in rows:
         body = event_body(row)
-        headers = request_headers(merchants[row.merchant_id], row.public_id, body, now,
+        headers = request_headers(secrets[row.merchant_id], row.public_id, body, now,
                                   settings.public_base_url)
         claimed.append(Claimed(row.id, row.merchant_id, row.url, row.public_id, body, headers,
                                row.attempt_count, row.retry_step))
-    session.commit()
+    if commit:
+        session.commit()
     return claimed
 
 
@@ -153,9 +162,10 @@ def _record_interrupted(session: Session, rows: Sequence[Any], lease: timedelta)
 
 
 def complete_batch(session: Session, results: Sequence[Result], *, worker: str, now: datetime,
-                   settings: DeliverySettings) -> int:
-    """Record outcomes (attempt rows, delivery state, next attempt); commits. Outcomes whose
-    lease was lost meanwhile are dropped. Returns how many were recorded."""
+                   settings: DeliverySettings, commit: bool = True) -> int:
+    """Record outcomes (attempt rows, delivery state, next attempt); commits (or leaves that to
+    the caller). Outcomes whose lease was lost meanwhile are dropped. Returns how many were
+    recorded."""
     if not results:
         return 0
     _write_lock(session)
@@ -167,7 +177,8 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
     current = {row.id: row.attempt_count for row in fenced}
     kept = [r for r in results if current.get(r.claimed.id) == r.claimed.attempt_count]
     if not kept:
-        session.rollback()
+        if commit:
+            session.rollback()
         return 0
     session.execute(insert(WebhookAttempt), [
         {"delivery_id": r.claimed.id, "attempted_at": r.attempted_at,
@@ -207,7 +218,8 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
             retried)
     for result, step in special:
         _settle_final(session, result, step, now, settings)
-    session.commit()
+    if commit:
+        session.commit()
     return len(kept)
 
 

@@ -4,12 +4,11 @@ Webhooks headers, signed by every secret currently valid for the merchant."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from portal.clock import wire_time
-from portal.merchants.models import Merchant
-from portal.webhooks.service import signing_secrets
 from portal.webhooks.signature import signature_header
 
 USER_AGENT = "MandatePortal-Webhooks/1.0"
@@ -29,9 +28,10 @@ def event_body(event: EventFields) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def request_headers(merchant: Merchant, msg_id: str, body: bytes, now: datetime,
+def request_headers(secrets: Sequence[str], msg_id: str, body: bytes, now: datetime,
                     public_base_url: str) -> dict[str, str]:
-    """Standard Webhooks headers, signed by every secret currently valid for the merchant."""
+    """Standard Webhooks headers, signed by every secret currently valid for the merchant
+    (``signing_secrets``: opened once per endpoint for a whole claimed batch)."""
     timestamp = int(now.timestamp())
     return {
         "content-type": "application/json",
@@ -39,6 +39,5 @@ def request_headers(merchant: Merchant, msg_id: str, body: bytes, now: datetime,
         "accept-encoding": "identity",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(signing_secrets(merchant, now), msg_id, timestamp,
-                                              body),
+        "webhook-signature": signature_header(secrets, msg_id, timestamp, body),
     }

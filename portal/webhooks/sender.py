@@ -9,8 +9,10 @@ synchronous callers (each thread keeps its own event loop and client).
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.cookiejar
 import socket
+import ssl
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -78,16 +80,22 @@ def _thread_runner() -> _Runner:
     return runner
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's roots), loaded once: each client would otherwise
+    read the CA bundle again (a tenth of a second)."""
+    return httpx.create_ssl_context()
+
+
 def new_client(max_connections: int = 20) -> httpx.AsyncClient:
     """A client that follows no redirects, keeps no cookies (one merchant's cookies must never
     reach another's endpoint, even with requests to both in flight) and judges the address of
     every connection it opens (``addresses.vet_connections``)."""
     no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     return addresses.vet_connections(httpx.AsyncClient(
-        follow_redirects=False, cookies=no_cookies,
+        follow_redirects=False, cookies=no_cookies, verify=_tls_context(),
         limits=httpx.Limits(max_connections=max_connections,
                             max_keepalive_connections=max_connections, keepalive_expiry=30)))
-
 
 
 async def send(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],

@@ -29,7 +29,7 @@ from portal.webhooks.notices import queue_disabled_notice
 from portal.webhooks.secrets import (
     current_secret,
     set_secrets,
-    signing_secrets,  # noqa: F401  (delivery imports it here)
+    signing_secrets,  # noqa: F401  (claims imports it here)
 )
 from portal.webhooks.signature import new_secret
 

@@ -24,7 +24,7 @@ from portal.console.models import LoginThrottle
 from portal.console.service import authenticate
 from portal.db import state
 from tests.conftest import app_settings
-from tests.console.conftest import Staff
+from tests.console.conftest import Staff, enter_code, totp_code
 from tests.sign.driver import csrf_token
 
 
@@ -69,7 +69,7 @@ def test_many_addresses_cannot_guess_one_account(limited_app: Flask, staff: Staf
     assert reasons == ["wrong_password"] * 5 + ["locked"] * 16
 
 
-def test_the_delay_doubles_after_each_miss_and_a_success_resets_it(
+def test_the_delay_doubles_after_each_miss_and_a_full_login_resets_it(
         app: Flask, client: FlaskClient, staff: Staff, session: Session) -> None:
     start = utcnow()
     app.config["CLOCK"] = lambda: start
@@ -88,6 +88,11 @@ def test_the_delay_doubles_after_each_miss_and_a_success_resets_it(
     assert locks == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
     app.config["CLOCK"] = lambda: at + timedelta(minutes=8)
     assert attempt(client, staff.email, staff.password, "192.0.2.1").status_code == 303
+    session.expire_all()
+    [row] = session.scalars(select(LoginThrottle)).all()  # the password alone clears no count
+    assert row.locked_until is None and row.attempts == 9
+    assert enter_code(client, totp_code(client, staff.email)).status_code == 303
+    session.expire_all()
     assert session.scalars(select(LoginThrottle)).all() == []  # the count starts over
 
 
@@ -107,8 +112,8 @@ def test_concurrent_guesses_are_counted_exactly(app: Flask, staff: Staff,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Twelve guesses at once: exactly five passwords are checked, the rest are refused."""
     checked: list[str] = []
-    original = service.check_password_hash
-    monkeypatch.setattr(service, "check_password_hash",
+    original = service.check_password
+    monkeypatch.setattr(service, "check_password",
                         lambda stored, given: checked.append(given) or original(stored, given))
     policy = LockoutPolicy(after=5)
     barrier, results, errors = threading.Barrier(12), [], []

@@ -9,10 +9,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
-from portal.console import service
+from portal.console import passwords
 from portal.console.models import ConsoleSession, StaffUser
 from portal.console.service import disable_staff
 from tests.console.conftest import Staff, log_in, make_staff
@@ -30,11 +31,16 @@ def error_of(response) -> bytes:
 def test_unknown_email_still_checks_a_hash(client: FlaskClient, monkeypatch) -> None:
     """Timing: a miss costs one password hash check, as a wrong password does."""
     checked = []
-    original = service.check_password_hash
-    monkeypatch.setattr(service, "check_password_hash",
-                        lambda stored, given: checked.append(stored) or original(stored, given))
+    hasher = passwords.HASHER
+
+    class Spy:
+        def verify(self, stored: str, given: str) -> bool:
+            checked.append(stored)
+            return hasher.verify(stored, given)
+
+    monkeypatch.setattr(passwords, "HASHER", Spy())
     log_in(client, "nobody@example.org", "whatever")
-    assert len(checked) == 1 and checked[0].startswith("scrypt:")
+    assert len(checked) == 1 and checked[0].startswith("$argon2id$")
 
 
 def logins(session: Session) -> list[AuditEvent]:
@@ -116,7 +122,7 @@ def test_login_returns_to_the_page_asked_for(client: FlaskClient, staff: Staff) 
 def test_login_never_redirects_off_the_console(client: FlaskClient, staff: Staff) -> None:
     for target in ("//evil.example/", "https://evil.example/", "/sign/x"):
         response = log_in(client, staff.email, staff.password,
-                          path=f"/console/login?next={target}")
+                          path=f"/console/login?next={target}", staff=staff)
         assert response.headers["Location"] == "/console/"
 
 
@@ -126,7 +132,7 @@ def test_an_unsafe_next_falls_back_to_the_console_home(app: Flask, staff: Staff)
                    "/console/a%20b", "/console/%C3%A9", "/console/%5C%5Cevil.example"):
         client = app.test_client()
         response = log_in(client, staff.email, staff.password,
-                          path=f"/console/login?next={target}")
+                          path=f"/console/login?next={target}", staff=staff)
         assert response.status_code == 303, target
         assert response.headers["Location"] == "/console/", target
         assert "Set-Cookie" not in response.headers.get("Location", "")
@@ -164,7 +170,8 @@ def test_each_login_gets_its_own_session_token(app: Flask, staff: Staff,
             tokens.append(flask_session["console_session"])
     assert tokens[0] != tokens[1] and len(tokens[0]) >= 40
     stored = session.scalars(select(ConsoleSession.token_sha256)).all()
-    assert len(stored) == 2 and not set(tokens) & set(stored)  # only digests are kept
+    assert len(stored) == 4 and not set(tokens) & set(stored)  # only digests are kept
+    # (each login: one session for the password step, a fresh one after the code)
 
 
 def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:
@@ -177,7 +184,19 @@ def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:
     assert console.get("/console/").status_code == 302
 
 
-def test_passwords_are_stored_as_scrypt_hashes(session: Session) -> None:
+def test_passwords_are_stored_as_argon2id_hashes(session: Session) -> None:
     staff = make_staff(session, email="other@example.org")
     stored = session.scalar(select(StaffUser).where(StaffUser.id == staff.user.id))
-    assert stored.password_hash.startswith("scrypt:") and staff.password not in stored.password_hash
+    assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert staff.password not in stored.password_hash
+
+
+def test_an_older_scrypt_hash_still_logs_in_and_is_replaced(client: FlaskClient, staff: Staff,
+                                                            session: Session) -> None:
+    """Accounts made before Argon2id keep working; their hash is upgraded at the next login."""
+    stored = session.get(StaffUser, staff.user.id)
+    stored.password_hash = generate_password_hash(staff.password, method="scrypt")
+    session.commit()
+    assert log_in(client, staff.email, staff.password, staff=staff).status_code == 303
+    session.expire_all()
+    assert session.get(StaffUser, staff.user.id).password_hash.startswith("$argon2id$")

@@ -15,7 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.console.models import ConsoleSession
 from portal.console.service import disable_staff
-from tests.console.conftest import PASSWORD, Staff, log_in
+from tests.console.conftest import PASSWORD, Staff, log_in, totp_code
 from tests.sign.driver import csrf_token
 
 NEW_PASSWORD = "a much better passphrase"
@@ -32,6 +32,10 @@ def signed_in(client: FlaskClient) -> bool:
     return client.get("/console/").status_code == 200
 
 
+#: Sessions that got past the second factor (each login's password step has its own, ended).
+FULL = ConsoleSession.second_factor_at.is_not(None)
+
+
 def test_a_copied_cookie_stops_working_after_logout(app: Flask, console: FlaskClient,
                                                     session: Session) -> None:
     thief = copy_of(app, console)
@@ -40,7 +44,7 @@ def test_a_copied_cookie_stops_working_after_logout(app: Flask, console: FlaskCl
     assert console.post("/console/logout", data={"csrf_token": token}).status_code == 303
     assert not signed_in(thief)
     assert not signed_in(console)
-    ended = session.scalars(select(ConsoleSession)).one()
+    ended = session.scalars(select(ConsoleSession).where(FULL)).one()
     assert ended.end_reason == "logout" and ended.ended_at is not None
     assert session.scalars(select(AuditEvent.action)).all()[-1] == "console.logout"
 
@@ -53,14 +57,14 @@ def test_a_copied_cookie_stops_working_when_the_staff_member_is_disabled(
     disable_staff(session, staff.email, now=utcnow())
     session.commit()
     assert not signed_in(thief) and not signed_in(other_browser)
-    reasons = session.scalars(select(ConsoleSession.end_reason)).all()
+    reasons = session.scalars(select(ConsoleSession.end_reason).where(FULL)).all()
     assert reasons == ["staff_disabled", "staff_disabled"]
 
 
 def test_a_copied_cookie_stops_working_after_a_password_change(
         app: Flask, console: FlaskClient, staff: Staff, session: Session) -> None:
     other_browser = app.test_client()
-    log_in(other_browser, staff.email, staff.password)
+    log_in(other_browser, staff.email, staff.password, staff=staff)
     thief = copy_of(app, console)
     page = console.get("/console/password")
     response = console.post("/console/password", data={
@@ -70,7 +74,7 @@ def test_a_copied_cookie_stops_working_after_a_password_change(
     assert signed_in(console)  # the browser that changed it got a new session
     assert not signed_in(thief) and not signed_in(other_browser)
     assert log_in(app.test_client(), staff.email, PASSWORD).status_code == 200
-    assert log_in(app.test_client(), staff.email, NEW_PASSWORD).status_code == 303
+    assert log_in(app.test_client(), staff.email, NEW_PASSWORD, staff=staff).status_code == 303
 
 
 def test_the_cli_password_reset_ends_every_session(app: Flask, console: FlaskClient,
@@ -97,7 +101,7 @@ def test_a_wrong_current_password_changes_nothing(console: FlaskClient, staff: S
         "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD + "!"})
     assert mismatch.status_code == 422 and b"The new passwords differ." in mismatch.data
     assert signed_in(console)
-    assert session.scalars(select(ConsoleSession.ended_at)).all() == [None]
+    assert session.scalars(select(ConsoleSession.ended_at).where(FULL)).all() == [None]
 
 
 def test_a_busy_session_still_ends_at_its_absolute_lifetime(app: Flask,
@@ -113,11 +117,21 @@ def test_a_busy_session_still_ends_at_its_absolute_lifetime(app: Flask,
 def test_the_session_records_where_it_came_from(app: Flask, staff: Staff,
                                                 session: Session) -> None:
     client = app.test_client()
+    where = {"headers": {"User-Agent": "Firefox/140"},
+             "environ_base": {"REMOTE_ADDR": "192.0.2.8"}}
     token = csrf_token(client.get("/console/login"))
     client.post("/console/login", data={"csrf_token": token, "email": staff.email,
-                                        "password": staff.password},
-                headers={"User-Agent": "Firefox/140"}, environ_base={"REMOTE_ADDR": "192.0.2.8"})
-    record = session.scalars(select(ConsoleSession)).one()
+                                        "password": staff.password}, **where)
+    pending = session.scalars(select(ConsoleSession)).one()
+    assert pending.second_factor_at is None and pending.method == "password"
+    assert pending.expires_at - pending.created_at == timedelta(minutes=10)  # only for the code
+    token = csrf_token(client.get("/console/second-factor"))
+    client.post("/console/second-factor", data={"csrf_token": token,
+                                                "code": totp_code(client, staff.email)}, **where)
+    session.expire_all()
+    record = session.scalars(select(ConsoleSession).where(FULL)).one()
     assert (record.ip, record.user_agent) == ("192.0.2.8", "Firefox/140")
     assert record.public_id.startswith("ses_") and record.staff_user_id == staff.user.id
     assert record.expires_at - record.created_at == timedelta(hours=12)
+    assert record.second_factor_at == record.created_at
+    assert session.get(ConsoleSession, pending.id).end_reason == "second_factor"

@@ -98,7 +98,7 @@ def seed(app: Flask, count: int, *, webhook: bool = True) -> Seeded:
 def console_search(app: Flask, staff: Staff, query: str) -> set[str]:
     """Mandate ids the console lists for ``query``."""
     client = app.test_client()
-    assert log_in(client, staff.email, staff.password).status_code == 303
+    assert log_in(client, staff.email, staff.password, staff=staff).status_code == 303
     page = client.get("/console/", query_string={"q": query})
     assert page.status_code == 200
     return set(re.findall(r"/console/mandates/(md_[0-9A-Za-z]+)", page.get_data(as_text=True)))

@@ -50,6 +50,7 @@ def test_the_encrypted_columns_declare_themselves() -> None:
         "sandbox_bank_transaction.request_ciphertext": "sandbox_bank_transaction.request",
         "sandbox_bank_transaction.debtor_iban_ciphertext": "sandbox_bank_transaction.debtor_iban",
         "sandbox_bank_transaction.report_ciphertext": "sandbox_bank_transaction.report",
+        "staff_user.totp_secret": "staff_user.totp_secret",
     }
     hashes = {c.name: c.lookup_hash.name for c in encrypted_columns() if c.lookup_hash is not None}
     assert hashes == {"mandate.iban_ciphertext": "iban_hash",
@@ -143,6 +144,7 @@ def test_reencrypt_moves_everything_so_the_old_key_can_go(keyed: Keyed) -> None:
     assert "mandate.iban_ciphertext: 2/3" in result.output  # progress per batch
     assert "mandate.iban_ciphertext: 3/3" in result.output
     assert "merchant.webhook_previous_secret: 1 re-encrypted" in result.output
+    assert "staff_user.totp_secret: 1 re-encrypted" in result.output  # the console's TOTP
     assert "the fallback keys may be removed" in result.output
     assert runner.invoke(args=["keys", "status"]).exit_code == 0
     with session_of(keyed.new) as session:
@@ -153,7 +155,8 @@ def test_reencrypt_moves_everything_so_the_old_key_can_go(keyed: Keyed) -> None:
         assert [debtor_iban(session, m) for m in mandates] == list(seeded.mandates.values())
         merchant = session.get(Merchant, seeded.merchant_id)
         assert len(signing_secrets(merchant, merchant.created_at)) == 2
-    # With the old key gone: search, decryption and the stored idempotent answer all work.
+    # With the old key gone: search (after a TOTP login, its secret decrypted under the new
+    # key), decryption and the stored idempotent answer all work.
     for public_id in seeded.mandates:
         assert finds(keyed.new, seeded, public_id)
     caller.client = keyed.new.test_client()
@@ -213,6 +216,10 @@ def test_a_value_the_portal_changes_meanwhile_is_left_to_the_portal(keyed: Keyed
         batch = reencrypt_batch(session, target, racing, after_id=0, batch_size=10)
         session.commit()
     assert (batch.reencrypted, batch.skipped) == (1, 1)
+    [totp] = [c for c in encrypted_columns() if c.name == "staff_user.totp_secret"]
+    with session_of(keyed.rotating) as session:  # the console login needs it under the new key
+        reencrypt_batch(session, totp, cipher, after_id=0, batch_size=10)
+        session.commit()
     seeded.mandates[changed[0]] = iban(7)
     for public_id in seeded.mandates:
         assert finds(keyed.new, seeded, public_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,6 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from sqlalchemy.orm import Session
 
-from portal import migrate
 from portal.checks import check_command
 from portal.db import make_engine
 from signing import DevelopmentCa, LocalTimestampAuthority, load_or_create_development_pki
@@ -72,13 +72,12 @@ def _certificate(path: Path, valid_for: timedelta) -> None:
 
 
 @pytest.fixture
-def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa,
-               tsa_roots: Path) -> dict[str, str]:
-    """A complete, correct production configuration."""
+def production(tmp_path: Path, smtp_port: int, tsa: RunningTsa, tsa_roots: Path,
+               sqlite_template: Path) -> dict[str, str]:
+    """A complete, correct production configuration (on a copy of the session's migrated
+    database: migrating is tests/test_migrations.py's concern)."""
     database = tmp_path / "portal.sqlite3"
-    engine = make_engine(f"sqlite:///{database}")
-    migrate.upgrade(engine)
-    engine.dispose()
+    shutil.copyfile(sqlite_template, database)
     _certificate(tmp_path / "seal.p12", timedelta(days=365))
     return {
         "PORTAL_INSTANCE_PATH": str(tmp_path), "PORTAL_ENV": "production",

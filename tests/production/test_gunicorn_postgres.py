@@ -106,4 +106,15 @@ def test_gunicorn_workers_and_a_worker_process_sign_and_notify(
         for process in (web, worker):
             process.terminate()
         for process in (web, worker):
-            process.wait(timeout=20)
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Wait past gunicorn's 20 s graceful_timeout (a loaded machine needs that and more); a
+    process still up after a minute is killed and the test fails on it."""
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+        raise

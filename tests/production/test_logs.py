@@ -92,7 +92,9 @@ def test_every_token_shape_the_portal_issues_is_scrubbed(message: str) -> None:
     assert hidden not in scrub(message)
 
 
-def test_token_dicts_in_log_arguments_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+def test_token_dicts_in_log_arguments_are_scrubbed(app: Flask,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # `app`: creating the app installs the scrubbing record factory (not an earlier test)
     caplog.set_level(logging.DEBUG)
     token = {"token_type": "Bearer", "access_token": "mpat_" + "x1Y2z3" * 7, "scope": "a"}
     logging.getLogger("authlib.oauth2.rfc6749.grants").debug("Issue token %r to %r", token, 1)

@@ -64,7 +64,8 @@ def workers(pg_url: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Po
                                    stderr=subprocess.STDOUT)
         process.log = log  # type: ignore[attr-defined]
         started.append(process)
-        _wait(lambda: "running" in log.read_text() or process.poll() is not None, 60)
+        # Start-up alone can take a minute when the machine's two cores are shared.
+        _wait(lambda: "running" in log.read_text() or process.poll() is not None, 180)
         assert process.poll() is None, log.read_text()
         return process
 
