@@ -64,3 +64,12 @@ def test_a_tampered_copy_of_a_remembered_token_is_still_refused() -> None:
     for _ in range(2):
         with pytest.raises(LinkInvalid):
             read_invitation_token(forged, "k1")
+
+
+def test_a_token_remembered_under_one_salt_is_refused_under_another() -> None:
+    """The salt is part of what is remembered: a console invitation's token, once verified
+    with its own salt, still does not read as a signing link (the default salt)."""
+    token = make_invitation_token("inv_salted", EXPIRY, "k1", salt="other-kind.v1")
+    assert read_invitation_token(token, "k1", salt="other-kind.v1")[0] == "inv_salted"
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(token, "k1")
