@@ -22,7 +22,12 @@ from portal.console.settings_views import actor, form_errors
 from portal.db import get_session
 from portal.ids import looks_like
 from portal.webhooks.recovery import delivery_log, recover_window
-from portal.webhooks.service import EndpointError, configure_endpoint, rotate_secret
+from portal.webhooks.service import (
+    EndpointError,
+    configure_endpoint,
+    enable_endpoint,
+    rotate_secret,
+)
 
 #: The longest rotation overlap the console offers (the command line takes any).
 MAX_OVERLAP_HOURS = 168
@@ -90,6 +95,23 @@ def settings_webhook_rotate(merchant_id: str):
         return _webhooks_page({"overlap_hours": str(exc)}, rotate_form=form)
     db.commit()
     return _webhooks_page(new_secret=secret)
+
+
+@bp.post("/merchants/<merchant_id>/settings/webhooks/enable")
+@requires(Permission.SETTINGS)
+def settings_webhook_enable(merchant_id: str):
+    """Resume deliveries after the endpoint was disabled, with the same secret."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        queued = enable_endpoint(db, g.merchant, now=get_adapters().clock(), actor=actor())
+    except EndpointError as exc:
+        db.rollback()
+        return _webhooks_page({"url": str(exc)})
+    db.commit()
+    flash(f"Endpoint enabled; {queued} waiting deliveries queued.")
+    return redirect(url_for("console.settings_webhooks", merchant_id=g.merchant.public_id), 303)
 
 
 def _utc(text: str | None) -> datetime:

@@ -158,7 +158,8 @@ def rotate_secret(session: Session, merchant: Merchant, *,
     return secret
 
 
-def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None) -> int:
+def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None,
+                    actor: str = "merchant") -> int:
     """Resume deliveries; returns how many waiting ones (parked or backing off) were queued now."""
     _require_endpoint(merchant)
     now = now or clock_now()
@@ -166,7 +167,7 @@ def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
     merchant.webhook_disabled_at = None
     session.flush()  # takes the merchant's row lock before looking for waiting deliveries
     queued = _queue_waiting(session, merchant, now)
-    record_audit(session, action="webhook.enable", subject=merchant.public_id, actor="merchant",
+    record_audit(session, action="webhook.enable", subject=merchant.public_id, actor=actor,
                  merchant_id=merchant.id, now=now,
                  data={"disabled_at": disabled_at.isoformat() if disabled_at else None,
                        "requeued": queued})

@@ -136,6 +136,8 @@ ROUTES = [
      {"url": "https://hooks.example/portal"}, "settings"),
     ("console.settings_webhook_rotate", "POST",
      "/console/merchants/{m}/settings/webhooks/rotate", {"overlap_hours": "24"}, "settings"),
+    ("console.settings_webhook_enable", "POST",
+     "/console/merchants/{m}/settings/webhooks/enable", {}, "settings"),
     ("console.settings_webhook_recover", "POST",
      "/console/merchants/{m}/settings/webhooks/recover",
      {"start": "2020-01-01T00:00", "end": "2020-01-02T00:00"}, "settings"),

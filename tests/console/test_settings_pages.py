@@ -263,3 +263,28 @@ def test_every_settings_form_needs_its_csrf_token(console: FlaskClient,
                  "/webhooks", "/webhooks/rotate", "/webhooks/recover", "/api-clients"):
         response = console.post(_base(merchant) + tail, data={"frame_origins": "x"})
         assert response.status_code in (400, 422), tail
+
+
+def test_a_disabled_endpoint_is_enabled_again_with_its_secret(
+        console: FlaskClient, session: Session, merchant: Merchant, staff: Staff) -> None:
+    from portal.webhooks.service import disable_endpoint
+
+    configure_endpoint(session, merchant, "https://hooks.example/portal")
+    disable_endpoint(session, merchant, reason="test")
+    session.commit()
+    secret = _reloaded(session, merchant).webhook_secret
+    path = f"{_base(merchant)}/webhooks"
+    assert 'id="enable-endpoint"' in console.get(path).get_data(as_text=True)
+    assert _post(console, f"{path}/enable", {}).status_code == 303
+    stored = _reloaded(session, merchant)
+    assert stored.webhook_disabled_at is None and stored.webhook_secret == secret
+    assert "webhook.enable" in _actions(session, staff)
+
+
+def test_an_upload_over_the_request_limit_gets_an_error_page(console: FlaskClient,
+                                                            merchant: Merchant) -> None:
+    response = _post(console, f"{_base(merchant)}/branding", {
+        "display_name": "X", "primary_colour": "#1f4b99", "locale": "nl",
+        "logo": (io.BytesIO(b"\x89PNG" + b"\x00" * (3 * 1024 * 1024)), "big.png")},
+        content_type="multipart/form-data")
+    assert response.status_code == 413 and response.mimetype == "text/html"
