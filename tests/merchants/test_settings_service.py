@@ -162,3 +162,17 @@ def test_a_bad_schedule_field_is_named_and_the_rollback_leaves_all_as_it_was(
     assert set(caught.value.errors) == {bad}
     assert merchant.reminder_days is None and merchant.payment_reminder_days is None
     assert session.scalar(select(CollectionSettings)) is None
+
+
+def test_a_merchant_made_with_a_logo_gets_it_reencoded_and_never_an_svg(
+        session: Session) -> None:
+    from portal.merchants.service import create_merchant
+    from tests.factories import merchant_details
+
+    with pytest.raises(MerchantInputError) as caught:
+        create_merchant(session, merchant_details(logo=b"<svg onload=alert(1)/>",
+                                                  logo_mime="image/svg+xml"))
+    assert set(caught.value.errors) == {"logo"}
+    merchant = create_merchant(session, merchant_details(logo=image_bytes("JPEG", exif=True),
+                                                         logo_mime="image/png"))
+    assert merchant.logo_mime == "image/jpeg" and b"SecretCam" not in merchant.logo
