@@ -17,10 +17,10 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from portal.adapters import get_adapters
-from portal.collections.models import CollectionSettings
+from portal.collections.routes import CollectionPolicy
+from portal.collections.service import effective_settings
 from portal.console.blueprint import bp
 from portal.console.roles import Permission, requires
 from portal.console.settings_forms import BrandingForm, OriginsForm, SchedulesForm, SendersForm
@@ -185,15 +185,14 @@ def _days(value: list[int] | None) -> str:
 def settings_schedules(merchant_id: str):
     merchant = g.merchant
     db = get_session()
-    collection = db.scalar(select(CollectionSettings).where(
-        CollectionSettings.merchant_id == merchant.id))
     config = current_app.config
+    policy = CollectionPolicy.from_config(config)
+    collection = effective_settings(db, merchant.id, policy)
     form = SchedulesForm(data={
         "reminder_days": _days(merchant.reminder_days),
         "payment_reminder_days": _days(merchant.payment_reminder_days),
-        "retry_delays": ", ".join(map(str, collection.retry_delays_days if collection
-                                      else config["COLLECTION_RETRY_DELAYS_DAYS"])),
-        "route": collection.route.value if collection else "bank",
+        "retry_delays": ", ".join(map(str, collection.retry_delays_days)),
+        "route": collection.route.value,
     } if request.method == "GET" else None)
     errors: dict[str, str] = {}
     if form.validate_on_submit():
@@ -201,7 +200,7 @@ def settings_schedules(merchant_id: str):
             update_schedules(db, merchant, reminder_days=form.reminder_days.data or "",
                              payment_reminder_days=form.payment_reminder_days.data or "",
                              retry_delays=form.retry_delays.data or "",
-                             route=form.route.data or "", actor=actor(),
+                             route=form.route.data or "", policy=policy, actor=actor(),
                              now=get_adapters().clock())
         except MerchantInputError as exc:
             db.rollback()

@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
+from portal.collections.routes import CollectionPolicy
 from portal.mandates.schedule import ScheduleError, validate_schedule
 from portal.merchants.contrast import (
     AA_NORMAL_TEXT,
@@ -207,11 +209,13 @@ def _audit(session: Session, merchant: Merchant, action: str, actor: str, now: d
 
 
 def update_schedules(session: Session, merchant: Merchant, *, reminder_days: str,
-                     payment_reminder_days: str, retry_delays: str, route: str, actor: str,
-                     now: datetime) -> None:
+                     payment_reminder_days: str, retry_delays: str, route: str,
+                     policy: CollectionPolicy, actor: str, now: datetime) -> None:
     """The reminder schedules (text as :func:`parse_days` reads it), the debit retry delays
-    (``5, 10``) and the collection route, all judged before any is stored; MerchantInputError
-    names every bad field, and the caller rolls the session back then."""
+    (``5, 10``) and the collection route; MerchantInputError names every bad field, and the
+    caller rolls the session back then. A merchant's first collection settings take the rest
+    from the portal's ``policy`` (what it collected with until now), not from fixed values."""
+    from portal.collections.models import CollectionSettings
     from portal.collections.service import SettingsError, configure_collections
 
     errors: dict[str, str] = {}
@@ -233,10 +237,15 @@ def update_schedules(session: Session, merchant: Merchant, *, reminder_days: str
                                   now=now)
     except MerchantInputError as exc:
         errors.update(exc.errors)
+    unchanged: dict[str, object] = {}
+    if session.scalar(select(CollectionSettings.id).where(
+            CollectionSettings.merchant_id == merchant.id)) is None:
+        unchanged = {"pain_version": policy.pain_version, "lead_days": policy.lead_days,
+                     "prenotification_days": policy.prenotification_days}
     try:
         configure_collections(session, merchant.id, actor=actor, now=now,
                               route=(route or "").strip(),
-                              retry_delays_days=parsed.get("retry_delays"))
+                              retry_delays_days=parsed.get("retry_delays"), **unchanged)
     except SettingsError as exc:
         errors.update({"retry_delays" if name == "retry_delays_days" else name: message
                        for name, message in exc.errors.items()})

@@ -12,6 +12,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from portal.api.models import ApiClient
+from portal.collections.routes import CollectionPolicy
 from portal.console.models import StaffUser
 from portal.mandates.models import Customer, Mandate
 from portal.merchants.models import Merchant
@@ -150,7 +151,8 @@ def test_the_services_store_payloads_as_text_or_refuse_them(session: Session) ->
                                              actor="staff:x", now=NOW),
             lambda p=payload: update_schedules(session, own, reminder_days=p,
                                                payment_reminder_days=p, retry_delays=p,
-                                               route=p, actor="staff:x", now=NOW),
+                                               route=p, policy=CollectionPolicy(),
+                                               actor="staff:x", now=NOW),
         ]
         for attempt in refused_whole:
             before = _snapshot(session, own)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
-from portal.collections.models import CollectionSettings, Route
+from portal.collections.models import CollectionSettings, PainVersion, Route
+from portal.collections.routes import CollectionPolicy
 from portal.merchants.models import Merchant
 from portal.merchants.service import MerchantInputError
 from portal.merchants.settings_service import (
@@ -26,6 +27,8 @@ from tests.merchants.images import image_bytes
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ACTOR = "staff:stf_test"
+#: The portal's collection defaults, not the model's: what a first row must take over.
+POLICY = CollectionPolicy(pain_version="pain.008.001.08", lead_days=2, prenotification_days=5)
 
 
 def _audit(session: Session, action: str) -> AuditEvent:
@@ -128,7 +131,8 @@ def test_sms_sender_ids_the_gateway_refuses_are_refused(session: Session, sender
 def test_schedules_and_the_route_are_stored_together(session: Session) -> None:
     merchant = make_merchant(session)
     update_schedules(session, merchant, reminder_days="7, 3", payment_reminder_days="none",
-                     retry_delays="4; 8", route="provider", actor=ACTOR, now=NOW)
+                     retry_delays="4; 8", route="provider", policy=POLICY, actor=ACTOR,
+                     now=NOW)
     session.commit()
     session.expire_all()
     stored = session.get(Merchant, merchant.id)
@@ -136,8 +140,11 @@ def test_schedules_and_the_route_are_stored_together(session: Session) -> None:
     row = session.scalar(select(CollectionSettings).where(
         CollectionSettings.merchant_id == merchant.id))
     assert row.route is Route.PROVIDER and row.retry_delays_days == [4, 8]
+    assert (row.pain_version, row.lead_days, row.prenotification_days) == (
+        PainVersion.V08, 2, 5)  # the portal's, as the merchant collected until now
     update_schedules(session, merchant, reminder_days="default", payment_reminder_days="-3,0",
-                     retry_delays="5,10", route="bank", actor=ACTOR, now=NOW)
+                     retry_delays="5,10", route="bank", policy=POLICY, actor=ACTOR,
+                     now=NOW)
     assert stored.reminder_days is None and stored.payment_reminder_days == [-3, 0]
 
 
@@ -157,7 +164,7 @@ def test_a_bad_schedule_field_is_named_and_the_rollback_leaves_all_as_it_was(
     given = {"reminder_days": "2", "payment_reminder_days": "1", "retry_delays": "5, 10",
              "route": "provider"} | fields
     with pytest.raises(MerchantInputError) as caught:
-        update_schedules(session, merchant, actor=ACTOR, now=NOW, **given)
+        update_schedules(session, merchant, policy=POLICY, actor=ACTOR, now=NOW, **given)
     session.rollback()
     assert set(caught.value.errors) == {bad}
     assert merchant.reminder_days is None and merchant.payment_reminder_days is None
