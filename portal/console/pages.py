@@ -3,6 +3,8 @@
 from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
     merchant_views,
+    settings_views,
+    settings_webhook_views,
     staff_views,
     views,
 )
