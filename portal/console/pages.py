@@ -2,9 +2,11 @@
 
 from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
+    counter_views,
     merchant_views,
     staff_views,
     views,
+    work_views,
 )
 from portal.console.blueprint import bp
 
