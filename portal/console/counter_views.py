@@ -100,12 +100,12 @@ def counter_screen(merchant_id: str, public_id: str):
     session = get_session()
     if public_id.startswith("inv"):
         _link, short = invitation_link(session, shown)
-        title = f"Sign the direct-debit mandate for {g.merchant.display_name}"
+        title = "Sign the direct-debit mandate"
         link = short or _link
     else:
         _link, link = request_link(session, shown)
         session.commit()  # the short link, made once
-        title = f"Pay {shown.amount_cents / 100:,.2f} EUR to {g.merchant.display_name}"
+        title = f"Pay € {shown.amount_cents / 100:,.2f}"
     return render_template(
         "console/work/counter_screen.html", merchant=g.merchant, shown=shown, state=state,
         title=title, qr=None if state.final else qr_inline_svg(link), link=link,

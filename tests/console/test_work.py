@@ -95,6 +95,26 @@ def test_an_invitation_sent_by_email_is_queued(admin: FlaskClient, world: World,
         Job.kind == "mail.invitation")) >= 1
 
 
+def test_an_invitation_sent_by_sms_or_refused_without_a_number(
+        app: Flask, admin: FlaskClient, world: World, session: Session) -> None:
+    from tests.reconfigure import reconfigure
+
+    path = f"/console/merchants/{world.own.merchant}/invitations/new"
+    missing = _post(admin, path, {"customer_name": "Jan", "send_via": "sms"})
+    assert missing.status_code == 422
+    assert "Required when send_via is sms." in missing.get_data(as_text=True)
+    sent = _post(admin, path, {"customer_name": "Jan", "customer_phone": "+31 6 12345678",
+                               "send_via": "sms"})
+    assert sent.status_code == 303, _errors(sent)
+    invitation = session.scalars(select(Invitation).order_by(Invitation.id.desc())).first()
+    assert invitation.channel is InvitationChannel.SMS
+    reconfigure(app, SMS_TRANSPORT="none")
+    off = _post(admin, path, {"customer_name": "Jan", "customer_phone": "+31612345678",
+                              "send_via": "sms"})
+    assert off.status_code == 422
+    assert 'id="send_via-error"' in off.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(("form", "field", "message"), [
     ({"customer_name": ""}, "customer_name", "This field is required."),
     ({"customer_name": "Jan", "send_via": "email"}, "customer_email",
