@@ -354,3 +354,24 @@ def test_another_merchants_objects_are_404(admin: FlaskClient, world: World,
                  f"/console/merchants/{own}/counter/{other.public_id}/status",
                  f"/console/merchants/{own}/payment-requests/preq_doesnotexist"):
         assert admin.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize(("path", "field", "rest"), [
+    ("invitations/new", "customer_name", {"send_via": "none"}),
+    ("payment-requests/new", "description", {"amount": "5", "customer_name": "Jan"}),
+])
+def test_hostile_input_is_stored_as_text_and_shown_escaped(admin: FlaskClient, world: World,
+                                                           session: Session, path: str,
+                                                           field: str, rest: dict) -> None:
+    from tests.console.payloads import PAYLOADS, UNESCAPED_MARKERS
+
+    others = _count(session, Merchant)
+    for payload in PAYLOADS:
+        response = _post(admin, f"/console/merchants/{world.own.merchant}/{path}",
+                         {**rest, field: payload})
+        assert response.status_code in (303, 422), (payload, response.status_code)
+        page = (admin.get(response.headers["Location"]) if response.status_code == 303
+                else response).get_data(as_text=True)
+        assert not any(marker in page for marker in UNESCAPED_MARKERS), payload
+        assert ">49<" not in page
+    assert _count(session, Merchant) == others
