@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from portal.mandates.models import Invitation, MandateStatus
 from portal.payments.models import Payment, PaymentRequest
 from portal.payments.pages import outcome
+from portal.sign.methods import Attempt, AttemptState, recorded_attempt
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,25 @@ _PAYMENT = {
 }
 
 
-def invitation_state(invitation: Invitation, now: datetime) -> CounterState:
-    """The mandate's status once the customer has signed (or it ended); before that, whether the
-    link still works and was opened."""
+_ATTEMPT = {
+    AttemptState.OPEN: CounterState("in_progress", "In progress on the phone…", False),
+    AttemptState.RETRY: CounterState("retry", "Not confirmed: try again on your phone", False),
+}
+
+
+def invitation_state(session: Session, invitation: Invitation, now: datetime) -> CounterState:
+    """:func:`state_of_invitation` with its latest recorded signing attempt."""
+    return state_of_invitation(invitation, now, recorded_attempt(session, invitation.mandate))
+
+
+def state_of_invitation(invitation: Invitation, now: datetime,
+                        attempt: Attempt | None = None) -> CounterState:
+    """The mandate's status once the customer has signed (or it ended); while it awaits the
+    provider or bank, the latest ``attempt`` (an abandoned or failed one cent shows as such, not
+    as confirming forever); before that, whether the link still works and was opened."""
     status = invitation.mandate.status
+    if status is MandateStatus.AWAITING_VERIFICATION and attempt is not None:
+        return _ATTEMPT.get(attempt.state, _MANDATE[status])
     if status is not MandateStatus.INVITED:
         return _MANDATE[status]
     if invitation.withdrawn_at is not None:

@@ -85,7 +85,7 @@ def _shown(public_id: str):
     if looks_like(public_id, "inv"):
         invitation = find_invitation(session, g.merchant.id, public_id)
         if invitation is not None:
-            return invitation, invitation_state(invitation, clock())
+            return invitation, invitation_state(session, invitation, clock())
     elif looks_like(public_id, "preq"):
         preq = find_payment_request(session, g.merchant.id, public_id)
         if preq is not None:

@@ -159,7 +159,7 @@ def invitation_page(invitation: Invitation, error: str | None = None, status: in
     link, short = invitation_link(session, invitation)
     return render_template(
         "console/work/invitation.html", merchant=g.merchant, invitation=invitation,
-        state=invitation_state(invitation, clock()), link=link, short=short,
+        state=invitation_state(session, invitation, clock()), link=link, short=short,
         qr=qr_inline_svg(short or link), action_form=ActionForm(), error=error), status
 
 

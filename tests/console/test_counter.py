@@ -135,12 +135,31 @@ def test_states_of_an_invitation(session: Session, world: World) -> None:
     invitation = session.scalar(select(Invitation).where(
         Invitation.public_id == world.own.invitation))
     now = utcnow()
-    assert invitation_state(invitation, now).name == "waiting"
-    assert invitation_state(invitation, invitation.expires_at).name == "expired"
+    assert invitation_state(session, invitation, now).name == "waiting"
+    assert invitation_state(session, invitation, invitation.expires_at).name == "expired"
     invitation.opened_at = now
-    assert invitation_state(invitation, now).name == "opened"
+    assert invitation_state(session, invitation, now).name == "opened"
     invitation.withdrawn_at = now
-    assert invitation_state(invitation, now).final
+    assert invitation_state(session, invitation, now).final
+
+
+@pytest.mark.parametrize(("outcome", "state"), [
+    ("failed", "retry"), ("canceled", "retry"), ("expired", "retry"), ("open", "in_progress")])
+def test_a_one_cent_attempt_that_did_not_sign_shows_as_such(
+        app: Flask, admin: FlaskClient, client: FlaskClient, world: World, session: Session,
+        outcome: str, state: str) -> None:
+    """Not "confirming" forever: the customer is told to try again on the phone."""
+    response = _post(admin, f"/console/merchants/{world.own.merchant}/counter/invitations",
+                     {"customer_name": "Sam de Vries"})
+    screen = response.headers["Location"]
+    invitation = session.scalars(select(Invitation).order_by(Invitation.id.desc())).first()
+    journey = Journey(app, client, session, invitation)
+    if outcome == "open":
+        assert journey.submit().status_code == 303  # at the sandbox's page, not paid yet
+    else:
+        journey.follow(journey.pay(outcome))
+    assert _status(admin, screen)["state"] == state
+    assert not _status(admin, screen)["final"]
 
 
 def test_states_of_a_payment_request(session: Session, world: World) -> None:
