@@ -22,9 +22,10 @@ from portal.console.forms import SecondFactorForm
 from portal.console.oidc import OidcRefused, OidcSettings, new_nonce, oidc_client, staff_for_claims
 from portal.console.roles import public, second_factor_step
 from portal.console.service import verify_second_factor
-from portal.console.totp import enrolment_secret, provisioning_uri, qr_svg
+from portal.console.totp import enrolment_secret, provisioning_uri
 from portal.db import cipher_of, get_session
 from portal.limits import configured, limiter
+from portal.qr import qr_inline_svg
 
 WRONG_CODE = "That code is not right (or was used already). Try the next one."
 
@@ -67,7 +68,7 @@ def second_factor():
         secret = enrolment_secret(db, staff, cipher)
         db.commit()
         uri = provisioning_uri(secret, staff.email, current_app.config["CONSOLE_TOTP_ISSUER"])
-        enrolment = {"secret": secret, "qr": Markup(qr_svg(uri))}
+        enrolment = {"secret": secret, "qr": Markup(qr_inline_svg(uri))}
     return render_template("console/second_factor.html", form=form, error=error,
                            enrolment=enrolment), status, {"Cache-Control": "no-store"}
 

@@ -2,11 +2,13 @@
 
 from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
+    counter_views,
     merchant_views,
     settings_views,
     settings_webhook_views,
     staff_views,
     views,
+    work_views,
 )
 from portal.console.blueprint import bp
 

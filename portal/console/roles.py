@@ -25,6 +25,8 @@ class Permission(enum.Enum):
     REPLAY_WEBHOOK = "replay_webhook"
     #: Change a merchant's settings.
     SETTINGS = "settings"
+    #: The merchant's work: invite, ask for payment, debit, invoice, subscribe; withdraw, revoke.
+    WORK = "work"
     #: Invite staff and see who works for the merchant.
     STAFF = "staff"
     #: What concerns the whole platform: staff of any merchant, platform admins.
@@ -37,7 +39,7 @@ _SUPPORT = frozenset({Permission.OWN_ACCOUNT, Permission.READ, Permission.RESEND
                       Permission.REPLAY_WEBHOOK})
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.SUPPORT: _SUPPORT,
-    StaffRole.MERCHANT_ADMIN: _SUPPORT | {Permission.SETTINGS, Permission.STAFF},
+    StaffRole.MERCHANT_ADMIN: _SUPPORT | {Permission.SETTINGS, Permission.STAFF, Permission.WORK},
     StaffRole.PLATFORM_ADMIN: frozenset(Permission),
 }
 

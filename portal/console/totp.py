@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import secrets
 from datetime import datetime
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -45,18 +42,6 @@ def enrolment_secret(session: Session, staff: StaffUser, cipher: FieldCipher) ->
 
 def provisioning_uri(secret: str, email: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
-
-
-def qr_svg(data: str) -> str:
-    """An inline SVG QR code (the page is not cached, the secret is in it)."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8,
-                         border=4)
-    code.add_data(data)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
-    svg = buffer.getvalue().decode()
-    return svg[svg.index("<svg"):]  # drop the XML declaration: it is going inside HTML
 
 
 def _clean(code: str) -> str:

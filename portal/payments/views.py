@@ -3,12 +3,9 @@ code), the return from the provider, the outcome page with the receipt, and the 
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -39,6 +36,7 @@ from portal.payments.messages import money
 from portal.payments.models import PaymentRequest
 from portal.payments.pages import CheckoutLinkRefused, load_request, outcome, payment_of
 from portal.providers import ProviderError
+from portal.qr import MEDIA_TYPES, PRINT_BOX, SCREEN_BOX, qr_image
 from portal.security import allow_form_redirects
 from portal.shortlinks.service import create_request_short_link
 from portal.sign.form_tokens import form_token, valid_form_token
@@ -209,16 +207,7 @@ def qr(token: str, fmt: str):
     session = get_session()
     link = create_request_short_link(session, found, now=get_adapters().clock())
     session.commit()
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
-                         box_size=30 if request.args.get("size") == "print" else 8, border=4)
-    code.add_data(Links.from_config(current_app.config).short_url(link.code))
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    if fmt == "svg":
-        code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
-        mimetype = "image/svg+xml"
-    else:
-        code.make_image().save(buffer)
-        mimetype = "image/png"
-    return Response(buffer.getvalue(), mimetype=mimetype,
+    image = qr_image(Links.from_config(current_app.config).short_url(link.code), fmt,
+                     box_size=PRINT_BOX if request.args.get("size") == "print" else SCREEN_BOX)
+    return Response(image, mimetype=MEDIA_TYPES[fmt],
                     headers={"Cache-Control": "private, max-age=3600"})

@@ -117,11 +117,7 @@ class PaymentVerificationFlow:
         return payment.checkout_url or ""
 
     def latest(self, session: Session, mandate: Mandate) -> Attempt | None:
-        payment = latest_payment(session, mandate)
-        if payment is None:
-            return None
-        state = _PAYMENT_STATE.get(payment.status, AttemptState.RETRY)
-        return Attempt(self.method, state, payment.status.value, payment.created_at)
+        return payment_attempt(session, mandate)
 
     def refresh(self, session: Session, mandate: Mandate, *, source: str,
                 now: datetime) -> Attempt | None:
@@ -167,12 +163,7 @@ class BankEmandateFlow:
         return transaction.authentication_url or ""
 
     def latest(self, session: Session, mandate: Mandate) -> Attempt | None:
-        transaction = latest_transaction(session, mandate)
-        if transaction is None:
-            return None
-        outcome = BankOutcome(transaction.outcome)
-        return Attempt(self.method, _BANK_STATE.get(outcome, AttemptState.RETRY), outcome.value,
-                       transaction.created_at, transaction.consumer_message)
+        return bank_attempt(session, mandate)
 
     def refresh(self, session: Session, mandate: Mandate, *, source: str,
                 now: datetime) -> Attempt | None:
@@ -186,6 +177,34 @@ class BankEmandateFlow:
                 log.warning("bank status unavailable on %s; asking again later", source,
                             exc_info=True)
         return self.latest(session, mandate)
+
+
+def payment_attempt(session: Session, mandate: Mandate) -> Attempt | None:
+    """The latest one-cent payment, as an attempt (from the records alone)."""
+    payment = latest_payment(session, mandate)
+    if payment is None:
+        return None
+    state = _PAYMENT_STATE.get(payment.status, AttemptState.RETRY)
+    return Attempt(SigningMethod.PAYMENT_VERIFICATION, state, payment.status.value,
+                   payment.created_at)
+
+
+def bank_attempt(session: Session, mandate: Mandate) -> Attempt | None:
+    """The latest signing at the debtor's bank, as an attempt (from the records alone)."""
+    transaction = latest_transaction(session, mandate)
+    if transaction is None:
+        return None
+    outcome = BankOutcome(transaction.outcome)
+    return Attempt(SigningMethod.BANK_EMANDATE, _BANK_STATE.get(outcome, AttemptState.RETRY),
+                   outcome.value, transaction.created_at, transaction.consumer_message)
+
+
+def recorded_attempt(session: Session, mandate: Mandate) -> Attempt | None:
+    """The newest attempt of either method as recorded, without asking the provider or bank
+    (the console's counter screen follows it; the signing pages refresh it first)."""
+    attempts = [attempt for attempt in (payment_attempt(session, mandate),
+                                        bank_attempt(session, mandate)) if attempt is not None]
+    return max(attempts, key=lambda attempt: attempt.created_at, default=None)
 
 
 def latest_attempt(session: Session, mandate: Mandate,

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import datetime
 
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -35,6 +32,7 @@ from portal.limits import configured, limiter
 from portal.mandates.links import LinkInvalid, Links, read_invitation_token
 from portal.mandates.models import Invitation, InvitationPurpose, MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
+from portal.qr import MEDIA_TYPES, PRINT_BOX, SCREEN_BOX, qr_image
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.shortlinks.service import short_link_of
@@ -404,18 +402,8 @@ def qr(token: str, fmt: str):
     short = short_link_of(get_session(), invitation)
     link = (Links.from_config(current_app.config).short_url(short.code) if short
             else external_url("sign.sign", token=token))
-    print_size = request.args.get("size") == "print"
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M,
-                         box_size=30 if print_size else 8, border=4)
-    code.add_data(link)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    if fmt == "svg":
-        code.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
-        mimetype = "image/svg+xml"
-    else:
-        code.make_image().save(buffer)
-        mimetype = "image/png"
+    image = qr_image(link, fmt, box_size=PRINT_BOX if request.args.get("size") == "print"
+                     else SCREEN_BOX)
     max_age = max(0, int((invitation.expires_at - get_adapters().clock()).total_seconds()))
-    return Response(buffer.getvalue(), mimetype=mimetype,
+    return Response(image, mimetype=MEDIA_TYPES[fmt],
                     headers={"Cache-Control": f"public, max-age={min(max_age, 86400)}"})

@@ -6,6 +6,7 @@ exist); a platform admin sees every merchant."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -15,11 +16,18 @@ from sqlalchemy.orm import Session
 
 from portal.api.clients import create_client
 from portal.audit.models import AuditEvent
+from portal.clock import utcnow
 from portal.console.models import StaffRole
 from portal.console.roles import Stage, access_of
 from portal.events.service import emit_event
 from portal.mandates.models import Invitation
 from portal.merchants.models import Merchant
+from portal.payments.service import (
+    CustomerDetails,
+    PaymentSettings,
+    RequestSpec,
+    create_payment_request,
+)
 from portal.webhooks.service import configure_endpoint
 from tests.console.conftest import Staff, log_in, make_staff
 from tests.factories import make_invitation, make_merchant
@@ -38,6 +46,7 @@ class Side:
     invitation: str
     event: str
     api_client: str
+    request: str
 
 
 @dataclass
@@ -55,13 +64,18 @@ def _side(session: Session, legal_name: str, creditor_id: str) -> tuple[Merchant
     event = emit_event(session, merchant_id=merchant.id, type="mandate.invited",
                        subject=invitation.mandate.public_id, data={"mandate": "x"})
     client = create_client(session, merchant, "ERP", "mandates:read").client
+    preq = create_payment_request(session, merchant, RequestSpec(
+        amount_cents=1250, description="Lunch", customer=CustomerDetails(name="Sam de Vries"),
+        expires_at=utcnow() + timedelta(days=7)), actor="test", now=utcnow(),
+        settings=PaymentSettings())
     session.flush()
     return merchant, Side(merchant.public_id, invitation.mandate.public_id,
-                          invitation.public_id, event.public_id, client.client_id)
+                          invitation.public_id, event.public_id, client.client_id,
+                          preq.public_id)
 
 
-@pytest.fixture
-def world(session: Session) -> World:
+def build_world(session: Session) -> World:
+    """Two merchants with a mandate, invitation and event each, and staff of every role."""
     own_merchant, own = _side(session, "Bakkerij A B.V.", "NL69ZZZ123456780000")
     other_merchant, other = _side(session, "Slagerij B B.V.", "DE98ZZZ09999999999")
     session.commit()
@@ -78,13 +92,19 @@ def world(session: Session) -> World:
     return World(own, other, staff, {"own": own_merchant.id, "other": other_merchant.id})
 
 
+@pytest.fixture
+def world(session: Session) -> World:
+    return build_world(session)
+
+
 def _invite_form(side: Side) -> dict:
     return {"email": "new@a.example", "role": "support", "merchants": [side.merchant]}
 
 
 #: (name, method, path, form data or None, permission the role table gives it).
-#: ``{m}``, ``{md}``, ``{inv}``, ``{evt}``: the merchant's, mandate's, invitation's and event's
-#: ids of the side tried. Routes without them are the same for both sides.
+#: ``{m}``, ``{md}``, ``{inv}``, ``{evt}``, ``{preq}``: the merchant's, mandate's, invitation's,
+#: event's and payment request's ids of the side tried. Routes without them are the same for
+#: both sides.
 ROUTES = [
     ("console.search", "GET", "/console/", None, "read"),
     ("console.search", "GET", "/console/?q={md}", None, "read"),
@@ -147,11 +167,54 @@ ROUTES = [
      {"name": "ERP", "scopes": ["mandates:read"]}, "settings"),
     ("console.settings_api_client_revoke", "POST",
      "/console/merchants/{m}/settings/api-clients/{cli}/revoke", {}, "settings"),
+    # Work from the dashboard (work_views.py) and counter mode (counter_views.py).
+    ("console.work", "GET", "/console/merchants/{m}/work", None, "work"),
+    ("console.new_invitation", "GET", "/console/merchants/{m}/invitations/new", None, "work"),
+    ("console.new_invitation", "POST", "/console/merchants/{m}/invitations/new",
+     {"customer_name": "Jan Jansen", "send_via": "none"}, "work"),
+    ("console.invitation_detail", "GET", "/console/merchants/{m}/invitations/{inv}", None,
+     "read"),
+    ("console.new_payment_request", "GET", "/console/merchants/{m}/payment-requests/new", None,
+     "work"),
+    ("console.new_payment_request", "POST", "/console/merchants/{m}/payment-requests/new",
+     {"amount": "12.50", "description": "Lunch", "customer_name": "Jan Jansen"}, "work"),
+    ("console.payment_request_detail", "GET", "/console/merchants/{m}/payment-requests/{preq}",
+     None, "read"),
+    ("console.mandate_work", "GET", "/console/merchants/{m}/mandates/{md}/work", None, "work"),
+    ("console.new_debit", "POST", "/console/merchants/{m}/mandates/{md}/debits",
+     {"amount": "5", "description": "March"}, "work"),
+    ("console.revoke_mandate_view", "POST", "/console/merchants/{m}/mandates/{md}/revoke", {},
+     "work"),
+    ("console.amend_mandate_view", "POST", "/console/merchants/{m}/mandates/{md}/amendment", {},
+     "work"),
+    ("console.new_invoice", "GET", "/console/merchants/{m}/invoices/new", None, "work"),
+    ("console.new_invoice", "POST", "/console/merchants/{m}/invoices/new",
+     {"customer_name": "Jan Jansen", "description": "Coaching", "amount": "121"}, "work"),
+    ("console.new_subscription", "GET", "/console/merchants/{m}/subscriptions/new", None,
+     "work"),
+    ("console.new_subscription", "POST", "/console/merchants/{m}/subscriptions/new",
+     {"plan": "plan_none", "customer_name": "Jan Jansen"}, "work"),
+    ("console.counter", "GET", "/console/merchants/{m}/counter", None, "work"),
+    ("console.counter_invitation", "POST", "/console/merchants/{m}/counter/invitations",
+     {"customer_name": "Jan Jansen"}, "work"),
+    ("console.counter_payment_request", "POST", "/console/merchants/{m}/counter/payment-requests",
+     {"amount": "3.20", "description": "Coffee", "customer_name": "Jan Jansen"}, "work"),
+    ("console.counter_screen", "GET", "/console/merchants/{m}/counter/{inv}", None, "read"),
+    ("console.counter_screen", "GET", "/console/merchants/{m}/counter/{preq}", None, "read"),
+    ("console.counter_status", "GET", "/console/merchants/{m}/counter/{preq}/status", None,
+     "read"),
+    # Withdrawals last: the pages above still show what they withdraw.
+    ("console.withdraw_invitation_view", "POST",
+     "/console/merchants/{m}/invitations/{inv}/withdraw", {}, "work"),
+    ("console.withdraw_payment_request_view", "POST",
+     "/console/merchants/{m}/payment-requests/{preq}/withdraw", {}, "work"),
 ]
 PERMISSIONS = {
     SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
-    ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff"},
-    PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff"},
+    ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
+            "work"},
+    PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
+               "work"},
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
@@ -162,11 +225,16 @@ NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download"}
 #: the answer that made it.
 PAGE_WHEN_ALLOWED = {"console.settings_preview", "console.settings_webhook_url",
                      "console.settings_webhook_rotate", "console.settings_api_clients"}
+#: Work on these sides' mandates (invited, not active) is refused for what they are, when
+#: allowed: no debit (422), no revocation or amendment (409); the plan named is no plan (422).
+#: The work itself is proven in test_work.py.
+REFUSED_WHEN_ALLOWED = {"console.new_debit": 422, "console.revoke_mandate_view": 409,
+                        "console.amend_mandate_view": 409, ("console.new_subscription", "POST"): 422}
 
 
 def _path(template: str, side: Side) -> str:
     return template.format(m=side.merchant, md=side.mandate, inv=side.invitation, evt=side.event,
-                           cli=side.api_client)
+                           cli=side.api_client, preq=side.request)
 
 
 def _client(app: Flask, staff: Staff) -> FlaskClient:
@@ -192,8 +260,9 @@ def test_every_route_with_every_role(app: Flask, world: World, role: str,
         for side_name in ("own", "other"):
             side = getattr(world, side_name)
             foreign = (side_name == "other" and role != PLATFORM and "?q=" not in template
-                       and any(key in template for key in ("{m}", "{md}", "{inv}", "{evt}",
-                                                              "{cli}")))
+                       and any(key in template
+                               for key in ("{m}", "{md}", "{inv}", "{evt}", "{cli}",
+                                           "{preq}")))
             if permission not in PERMISSIONS[role]:
                 want = 403
             elif foreign or name in NOT_FOUND_WHEN_ALLOWED:
@@ -202,6 +271,8 @@ def test_every_route_with_every_role(app: Flask, world: World, role: str,
                 want = 422  # the form offers only its own merchants, and the service refuses
             elif name in PAGE_WHEN_ALLOWED:
                 want = 200
+            elif name in REFUSED_WHEN_ALLOWED or (name, method) in REFUSED_WHEN_ALLOWED:
+                want = REFUSED_WHEN_ALLOWED.get(name) or REFUSED_WHEN_ALLOWED[(name, method)]
             else:
                 want = ALLOWED[method]
             response = _request(client, method, _path(template, side), data, side)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, g
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
@@ -47,30 +47,36 @@ def _debit(debit_id: str) -> Debit:
     return debit
 
 
+def debit_from_body(session: Session, merchant: int, data: dict[str, Any], *,
+                    actor: str) -> Debit:
+    """The debit a validated ``DEBIT_FIELDS`` body asks for, on the merchant's mandate; a 422
+    :class:`Problem` when it is refused. The API and the console both schedule them so."""
+    mandate = find_mandate(session, merchant, data["mandate"])
+    if mandate is None:
+        raise validation_problem([{"field": "mandate", "message": "No mandate with this id."}])
+    if "payment_request" in data and find_payment_request(
+            session, merchant, data["payment_request"]) is None:
+        raise validation_problem([{"field": "payment_request",
+                                   "message": "No payment request with this id."}])
+    adapters = get_adapters()
+    try:
+        return schedule_debit(session, DebitRequest(
+            mandate=mandate, amount_cents=data["amount"], description=data["description"],
+            invoice_number=data.get("invoice_number"),
+            payment_request=data.get("payment_request"),
+            requested_date=data.get("collection_date"), final=data.get("final", False)),
+            policy=adapters.collectors.policy, actor=actor, now=adapters.clock())
+    except DebitRefused as refused:
+        raise Problem(422, "Debit refused", str(refused), type="debit-refused", errors=[
+            {"field": "mandate", "message": f"{refused.code}: {refused}"}]) from None
+
+
 @bp.post("/debits")
 @require_scope("payments:write")
 @write_endpoint
 def create_debit(body: Any) -> Response:
     data = validate_body(DEBIT_FIELDS, body)
-    session = get_session()
-    mandate = find_mandate(session, merchant_id(), data["mandate"])
-    if mandate is None:
-        raise validation_problem([{"field": "mandate", "message": "No mandate with this id."}])
-    if "payment_request" in data and find_payment_request(
-            session, merchant_id(), data["payment_request"]) is None:
-        raise validation_problem([{"field": "payment_request",
-                                   "message": "No payment request with this id."}])
-    adapters = get_adapters()
-    try:
-        debit = schedule_debit(session, DebitRequest(
-            mandate=mandate, amount_cents=data["amount"], description=data["description"],
-            invoice_number=data.get("invoice_number"),
-            payment_request=data.get("payment_request"),
-            requested_date=data.get("collection_date"), final=data.get("final", False)),
-            policy=adapters.collectors.policy, actor=g.api_actor, now=adapters.clock())
-    except DebitRefused as refused:
-        raise Problem(422, "Debit refused", str(refused), type="debit-refused", errors=[
-            {"field": "mandate", "message": f"{refused.code}: {refused}"}]) from None
+    debit = debit_from_body(get_session(), merchant_id(), data, actor=g.api_actor)
     return json_response(_json(debit), 201)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, g
+from sqlalchemy.orm import Session
 
 from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
@@ -101,17 +102,13 @@ def _signing(data: dict[str, Any], merchant: Merchant, bank_available: bool
     return scheme, methods
 
 
-@bp.post("/invitations")
-@require_scope("mandates:write")
-@write_endpoint
-def create_invitation(body: Any) -> Response:
-    data = validate_body(CREATE_FIELDS, body)
-    now = get_adapters().clock()
+def invite_from_body(session: Session, merchant: Merchant, data: dict[str, Any], *,
+                     actor: str, now: datetime) -> Invitation:
+    """The invitation a validated ``CREATE_FIELDS`` body asks for, sent the way it says; a 422
+    :class:`Problem` naming the field at fault. The API and the console both create them so."""
     expires_at = _expiry(data, now)
     channel = _channel(data)
     customer = data["customer"]
-    session = get_session()
-    merchant = session.get(Merchant, merchant_id())
     bank_available = get_adapters().bank is not None
     scheme, methods = _signing(data, merchant, bank_available)
     invitation = invite_customer(session, merchant, InvitationRequest(
@@ -122,11 +119,23 @@ def create_invitation(body: Any) -> Response:
         max_amount_cents=data.get("max_amount_cents"), reason=data.get("reason"),
         sequence_type=SequenceType(data.get("sequence_type", SequenceType.RECURRENT.value)),
         channel=channel, ttl=expires_at - now, return_url=data.get("return_url")),
-        actor=g.api_actor, now=now, bank_available=bank_available)
+        actor=actor, now=now, bank_available=bank_available)
     if channel is InvitationChannel.EMAIL:
         queue_invitation_email(session, invitation)
     elif channel is InvitationChannel.SMS:
         queue_invitation_sms(session, invitation)
+    return invitation
+
+
+@bp.post("/invitations")
+@require_scope("mandates:write")
+@write_endpoint
+def create_invitation(body: Any) -> Response:
+    data = validate_body(CREATE_FIELDS, body)
+    now = get_adapters().clock()
+    session = get_session()
+    invitation = invite_from_body(session, session.get(Merchant, merchant_id()), data,
+                                  actor=g.api_actor, now=now)
     return json_response(invitation_json(invitation, now), 201)
 
 

@@ -4,10 +4,11 @@ void."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
@@ -75,20 +76,18 @@ def _lines(data: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(lines)
 
 
-@bp.post("/invoices")
-@require_scope("billing:write")
-@write_endpoint
-def create_invoice_view(body: Any) -> Response:
-    data = validate_body(INVOICE_FIELDS, body)
-    session = get_session()
-    customer = customer_of(session, merchant_id(), data)
+def invoice_from_body(session: Session, merchant: Merchant, data: dict[str, Any], *,
+                      actor: str, now: datetime) -> Invoice:
+    """The invoice a validated ``INVOICE_FIELDS`` body asks for; a 422 :class:`Problem` naming
+    the field at fault. The API and the console both create them so."""
+    customer = customer_of(session, merchant.id, data)
     mandate = None
     if "mandate" in data:
-        mandate = find_mandate(session, merchant_id(), data["mandate"])
+        mandate = find_mandate(session, merchant.id, data["mandate"])
         if mandate is None:
             raise no_such("mandate", "mandate")
     try:
-        invoice = create_invoice(session, session.get(Merchant, merchant_id()), InvoiceSpec(
+        return create_invoice(session, merchant, InvoiceSpec(
             customer=customer, description=data["description"], lines=_lines(data),
             amount_cents=data.get("amount"), vat_rate=data.get("vat_rate"),
             number=data.get("number"), issue_date=data.get("issue_date"),
@@ -96,9 +95,19 @@ def create_invoice_view(body: Any) -> Response:
             methods=tuple(data["methods"]) if data.get("methods") else None,
             offer_mandate=data.get("offer_mandate"),
             external_reference=data.get("external_reference")),
-            actor=g.api_actor, now=get_adapters().clock(), billing=billing_of(current_app))
+            actor=actor, now=now, billing=billing_of(current_app))
     except InvoiceError as exc:
         raise field_problem(exc.field, str(exc)) from None
+
+
+@bp.post("/invoices")
+@require_scope("billing:write")
+@write_endpoint
+def create_invoice_view(body: Any) -> Response:
+    data = validate_body(INVOICE_FIELDS, body)
+    session = get_session()
+    invoice = invoice_from_body(session, session.get(Merchant, merchant_id()), data,
+                                actor=g.api_actor, now=get_adapters().clock())
     return json_response(_json(invoice), 201)  # Location: the one place for every 201
 
 

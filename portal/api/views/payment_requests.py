@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, g
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from portal.adapters import get_adapters
 from portal.api.auth import merchant_id, require_scope
@@ -67,13 +67,13 @@ def _expiry(data: dict[str, Any], now: datetime) -> datetime:
     return expires_at
 
 
-def _customer(data: dict[str, Any]) -> Any:
+def _customer(data: dict[str, Any], merchant: int) -> Any:
     given = [name for name in ("customer", "customer_id") if name in data]
     if len(given) != 1:
         raise validation_problem([{"field": name, "message": "Give exactly one of customer "
                                    "and customer_id."} for name in ("customer", "customer_id")])
     if "customer_id" in data:
-        customer = find_customer(get_session(), merchant_id(), data["customer_id"])
+        customer = find_customer(get_session(), merchant, data["customer_id"])
         if customer is None:
             raise validation_problem([{"field": "customer_id",
                                        "message": "No customer with this id."}])
@@ -100,21 +100,17 @@ def _channel(data: dict[str, Any], customer: Any) -> str:
     return str(channel)
 
 
-@bp.post("/payment-requests")
-@require_scope("payments:write")
-@write_endpoint
-def create_payment_request_view(body: Any) -> Response:
-    data = validate_body(PAYMENT_REQUEST_FIELDS, body)
-    now = get_adapters().clock()
+def request_from_body(session: Session, merchant: Merchant, data: dict[str, Any], *,
+                      actor: str, now: datetime) -> PaymentRequest:
+    """The payment request a validated ``PAYMENT_REQUEST_FIELDS`` body asks for; a 422
+    :class:`Problem` naming the field at fault. The API and the console both create them so."""
     expires_at = _expiry(data, now)
-    customer = _customer(data)
+    customer = _customer(data, merchant.id)
     channel = _channel(data, customer)
     if "due_date" in data and data["due_date"] > expires_at.date():
         raise validation_problem([{"field": "due_date",
                                    "message": "Must not be after the request expires."}])
-    session = get_session()
-    merchant = session.get(Merchant, merchant_id())
-    request = create_payment_request(session, merchant, RequestSpec(
+    return create_payment_request(session, merchant, RequestSpec(
         amount_cents=data["amount"], description=data["description"], customer=customer,
         expires_at=expires_at, invoice_number=data.get("invoice_number"),
         external_reference=data.get("external_reference"), due_date=data.get("due_date"),
@@ -122,7 +118,17 @@ def create_payment_request_view(body: Any) -> Response:
         allow_partial=data.get("allow_partial", False), offer_mandate=data.get("offer_mandate"),
         collect=Collect(data.get("collect", Collect.AUTOMATIC.value)),
         return_url=data.get("return_url"), channel=channel),
-        actor=g.api_actor, now=now, settings=PaymentSettings.from_config(current_app.config))
+        actor=actor, now=now, settings=PaymentSettings.from_config(current_app.config))
+
+
+@bp.post("/payment-requests")
+@require_scope("payments:write")
+@write_endpoint
+def create_payment_request_view(body: Any) -> Response:
+    data = validate_body(PAYMENT_REQUEST_FIELDS, body)
+    session = get_session()
+    request = request_from_body(session, session.get(Merchant, merchant_id()), data,
+                                actor=g.api_actor, now=get_adapters().clock())
     return json_response(payment_request_json(request), 201)
 
 

@@ -68,31 +68,39 @@ def _subscription(subscription_id: str) -> Subscription:
     return subscription
 
 
+def subscription_from_body(session: Session, merchant: Merchant, data: dict[str, Any], *,
+                           actor: str, now: datetime) -> Subscription:
+    """The subscription a validated ``SUBSCRIPTION_FIELDS`` body starts; a 422 :class:`Problem`
+    naming the field at fault. The API and the console both start them so."""
+    customer = customer_of(session, merchant.id, data)
+    plan = find_plan(session, merchant.id, data["plan"])
+    if plan is None:
+        raise no_such("plan", "plan")
+    mandate = None
+    if "mandate" in data:
+        mandate = find_mandate(session, merchant.id, data["mandate"])
+        if mandate is None:
+            raise no_such("mandate", "mandate")
+    try:
+        return start_subscription(
+            session, merchant, SubscriptionSpec(
+                customer=customer, plan=plan, start_date=data.get("start_date"),
+                anchor_day=data.get("anchor_day"), mandate=mandate,
+                offer_mandate=data.get("offer_mandate", False),
+                external_reference=data.get("external_reference")),
+            actor=actor, now=now, billing=billing_of(current_app))
+    except SubscriptionError as exc:
+        raise field_problem(exc.field, str(exc)) from None
+
+
 @bp.post("/subscriptions")
 @require_scope("billing:write")
 @write_endpoint
 def start_subscription_view(body: Any) -> Response:
     data = validate_body(SUBSCRIPTION_FIELDS, body)
     session = get_session()
-    customer = customer_of(session, merchant_id(), data)
-    plan = find_plan(session, merchant_id(), data["plan"])
-    if plan is None:
-        raise no_such("plan", "plan")
-    mandate = None
-    if "mandate" in data:
-        mandate = find_mandate(session, merchant_id(), data["mandate"])
-        if mandate is None:
-            raise no_such("mandate", "mandate")
-    try:
-        subscription = start_subscription(
-            session, session.get(Merchant, merchant_id()), SubscriptionSpec(
-                customer=customer, plan=plan, start_date=data.get("start_date"),
-                anchor_day=data.get("anchor_day"), mandate=mandate,
-                offer_mandate=data.get("offer_mandate", False),
-                external_reference=data.get("external_reference")),
-            actor=g.api_actor, now=get_adapters().clock(), billing=billing_of(current_app))
-    except SubscriptionError as exc:
-        raise field_problem(exc.field, str(exc)) from None
+    subscription = subscription_from_body(session, session.get(Merchant, merchant_id()), data,
+                                          actor=g.api_actor, now=get_adapters().clock())
     return json_response(subscription_json(subscription), 201)  # Location: the one place for every 201
 
 
