@@ -24,9 +24,10 @@ from portal.console.blueprint import (
     safe_next,
 )
 from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
+from portal.console.labels import STATUS_LABELS
 from portal.console.roles import Permission, public, requires, second_factor_step
+from portal.console.search import SearchInputError, parse_search, search_mandates
 from portal.console.service import (
-    MAX_QUERY_LENGTH,
     MIN_PASSWORD_LENGTH,
     StaffError,
     authenticate,
@@ -35,12 +36,12 @@ from portal.console.service import (
     mandate_record,
     record_access,
     record_search,
-    search_mandates,
 )
 from portal.console.sessions import log_out
 from portal.db import get_session
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
+from portal.mandates.models import MandateStatus, Scheme
 
 LOGIN_FAILED = "Email or password is incorrect."
 
@@ -114,15 +115,33 @@ def password():
 @bp.get("/")
 @requires(Permission.READ)
 def search():
-    query = request.args.get("q", "")[:MAX_QUERY_LENGTH]
-    results = None
-    if query.strip():
-        db = get_session()
-        results = search_mandates(db, query, g.scope)
-        record_search(db, g.staff, query, results, now=get_adapters().clock(),
-                      ip=request.remote_addr)
+    """The search box and its filters; every search is audited with what it showed."""
+    try:
+        wanted = parse_search(request.args)
+    except SearchInputError as exc:
+        return render_template("console/search.html", wanted=parse_search({}), result=None,
+                               errors=exc.errors, args=request.args,
+                               statuses=MandateStatus, schemes=Scheme,
+                               labels=STATUS_LABELS), 400
+    db = get_session()
+    result = search_mandates(db, wanted, g.scope)
+    if wanted.asked:
+        record_search(db, g.staff, wanted.query, result.mandates, now=get_adapters().clock(),
+                      ip=request.remote_addr, filters=wanted.filters() | (
+                          {"page": wanted.page} if wanted.page > 1 else {}))
         db.commit()
-    return render_template("console/search.html", query=query, results=results)
+    return render_template("console/search.html", wanted=wanted, result=result, errors={},
+                           args=request.args, statuses=MandateStatus, schemes=Scheme,
+                           labels=STATUS_LABELS, page_link=_page_link)
+
+
+SEARCH_FIELDS = ("q", "merchant", "status", "scheme", "from", "to")
+
+
+def _page_link(page: int) -> str:
+    """This search's other page: only the form's own fields are carried over."""
+    kept = {name: request.args[name] for name in SEARCH_FIELDS if request.args.get(name)}
+    return url_for("console.search", **kept, page=page)
 
 
 def _mandate(public_id: str):

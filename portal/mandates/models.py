@@ -72,6 +72,8 @@ class Mandate(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     #: Unique mandate reference (UMR) per creditor, ≤ 35 SEPA characters.
     reference: Mapped[str] = mapped_column(String(35))
+    #: The reference without separators, upper case: what search matches (search_keys.py).
+    reference_key: Mapped[str | None] = mapped_column(String(35), index=True)
     scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme))
     sequence_type: Mapped[SequenceType] = mapped_column(enum_column(SequenceType))
     status: Mapped[MandateStatus] = mapped_column(enum_column(MandateStatus), index=True)
@@ -87,6 +89,8 @@ class Mandate(Base):
         Text, info=encrypted("mandate.iban", lookup_hash="iban_hash"))
     iban_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     iban_masked: Mapped[str | None] = mapped_column(String(42))
+    #: The account's last four characters (shown by the masked form too), for search.
+    iban_last4: Mapped[str | None] = mapped_column(String(4), index=True)
     bic: Mapped[str | None] = mapped_column(String(11))
     signing_method: Mapped[SigningMethod | None] = mapped_column(enum_column(SigningMethod))
     signed_at: Mapped[datetime | None]
@@ -103,7 +107,7 @@ class Mandate(Base):
     text_version: Mapped[str | None] = mapped_column(String(20))
     #: What a dispute needs about the signing: time, IP, user agent, language, consent.
     evidence: Mapped[dict | None] = mapped_column(JSON)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -193,3 +197,7 @@ class Invitation(Base):
 
     mandate: Mapped[Mandate] = relationship(back_populates="invitations")
     merchant: Mapped[Merchant] = relationship()
+
+
+# The search keys of customers and mandates follow every write (search_index.py registers it).
+from portal.mandates import search_index  # noqa: F401
