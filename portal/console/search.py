@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, intersect, select, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, exists, false, select, union
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.collections.models import Debit
 from portal.console.roles import Scope
@@ -194,12 +194,14 @@ def _last4(query: str) -> str | None:
     return None
 
 
-def _by_text(query: str, merchants: ColumnElement[bool] | None) -> Select | None:
+def _by_text(query: str, merchant_ids: list[int] | None) -> Select | None:
     """The union of every text key the query could be; None when it is too short for any."""
-    def terms(kind: str, condition: ColumnElement[bool]) -> Select:
-        found = select(CustomerSearchTerm.customer_id).where(CustomerSearchTerm.kind == kind,
-                                                             condition)
-        return found.where(merchants) if merchants is not None else found
+    def terms(kind: str, start: str, *, whole: bool = False) -> Select:
+        found = select(CustomerSearchTerm.customer_id).where(
+            CustomerSearchTerm.kind == kind,
+            CustomerSearchTerm.term == start if whole
+            else _prefix(CustomerSearchTerm.term, start))
+        return _in_merchants(found, CustomerSearchTerm, merchant_ids)
 
     mandates: list[Select] = []
     customers: list[Select] = []
@@ -208,26 +210,43 @@ def _by_text(query: str, merchants: ColumnElement[bool] | None) -> Select | None
         reference = (_prefix(Mandate.reference_key, key) if len(key) >= REFERENCE_PREFIX_LENGTH
                      else Mandate.reference_key == key)
         mandates.append(select(Mandate.id).where(reference))
-        customers.append(terms("ext", CustomerSearchTerm.term == key))
+        customers.append(terms("ext", key, whole=True))
     if last4 := _last4(query):
         mandates.append(select(Mandate.id).where(Mandate.iban_last4 == last4))
     email = email_query(query)
     if len(email) >= PARTIAL_LENGTH and not any(c.isspace() for c in email):
-        customers.append(terms("email", _prefix(CustomerSearchTerm.term, email)))
+        customers.append(terms("email", email))
     words = name_words(query) if "@" not in query else []
     if words and sum(map(len, words)) >= PARTIAL_LENGTH:
-        by_word = [terms("name", _prefix(CustomerSearchTerm.term, word)) for word in words]
-        if len(by_word) == 1:
-            customers.append(by_word[0])
-        else:  # SQLite takes a compound inside another only as a subquery
-            every = intersect(*by_word).subquery()
-            customers.append(select(every.c.customer_id))
+        customers.append(_by_name_words(words, merchant_ids))
     if customers:
         mandates.append(_customer_mandates(
             customers[0] if len(customers) == 1 else union(*customers)))
     if not mandates:
         return None
     return mandates[0] if len(mandates) == 1 else union(*mandates)
+
+
+def _in_merchants(statement: Select, terms: Any, merchant_ids: list[int] | None) -> Select:
+    if merchant_ids is None:
+        return statement
+    return statement.where(terms.merchant_id.in_(merchant_ids))
+
+
+def _by_name_words(words: list[str], merchant_ids: list[int] | None) -> Select:
+    """Customers with a name word starting with each of ``words``. The index is read for the
+    longest (most telling) word only; the others are checked among each candidate's own few
+    terms, so a common word ('van', 'de') costs nothing beside a rare one."""
+    longest, *others = sorted(words, key=len, reverse=True)
+    driver = aliased(CustomerSearchTerm)
+    statement = select(driver.customer_id).where(driver.kind == "name",
+                                                 _prefix(driver.term, longest))
+    for word in others:
+        other = aliased(CustomerSearchTerm)
+        statement = statement.where(exists().where(
+            other.customer_id == driver.customer_id, other.kind == "name",
+            _prefix(other.term, word)))
+    return _in_merchants(statement, driver, merchant_ids)
 
 
 def search_mandates(session: Session, request: SearchRequest, scope: Scope) -> SearchResult:
@@ -240,15 +259,13 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope) -> S
     if not request.asked:
         return result
     in_merchants: ColumnElement[bool] = scope.condition(Mandate.merchant_id)
-    term_merchants: ColumnElement[bool] | None = (
-        None if scope.merchant_ids is None
-        else CustomerSearchTerm.merchant_id.in_(sorted(scope.merchant_ids)))
+    term_merchants = None if scope.merchant_ids is None else sorted(scope.merchant_ids)
     if request.merchant is not None:
         chosen = next((m for m in merchants if m.public_id == request.merchant), None)
         if chosen is None:
             return result
         in_merchants = Mandate.merchant_id == chosen.id
-        term_merchants = CustomerSearchTerm.merchant_id == chosen.id
+        term_merchants = [chosen.id]
     statement = select(Mandate).where(in_merchants)
     if request.query:
         ids = _by_public_id(session, request.query)
