@@ -41,7 +41,7 @@ from portal.console.roles import Scope
 from portal.console.search import SearchRequest, search_mandates
 from portal.db import Base, cipher_of, make_engine, state
 from portal.mandates.models import Mandate
-from portal.mandates.search_index import customer_term_rows, mandate_keys
+from portal.mandates.search_keys import customer_term_rows, mandate_keys
 from portal.sepa import MANDATE_REFERENCE_ALPHABET, generate_mandate_reference, mask_iban
 from tests.factories import make_merchant
 from tests.pgcluster import PostgresCluster, find_pg_bin

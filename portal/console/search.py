@@ -22,8 +22,14 @@ from portal.collections.models import Debit
 from portal.console.roles import Scope
 from portal.ids import looks_like
 from portal.invoices.models import Invoice
-from portal.mandates.models import Customer, Invitation, Mandate, MandateStatus, Scheme
-from portal.mandates.search_index import CustomerSearchTerm
+from portal.mandates.models import (
+    Customer,
+    CustomerSearchTerm,
+    Invitation,
+    Mandate,
+    MandateStatus,
+    Scheme,
+)
 from portal.mandates.search_keys import compact_key, email_query, name_words
 from portal.mandates.service import has_iban
 from portal.merchants.models import Merchant

@@ -6,11 +6,25 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    insert,
+    inspect,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from portal.crypto import encrypted
 from portal.db import Base, enum_column
+from portal.mandates.search_keys import TERM_LENGTH, customer_term_rows, mandate_keys
 from portal.merchants.models import Merchant
 
 
@@ -199,5 +213,56 @@ class Invitation(Base):
     merchant: Mapped[Merchant] = relationship()
 
 
-# The search keys of customers and mandates follow every write (search_index.py registers it).
-from portal.mandates import search_index  # noqa: F401
+
+class CustomerSearchTerm(Base):
+    """One term a customer is found by (:mod:`portal.mandates.search_keys`): ``name`` (a folded
+    word), ``email`` (the address from one of its parts on) or ``ext`` (the merchant's customer
+    reference, compacted); matched by prefix through one B-tree index on both databases."""
+
+    __tablename__ = "customer_search_term"
+    __table_args__ = (
+        #: Finding customers by a term (a range on ``term``), within merchants.
+        Index("ix_customer_search_term_lookup", "kind", "term", "merchant_id"),
+        #: A customer's own terms: rewriting them, and checking a name's other words.
+        Index("ix_customer_search_term_customer", "customer_id", "kind", "term"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    term: Mapped[str] = mapped_column(String(TERM_LENGTH))
+
+
+# The search keys follow every write through the ORM, in the same flush as the row; bulk
+# writers (the migration's backfill, the bench) call search_keys' row builders themselves.
+_SEARCHED = ("name", "email", "external_reference", "merchant_id")
+
+
+def _write_terms(connection: Connection, customer: Customer) -> None:
+    connection.execute(delete(CustomerSearchTerm)
+                       .where(CustomerSearchTerm.customer_id == customer.id))
+    rows = customer_term_rows(customer.id, customer.merchant_id, customer.name, customer.email,
+                              customer.external_reference)
+    if rows:
+        connection.execute(insert(CustomerSearchTerm), rows)
+
+
+@event.listens_for(Customer, "after_insert")
+def _customer_inserted(_mapper: Mapper, connection: Connection, customer: Customer) -> None:
+    _write_terms(connection, customer)
+
+
+@event.listens_for(Customer, "after_update")
+def _customer_updated(_mapper: Mapper, connection: Connection, customer: Customer) -> None:
+    state = inspect(customer)
+    if any(state.attrs[name].history.has_changes() for name in _SEARCHED):
+        _write_terms(connection, customer)
+
+
+@event.listens_for(Mandate, "before_insert")
+@event.listens_for(Mandate, "before_update")
+def _mandate_keys(_mapper: Mapper, _connection: Connection, mandate: Mandate) -> None:
+    for name, value in mandate_keys(mandate.reference, mandate.iban_masked).items():
+        if getattr(mandate, name) != value:
+            setattr(mandate, name, value)

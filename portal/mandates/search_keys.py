@@ -1,13 +1,14 @@
 """The normalised keys a mandate is found by, one rule each: what is stored is what a typed query
 is reduced to, so 'md-7k3q 9xw2' finds 'MD-7K3Q-9XW2-…' and 'jose' finds 'José'.
 
-Pure functions, used by the model listeners (:mod:`portal.mandates.search_index`), the migration
-that backfills them, the bench's bulk seed and the console's search."""
+Pure functions, used by the model listeners (``portal/mandates/models.py``), the migration that
+backfills them, the bench's bulk seed and the console's search."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 #: Letters NFKD does not take apart: folded by hand so 'Øster' and 'Łukasz' are found unaccented.
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae",
@@ -71,3 +72,16 @@ def customer_terms(name: str | None, email: str | None,
     if external_reference and (key := compact_key(external_reference)):
         terms.append(("ext", key))
     return terms
+
+
+def customer_term_rows(customer_id: int, merchant_id: int, name: str | None,
+                       email: str | None, external_reference: str | None) -> list[dict[str, Any]]:
+    """The ``customer_search_term`` rows of one customer."""
+    return [{"customer_id": customer_id, "merchant_id": merchant_id, "kind": kind, "term": term}
+            for kind, term in customer_terms(name, email, external_reference)]
+
+
+def mandate_keys(reference: str | None, iban_masked: str | None) -> dict[str, str | None]:
+    """The search columns of one mandate row."""
+    return {"reference_key": reference_key(reference) if reference else None,
+            "iban_last4": iban_last4(iban_masked)}

@@ -11,7 +11,7 @@ Revises: a69d8bef3413
 import sqlalchemy as sa
 from alembic import op
 
-from portal.mandates.search_index import customer_term_rows, mandate_keys
+from portal.mandates.search_keys import customer_term_rows, mandate_keys
 
 revision = "cc2db9253057"
 down_revision = "a69d8bef3413"
@@ -42,8 +42,8 @@ def upgrade() -> None:
     op.create_index(op.f("ix_mandate_reference_key"), "mandate", ["reference_key"], unique=False)
     op.create_index(op.f("ix_mandate_iban_last4"), "mandate", ["iban_last4"], unique=False)
     op.create_index(op.f("ix_mandate_created_at"), "mandate", ["created_at"], unique=False)
-    op.create_index(op.f("ix_customer_search_term_customer_id"), "customer_search_term",
-                    ["customer_id"], unique=False)
+    op.create_index("ix_customer_search_term_customer", "customer_search_term",
+                    ["customer_id", "kind", "term"], unique=False)
     op.create_index("ix_customer_search_term_lookup", "customer_search_term",
                     ["kind", "term", "merchant_id"], unique=False)
 
@@ -87,7 +87,7 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_customer_search_term_lookup", table_name="customer_search_term")
-    op.drop_index(op.f("ix_customer_search_term_customer_id"), table_name="customer_search_term")
+    op.drop_index("ix_customer_search_term_customer", table_name="customer_search_term")
     op.drop_table("customer_search_term")
     op.drop_index(op.f("ix_mandate_created_at"), table_name="mandate")
     op.drop_index(op.f("ix_mandate_iban_last4"), table_name="mandate")
