@@ -108,9 +108,8 @@ def parse_search(args: Any) -> SearchRequest:
     """The search form's fields from a query string; SearchInputError for unreadable filters.
     The query itself is free text: anything (cut to its maximum length) is a valid query."""
     errors: dict[str, str] = {}
-    query = (args.get("q") or "")[:MAX_QUERY_LENGTH].strip()
-    if "\x00" in query:  # PostgreSQL refuses NUL characters in text
-        query = ""
+    # PostgreSQL refuses NUL characters in text; nobody types them.
+    query = (args.get("q") or "")[:MAX_QUERY_LENGTH].replace("\x00", "").strip()
     merchant = (args.get("merchant") or "").strip() or None
     if merchant is not None and not looks_like(merchant, "mer"):
         errors["merchant"] = "not a merchant id"

@@ -26,7 +26,12 @@ from portal.console.blueprint import (
 from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
 from portal.console.labels import STATUS_LABELS
 from portal.console.roles import Permission, public, requires, second_factor_step
-from portal.console.search import SearchInputError, parse_search, search_mandates
+from portal.console.search import (
+    MAX_QUERY_LENGTH,
+    SearchInputError,
+    parse_search,
+    search_mandates,
+)
 from portal.console.service import (
     MIN_PASSWORD_LENGTH,
     StaffError,
@@ -120,7 +125,7 @@ def search():
         wanted = parse_search(request.args)
     except SearchInputError as exc:
         return render_template("console/search.html", wanted=parse_search({}), result=None,
-                               errors=exc.errors, args=request.args,
+                               errors=exc.errors, args=request.args, shown=_shown_query(),
                                statuses=MandateStatus, schemes=Scheme,
                                labels=STATUS_LABELS), 400
     db = get_session()
@@ -131,8 +136,13 @@ def search():
                           {"page": wanted.page} if wanted.page > 1 else {}))
         db.commit()
     return render_template("console/search.html", wanted=wanted, result=result, errors={},
-                           args=request.args, statuses=MandateStatus, schemes=Scheme,
+                           args=request.args, shown=_shown_query(), statuses=MandateStatus, schemes=Scheme,
                            labels=STATUS_LABELS, page_link=_page_link)
+
+
+def _shown_query() -> str:
+    """The query as typed, back in its box (cut and without NULs, like the search reads it)."""
+    return request.args.get("q", "")[:MAX_QUERY_LENGTH].replace("\x00", "").strip()
 
 
 SEARCH_FIELDS = ("q", "merchant", "status", "scheme", "from", "to")
