@@ -23,8 +23,9 @@ from portal.console.blueprint import (
     lockout_policy,
     safe_next,
 )
-from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
+from portal.console.forms import LoginForm, LogoutForm, PasswordForm
 from portal.console.labels import STATUS_LABELS
+from portal.console.mandate_views import render_mandate
 from portal.console.roles import Permission, public, requires, second_factor_step
 from portal.console.search import (
     MAX_QUERY_LENGTH,
@@ -38,7 +39,6 @@ from portal.console.service import (
     authenticate,
     change_own_password,
     find_mandate,
-    mandate_record,
     record_access,
     record_search,
 )
@@ -169,10 +169,7 @@ def mandate_detail(public_id: str):
     record_access(db, g.staff, mandate, "console.view_mandate", now=get_adapters().clock(),
                   ip=request.remote_addr)
     db.commit()
-    adapters = get_adapters()
-    record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
-    return render_template("console/mandate.html", record=record, mandate=mandate,
-                           action_form=ActionForm())
+    return render_mandate(mandate)
 
 
 @bp.get("/mandates/<public_id>/pdf")
