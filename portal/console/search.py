@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, false, select, union
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.collections.models import Debit
@@ -45,6 +45,8 @@ REFERENCE_PREFIX_LENGTH = 6
 #: Partial keys (name words, email parts) need at least this many characters.
 PARTIAL_LENGTH = 2
 _DIGITS4 = re.compile(r"\d{4}")
+#: A query for mandate (or customer) ids: one SELECT, or a UNION of them.
+Ids = Select | CompoundSelect
 _MASK = re.compile(r"[•*]")
 
 
@@ -147,7 +149,7 @@ def _prefix(column: Any, start: str) -> ColumnElement[bool]:
     return (column >= start) & (column < end)
 
 
-def _customer_mandates(customer_ids: Select) -> Select:
+def _customer_mandates(customer_ids: Ids) -> Select:
     return select(Mandate.id).where(Mandate.customer_id.in_(customer_ids))
 
 
@@ -199,7 +201,7 @@ def _last4(query: str) -> str | None:
     return None
 
 
-def _by_text(query: str, merchant_ids: list[int] | None) -> Select | None:
+def _by_text(query: str, merchant_ids: list[int] | None) -> Ids | None:
     """The union of every text key the query could be; None when it is too short for any."""
     def terms(kind: str, start: str, *, whole: bool = False) -> Select:
         found = select(CustomerSearchTerm.customer_id).where(
@@ -208,8 +210,8 @@ def _by_text(query: str, merchant_ids: list[int] | None) -> Select | None:
             else _prefix(CustomerSearchTerm.term, start))
         return _in_merchants(found, CustomerSearchTerm, merchant_ids)
 
-    mandates: list[Select] = []
-    customers: list[Select] = []
+    mandates: list[Ids] = []
+    customers: list[Ids] = []
     key = compact_key(query)
     if key:
         reference = (_prefix(Mandate.reference_key, key) if len(key) >= REFERENCE_PREFIX_LENGTH
@@ -273,7 +275,7 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope) -> S
         term_merchants = [chosen.id]
     statement = select(Mandate).where(in_merchants)
     if request.query:
-        ids = _by_public_id(session, request.query)
+        ids: Ids | None = _by_public_id(session, request.query)
         result.read_as = "id"
         if ids is None:
             try:
