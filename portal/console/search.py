@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, false, sel
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.collections.models import Debit
+from portal.console.mandate_page import abandoned_attempts
 from portal.console.roles import Scope
 from portal.ids import looks_like
 from portal.invoices.models import Invoice
@@ -140,6 +141,8 @@ class SearchResult:
     #: The kinds of key the query was read as (``id``, ``iban``, ``text``), for the page.
     read_as: str | None = None
     merchants: list[Merchant] = field(default_factory=list)
+    #: Mandates whose attempt was given up, by row id (``mandate_page.ABANDONED_LABELS`` keys).
+    abandoned: dict[int, str] = field(default_factory=dict)
 
 
 def _prefix(column: Any, start: str) -> ColumnElement[bool]:
@@ -256,8 +259,10 @@ def _by_name_words(words: list[str], merchant_ids: list[int] | None) -> Select:
     return _in_merchants(statement, driver, merchant_ids)
 
 
-def search_mandates(session: Session, request: SearchRequest, scope: Scope) -> SearchResult:
-    """One page of the mandates matching ``request`` among ``scope``'s merchants, newest first.
+def search_mandates(session: Session, request: SearchRequest, scope: Scope, *,
+                    now: datetime | None = None) -> SearchResult:
+    """One page of the mandates matching ``request`` among ``scope``'s merchants, newest first;
+    with ``now``, which of them are abandoned attempts (a failed cent, an expired link).
 
     A merchant filter outside the scope finds nothing, as an unknown one does."""
     merchants = list(session.scalars(select(Merchant).where(scope.condition(Merchant.id))
@@ -304,6 +309,8 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope) -> S
         .order_by(Mandate.created_at.desc(), Mandate.id.desc())
         .offset((request.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     result.mandates, result.has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    if now is not None:
+        result.abandoned = abandoned_attempts(session, result.mandates, now)
     return result
 
 

@@ -24,7 +24,7 @@ from portal.console.blueprint import (
     safe_next,
 )
 from portal.console.forms import LoginForm, LogoutForm, PasswordForm
-from portal.console.labels import STATUS_LABELS
+from portal.console.labels import ABANDONED_LABELS, STATUS_LABELS
 from portal.console.mandate_views import render_mandate
 from portal.console.roles import Permission, public, requires, second_factor_step
 from portal.console.search import (
@@ -129,15 +129,17 @@ def search():
                                statuses=MandateStatus, schemes=Scheme,
                                labels=STATUS_LABELS), 400
     db = get_session()
-    result = search_mandates(db, wanted, g.scope)
+    now = get_adapters().clock()
+    result = search_mandates(db, wanted, g.scope, now=now)
     if wanted.asked:
-        record_search(db, g.staff, wanted.query, result.mandates, now=get_adapters().clock(),
+        record_search(db, g.staff, wanted.query, result.mandates, now=now,
                       ip=request.remote_addr, filters=wanted.filters() | (
                           {"page": wanted.page} if wanted.page > 1 else {}))
         db.commit()
     return render_template("console/search.html", wanted=wanted, result=result, errors={},
                            args=request.args, shown=_shown_query(), statuses=MandateStatus, schemes=Scheme,
-                           labels=STATUS_LABELS, page_link=_page_link)
+                           labels=STATUS_LABELS, abandoned_labels=ABANDONED_LABELS,
+                           page_link=_page_link)
 
 
 def _shown_query() -> str:

@@ -259,3 +259,16 @@ def test_a_bank_signed_mandate_offers_its_pain012(app: Flask, console: FlaskClie
     plain = make_invitation(session, mandate.merchant).mandate
     session.commit()
     assert console.get(f"/console/mandates/{plain.public_id}/pain012").status_code == 404
+
+
+def test_search_results_name_abandoned_attempts_too(console: FlaskClient, journey: Journey,
+                                                    session: Session) -> None:
+    journey.follow(journey.pay("failed"))
+    waiting = make_invitation(session, journey.invitation.merchant)  # still waiting, as it is
+    session.commit()
+    page = console.get("/console/", query_string={"q": "sam de vries"}).get_data(as_text=True)
+    rows = dict(re.findall(r'href="/console/mandates/(md_\w+)">.*?data-status="\w+">([^<]+)</td>',
+                           page, flags=re.DOTALL))
+    assert rows[journey.invitation.mandate.public_id] == (
+        "Not signed: the verification payment failed")
+    assert rows[waiting.mandate.public_id] == "Invited, not signed yet"
