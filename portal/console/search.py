@@ -15,7 +15,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, false, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    exists,
+    false,
+    func,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.collections.models import Debit
@@ -147,9 +156,11 @@ class SearchResult:
 
 def _prefix(column: Any, start: str) -> ColumnElement[bool]:
     """``column`` starts with ``start``, as a range an ordinary B-tree index serves on both
-    databases (a LIKE would need a pattern index on PostgreSQL and escaping of % and _)."""
+    databases (a LIKE would need a pattern index on PostgreSQL and escaping of % and _). The
+    range is exact in code-point order (SQLite, PostgreSQL's C collation); under a linguistic
+    collation it may hold a few more, which the comparison of the start then drops."""
     end = start[:-1] + chr(ord(start[-1]) + 1)
-    return (column >= start) & (column < end)
+    return (column >= start) & (column < end) & (func.substr(column, 1, len(start)) == start)
 
 
 def _customer_mandates(customer_ids: Ids) -> Select:
