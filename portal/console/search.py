@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
     union,
 )
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.collections.models import Debit
 from portal.console.mandate_page import abandoned_attempts
@@ -316,7 +316,7 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope, *,
         statement = statement.where(
             Mandate.created_at < _midnight(request.created_to + timedelta(days=1)))
     rows = list(session.scalars(
-        statement.options(selectinload(Mandate.merchant), selectinload(Mandate.customer))
+        statement.options(joinedload(Mandate.merchant), joinedload(Mandate.customer))
         .order_by(Mandate.created_at.desc(), Mandate.id.desc())
         .offset((request.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     result.mandates, result.has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
