@@ -221,8 +221,9 @@ class CustomerSearchTerm(Base):
 
     __tablename__ = "customer_search_term"
     __table_args__ = (
-        #: Finding customers by a term (a range on ``term``), within merchants.
-        Index("ix_customer_search_term_lookup", "kind", "term", "merchant_id"),
+        #: Finding customers by a term (a range on ``term``), within merchants; it holds the
+        #: customer too, so a search reads the index alone.
+        Index("ix_customer_search_term_lookup", "kind", "term", "merchant_id", "customer_id"),
         #: A customer's own terms: rewriting them, and checking a name's other words.
         Index("ix_customer_search_term_customer", "customer_id", "kind", "term"),
     )

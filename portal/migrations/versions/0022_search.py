@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index("ix_customer_search_term_customer", "customer_search_term",
                     ["customer_id", "kind", "term"], unique=False)
     op.create_index("ix_customer_search_term_lookup", "customer_search_term",
-                    ["kind", "term", "merchant_id"], unique=False)
+                    ["kind", "term", "merchant_id", "customer_id"], unique=False)
 
 
 def _backfill() -> None:
