@@ -19,6 +19,9 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.emandates.reports import ReportMismatch, evidence_report
 from portal.mandates.models import Mandate
 
+PDF_POLICY = ("default-src 'none'; object-src 'self'; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors 'self'")
+
 
 def mandate_in_scope(public_id: str) -> Mandate:
     mandate = find_mandate(get_session(), public_id, g.scope)
@@ -81,7 +84,10 @@ def mandate_pdf_inline(public_id: str):
     g.frame_ancestors = "'self'"
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{mandate.public_id}.pdf"',
-        "Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN"})
+        "Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN",
+        # A document, not a page: nothing of its own to load, but the browser's PDF viewer
+        # (a plugin, which the pages' object-src 'none' would refuse) may show it.
+        "Content-Security-Policy": PDF_POLICY})
 
 
 @bp.get("/mandates/<public_id>/pain012")
