@@ -126,6 +126,8 @@ def abandoned_attempt(mandate: Mandate, invitations: list[Invitation],
 
 def _by_mandate(session: Session, model: Any, mandate_ids: list[int]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {mandate_id: [] for mandate_id in mandate_ids}
+    if not mandate_ids:
+        return found
     for row in session.scalars(select(model).where(model.mandate_id.in_(mandate_ids))
                                .order_by(model.id)):
         found[row.mandate_id].append(row)
@@ -134,17 +136,17 @@ def _by_mandate(session: Session, model: Any, mandate_ids: list[int]) -> dict[in
 
 def abandoned_attempts(session: Session, mandates: list[Mandate],
                        now: datetime) -> dict[int, str]:
-    """:func:`abandoned_attempt` for a page of search results, in three queries at most."""
-    waiting = [m.id for m in mandates
-               if m.status in (MandateStatus.INVITED, MandateStatus.AWAITING_VERIFICATION)]
-    if not waiting:
-        return {}
-    invitations = _by_mandate(session, Invitation, waiting)
-    payments = _by_mandate(session, VerificationPayment, waiting)
-    transactions = _by_mandate(session, BankTransaction, waiting)
-    return {mandate.id: key for mandate in mandates if mandate.id in invitations
-            and (key := abandoned_attempt(mandate, invitations[mandate.id],
-                                          payments[mandate.id], transactions[mandate.id], now))}
+    """:func:`abandoned_attempt` for a page of search results: the links of those invited, the
+    payments and bank attempts of those signed, in a query each (none when nobody waits)."""
+    invited = [m.id for m in mandates if m.status is MandateStatus.INVITED]
+    signed = [m.id for m in mandates if m.status is MandateStatus.AWAITING_VERIFICATION]
+    invitations = _by_mandate(session, Invitation, invited)
+    payments = _by_mandate(session, VerificationPayment, signed)
+    transactions = _by_mandate(session, BankTransaction, signed)
+    return {mandate.id: key for mandate in mandates if mandate.id in invited + signed
+            and (key := abandoned_attempt(mandate, invitations.get(mandate.id, []),
+                                          payments.get(mandate.id, []),
+                                          transactions.get(mandate.id, []), now))}
 
 
 def mandate_page(session: Session, mandate: Mandate, store: PdfStore, certificate: Any, *,
