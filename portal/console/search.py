@@ -159,8 +159,13 @@ def _prefix(column: Any, start: str) -> ColumnElement[bool]:
     databases (a LIKE would need a pattern index on PostgreSQL and escaping of % and _). The
     range is exact in code-point order (SQLite, PostgreSQL's C collation); under a linguistic
     collation it may hold a few more, which the comparison of the start then drops."""
-    end = start[:-1] + chr(ord(start[-1]) + 1)
-    return (column >= start) & (column < end) & (func.substr(column, 1, len(start)) == start)
+    starts = func.substr(column, 1, len(start)) == start
+    following = ord(start[-1]) + 1
+    if following > 0x10FFFF:
+        return (column >= start) & starts
+    if 0xD800 <= following <= 0xDFFF:  # no surrogate in a bound string
+        following = 0xE000
+    return (column >= start) & (column < start[:-1] + chr(following)) & starts
 
 
 def _customer_mandates(customer_ids: Ids) -> Select:

@@ -245,7 +245,8 @@ def test_search_keys_follow_changes(session: Session) -> None:
 
 @pytest.mark.parametrize("query", ["", "   ", "x", "%", "_", "%%", "md_", "md_!!!!!!!!!!!!",
                                    "inv_x", "@", "NL00 0000", "' OR 1=1 --", "\u0000abc",
-                                   "NL91ABNA0417164301", "x" * 5000, "•••• ••••"])
+                                   "NL91ABNA0417164301", "x" * 5000, "•••• ••••",
+                                   "a\ud7ff", "a\U0010ffff"])
 def test_odd_queries_find_nothing(session: Session, shops: tuple[Shop, Shop],
                                   query: str) -> None:
     assert _found(session, parse_search({"q": query}).query) == []
