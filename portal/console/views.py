@@ -124,7 +124,9 @@ def search():
     try:
         wanted = parse_search(request.args)
     except SearchInputError as exc:
-        return render_template("console/search.html", wanted=parse_search({}), result=None,
+        nothing = parse_search({})  # the form again, with the merchants to choose from
+        return render_template("console/search.html", wanted=nothing,
+                               result=search_mandates(get_session(), nothing, g.scope),
                                errors=exc.errors, args=request.args, shown=_shown_query(),
                                statuses=MandateStatus, schemes=Scheme,
                                labels=STATUS_LABELS), 400
