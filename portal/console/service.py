@@ -3,6 +3,7 @@ within the staff member's merchants, and gathering a mandate's record."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ from portal.verification.models import VerificationPayment
 from signing import PdfStore, verify
 
 MIN_PASSWORD_LENGTH = 12
+#: What an IBAN looks like, valid or not: never kept in clear in the trail of searches.
+IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 
 
 class StaffError(ValueError):
@@ -355,7 +358,8 @@ def record_search(session: Session, staff: StaffUser, query: str, found: list[Ma
     try:
         account = validate_iban(normalize_iban(query))
     except IbanError:
-        pass
+        if IBAN_SHAPE.fullmatch(normalize_iban(query)):  # an IBAN with a typo is still one
+            shown = {"query": mask_iban(normalize_iban(query))}
     else:
         shown = {"query": mask_iban(account.iban),
                  "iban_hash": cipher_of(session).lookup_hash(account.iban)}

@@ -64,3 +64,13 @@ def test_a_payload_filter_names_the_field_it_refused(console: FlaskClient,
                                                      payload: str) -> None:
     page = console.get("/console/", query_string={"scheme": payload}).get_data(as_text=True)
     assert 'id="search-error"' in page and "scheme: not one of the choices" in page
+
+
+def test_an_iban_with_a_typo_is_kept_masked_in_the_search_trail(console: FlaskClient,
+                                                                 session: Session) -> None:
+    console.get("/console/", query_string={"q": "NL91 ABNA 0417 1643 01"})  # check digits off
+    session.expire_all()
+    [data] = session.scalars(select(AuditEvent.data).where(
+        AuditEvent.action == "console.search")).all()
+    assert data["query"] == "NL91 •••• •••• ••43 01"
+    assert "0417" not in str(data)
