@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from portal.console.passwords import weak_hash_problems
+
 #: Defaults for every setting; each can be overridden by ``instance/config.py`` or ``PORTAL_<NAME>``.
 DEFAULTS: dict[str, object] = {
     # "development" generates missing keys in instance/; "production" refuses to start without them.
@@ -198,6 +200,11 @@ DEFAULTS: dict[str, object] = {
     # A password login waits this long at most for its TOTP code (a session of its own that
     # opens nothing else).
     "CONSOLE_SECOND_FACTOR_MINUTES": 10,
+    # Staff password hashes (Argon2id): OWASP's parameters; production refuses lower ones (a
+    # test suite lowers them to keep each login cheap, tests/conftest.py).
+    "CONSOLE_ARGON2_TIME_COST": 2,
+    "CONSOLE_ARGON2_MEMORY_KIB": 19 * 1024,
+    "CONSOLE_ARGON2_PARALLELISM": 1,
     # The name authenticator apps show beside the console's TOTP entry.
     "CONSOLE_TOTP_ISSUER": "Mandate portal",
     # A console invitation link is valid this long, once.
@@ -262,7 +269,7 @@ def load_config(app: Flask, test_config: dict | None,
                 app.config[name] = "unset-" + secrets.token_hex(8)
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
     if app.config["ENV"] == "production":
-        for problem in weak_key_problems(app.config):
+        for problem in weak_key_problems(app.config) + weak_hash_problems(app.config):
             if problems is None:
                 raise ConfigurationError(problem)
             problems.append(problem)

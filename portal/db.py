@@ -18,6 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sess
 from sqlalchemy.types import TypeDecorator
 
 from portal.audit.keys import AuditKeyring
+from portal.console.passwords import passwords_from_config
 from portal.crypto import FieldCipher
 
 NAMING_CONVENTION = {
@@ -105,8 +106,10 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     cipher = FieldCipher(app.config["DATA_KEY"], app.config["DATA_KEY_FALLBACKS"])
     audit_keys = AuditKeyring(app.config["AUDIT_KEY"], app.config["AUDIT_KEY_FALLBACKS"])
+    passwords = passwords_from_config(app.config)  # the console's Argon2id parameters
     factory = sessionmaker(engine, expire_on_commit=False,
-                           info={"cipher": cipher, "audit_keys": audit_keys})
+                           info={"cipher": cipher, "audit_keys": audit_keys,
+                                 "passwords": passwords})
     app.extensions["db"] = DatabaseState(engine, factory, cipher, audit_keys)
     app.teardown_appcontext(_close_session)
 

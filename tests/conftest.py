@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from portal import create_app, migrate
 from portal.db import make_engine, state
 from signing import load_or_create_development_pki
-from tests import routing_cache
+from tests import routing_cache, template_cache
 from tests.pgcluster import PostgresCluster, find_pg_bin
 
 routing_cache.install()  # one compile of each URL builder per process, not per app (see module)
+template_cache.install()  # one compile of each template per process, not per app (see module)
 
 
 def _memory_temp_root() -> None:
@@ -64,6 +65,7 @@ SQLITE_ONLY = frozenset({
     "tests/sign/test_page_cache.py",
     "tests/sms/test_messages.py",
     "tests/test_home.py",
+    "tests/test_template_cache.py",
 })
 ROOT = Path(__file__).resolve().parent.parent
 _database_numbers = itertools.count()
@@ -185,9 +187,16 @@ def app_settings(database_url: str, instance: Path) -> dict:
     }
 
 
+#: Argon2id at its cheapest for the suite's staff logins (one hash costs ~40 ms of CPU at the
+#: production parameters, which tests/console/test_login.py proves are OWASP's and which
+#: production refuses to lower). Only the ``app`` fixture's apps use these.
+CHEAP_PASSWORD_HASHES = {"CONSOLE_ARGON2_TIME_COST": 1, "CONSOLE_ARGON2_MEMORY_KIB": 8,
+                         "CONSOLE_ARGON2_PARALLELISM": 1}
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(app_settings(database_url, tmp_path / "instance"))
+    app = create_app({**app_settings(database_url, tmp_path / "instance"), **CHEAP_PASSWORD_HASHES})
     yield app
     state(app).dispose()
 

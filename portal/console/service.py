@@ -15,7 +15,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.service import record_audit
 from portal.console.lockout import LockoutPolicy, claim_attempt, forget_attempts, release_lock
 from portal.console.models import ConsoleSession, StaffMembership, StaffRole, StaffUser
-from portal.console.passwords import NO_PASSWORD, check_password, hash_password, needs_rehash
+from portal.console.passwords import NO_PASSWORD, passwords_of
 from portal.console.roles import Scope
 from portal.console.sessions import end_session, end_sessions_of
 from portal.console.totp import accept_totp, enable_totp, use_recovery_code
@@ -91,7 +91,8 @@ def create_staff(session: Session, *, email: str, name: str, password: str | Non
     if find_staff_by_email(session, email) is not None:
         raise StaffError(f"a staff user with email {email} already exists")
     staff = StaffUser(public_id=new_public_id("stf"), email=email, name=name, role=role,
-                      password_hash=hash_password(password) if password else NO_PASSWORD,
+                      password_hash=(passwords_of(session).hash(password) if password
+                                     else NO_PASSWORD),
                       created_at=now)
     staff.memberships = [StaffMembership(merchant_id=merchant.id, created_at=now)
                          for merchant in merchants]
@@ -143,7 +144,7 @@ def change_password(session: Session, staff: StaffUser, new_password: str, *, no
     """Set a new password and end every session of the staff member, wherever its cookie
     was copied to; returns how many were ended."""
     check_new_password(new_password)
-    staff.password_hash = hash_password(new_password)
+    staff.password_hash = passwords_of(session).hash(new_password)
     ended = end_sessions_of(session, staff, "password_changed", now=now)
     record_audit(session, action="console.password_change", subject=staff.public_id,
                  actor=actor, data={"sessions_ended": ended}, now=now)
@@ -168,7 +169,7 @@ def change_own_password(session: Session, staff: StaffUser, current_password: st
     attempt = claim_attempt(session, staff.email, now=now, policy=lockout)
     if attempt.refused_until is not None:
         raise StaffError("too many wrong passwords for this account; try again later")
-    if not check_password(staff.password_hash, current_password):
+    if not passwords_of(session).check(staff.password_hash, current_password):
         record_audit(session, action="console.password_change", subject=staff.public_id,
                      actor=f"staff:{staff.public_id}", now=now,
                      data={"outcome": "failure", "reason": "wrong_password", "ip": ip})
@@ -207,7 +208,8 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
                      data={"outcome": "failure", "reason": "locked", "ip": ip,
                            "locked_until": attempt.refused_until.isoformat()})
         return LoginResult(None, locked_until=attempt.refused_until)
-    matches = check_password(staff.password_hash if staff else None, password)
+    passwords = passwords_of(session)
+    matches = passwords.check(staff.password_hash if staff else None, password)
     if staff is None:
         reason = "unknown_email"
     elif not matches:
@@ -216,8 +218,8 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime,
         reason = "disabled"
     else:
         release_lock(session, attempt)
-        if needs_rehash(staff.password_hash):
-            staff.password_hash = hash_password(password)
+        if passwords.needs_rehash(staff.password_hash):
+            staff.password_hash = passwords.hash(password)
         record_audit(session, action="console.login", subject=staff.public_id, actor=actor,
                      data={"outcome": "success", "step": "password", "ip": ip}, now=now)
         return LoginResult(staff)

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
-from portal.console import service
 from portal.console.lockout import LockoutPolicy
-from portal.console.models import LoginThrottle
+from portal.console.models import LoginThrottle, StaffUser
+from portal.console.passwords import default_passwords, passwords_of
 from portal.console.service import authenticate
 from portal.db import state
 from tests.conftest import app_settings
@@ -112,8 +112,14 @@ def test_concurrent_guesses_are_counted_exactly(app: Flask, staff: Staff,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Twelve guesses at once: exactly five passwords are checked, the rest are refused."""
     checked: list[str] = []
-    original = service.check_password
-    monkeypatch.setattr(service, "check_password",
+    with state(app).factory() as db:
+        app_passwords = passwords_of(db)
+        # A hash at production cost (~40 ms per check), so the guesses overlap as they would.
+        user = db.get(StaffUser, staff.user.id)
+        user.password_hash = default_passwords().hash(staff.password)
+        db.commit()
+    original = app_passwords.check
+    monkeypatch.setattr(app_passwords, "check",
                         lambda stored, given: checked.append(given) or original(stored, given))
     policy = LockoutPolicy(after=5)
     barrier, results, errors = threading.Barrier(12), [], []

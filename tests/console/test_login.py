@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -11,11 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from portal import create_app
 from portal.audit.models import AuditEvent
 from portal.clock import utcnow
 from portal.console import passwords
 from portal.console.models import ConsoleSession, StaffUser
 from portal.console.service import disable_staff
+from portal.db import state
+from tests.conftest import CHEAP_PASSWORD_HASHES, app_settings
 from tests.console.conftest import Staff, log_in, make_staff
 from tests.sign.driver import csrf_token
 
@@ -28,19 +32,23 @@ def error_of(response) -> bytes:
     return match.group(1)
 
 
-def test_unknown_email_still_checks_a_hash(client: FlaskClient, monkeypatch) -> None:
-    """Timing: a miss costs one password hash check, as a wrong password does."""
+def test_unknown_email_still_checks_a_hash(client: FlaskClient, session: Session,
+                                           monkeypatch) -> None:
+    """Timing: a miss costs one password hash check, as a wrong password does, under the
+    app's own parameters."""
     checked = []
-    hasher = passwords.HASHER
+    app_passwords = passwords.passwords_of(session)
+    hasher = app_passwords.hasher
 
     class Spy:
         def verify(self, stored: str, given: str) -> bool:
             checked.append(stored)
             return hasher.verify(stored, given)
 
-    monkeypatch.setattr(passwords, "HASHER", Spy())
+    monkeypatch.setattr(app_passwords, "hasher", Spy())
     log_in(client, "nobody@example.org", "whatever")
-    assert len(checked) == 1 and checked[0].startswith("$argon2id$")
+    assert checked == [app_passwords.dummy_hash]
+    assert not hasher.check_needs_rehash(app_passwords.dummy_hash)
 
 
 def logins(session: Session) -> list[AuditEvent]:
@@ -184,11 +192,44 @@ def test_idle_login_expires(app: Flask, console: FlaskClient) -> None:
     assert console.get("/console/").status_code == 302
 
 
-def test_passwords_are_stored_as_argon2id_hashes(session: Session) -> None:
-    staff = make_staff(session, email="other@example.org")
-    stored = session.scalar(select(StaffUser).where(StaffUser.id == staff.user.id))
-    assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert staff.password not in stored.password_hash
+def test_passwords_are_stored_as_argon2id_hashes_with_owasp_parameters(
+        database_url: str, tmp_path: Path) -> None:
+    """An app on the default settings (the suite's ``app`` fixture lowers them to save time)."""
+    app = create_app(app_settings(database_url, tmp_path / "instance"))
+    try:
+        with state(app).factory() as session:
+            staff = make_staff(session, email="other@example.org")
+            stored = session.scalar(select(StaffUser).where(StaffUser.id == staff.user.id))
+            assert stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+            assert staff.password not in stored.password_hash
+            assert passwords.passwords_of(session).dummy_hash.startswith(
+                "$argon2id$v=19$m=19456,t=2,p=1$")
+    finally:
+        state(app).dispose()
+
+
+def test_production_refuses_weaker_argon2_parameters(database_url: str, tmp_path: Path) -> None:
+    for lowered in ({"CONSOLE_ARGON2_TIME_COST": 1}, {"CONSOLE_ARGON2_MEMORY_KIB": 8},
+                    CHEAP_PASSWORD_HASHES):
+        problems: list[str] = []
+        state(create_app({**app_settings(database_url, tmp_path / "instance"),
+                          "ENV": "production", **lowered}, problems=problems)).dispose()
+        assert any("PORTAL_CONSOLE_ARGON2_TIME_COST" in p for p in problems), lowered
+    problems = []
+    state(create_app({**app_settings(database_url, tmp_path / "instance"), "ENV": "production"},
+                     problems=problems)).dispose()
+    assert not any("ARGON2" in p for p in problems)
+
+
+def test_a_hash_under_other_parameters_is_replaced_at_login(client: FlaskClient, staff: Staff,
+                                                            session: Session) -> None:
+    stored = session.get(StaffUser, staff.user.id)
+    stored.password_hash = passwords.Passwords().hash(staff.password)  # production's
+    session.commit()
+    assert log_in(client, staff.email, staff.password, staff=staff).status_code == 303
+    session.expire_all()
+    assert session.get(StaffUser, staff.user.id).password_hash.startswith(
+        "$argon2id$v=19$m=8,t=1,p=1$")
 
 
 def test_an_older_scrypt_hash_still_logs_in_and_is_replaced(client: FlaskClient, staff: Staff,

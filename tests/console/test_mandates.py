@@ -85,14 +85,17 @@ def test_search_results_show_the_mandate(console: FlaskClient, signed: Mandate) 
     assert IBAN not in page and "0417 1643" not in page
 
 
-@pytest.mark.parametrize("query", ["", "   ", "nothing-like-this", "md_", "md_!!!!!!!!!!!!",
-                                   "inv_x", "@", "NL00 0000", "x" * 5000, "' OR 1=1 --",
-                                   "\u0000\ufffd", "NL91ABNA0417164301", "%", "_"])
-def test_bad_input_finds_nothing_and_never_fails(console: FlaskClient, signed: Mandate,
-                                                 query: str) -> None:
-    response = console.get("/console/", query_string={"q": query})
-    assert response.status_code == 200
-    assert signed.public_id not in response.get_data(as_text=True)
+BAD_QUERIES = ["", "   ", "nothing-like-this", "md_", "md_!!!!!!!!!!!!", "inv_x", "@",
+               "NL00 0000", "x" * 5000, "' OR 1=1 --", "\u0000\ufffd", "NL91ABNA0417164301",
+               "%", "_"]
+
+
+def test_bad_input_finds_nothing_and_never_fails(console: FlaskClient, signed: Mandate) -> None:
+    # One signed mandate for every query (each signing is a whole customer journey).
+    for query in BAD_QUERIES:
+        response = console.get("/console/", query_string={"q": query})
+        assert response.status_code == 200, query
+        assert signed.public_id not in response.get_data(as_text=True), query
 
 
 def test_detail_shows_the_whole_record(app: Flask, console: FlaskClient, journey: Journey,
