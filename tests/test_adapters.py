@@ -45,7 +45,7 @@ class RecordingGateway:
     sent: list[tuple[str, str]] = field(default_factory=list)
     in_app_context: list[bool] = field(default_factory=list)
 
-    def send(self, to: str, text: str) -> str:
+    def send(self, to: str, text: str, *, sender: str | None = None) -> str:
         self.in_app_context.append(has_app_context())
         self.sent.append((to, text))
         return f"msg-{len(self.sent)}"

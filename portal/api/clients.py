@@ -14,6 +14,7 @@ from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.ids import new_public_id
 from portal.merchants.models import Merchant
+from portal.names import InvalidName, clean_name
 
 
 class ClientInputError(ValueError):
@@ -42,9 +43,10 @@ def parse_scopes(text: str) -> list[str]:
 def create_client(session: Session, merchant: Merchant, name: str, scopes: str, *,
                   actor: str = "cli", now: datetime | None = None) -> NewClient:
     """A new client for the merchant with a fresh random secret."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ClientInputError("the name must be 1 to 100 characters")
+    try:  # shown in the console and the command line: the rule for names
+        name = clean_name(name, max_length=100)
+    except InvalidName as exc:
+        raise ClientInputError(f"the name {exc} (1 to 100 characters)") from None
     now = now or clock_now()
     secret = "sec_" + secrets.token_urlsafe(32)
     client = ApiClient(client_id=new_public_id("cli"), merchant_id=merchant.id, name=name,

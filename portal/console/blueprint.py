@@ -114,7 +114,9 @@ def merchant_in_scope(public_id: str) -> Merchant:
 def console_context() -> dict:
     staff = g.get("staff")
     signed_in = staff is not None and g.get("scope") is not None
-    return {"staff": staff if signed_in else None, "logout_form": LogoutForm(),
+    # The logout form never reads the request's body: an error page for a body too large
+    # (413) renders it too, and reading would raise again.
+    return {"staff": staff if signed_in else None, "logout_form": LogoutForm(formdata=None),
             "may": (lambda permission: may(staff, Permission(permission))) if signed_in
             else (lambda permission: False),
             "pending_staff": staff if staff is not None and not signed_in else None}

@@ -110,7 +110,7 @@ def replay_webhook(merchant_id: str, event_id: str):
     db = get_session()
     now = get_adapters().clock()
     try:
-        delivery = replay_event(db, g.merchant, event_id, now=now)
+        delivery = replay_event(db, g.merchant, event_id, now=now, actor=_actor())
     except LookupError:
         abort(404)
     except ValueError as exc:  # no endpoint configured

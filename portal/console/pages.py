@@ -4,6 +4,8 @@ from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
     mandate_views,
     merchant_views,
+    settings_views,
+    settings_webhook_views,
     staff_views,
     views,
 )

@@ -40,7 +40,8 @@ def _message(merchant: Merchant, *, settings: MailSettings, now: datetime, to: t
     merchant_name = displayable_name(merchant.display_name)
     message = EmailMessage()
     message["Subject"] = displayable_name(subject)
-    message["From"] = Address(merchant_name, addr_spec=sender)
+    message["From"] = Address(displayable_name(merchant.mail_from_name) or merchant_name,
+                              addr_spec=sender)
     message["To"] = Address(displayable_name(to[0]), addr_spec=to[1])
     reply_to = merchant.reply_to_email or merchant.contact_email
     if reply_to:

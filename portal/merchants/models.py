@@ -51,6 +51,11 @@ class Merchant(Base):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     #: Where customers' replies to invitation and reminder mails go (else ``contact_email``).
     reply_to_email: Mapped[str | None] = mapped_column(String(254))
+    #: The name customer mail is sent under (else ``display_name``).
+    mail_from_name: Mapped[str | None] = mapped_column(String(70))
+    #: The alphanumeric sender of texts (at most 11 letters and digits; else the portal's
+    #: ``SMS_ORIGINATOR``).
+    sms_sender_id: Mapped[str | None] = mapped_column(String(11))
     #: Days after sending an invitation to remind an unsigned customer; None: the portal's
     #: ``REMINDER_DAYS``, ``[]``: no reminders.
     reminder_days: Mapped[list[int] | None] = mapped_column(JSON)

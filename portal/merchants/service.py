@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
@@ -14,13 +13,14 @@ from sqlalchemy.orm import Session
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
 from portal.ids import new_public_id
+from portal.merchants.logo import LogoError, reencode_logo
 from portal.merchants.models import Merchant
+from portal.merchants.origins import frame_origin
 from portal.names import InvalidName, clean_name
 from portal.sepa import CreditorIdError, validate_creditor_id
 
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}")  # whole value: always fullmatch
 LOCALES = ("nl", "en", "de", "fr")
-LOGO_TYPES = ("image/png", "image/jpeg", "image/svg+xml")
 
 
 class MerchantInputError(ValueError):
@@ -49,18 +49,7 @@ class MerchantDetails:
 
 def normalise_origin(origin: str) -> str:
     """``https://shop.example`` form, or ValueError; http only for loopback development."""
-    parts = urlsplit(origin.strip())
-    loopback = (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") or (
-        parts.hostname or ""
-    ).startswith("127.")
-    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not loopback):
-        raise ValueError(f"{origin!r} must be an https:// origin")
-    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"{origin!r} must be an origin only (scheme://host[:port])")
-    if parts.username or parts.password:
-        raise ValueError(f"{origin!r} must not carry credentials")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    return frame_origin(origin)
 
 
 def _validate(details: MerchantDetails) -> dict[str, object]:
@@ -96,9 +85,12 @@ def _validate(details: MerchantDetails) -> dict[str, object]:
         values["frame_origins"] = sorted({normalise_origin(o) for o in details.frame_origins})
     except ValueError as exc:
         errors["frame_origins"] = str(exc)
-    if details.logo is not None and details.logo_mime not in LOGO_TYPES:
-        errors["logo"] = f"must be one of {', '.join(LOGO_TYPES)}"
-    values["logo"], values["logo_mime"] = details.logo, details.logo_mime
+    values["logo"], values["logo_mime"] = None, None
+    if details.logo is not None:  # the console's rule: decoded and written anew, never as given
+        try:
+            values["logo"], values["logo_mime"] = reencode_logo(details.logo)
+        except LogoError as exc:
+            errors["logo"] = str(exc)
     if errors:
         raise MerchantInputError(errors)
     return values

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, request
 from sqlalchemy import select
 
 from portal.db import get_session
@@ -22,6 +22,16 @@ def _merchant(public_id: str) -> Merchant:
     if merchant is None:
         abort(404)
     return merchant
+
+
+@bp.get("/preview.css")
+def preview_stylesheet() -> Response:
+    """The stylesheet of a colour not saved yet, for the console's live preview; anything but
+    a ``#rrggbb`` colour gets the default."""
+    colour = request.args.get("colour", "")
+    colour = colour if COLOUR.fullmatch(colour) else DEFAULT_COLOUR
+    return Response(f":root {{ --brand: {colour}; }}\n", mimetype="text/css",
+                    headers={"Cache-Control": CACHE})
 
 
 @bp.get("/<public_id>/brand.css")

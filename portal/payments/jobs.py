@@ -174,7 +174,7 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
 
         def send() -> str:
             assert sms is not None  # checked above
-            return sms.send(customer.phone or "", text)
+            return sms.send(customer.phone or "", text, sender=request.merchant.sms_sender_id)
     try:
         sent = hand_over(session, row, send, now=now)
     except Deferred as exc:

@@ -12,8 +12,9 @@ from portal.transports import Deferred, Rejected
 
 
 class SmsGateway(Protocol):
-    def send(self, to: str, text: str) -> str:
-        """Send ``text`` to the E.164 number ``to``; the gateway's message id."""
+    def send(self, to: str, text: str, *, sender: str | None = None) -> str:
+        """Send ``text`` to the E.164 number ``to``, from ``sender`` (the merchant's sender id;
+        None: the gateway's own); the gateway's message id."""
         ...
 
 

@@ -42,8 +42,8 @@ class HttpSmsGateway:
     def close(self) -> None:
         self.client.close()
 
-    def send(self, to: str, text: str) -> str:
-        body = {"originator": self.originator, "recipients": [to.removeprefix("+")],
+    def send(self, to: str, text: str, *, sender: str | None = None) -> str:
+        body = {"originator": sender or self.originator, "recipients": [to.removeprefix("+")],
                 "body": text}
         try:
             response = self.client.post(self.url, json=body)
@@ -87,11 +87,12 @@ class FileSmsGateway:
         self.outbox = outbox
         self.clock = clock
 
-    def send(self, to: str, text: str) -> str:
+    def send(self, to: str, text: str, *, sender: str | None = None) -> str:
         self.outbox.mkdir(parents=True, exist_ok=True)
         message_id = f"{self.clock():%Y%m%dT%H%M%S}-{secrets.token_hex(6)}"
         segments = count_segments(text)
-        content = (f"To: {to}\nSegments: {segments.count} ({segments.encoding}, "
+        origin = f"From: {sender}\n" if sender else ""
+        content = (f"To: {to}\n{origin}Segments: {segments.count} ({segments.encoding}, "
                    f"{segments.units} units)\n\n{text}\n")
         fd, temp = tempfile.mkstemp(dir=self.outbox, prefix=".tmp-", suffix=".sms.txt")
         try:

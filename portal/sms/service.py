@@ -48,7 +48,8 @@ def hand_over_sms(session: Session, invitation: Invitation, text: str, *,
                        now=now, reminder=reminder)
         return False
     phone = invitation.mandate.customer.phone or ""
-    return hand_over(session, invitation, CHANNEL, lambda: gateway.send(phone, text),
+    return hand_over(session, invitation, CHANNEL, lambda: gateway.send(
+        phone, text, sender=invitation.merchant.sms_sender_id),
                      job_key=job_key, now=now, settings=settings, reminder=reminder)
 
 

@@ -52,6 +52,8 @@ def validate_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise EndpointError("the webhook URL must be an absolute http:// or https:// URL")
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise EndpointError("the webhook URL must not contain spaces or control characters")
     if len(url) > MAX_URL_LENGTH:
         raise EndpointError(f"the webhook URL must be at most {MAX_URL_LENGTH} characters")
     if parts.username or parts.password:
@@ -115,7 +117,7 @@ def endpoint_disabled(session: Session, merchant: Merchant) -> bool:
 
 
 def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
-                       now: datetime | None = None) -> str:
+                       now: datetime | None = None, actor: str = "merchant") -> str:
     """Set the endpoint with a new ``whsec_`` secret (returned) and enable it; deliveries that
     wait (parked or backing off) are queued now, to the new URL."""
     url = validate_url(url)
@@ -133,13 +135,14 @@ def configure_endpoint(session: Session, merchant: Merchant, url: str, *,
                         .values(url=url).execution_options(synchronize_session=False))
     queued = _queue_waiting(session, merchant, now)
     record_audit(session, action="webhook.configure", subject=merchant.public_id,
-                 actor="merchant", merchant_id=merchant.id, now=now,
+                 actor=actor, merchant_id=merchant.id, now=now,
                  data={"url": url, "previous_url": previous_url, "requeued": queued})
     return secret
 
 
 def rotate_secret(session: Session, merchant: Merchant, *,
-                  overlap: timedelta = timedelta(hours=24), now: datetime | None = None) -> str:
+                  overlap: timedelta = timedelta(hours=24), now: datetime | None = None,
+                  actor: str = "merchant") -> str:
     """Make a new secret current (returned); the old one still signs until ``now + overlap``.
     Rotating again within an overlap drops the oldest secret at once."""
     _require_endpoint(merchant)
@@ -150,12 +153,13 @@ def rotate_secret(session: Session, merchant: Merchant, *,
     set_secrets(session, merchant, secret, previous=previous if overlap else None,
                 previous_until=now + overlap)
     record_audit(session, action="webhook.rotate_secret", subject=merchant.public_id,
-                 actor="merchant", merchant_id=merchant.id, now=now,
+                 actor=actor, merchant_id=merchant.id, now=now,
                  data={"previous_valid_until": (now + overlap).isoformat() if overlap else None})
     return secret
 
 
-def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None) -> int:
+def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | None = None,
+                    actor: str = "merchant") -> int:
     """Resume deliveries; returns how many waiting ones (parked or backing off) were queued now."""
     _require_endpoint(merchant)
     now = now or clock_now()
@@ -163,7 +167,7 @@ def enable_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
     merchant.webhook_disabled_at = None
     session.flush()  # takes the merchant's row lock before looking for waiting deliveries
     queued = _queue_waiting(session, merchant, now)
-    record_audit(session, action="webhook.enable", subject=merchant.public_id, actor="merchant",
+    record_audit(session, action="webhook.enable", subject=merchant.public_id, actor=actor,
                  merchant_id=merchant.id, now=now,
                  data={"disabled_at": disabled_at.isoformat() if disabled_at else None,
                        "requeued": queued})
@@ -219,7 +223,7 @@ def remove_endpoint(session: Session, merchant: Merchant, *, now: datetime | Non
 
 
 def replay_event(session: Session, merchant: Merchant, event_public_id: str, *,
-                 now: datetime | None = None) -> WebhookDelivery:
+                 now: datetime | None = None, actor: str = "merchant") -> WebhookDelivery:
     """A new delivery of one of the merchant's events, with the same ``webhook-id`` (a receiver
     that already processed it may ignore it); parked while the endpoint is disabled.
     LookupError if the event is not the merchant's."""
@@ -232,7 +236,7 @@ def replay_event(session: Session, merchant: Merchant, event_public_id: str, *,
     delivery = _new_delivery(event, merchant, now)
     session.add(delivery)
     queue_delivery(session, delivery, merchant, now)
-    record_audit(session, action="webhook.replay", subject=event.public_id, actor="merchant",
+    record_audit(session, action="webhook.replay", subject=event.public_id, actor=actor,
                  merchant_id=merchant.id, now=now, data={"delivery": delivery.public_id})
     return delivery
 

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.api.clients import create_client
 from portal.audit.models import AuditEvent
 from portal.console.models import StaffRole
 from portal.console.roles import Stage, access_of
@@ -37,6 +38,7 @@ class Side:
     mandate: str
     invitation: str
     event: str
+    api_client: str
 
 
 @dataclass
@@ -54,9 +56,10 @@ def _side(session: Session, legal_name: str, creditor_id: str) -> tuple[Merchant
     set_debtor_account(session, invitation.mandate, "NL91ABNA0417164300", None)
     event = emit_event(session, merchant_id=merchant.id, type="mandate.invited",
                        subject=invitation.mandate.public_id, data={"mandate": "x"})
+    client = create_client(session, merchant, "ERP", "mandates:read").client
     session.flush()
     return merchant, Side(merchant.public_id, invitation.mandate.public_id,
-                          invitation.public_id, event.public_id)
+                          invitation.public_id, event.public_id, client.client_id)
 
 
 @pytest.fixture
@@ -110,6 +113,47 @@ ROUTES = [
      "read"),
     ("console.bookkeeping_csv", "GET", "/console/merchants/{m}/bookkeeping/2026-11/invoices.csv",
      None, "read"),
+    # Merchant settings (t16-settings).
+    ("console.settings_branding", "GET", "/console/merchants/{m}/settings/branding", None,
+     "settings"),
+    ("console.settings_branding", "POST", "/console/merchants/{m}/settings/branding",
+     {"display_name": "Bakkerij A", "primary_colour": "#1f4b99", "locale": "nl"}, "settings"),
+    ("console.settings_preview", "GET", "/console/merchants/{m}/settings/branding/preview/sign",
+     None, "settings"),
+    ("console.settings_preview", "POST",
+     "/console/merchants/{m}/settings/branding/preview/email",
+     {"display_name": "Bakkerij A", "primary_colour": "#1f4b99", "locale": "nl"}, "settings"),
+    ("console.settings_embedding", "GET", "/console/merchants/{m}/settings/embedding", None,
+     "settings"),
+    ("console.settings_embedding", "POST", "/console/merchants/{m}/settings/embedding",
+     {"frame_origins": "https://shop.example"}, "settings"),
+    ("console.settings_senders", "GET", "/console/merchants/{m}/settings/senders", None,
+     "settings"),
+    ("console.settings_senders", "POST", "/console/merchants/{m}/settings/senders",
+     {"mail_from_name": "Bakkerij A", "reply_to_email": "", "sms_sender_id": "BakkerijA"},
+     "settings"),
+    ("console.settings_schedules", "GET", "/console/merchants/{m}/settings/schedules", None,
+     "settings"),
+    ("console.settings_schedules", "POST", "/console/merchants/{m}/settings/schedules",
+     {"reminder_days": "3, 7", "payment_reminder_days": "default", "retry_delays": "5, 10",
+      "route": "bank"}, "settings"),
+    ("console.settings_webhooks", "GET", "/console/merchants/{m}/settings/webhooks", None,
+     "settings"),
+    ("console.settings_webhook_url", "POST", "/console/merchants/{m}/settings/webhooks",
+     {"url": "https://hooks.example/portal"}, "settings"),
+    ("console.settings_webhook_rotate", "POST",
+     "/console/merchants/{m}/settings/webhooks/rotate", {"overlap_hours": "24"}, "settings"),
+    ("console.settings_webhook_enable", "POST",
+     "/console/merchants/{m}/settings/webhooks/enable", {}, "settings"),
+    ("console.settings_webhook_recover", "POST",
+     "/console/merchants/{m}/settings/webhooks/recover",
+     {"start": "2020-01-01T00:00", "end": "2020-01-02T00:00"}, "settings"),
+    ("console.settings_api_clients", "GET", "/console/merchants/{m}/settings/api-clients", None,
+     "settings"),
+    ("console.settings_api_clients", "POST", "/console/merchants/{m}/settings/api-clients",
+     {"name": "ERP", "scopes": ["mandates:read"]}, "settings"),
+    ("console.settings_api_client_revoke", "POST",
+     "/console/merchants/{m}/settings/api-clients/{cli}/revoke", {}, "settings"),
 ]
 PERMISSIONS = {
     SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
@@ -118,16 +162,20 @@ PERMISSIONS = {
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
-#: POSTs that answer with a page rather than a redirect.
-ANSWERS_WITH_A_PAGE = {"console.reveal_mandate_iban"}
 #: The PDF and pain.012 routes answer 404 even when allowed: these mandates have no PDF yet and
 #: were not signed at a bank (both are proven in test_mandates.py and test_mandate_page.py).
 NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download", "console.mandate_pdf_inline",
                           "console.mandate_pain012"}
+#: POSTs that answer with a page instead of a redirect: a preview, a secret shown only in the
+#: answer that made it, or the IBAN revealed for a reason.
+PAGE_WHEN_ALLOWED = {"console.settings_preview", "console.settings_webhook_url",
+                     "console.settings_webhook_rotate", "console.settings_api_clients",
+                     "console.reveal_mandate_iban"}
 
 
 def _path(template: str, side: Side) -> str:
-    return template.format(m=side.merchant, md=side.mandate, inv=side.invitation, evt=side.event)
+    return template.format(m=side.merchant, md=side.mandate, inv=side.invitation, evt=side.event,
+                           cli=side.api_client)
 
 
 def _client(app: Flask, staff: Staff) -> FlaskClient:
@@ -153,7 +201,8 @@ def test_every_route_with_every_role(app: Flask, world: World, role: str,
         for side_name in ("own", "other"):
             side = getattr(world, side_name)
             foreign = (side_name == "other" and role != PLATFORM and "?q=" not in template
-                       and any(key in template for key in ("{m}", "{md}", "{inv}", "{evt}")))
+                       and any(key in template for key in ("{m}", "{md}", "{inv}", "{evt}",
+                                                              "{cli}")))
             # A search's merchant filter outside the scope finds nothing (200), like any query.
             if permission not in PERMISSIONS[role]:
                 want = 403
@@ -161,7 +210,7 @@ def test_every_route_with_every_role(app: Flask, world: World, role: str,
                 want = 404
             elif data == "invite" and side_name == "other" and role != PLATFORM:
                 want = 422  # the form offers only its own merchants, and the service refuses
-            elif name in ANSWERS_WITH_A_PAGE:
+            elif name in PAGE_WHEN_ALLOWED:
                 want = 200
             else:
                 want = ALLOWED[method]

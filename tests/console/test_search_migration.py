@@ -14,7 +14,7 @@ from portal.db import make_engine
 def test_upgrade_backfills_the_search_keys(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     try:
-        migrate.upgrade(engine, "a69d8bef3413")
+        migrate.upgrade(engine, "e970cb9a3c5f")  # the revision before 0022_search
         tables = MetaData()
         tables.reflect(engine, only=["merchant", "customer", "mandate"])
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)

@@ -6,7 +6,7 @@ Existing rows are backfilled in batches from what is stored: the reference, the 
 name, email and external reference.
 
 Revision ID: cc2db9253057
-Revises: a69d8bef3413
+Revises: e970cb9a3c5f
 """
 import sqlalchemy as sa
 from alembic import op
@@ -14,7 +14,7 @@ from alembic import op
 from portal.mandates.search_keys import customer_term_rows, mandate_keys
 
 revision = "cc2db9253057"
-down_revision = "a69d8bef3413"
+down_revision = "e970cb9a3c5f"
 branch_labels = None
 depends_on = None
 
