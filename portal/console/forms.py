@@ -53,3 +53,9 @@ class ActionForm(FlaskForm):
 class ContactForm(FlaskForm):
     contact_email = StringField("Contact email", validators=[Optional(), Length(max=254)])
     reply_to_email = StringField("Reply-to for customers", validators=[Optional(), Length(max=254)])
+
+
+class RevealIbanForm(FlaskForm):
+    """Why the full IBAN is needed; the reason goes into the audit trail with the staff member."""
+
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])

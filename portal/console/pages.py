@@ -3,6 +3,7 @@
 from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
     counter_views,
+    mandate_views,
     merchant_views,
     settings_views,
     settings_webhook_views,

@@ -3,11 +3,12 @@ within the staff member's merchants, and gathering a mandate's record."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
@@ -24,8 +25,7 @@ from portal.documents.models import MandatePdf
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.events.models import Event
 from portal.ids import looks_like, new_public_id
-from portal.mandates.models import Customer, Invitation, Mandate
-from portal.mandates.service import has_iban
+from portal.mandates.models import Invitation, Mandate
 from portal.merchants.models import Merchant
 from portal.names import InvalidName, clean_name
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
@@ -33,9 +33,8 @@ from portal.verification.models import VerificationPayment
 from signing import PdfStore, verify
 
 MIN_PASSWORD_LENGTH = 12
-#: At most this many mandates per search; the console is for finding one, not for reports.
-SEARCH_LIMIT = 50
-MAX_QUERY_LENGTH = 254
+#: What an IBAN looks like, valid or not: never kept in clear in the trail of searches.
+IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
 
 
 class StaffError(ValueError):
@@ -289,34 +288,6 @@ def verify_second_factor(session: Session, pending: ConsoleSession, code: str, *
     return SecondFactorResult(True, codes=codes)
 
 
-def search_mandates(session: Session, query: str, scope: Scope) -> list[Mandate]:
-    """Mandates matching a reference, ``md_``/``inv_`` id, customer email or IBAN, newest first,
-    among the merchants in ``scope``.
-
-    Input that fits none of these simply finds nothing."""
-    query = query.strip()
-    if not query or len(query) > MAX_QUERY_LENGTH or "\x00" in query:
-        return []  # PostgreSQL refuses NUL characters in text
-    conditions = [func.upper(Mandate.reference) == query.upper()]
-    if looks_like(query, "md"):
-        conditions.append(Mandate.public_id == query)
-    if looks_like(query, "inv"):
-        conditions.append(Mandate.id.in_(
-            select(Invitation.mandate_id).where(Invitation.public_id == query)))
-    if "@" in query:
-        conditions.append(Mandate.customer_id.in_(
-            select(Customer.id).where(func.lower(Customer.email) == query.lower())))
-    try:
-        account = validate_iban(normalize_iban(query))
-    except IbanError:
-        pass
-    else:
-        conditions.append(has_iban(session, account.iban))
-    return list(session.scalars(
-        select(Mandate).where(or_(*conditions), scope.condition(Mandate.merchant_id))
-        .order_by(Mandate.created_at.desc(), Mandate.id.desc()).limit(SEARCH_LIMIT)))
-
-
 def find_mandate(session: Session, public_id: str, scope: Scope) -> Mandate | None:
     """The mandate, if it exists and is one of ``scope``'s merchants' (else None: a 404)."""
     if not looks_like(public_id, "md"):
@@ -381,17 +352,21 @@ def mandate_record(session: Session, mandate: Mandate, store: PdfStore,
 
 
 def record_search(session: Session, staff: StaffUser, query: str, found: list[Mandate], *,
-                  now: datetime, ip: str | None) -> None:
-    """Searches are audited like views: who looked for what, and which mandates it showed. An
-    IBAN searched for is kept masked with its keyed hash, never in clear."""
+                  now: datetime, ip: str | None, filters: dict[str, Any] | None = None) -> None:
+    """Searches are audited like views: who looked for what (and with which filters), and which
+    mandates it showed. An IBAN searched for is kept masked with its keyed hash, never in
+    clear."""
     shown: dict[str, Any] = {"query": query.strip()}
     try:
         account = validate_iban(normalize_iban(query))
     except IbanError:
-        pass
+        if IBAN_SHAPE.fullmatch(normalize_iban(query)):  # an IBAN with a typo is still one
+            shown = {"query": mask_iban(normalize_iban(query))}
     else:
         shown = {"query": mask_iban(account.iban),
                  "iban_hash": cipher_of(session).lookup_hash(account.iban)}
+    if filters:
+        shown["filters"] = filters
     record_audit(session, action="console.search", subject=staff.public_id,
                  actor=f"staff:{staff.public_id}", now=now,
                  data={"staff": staff.public_id, "ip": ip, **shown,

@@ -23,24 +23,30 @@ from portal.console.blueprint import (
     lockout_policy,
     safe_next,
 )
-from portal.console.forms import ActionForm, LoginForm, LogoutForm, PasswordForm
+from portal.console.forms import LoginForm, LogoutForm, PasswordForm
+from portal.console.labels import ABANDONED_LABELS, STATUS_LABELS
+from portal.console.mandate_views import render_mandate
 from portal.console.roles import Permission, public, requires, second_factor_step
-from portal.console.service import (
+from portal.console.search import (
     MAX_QUERY_LENGTH,
+    SearchInputError,
+    parse_search,
+    search_mandates,
+)
+from portal.console.service import (
     MIN_PASSWORD_LENGTH,
     StaffError,
     authenticate,
     change_own_password,
     find_mandate,
-    mandate_record,
     record_access,
     record_search,
-    search_mandates,
 )
 from portal.console.sessions import log_out
 from portal.db import get_session
 from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
+from portal.mandates.models import MandateStatus, Scheme
 
 LOGIN_FAILED = "Email or password is incorrect."
 
@@ -114,15 +120,42 @@ def password():
 @bp.get("/")
 @requires(Permission.READ)
 def search():
-    query = request.args.get("q", "")[:MAX_QUERY_LENGTH]
-    results = None
-    if query.strip():
-        db = get_session()
-        results = search_mandates(db, query, g.scope)
-        record_search(db, g.staff, query, results, now=get_adapters().clock(),
-                      ip=request.remote_addr)
+    """The search box and its filters; every search is audited with what it showed."""
+    try:
+        wanted = parse_search(request.args)
+    except SearchInputError as exc:
+        nothing = parse_search({})  # the form again, with the merchants to choose from
+        return render_template("console/search.html", wanted=nothing,
+                               result=search_mandates(get_session(), nothing, g.scope),
+                               errors=exc.errors, args=request.args, shown=_shown_query(),
+                               statuses=MandateStatus, schemes=Scheme,
+                               labels=STATUS_LABELS), 400
+    db = get_session()
+    now = get_adapters().clock()
+    result = search_mandates(db, wanted, g.scope, now=now)
+    if wanted.asked:
+        record_search(db, g.staff, wanted.query, result.mandates, now=now,
+                      ip=request.remote_addr, filters=wanted.filters() | (
+                          {"page": wanted.page} if wanted.page > 1 else {}))
         db.commit()
-    return render_template("console/search.html", query=query, results=results)
+    return render_template("console/search.html", wanted=wanted, result=result, errors={},
+                           args=request.args, shown=_shown_query(), statuses=MandateStatus, schemes=Scheme,
+                           labels=STATUS_LABELS, abandoned_labels=ABANDONED_LABELS,
+                           page_link=_page_link)
+
+
+def _shown_query() -> str:
+    """The query as typed, back in its box (cut and without NULs, like the search reads it)."""
+    return request.args.get("q", "")[:MAX_QUERY_LENGTH].replace("\x00", "").strip()
+
+
+SEARCH_FIELDS = ("q", "merchant", "status", "scheme", "from", "to")
+
+
+def _page_link(page: int) -> str:
+    """This search's other page: only the form's own fields are carried over."""
+    kept = {name: request.args[name] for name in SEARCH_FIELDS if request.args.get(name)}
+    return url_for("console.search", **kept, page=page)
 
 
 def _mandate(public_id: str):
@@ -140,10 +173,7 @@ def mandate_detail(public_id: str):
     record_access(db, g.staff, mandate, "console.view_mandate", now=get_adapters().clock(),
                   ip=request.remote_addr)
     db.commit()
-    adapters = get_adapters()
-    record = mandate_record(db, mandate, adapters.pdf_store, adapters.sealing().trust)
-    return render_template("console/mandate.html", record=record, mandate=mandate,
-                           action_form=ActionForm())
+    return render_mandate(mandate)
 
 
 @bp.get("/mandates/<public_id>/pdf")

@@ -6,11 +6,25 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    insert,
+    inspect,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from portal.crypto import encrypted
 from portal.db import Base, enum_column
+from portal.mandates.search_keys import TERM_LENGTH, customer_term_rows, mandate_keys
 from portal.merchants.models import Merchant
 
 
@@ -72,6 +86,8 @@ class Mandate(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     #: Unique mandate reference (UMR) per creditor, ≤ 35 SEPA characters.
     reference: Mapped[str] = mapped_column(String(35))
+    #: The reference without separators, upper case: what search matches (search_keys.py).
+    reference_key: Mapped[str | None] = mapped_column(String(35), index=True)
     scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme))
     sequence_type: Mapped[SequenceType] = mapped_column(enum_column(SequenceType))
     status: Mapped[MandateStatus] = mapped_column(enum_column(MandateStatus), index=True)
@@ -87,6 +103,8 @@ class Mandate(Base):
         Text, info=encrypted("mandate.iban", lookup_hash="iban_hash"))
     iban_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     iban_masked: Mapped[str | None] = mapped_column(String(42))
+    #: The account's last four characters (shown by the masked form too), for search.
+    iban_last4: Mapped[str | None] = mapped_column(String(4), index=True)
     bic: Mapped[str | None] = mapped_column(String(11))
     signing_method: Mapped[SigningMethod | None] = mapped_column(enum_column(SigningMethod))
     signed_at: Mapped[datetime | None]
@@ -103,7 +121,7 @@ class Mandate(Base):
     text_version: Mapped[str | None] = mapped_column(String(20))
     #: What a dispute needs about the signing: time, IP, user agent, language, consent.
     evidence: Mapped[dict | None] = mapped_column(JSON)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     #: Optimistic lock: a concurrent second change of the same row fails instead of winning.
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -193,3 +211,59 @@ class Invitation(Base):
 
     mandate: Mapped[Mandate] = relationship(back_populates="invitations")
     merchant: Mapped[Merchant] = relationship()
+
+
+
+class CustomerSearchTerm(Base):
+    """One term a customer is found by (:mod:`portal.mandates.search_keys`): ``name`` (a folded
+    word), ``email`` (the address from one of its parts on) or ``ext`` (the merchant's customer
+    reference, compacted); matched by prefix through one B-tree index on both databases."""
+
+    __tablename__ = "customer_search_term"
+    __table_args__ = (
+        #: Finding customers by a term (a range on ``term``), within merchants; it holds the
+        #: customer too, so a search reads the index alone.
+        Index("ix_customer_search_term_lookup", "kind", "term", "merchant_id", "customer_id"),
+        #: A customer's own terms: rewriting them, and checking a name's other words.
+        Index("ix_customer_search_term_customer", "customer_id", "kind", "term"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    term: Mapped[str] = mapped_column(String(TERM_LENGTH))
+
+
+# The search keys follow every write through the ORM, in the same flush as the row; bulk
+# writers (the migration's backfill, the bench) call search_keys' row builders themselves.
+_SEARCHED = ("name", "email", "external_reference", "merchant_id")
+
+
+def _write_terms(connection: Connection, customer: Customer) -> None:
+    connection.execute(delete(CustomerSearchTerm)
+                       .where(CustomerSearchTerm.customer_id == customer.id))
+    rows = customer_term_rows(customer.id, customer.merchant_id, customer.name, customer.email,
+                              customer.external_reference)
+    if rows:
+        connection.execute(insert(CustomerSearchTerm), rows)
+
+
+@event.listens_for(Customer, "after_insert")
+def _customer_inserted(_mapper: Mapper, connection: Connection, customer: Customer) -> None:
+    _write_terms(connection, customer)
+
+
+@event.listens_for(Customer, "after_update")
+def _customer_updated(_mapper: Mapper, connection: Connection, customer: Customer) -> None:
+    state = inspect(customer)
+    if any(state.attrs[name].history.has_changes() for name in _SEARCHED):
+        _write_terms(connection, customer)
+
+
+@event.listens_for(Mandate, "before_insert")
+@event.listens_for(Mandate, "before_update")
+def _mandate_keys(_mapper: Mapper, _connection: Connection, mandate: Mandate) -> None:
+    for name, value in mandate_keys(mandate.reference, mandate.iban_masked).items():
+        if getattr(mandate, name) != value:
+            setattr(mandate, name, value)

@@ -21,6 +21,7 @@ from portal.console.models import StaffRole
 from portal.console.roles import Stage, access_of
 from portal.events.service import emit_event
 from portal.mandates.models import Invitation
+from portal.mandates.service import set_debtor_account
 from portal.merchants.models import Merchant
 from portal.payments.service import (
     CustomerDetails,
@@ -61,6 +62,7 @@ def _side(session: Session, legal_name: str, creditor_id: str) -> tuple[Merchant
     merchant = make_merchant(session, legal_name=legal_name, creditor_id=creditor_id)
     configure_endpoint(session, merchant, "https://hooks.example/portal")
     invitation: Invitation = make_invitation(session, merchant)
+    set_debtor_account(session, invitation.mandate, "NL91ABNA0417164300", None)
     event = emit_event(session, merchant_id=merchant.id, type="mandate.invited",
                        subject=invitation.mandate.public_id, data={"mandate": "x"})
     client = create_client(session, merchant, "ERP", "mandates:read").client
@@ -112,6 +114,11 @@ ROUTES = [
     ("console.merchant_home", "GET", "/console/merchants/{m}/", None, "read"),
     ("console.mandate_detail", "GET", "/console/mandates/{md}", None, "read"),
     ("console.mandate_pdf_download", "GET", "/console/mandates/{md}/pdf", None, "read"),
+    ("console.mandate_pdf_inline", "GET", "/console/mandates/{md}/pdf/inline", None, "read"),
+    ("console.mandate_pain012", "GET", "/console/mandates/{md}/pain012", None, "read"),
+    ("console.reveal_mandate_iban", "POST", "/console/mandates/{md}/iban",
+     {"reason": "the customer disputes a debit"}, "read"),
+    ("console.search", "GET", "/console/?q=sam&status=invited&merchant={m}", None, "read"),
     ("console.resend_invitation", "POST", "/console/invitations/{inv}/resend", {},
      "resend_invitation"),
     ("console.replay_webhook", "POST", "/console/merchants/{m}/events/{evt}/replay", {},
@@ -218,13 +225,15 @@ PERMISSIONS = {
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
-#: The PDF route answers 404 even when allowed: these mandates have no PDF yet (the PDF
-#: itself is proven in test_mandates.py, and a foreign one below).
-NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download"}
-#: POSTs that answer with a page instead of a redirect: a preview, or a secret shown only in
-#: the answer that made it.
+#: The PDF and pain.012 routes answer 404 even when allowed: these mandates have no PDF yet and
+#: were not signed at a bank (both are proven in test_mandates.py and test_mandate_page.py).
+NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download", "console.mandate_pdf_inline",
+                          "console.mandate_pain012"}
+#: POSTs that answer with a page instead of a redirect: a preview, a secret shown only in the
+#: answer that made it, or the IBAN revealed for a reason.
 PAGE_WHEN_ALLOWED = {"console.settings_preview", "console.settings_webhook_url",
-                     "console.settings_webhook_rotate", "console.settings_api_clients"}
+                     "console.settings_webhook_rotate", "console.settings_api_clients",
+                     "console.reveal_mandate_iban"}
 #: Work on these sides' mandates (invited, not active) is refused for what they are, when
 #: allowed: no debit (422), no revocation or amendment (409); the plan named is no plan (422).
 #: The work itself is proven in test_work.py.
@@ -263,6 +272,7 @@ def test_every_route_with_every_role(app: Flask, world: World, role: str,
                        and any(key in template
                                for key in ("{m}", "{md}", "{inv}", "{evt}", "{cli}",
                                            "{preq}")))
+            # A search's merchant filter outside the scope finds nothing (200), like any query.
             if permission not in PERMISSIONS[role]:
                 want = 403
             elif foreign or name in NOT_FOUND_WHEN_ALLOWED:
