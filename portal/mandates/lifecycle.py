@@ -30,6 +30,9 @@ class MandateAction(enum.StrEnum):
     EXPIRE = "expire"
     #: Debtor account, name or reference changed on an active mandate.
     AMEND = "amend"
+    #: Signed elsewhere (another provider, paper) and imported from a CSV batch: a new
+    #: mandate that is active at once (``portal/batches``).
+    IMPORT = "import"
 
 
 A = MandateAction
@@ -39,6 +42,7 @@ TRANSITIONS: dict[tuple[MandateStatus, MandateAction], MandateStatus] = {
     (S.INVITED, A.SUBMIT): S.AWAITING_VERIFICATION,
     (S.INVITED, A.CANCEL): S.CANCELLED,
     (S.INVITED, A.EXPIRE): S.EXPIRED,
+    (S.INVITED, A.IMPORT): S.ACTIVE,
     (S.AWAITING_VERIFICATION, A.SUBMIT): S.AWAITING_VERIFICATION,
     (S.AWAITING_VERIFICATION, A.ACTIVATE): S.ACTIVE,
     (S.AWAITING_VERIFICATION, A.FAIL): S.FAILED,
@@ -65,6 +69,7 @@ EVENT_TYPES: dict[MandateAction, str] = {
     A.REVOKE: "mandate.revoked",
     A.EXPIRE: "mandate.expired",
     A.AMEND: "mandate.amended",
+    A.IMPORT: "mandate.imported",
 }
 
 
