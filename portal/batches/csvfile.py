@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from portal.bookkeeping.export import BOM, text
@@ -66,7 +66,7 @@ def _reject_other_encodings(head: bytes) -> None:
     if head.startswith(b"PK\x03\x04"):
         raise FileProblem("This is a spreadsheet (xlsx or zip), not a CSV file; save it as "
                           "\"CSV UTF-8\".", 1)
-    if head.startswith(b"%PDF") or b"\x00" in head[:1024]:
+    if head.startswith(b"%PDF") or head.count(b"\x00") > len(head) // 10:
         raise FileProblem("This is not a text file; upload a CSV file.", 1)
 
 
@@ -94,10 +94,8 @@ class CsvRows:
 
     def __init__(self, stream: io.RawIOBase, known: Sequence[str], required: Iterable[str], *,
                  max_rows: int) -> None:
-        buffered = io.BufferedReader(stream, buffer_size=64 * 1024)
-        _reject_other_encodings(buffered.peek(2048)[:2048])
-        self._text = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="",
-                                      errors="strict")
+        self._binary = io.BufferedReader(stream, buffer_size=64 * 1024)
+        _reject_other_encodings(self._binary.peek(2048)[:2048])
         self._max_rows = max_rows
         self._line = 1
         first = self._read_header_line()
@@ -108,11 +106,13 @@ class CsvRows:
         self._reader = csv.reader(self._lines(), delimiter=self.delimiter, strict=True)
 
     def _read_header_line(self) -> str:
+        raw = self._binary.readline(MAX_CELL * 4)
+        raw = raw.removeprefix(codecs.BOM_UTF8)
         try:
-            first = self._text.readline(MAX_CELL * 4)
+            first = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise FileProblem(f"The file is not UTF-8 ({_byte(exc)}); save it as \"CSV UTF-8\".",
-                              1) from None
+            raise FileProblem(f"The header is not UTF-8 ({_byte(exc)}); save the file as "
+                              "\"CSV UTF-8\".", 1) from None
         if not first.strip():
             raise FileProblem("The file is empty: it needs a header row and at least one row.",
                               1)
@@ -136,13 +136,14 @@ class CsvRows:
 
     def _lines(self) -> Iterator[str]:
         while True:
+            raw = self._binary.readline()
+            if not raw:
+                return
             try:
-                line = self._text.readline()
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise FileProblem(f"Line {self._line + 1} is not UTF-8 ({_byte(exc)}); save the "
                                   "file as \"CSV UTF-8\".", self._line + 1) from None
-            if not line:
-                return
             self._line += 1
             yield line
 
@@ -218,5 +219,3 @@ def csv_document(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Ite
             yield take()
     yield take()
 
-
-Opener = Callable[[], io.RawIOBase]

@@ -384,20 +384,20 @@ def check_mandate(row: Row, ctx: BatchContext) -> Checked:
     for column in MANDATE_COLUMNS:
         if column.required and not cells.get(column.name):
             checked.fail(column.name, "", "Required.")
-    if checked.errors:
-        return checked
     try:
-        values["reference"] = validate_mandate_reference(cells["reference"])
-        checked.unique = ("reference", values["reference"])
+        if cells["reference"]:
+            values["reference"] = validate_mandate_reference(cells["reference"])
+            checked.unique = ("reference", values["reference"])
     except MandateReferenceError as exc:
         checked.fail("reference", cells["reference"], str(exc))
     scheme = cells["scheme"].upper()
     if scheme in Scheme.__members__:
         values["scheme"] = Scheme(scheme)
-    else:
+    elif scheme:
         checked.fail("scheme", cells["scheme"], "Unknown scheme: use CORE or B2B.")
     today = bank_today(ctx.now)
-    signed = _date(cells["signature_date"], "signature_date", checked)
+    signed = (_date(cells["signature_date"], "signature_date", checked)
+              if cells["signature_date"] else None)
     if signed is not None:
         if signed > today:
             checked.fail("signature_date", cells["signature_date"], "Must not be in the future.")
@@ -405,12 +405,13 @@ def check_mandate(row: Row, ctx: BatchContext) -> Checked:
             checked.fail("signature_date", cells["signature_date"],
                          "Must not be before 2009-11-02, when SEPA direct debit began.")
         values["signed_on"] = signed
+    account = None
     try:
-        account = validate_iban(cells["iban"])
-        values["iban"] = account.iban
+        if cells["iban"]:
+            account = validate_iban(cells["iban"])
+            values["iban"] = account.iban
     except IbanError as exc:
         checked.fail("iban", cells["iban"], str(exc))
-        account = None
     if cells.get("bic"):
         try:
             values["bic"] = validate_bic(cells["bic"])
@@ -425,8 +426,6 @@ def check_mandate(row: Row, ctx: BatchContext) -> Checked:
             value: Any = int(raw) if spec.kind == "integer" and re.fullmatch(
                 r"[0-9]{1,12}", raw) else raw
             values[name] = spec.check(value, name, errors)
-        elif spec.required:
-            errors.append({"field": name, "message": "Required."})
     for error in errors:
         checked.fail(error["field"], cells.get(error["field"], ""), error["message"])
     country = cells.get("debtor_country", "").upper()

@@ -104,7 +104,10 @@ def store_upload(session: Session, merchant_id: int, kind: BatchKind, filename: 
         raise UploadRefused("The file is empty.")
     batch.sha256, batch.size_bytes = digest.hexdigest(), size
     earlier = earlier_import(session, merchant_id, batch.sha256)
-    if earlier is not None:
+    if earlier is not None:  # keep nothing of the repeat
+        session.execute(delete(CsvBatchChunk).where(CsvBatchChunk.batch_id == batch.id))
+        session.delete(batch)
+        session.flush()
         return Upload(earlier, already=True)
     if import_requested:
         batch.import_key = _import_key(merchant_id, batch.sha256)
