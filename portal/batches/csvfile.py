@@ -60,14 +60,22 @@ class ChunkReader(io.RawIOBase):
         return size
 
 
-def _reject_other_encodings(head: bytes) -> None:
+def sniff_problem(head: bytes) -> str | None:
+    """Why the file's first bytes show it is no CSV text (UTF-16, a spreadsheet, a binary)."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileProblem("The file is UTF-16; save it as \"CSV UTF-8\".", 1)
-    if head.startswith(b"PK\x03\x04"):
-        raise FileProblem("This is a spreadsheet (xlsx or zip), not a CSV file; save it as "
-                          "\"CSV UTF-8\".", 1)
+        return "The file is UTF-16; save it as \"CSV UTF-8\"."
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return ("This is a spreadsheet (xlsx, xls or zip), not a CSV file; save it as "
+                "\"CSV UTF-8\".")
     if head.startswith(b"%PDF") or head.count(b"\x00") > len(head) // 10:
-        raise FileProblem("This is not a text file; upload a CSV file.", 1)
+        return "This is not a text file; upload a CSV file."
+    return None
+
+
+def _reject_other_encodings(head: bytes) -> None:
+    problem = sniff_problem(head)
+    if problem:
+        raise FileProblem(problem, 1)
 
 
 def _delimiter(header_line: str, known: Sequence[str]) -> str:

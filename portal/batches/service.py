@@ -330,6 +330,7 @@ def import_batch(session: Session, batch: CsvBatch, ctx: BatchContext, limits: L
     INVALID with that row's error, and everything written is rolled back."""
     if batch.status is BatchStatus.VALID:
         move_batch(session, batch, BatchStatus.IMPORTING, actor=ctx.actor, now=ctx.now)
+        batch.rows_done = 0
         session.commit()
     elif batch.status is not BatchStatus.IMPORTING:
         return Outcome(batch.rows_total or 0, batch.error_count)  # done already: a repeat

@@ -5,6 +5,7 @@ exist); a platform admin sees every merchant."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
@@ -79,6 +80,9 @@ def _invite_form(side: Side) -> dict:
     return {"email": "new@a.example", "role": "support", "merchants": [side.merchant]}
 
 
+NO_BATCH = "upl_NoSuchBatchAtAll0000"
+UPLOAD = (b"reference,scheme,signature_date,iban,debtor_name\r\n"
+          b"OLD-1,CORE,2024-05-17,NL91ABNA0417164300,Sam\r\n")
 #: (name, method, path, form data or None, permission the role table gives it).
 #: ``{m}``, ``{md}``, ``{inv}``, ``{evt}``: the merchant's, mandate's, invitation's and event's
 #: ids of the side tried. Routes without them are the same for both sides.
@@ -103,17 +107,30 @@ ROUTES = [
      "read"),
     ("console.bookkeeping_csv", "GET", "/console/merchants/{m}/bookkeeping/2026-11/invoices.csv",
      None, "read"),
+    ("console.batches", "GET", "/console/merchants/{m}/batches", None, "read"),
+    ("console.batch_upload", "POST", "/console/merchants/{m}/batches", "upload", "batches"),
+    ("console.batch_template", "GET", "/console/merchants/{m}/batches/templates/mandates.csv",
+     None, "read"),
+    # No batch of that id: 404 whoever asks (batches themselves: tests/console/test_batches.py).
+    ("console.batch_detail", "GET", f"/console/merchants/{{m}}/batches/{NO_BATCH}", None, "read"),
+    ("console.batch_errors_csv", "GET", f"/console/merchants/{{m}}/batches/{NO_BATCH}/errors.csv",
+     None, "read"),
+    ("console.batch_import", "POST", f"/console/merchants/{{m}}/batches/{NO_BATCH}/import", {},
+     "batches"),
 ]
 PERMISSIONS = {
     SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
-    ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff"},
-    PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff"},
+    ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
+            "batches"},
+    PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
+               "batches"},
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
 #: The PDF route answers 404 even when allowed: these mandates have no PDF yet (the PDF
 #: itself is proven in test_mandates.py, and a foreign one below).
-NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download"}
+NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download", "console.batch_detail",
+                          "console.batch_errors_csv", "console.batch_import"}
 
 
 def _path(template: str, side: Side) -> str:
@@ -129,7 +146,10 @@ def _client(app: Flask, staff: Staff) -> FlaskClient:
 def _request(client: FlaskClient, method: str, path: str, data, side: Side):
     if method == "GET":
         return client.get(path)
-    form = _invite_form(side) if data == "invite" else dict(data)
+    if data == "upload":  # a dry run of a one-row file
+        form = {"kind": "mandates", "file": (io.BytesIO(UPLOAD), "mandates.csv")}
+    else:
+        form = _invite_form(side) if data == "invite" else dict(data)
     form["csrf_token"] = csrf_token(client.get("/console/password"))
     return client.post(path, data=form)
 
