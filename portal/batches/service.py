@@ -253,6 +253,14 @@ def existing_keys(session: Session, kind: BatchKind, merchant_id: int,
 
 # -- The check (dry run) ------------------------------------------------------------------------
 
+def printable(text: str) -> str:
+    """Text as stored and shown: control characters (NUL, which PostgreSQL refuses, among
+    them) spelled out as ``\\x00``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
+
+
 class ErrorLog:
     """Bad cells of one batch, written a step at a time (the first MAX_STORED_ERRORS kept)."""
 
@@ -264,8 +272,10 @@ class ErrorLog:
     def __call__(self, line: int, column: str, value: str, reason: str) -> None:
         self.count += 1
         if self.count <= MAX_STORED_ERRORS:
-            self._pending.append({"batch_id": self.batch.id, "line": line, "column": column[:100],
-                                  "value": value[:VALUE_LENGTH], "reason": reason[:300]})
+            self._pending.append({"batch_id": self.batch.id, "line": line,
+                                  "column": printable(column)[:100],
+                                  "value": printable(value)[:VALUE_LENGTH],
+                                  "reason": printable(reason)[:300]})
 
     def flush(self) -> None:
         if self._pending:
@@ -386,6 +396,16 @@ def batch_errors(session: Session, batch: CsvBatch, limit: int | None = None
     if limit is not None:
         query = query.limit(limit)
     return iter(session.scalars(query.execution_options(yield_per=1000)))
+
+
+def error_rows(session: Session, batch_id: int) -> Iterator[tuple[int, str, str, str]]:
+    """(line, column, value, reason) of every bad cell, in file order, a thousand at a time."""
+    rows = session.execute(select(CsvBatchError.line, CsvBatchError.column, CsvBatchError.value,
+                                  CsvBatchError.reason)
+                           .where(CsvBatchError.batch_id == batch_id)
+                           .order_by(CsvBatchError.line, CsvBatchError.id)
+                           .execution_options(yield_per=1000))
+    yield from (tuple(row) for row in rows)
 
 
 def bad_rows(session: Session, batch: CsvBatch) -> int:

@@ -6,6 +6,8 @@ reports. The file is checked and imported in the background (:mod:`portal.batche
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import (
     Response,
     abort,
@@ -34,6 +36,7 @@ from portal.batches.service import (
     bad_rows,
     batch_errors,
     earlier_import,
+    error_rows,
     find_batch,
     merchant_batches,
     request_import,
@@ -42,7 +45,7 @@ from portal.batches.service import (
 from portal.console.blueprint import bp
 from portal.console.forms import ActionForm
 from portal.console.roles import Permission, requires
-from portal.db import get_session
+from portal.db import get_session, state
 
 #: Bad cells shown on the batch page (the error report CSV has them all).
 SHOWN_ERRORS = 200
@@ -184,10 +187,15 @@ def batch_import(merchant_id: str, batch_id: str):
 @requires(Permission.READ)
 def batch_errors_csv(merchant_id: str, batch_id: str) -> Response:
     batch = _batch(batch_id)
-    db = get_session()
-    rows = ((e.line, e.column, e.value, e.reason) for e in batch_errors(db, batch))
-    return Response(stream_with_context(
-        piece.encode() for piece in csv_document(("line", "column", "value", "reason"), rows)),
+    factory = state().factory
+
+    def pieces() -> Iterator[bytes]:
+        with factory() as db:  # its own: the request's session closes before the stream ends
+            for piece in csv_document(("line", "column", "value", "reason"),
+                                      error_rows(db, batch.id)):
+                yield piece.encode()
+
+    return Response(stream_with_context(pieces()),
         content_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{batch.public_id}-errors.csv"',
             "Cache-Control": "no-store"})

@@ -20,8 +20,8 @@ MANDATE_HEADER = ("reference", "scheme", "signature_date", "iban", "debtor_name"
 
 
 def iban(number: int) -> str:
-    """A valid German IBAN, a different one per number."""
-    return str(IBAN.generate("DE", bank_code="37040044", account_code=f"{number:010d}"))
+    """A valid Dutch IBAN, a different one per number."""
+    return str(IBAN.generate("NL", bank_code="ABNA", account_code=f"{number:010d}"))
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[str]], delimiter: str = ",") -> str:
