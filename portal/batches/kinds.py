@@ -409,7 +409,7 @@ def check_mandate(row: Row, ctx: BatchContext) -> Checked:
     try:
         if cells["iban"]:
             account = validate_iban(cells["iban"])
-            values["iban"] = account.iban
+            values["iban"], values["account"] = account.iban, account
     except IbanError as exc:
         checked.fail("iban", cells["iban"], str(exc))
     if cells.get("bic"):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.batches.kinds import BatchContext, Checked
 from portal.batches.models import BatchKind, CsvBatch, ImportedMandate
 from portal.ids import new_public_id
-from portal.mandates.lifecycle import MandateAction, apply_transition
+from portal.mandates.lifecycle import MandateAction, apply_transitions
 from portal.mandates.models import Customer, InvitationChannel, Mandate, MandateStatus, Scheme
 from portal.mandates.service import InvitationRequest, invite_customer, set_debtor_account
 
@@ -26,6 +26,10 @@ class RowRefused(Exception):
 
 
 def write_rows(session: Session, batch: CsvBatch, rows: list[Checked], ctx: BatchContext) -> int:
+    """One step of checked rows written; how many objects were created."""
+    if batch.kind is BatchKind.MANDATES:
+        write_mandates(session, batch, rows, ctx)
+        return len(rows)
     writer = WRITERS[batch.kind]
     for checked in rows:
         writer(session, batch, checked, ctx)
@@ -126,8 +130,21 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def write_mandate(session: Session, batch: CsvBatch, checked: Checked, ctx: BatchContext) -> None:
-    """An active mandate signed elsewhere: its evidence says it was imported (who, which file,
+def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
+                   ctx: BatchContext) -> None:
+    """Active mandates signed elsewhere, a step at a time: each made as a new mandate, then
+    all of them moved through the state machine together (per mandate its audit and outbox
+    event; the audit chain advanced once)."""
+    changes = [(_imported_mandate(session, batch, checked, ctx), {
+        "batch": batch.public_id, "file_sha256": batch.sha256, "line": checked.line,
+        "reference": checked.values["reference"], "next_sequence_type": "RCUR" if checked.values["collected_before"] else "FRST"})
+        for checked in rows]
+    apply_transitions(session, changes, MandateAction.IMPORT, actor=ctx.actor, now=ctx.now)
+
+
+def _imported_mandate(session: Session, batch: CsvBatch, checked: Checked,
+                      ctx: BatchContext) -> Mandate:
+    """A new mandate (not yet active) whose evidence says it was imported (who, which file,
     when, which line) instead of how a customer signed here."""
     values = checked.values
     locale = values.get("locale") or ctx.merchant.locale
@@ -156,21 +173,18 @@ def write_mandate(session: Session, batch: CsvBatch, checked: Checked, ctx: Batc
                   "last_collection_date": values["last_collected_at"].date().isoformat()
                   if values["last_collected_at"] else None,
                   "next_sequence_type": next_sequence})
-    set_debtor_account(session, mandate, values["iban"], values.get("bic"))
+    set_debtor_account(session, mandate, values["iban"], values.get("bic"),
+                       account=values["account"])
     session.add_all([customer, mandate])
     session.add(ImportedMandate(mandate=mandate, batch_id=batch.id, line=checked.line,
                                 collected_before=values["collected_before"],
                                 last_collected_at=values["last_collected_at"],
                                 imported_at=ctx.now))
-    apply_transition(session, mandate, MandateAction.IMPORT, actor=ctx.actor, now=ctx.now,
-                     data={"batch": batch.public_id, "file_sha256": batch.sha256,
-                           "line": checked.line, "reference": mandate.reference,
-                           "next_sequence_type": next_sequence})
+    return mandate
 
 
 WRITERS = {
     BatchKind.INVITATIONS: write_invitation,
     BatchKind.PAYMENT_REQUESTS: write_payment_request,
     BatchKind.INVOICES: write_invoice,
-    BatchKind.MANDATES: write_mandate,
 }
