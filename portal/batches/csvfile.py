@@ -13,6 +13,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from portal.bookkeeping.export import BOM, text
 
@@ -48,7 +49,7 @@ class ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, target: Any) -> int:
         while not self._buffer:
             piece = next(self._chunks, None)
             if piece is None:

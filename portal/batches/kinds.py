@@ -150,17 +150,17 @@ def check_api_fields(fields: tuple[Field, ...], columns: tuple[Column, ...], row
     """The row through the API's field specs; each error under the column it came from."""
     body = api_body(columns, row, checked)
     by_path: dict[str, list[Column]] = {}
-    for column in columns:
-        if column.path:
-            by_path.setdefault(column.path, []).append(column)
+    for each in columns:
+        if each.path:
+            by_path.setdefault(each.path, []).append(each)
     errors: list[dict[str, str]] = []
     cleaned = check_object(fields, body, "", errors)
     for error in errors:
         candidates = by_path.get(error["field"]) or [
             column for path, group in by_path.items() if path.startswith(error["field"] + ".")
             for column in group]
-        column = next((c for c in candidates if row.cells.get(c.name)),
-                      candidates[0] if candidates else None)
+        column: Column | None = next((c for c in candidates if row.cells.get(c.name)),
+                                     candidates[0] if candidates else None)
         name = column.name if column else error["field"]
         reason = error["message"]
         if reason == "This field is required." and column is not None:

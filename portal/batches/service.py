@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -279,7 +279,7 @@ class ErrorLog:
 
     def flush(self) -> None:
         if self._pending:
-            self.session.execute(CsvBatchError.__table__.insert(), self._pending)
+            self.session.execute(insert(CsvBatchError), self._pending)
             self._pending = []
 
 
@@ -400,12 +400,11 @@ def batch_errors(session: Session, batch: CsvBatch, limit: int | None = None
 
 def error_rows(session: Session, batch_id: int) -> Iterator[tuple[int, str, str, str]]:
     """(line, column, value, reason) of every bad cell, in file order, a thousand at a time."""
-    rows = session.execute(select(CsvBatchError.line, CsvBatchError.column, CsvBatchError.value,
-                                  CsvBatchError.reason)
-                           .where(CsvBatchError.batch_id == batch_id)
-                           .order_by(CsvBatchError.line, CsvBatchError.id)
-                           .execution_options(yield_per=1000))
-    yield from (tuple(row) for row in rows)
+    for error in session.scalars(select(CsvBatchError)
+                                 .where(CsvBatchError.batch_id == batch_id)
+                                 .order_by(CsvBatchError.line, CsvBatchError.id)
+                                 .execution_options(yield_per=1000)):
+        yield error.line, error.column, error.value, error.reason
 
 
 def bad_rows(session: Session, batch: CsvBatch) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.audit.models import AuditEvent
+from portal.audit.service import verify_chain
 from portal.batches.models import BatchKind, BatchStatus, CsvBatch, CsvBatchError
 from portal.batches.service import Limits, batch_errors, store_upload
 from portal.collections.models import SeqType
@@ -109,6 +110,24 @@ def test_a_good_file_imports_active_mandates_encrypted_audited_and_announced(
     assert {a.subject for a in audits} == {m.public_id for m in mandates}
     events = session.scalars(select(Event).where(Event.type == "mandate.imported"))
     assert sorted(e.subject for e in events) == sorted(m.public_id for m in mandates)
+    assert verify_chain(session).ok  # the chain advanced a step at a time is still one chain
+
+
+def test_an_imported_mandate_expires_36_months_after_its_last_collection_there(
+        app: Flask, session: Session, backend: str) -> None:
+    from datetime import UTC, datetime
+
+    from portal.collections.expiry import expire_unused_mandates
+
+    merchant = make_merchant(session)
+    rows = [["OLD-E1", "CORE", "2020-01-06", iban(1), "Signed Long Ago", "RCUR", "2026-10-01"]]
+    batch = upload(session, merchant, csv_text(MANDATE_HEADER, rows), import_requested=True)
+    run_batch_jobs(app)
+    assert _reload(session, batch).status is BatchStatus.IMPORTED
+    mandate = session.scalars(select(Mandate)).one()
+    assert expire_unused_mandates(session, 36, now=datetime(2029, 9, 1, tzinfo=UTC)) == []
+    expired = expire_unused_mandates(session, 36, now=datetime(2029, 10, 2, tzinfo=UTC))
+    assert expired == [mandate.public_id]
 
 
 def test_the_same_file_twice_imports_once(app: Flask, session: Session, backend: str) -> None:
