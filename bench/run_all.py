@@ -32,6 +32,7 @@ SHORT: list[tuple[str, list[str], bool]] = [
     ("pain008.py", ["--count", "20000"], True),
     ("pain008.py", ["--count", "100000", "--no-baseline"], False),
     ("returns.py", ["--count", "100000", "--import-count", "2000"], True),
+    ("batches.py", ["--count", "2000"], True),
 ]
 
 
