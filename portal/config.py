@@ -180,7 +180,8 @@ DEFAULTS: dict[str, object] = {
     "LOG_LEVEL": "INFO",
     # Prometheus metrics at /metrics, only with this bearer token (unset: endpoint disabled).
     "METRICS_TOKEN": None,
-    # Rate limits (Flask-Limiter syntax); storage "memory://" or e.g. "redis://host:6379/0".
+    # Rate limits (the limits library's syntax, "10 per minute;100 per hour");
+    # storage "memory://" or e.g. "redis://host:6379/0".
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_SIGN_OPEN": "60 per minute",
     "RATELIMIT_SIGN_SUBMIT": "10 per minute",

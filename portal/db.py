@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,6 +140,68 @@ class DatabaseState:
         if self._reads is not None and self._reads is not self.engine:
             self._reads.dispose()
         self.engine.dispose()
+
+
+class RowRead:
+    """One SELECT, for the hottest single-row reads: compiled once per dialect and run straight
+    on a pooled DBAPI connection, its values converted by the columns' own types (aware UTC
+    times, enums, booleans). SQLAlchemy's per-execution machinery (execution context, result
+    objects) costs several times the query itself on SQLite; this skips only that machinery,
+    not the pool (checkout, return, invalidation of a broken connection)."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self.Row = namedtuple("Row", [column.key for column in statement.selected_columns])  # type: ignore[misc]
+        self._compiled: dict[tuple[str, str], _CompiledRead] = {}
+
+    def first(self, engine: Engine, **params: Any) -> Any:
+        """The first row (a named tuple of the selected columns), or None."""
+        dialect = engine.dialect
+        compiled = self._compiled.get((dialect.name, dialect.driver))
+        if compiled is None:
+            compiled = self._compiled[(dialect.name, dialect.driver)] = _CompiledRead(
+                self.statement, dialect)
+        connection = engine.raw_connection()
+        cursor = None
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.sql, compiled.parameters(params))
+            row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            if dialect.is_disconnect(exc, connection.dbapi_connection, cursor):
+                connection.invalidate(exc)
+            raise
+        finally:
+            if cursor is not None:
+                cursor.close()
+            connection.close()
+        if row is None:
+            return None
+        return self.Row(*(value if convert is None else convert(value)
+                          for convert, value in zip(compiled.converters, row, strict=True)))
+
+
+class _CompiledRead:
+    """A statement's SQL for one dialect, how its parameters are passed and its values read."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        #: Parameter names in order for positional paramstyles (SQLite's ``?``), else None.
+        self.positions: list[str] | None = compiled.positiontup
+        self.binds: dict[str, Callable[[Any], Any] | None] = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()}
+        self.converters: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns]
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        values = {name: value if (convert := self.binds.get(name)) is None else convert(value)
+                  for name, value in params.items()}
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
 
 
 def state(app: Flask | None = None) -> DatabaseState:

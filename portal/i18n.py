@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlencode
 
+from babel import Locale
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français"}
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The request's language, as a Locale made once per language (Flask-Babel would parse
+    the code again on every request)."""
+    return _locale(_chosen_locale())
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@functools.lru_cache(maxsize=512)
+def _browser_choice(header: str, supported: tuple[str, ...]) -> str | None:
+    """The best supported match for an Accept-Language header; browsers send few distinct
+    values, so each is parsed once."""
+    return parse_accept_header(header, LanguageAccept).best_match(supported)
+
+
+def _chosen_locale() -> str:
     supported: list[str] = current_app.config["SUPPORTED_LOCALES"]
     chosen = request.args.get("lang")
     if chosen in supported:
@@ -19,7 +41,8 @@ def select_locale() -> str:
         return chosen
     if session.get("lang") in supported:
         return session["lang"]
-    from_browser = request.accept_languages.best_match(supported)
+    from_browser = _browser_choice(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+                                   tuple(supported))
     if from_browser:
         return from_browser
     hint = g.get("locale_hint")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
@@ -81,11 +82,20 @@ def _start_timer() -> None:
     g.request_started = time.perf_counter()
 
 
+#: The histogram's child per (method, endpoint, status), as ``labels()`` would return it, kept
+#: here so that a request only looks it up (``labels()`` validates and locks on every call).
+_REQUEST_SERIES: dict[tuple[str, str, int], Any] = {}
+
+
 def _observe(response: Response) -> Response:
     started = g.pop("request_started", None)
-    if started is not None and request.endpoint != "metrics.metrics":
-        REQUEST_SECONDS.labels(request.method, request.endpoint or "unmatched",
-                               str(response.status_code)).observe(time.perf_counter() - started)
+    endpoint = request.endpoint
+    if started is not None and endpoint != "metrics.metrics":
+        key = (request.method, endpoint or "unmatched", response.status_code)
+        series = _REQUEST_SERIES.get(key)
+        if series is None:
+            series = _REQUEST_SERIES[key] = REQUEST_SECONDS.labels(key[0], key[1], str(key[2]))
+        series.observe(time.perf_counter() - started)
     return response
 
 

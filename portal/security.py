@@ -22,27 +22,44 @@ def allow_form_redirects(sources: str = "'self' https:") -> None:
     g.csp_form_action = sources
 
 
-def _set_headers(response: Response) -> Response:
-    headers = response.headers
-    # A view may allow framing by the merchant's listed origins (portal.sign.embed); every
-    # other response refuses to be framed at all.
-    frame_ancestors = g.get("frame_ancestors")
-    headers.setdefault("Content-Security-Policy", content_security_policy(
-        frame_ancestors=frame_ancestors or "'none'",
-        form_action=g.get("csp_form_action", "'self'")))
-    if not frame_ancestors:
-        headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy",
-                       "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
+_PERMISSIONS_POLICY = ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
                        "interest-cohort=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure or current_app.config["PUBLIC_BASE_URL"].startswith("https://"):
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if response.mimetype == "text/html":
-        # Pages carry CSRF tokens and, under /sign, the customer's link: never cache them.
-        headers.setdefault("Cache-Control", "no-store")
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
+@functools.lru_cache(maxsize=256)
+def security_headers(frame_ancestors: str | None, form_action: str, hsts: bool,
+                     html: bool) -> tuple[tuple[str, str, str], ...]:
+    """The headers every response carries, as (lower-cased name, name, value): made once per
+    combination rather than set one by one on every response."""
+    headers = [("Content-Security-Policy", content_security_policy(
+        frame_ancestors=frame_ancestors or "'none'", form_action=form_action))]
+    if not frame_ancestors:  # framing is refused unless a view allowed the merchant's origins
+        headers.append(("X-Frame-Options", "DENY"))
+    headers += [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+                ("Permissions-Policy", _PERMISSIONS_POLICY),
+                ("Cross-Origin-Opener-Policy", "same-origin")]
+    if hsts:
+        headers.append(("Strict-Transport-Security", _HSTS))
+    if html:  # pages carry CSRF tokens and, under /sign, the customer's link: never cache them
+        headers.append(("Cache-Control", "no-store"))
+    return tuple((name.lower(), name, value) for name, value in headers)
+
+
+def _set_headers(response: Response) -> Response:
+    """Each security header the view did not set itself. A view may allow framing by the
+    merchant's listed origins (``g.frame_ancestors``, portal.sign.embed); every other response
+    refuses to be framed at all."""
+    headers = response.headers
+    content_type = headers.get("Content-Type", "")
+    wanted = security_headers(
+        g.get("frame_ancestors"), g.get("csp_form_action", "'self'"),
+        request.is_secure or current_app.config["PUBLIC_BASE_URL"].startswith("https://"),
+        content_type.partition(";")[0].strip().lower() == "text/html")
+    present = {name.lower() for name, _ in headers}
+    for lowered, name, value in wanted:
+        if lowered not in present:
+            headers.add(name, value)
     return response
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
@@ -70,6 +70,16 @@ def audit_keys_of(session: Session) -> AuditKeyring:
                            "session factory") from None
 
 
+#: The chain head's two writes, built once (an append is on every customer's path).
+_BUMP_HEAD = (update(AuditChainHead).where(AuditChainHead.id == 1)
+              .values(seq=AuditChainHead.seq + 1)
+              .returning(AuditChainHead.seq, AuditChainHead.hash)
+              .execution_options(synchronize_session=False))
+_SET_HEAD_HASH = (update(AuditChainHead).where(AuditChainHead.id == 1)
+                  .values(hash=bindparam("hash"))
+                  .execution_options(synchronize_session=False))
+
+
 def record_audit(
     session: Session,
     *,
@@ -86,13 +96,7 @@ def record_audit(
     concurrent appends queue up instead of forking the chain.
     """
     keyring = audit_keys_of(session)
-    seq, prev_hash = session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(seq=AuditChainHead.seq + 1)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-        .execution_options(synchronize_session=False)
-    ).one()
+    seq, prev_hash = session.execute(_BUMP_HEAD).one()
     event = AuditEvent(
         seq=seq,
         occurred_at=now or clock_now(),
@@ -106,12 +110,7 @@ def record_audit(
     )
     event.hash = _event_hash(event, keyring)
     session.add(event)
-    session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(hash=event.hash)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_SET_HEAD_HASH, {"hash": event.hash})
     return event
 
 

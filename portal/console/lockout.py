@@ -1,6 +1,6 @@
 """Per-account lockout of console logins, with a delay that doubles after each further miss.
 
-The per-address rate limit (Flask-Limiter) stops one client; this stops many clients guessing
+The per-address rate limit (portal.limits) stops one client; this stops many clients guessing
 one account. An attempt is counted, and committed, *before* its password is checked: then
 concurrent guesses cannot all be checked before any is counted, and no database lock is held
 during the slow password hash. The count is a compare-and-set on the row, so it is exact on

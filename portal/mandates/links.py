@@ -58,13 +58,26 @@ def read_invitation_token(
 ) -> tuple[str, datetime]:
     """Return (invitation public id, expiry) or raise :class:`LinkInvalid`; expiry is checked
     by the caller against the clock and the invitation row."""
+    public_id, expires = _verified_token(token, secret_key, tuple(fallbacks), salt)
+    return public_id, datetime.fromtimestamp(expires, UTC)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified_token(token: str, secret_key: str, fallbacks: tuple[str, ...], salt: str
+                    ) -> tuple[str, int]:
+    """A token's contents once its signature verified with these keys and salt. Only verified
+    tokens are remembered (a refusal raises, and lru_cache keeps no exceptions), so made-up
+    tokens cannot fill the cache; a repeat visit skips the HMAC. The keys and the salt are part
+    of the key: a token signed with a key since retired verifies again, and fails; a token of
+    one kind of link remembered is not thereby accepted as another kind."""
     if not _canonical(token):
         raise LinkInvalid("link is not spelled as issued")
     try:
         public_id, expires = _serializer(secret_key, fallbacks, salt).loads(token)
         if not isinstance(public_id, str) or not isinstance(expires, int):
             raise LinkInvalid("malformed link")
-        return public_id, datetime.fromtimestamp(expires, UTC)
+        datetime.fromtimestamp(expires, UTC)  # a time Python can represent
+        return public_id, expires
     except (BadData, ValueError, TypeError, OverflowError) as exc:
         raise LinkInvalid("link signature does not verify") from exc
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from portal.audit.service import record_audit
 from portal.banks.base import Directory
+from portal.db import RowRead
 from portal.events.service import emit_event
 from portal.ids import looks_like
 from portal.mandates.lifecycle import MandateAction, apply_transition
@@ -49,6 +51,17 @@ class LinkRefused(Exception):
         self.invitation = invitation
 
 
+@functools.cache
+def _invitation_by_id() -> Select[Invitation]:
+    """The invitation with what every signing page shows of it (mandate, customer, merchant),
+    in one statement rather than one per relationship; built once, on first use (its loader
+    options need every mapper configured)."""
+    return (select(Invitation)
+            .options(joinedload(Invitation.mandate).joinedload(Mandate.customer),
+                     joinedload(Invitation.merchant))
+            .where(Invitation.public_id == bindparam("public_id")))
+
+
 def load_invitation(session: Session, token: str, secret_key: str,
                     fallbacks: list[str]) -> Invitation:
     """The invitation a token names, whatever its state; LinkRefused if the token is bad."""
@@ -58,7 +71,7 @@ def load_invitation(session: Session, token: str, secret_key: str,
         raise LinkRefused(LinkRefusal.INVALID) from None
     invitation = None
     if looks_like(public_id, "inv"):
-        invitation = session.scalar(select(Invitation).where(Invitation.public_id == public_id))
+        invitation = session.scalar(_invitation_by_id(), {"public_id": public_id})
     if invitation is None:
         raise LinkRefused(LinkRefusal.UNKNOWN)
     return invitation
@@ -115,7 +128,7 @@ class OpenLink:
     refund_verification: bool = False
 
 
-_LINK_STATE = (
+_LINK_STATE = RowRead(
     select(Invitation.used_at, Invitation.withdrawn_at, Invitation.expires_at,
            Invitation.opened_at, Invitation.purpose, Mandate.status, Mandate.version,
            Customer.locale, Merchant.refund_verification)
@@ -129,8 +142,7 @@ def open_link(engine: Engine, public_id: str, now: datetime) -> OpenLink | None:
     """The state of an already-opened, signable invitation; None for anything else (the full
     path handles first opens and refusals). One statement, on ``DatabaseState.reads`` (in
     autocommit: no BEGIN and ROLLBACK round trips on this hot path)."""
-    with engine.connect() as connection:
-        row = connection.execute(_LINK_STATE, {"public_id": public_id}).first()
+    row = _LINK_STATE.first(engine, public_id=public_id)
     if row is None or row.opened_at is None or refusal(
             row.used_at, row.withdrawn_at, row.expires_at, row.status, now,
             row.purpose) is not None:

@@ -44,3 +44,32 @@ def test_only_the_canonical_spelling_of_a_token_is_accepted(seed: int) -> None:
     assert read_invitation_token(token, "k1")[0] == f"inv_{seed:022d}"
     with pytest.raises(LinkInvalid):
         read_invitation_token(other, "k1")
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_retired() -> None:
+    """Verified tokens are remembered per set of keys: dropping the key a token was made with
+    refuses it, even though it verified (and was remembered) before."""
+    token = make_invitation_token("inv_retired", EXPIRY, "old-key")
+    assert read_invitation_token(token, "new-key", ["old-key"])[0] == "inv_retired"
+    assert read_invitation_token(token, "new-key", ["old-key"])[0] == "inv_retired"
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(token, "new-key", [])
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_still_refused() -> None:
+    token = make_invitation_token("inv_remembered", EXPIRY, "k1")
+    assert read_invitation_token(token, "k1")[0] == "inv_remembered"
+    payload, _, signature = token.rpartition(".")
+    forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    for _ in range(2):
+        with pytest.raises(LinkInvalid):
+            read_invitation_token(forged, "k1")
+
+
+def test_a_token_remembered_under_one_salt_is_refused_under_another() -> None:
+    """The salt is part of what is remembered: a console invitation's token, once verified
+    with its own salt, still does not read as a signing link (the default salt)."""
+    token = make_invitation_token("inv_salted", EXPIRY, "k1", salt="other-kind.v1")
+    assert read_invitation_token(token, "k1", salt="other-kind.v1")[0] == "inv_salted"
+    with pytest.raises(LinkInvalid):
+        read_invitation_token(token, "k1")

@@ -85,3 +85,44 @@ def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_it(
     plain = create_app(app_settings(database_url, tmp_path / "other"))
     plain.add_url_rule("/whoami", view_func=whoami)
     assert plain.test_client().get("/whoami", headers=headers).get_json()["ip"] == "127.0.0.1"
+
+
+def test_a_header_the_view_set_itself_is_kept(app: Flask) -> None:
+    """The security headers are made once per combination, but a view's own value still wins
+    over the default, header by header."""
+    @app.get("/own-headers")
+    def own_headers():
+        return "x", 200, {"Referrer-Policy": "same-origin", "Cache-Control": "private"}
+
+    response = app.test_client().get("/own-headers")
+    assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+    assert response.headers.getlist("Cache-Control") == ["private"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_framing_allowed_for_one_response_is_not_carried_to_the_next(app: Flask) -> None:
+    """One response may be framed by a merchant's origin; the next, made from the same cached
+    headers, refuses framing again."""
+    from flask import g
+
+    @app.get("/framed")
+    def framed():
+        g.frame_ancestors = "https://shop.example"
+        return "<p>framed</p>"
+
+    client = app.test_client()
+    for _ in range(2):
+        framed_page = client.get("/framed")
+        assert "frame-ancestors https://shop.example" in framed_page.headers[
+            "Content-Security-Policy"]
+        assert "X-Frame-Options" not in framed_page.headers
+        _assert_strict(client.get("/nothing"))
+
+
+def test_empty_session_sends_no_cookie_but_says_it_depends_on_one(journey: Journey) -> None:
+    page = journey.open()
+    assert "Set-Cookie" not in page.headers
+    assert "Cookie" in page.headers.get("Vary", "")
+    chosen = journey.client.get(journey.path + "?lang=de")
+    assert "session=" in chosen.headers["Set-Cookie"]
+    assert "Set-Cookie" not in journey.client.get(journey.path + "?lang=de").headers

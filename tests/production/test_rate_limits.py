@@ -91,3 +91,64 @@ def test_revocation_endpoint_is_limited_too(limited) -> None:
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert responses[-1].mimetype == "application/problem+json"
     assert int(responses[-1].headers["Retry-After"]) > 0
+
+
+def _limited_app(**config: object) -> Flask:
+    """A bare Flask app with the portal's limiter and two limited views."""
+    from portal import limits
+
+    app = Flask(__name__)
+    app.config.update({"RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_OPEN": "2 per minute",
+                       **config})
+    limits.init_app(app)
+
+    @app.route("/page", methods=["GET", "POST"])
+    @limits.limiter.limit(limits.configured("OPEN"), methods=["GET"])
+    @limits.limiter.limit("1 per minute", methods=["POST"])
+    def page() -> str:
+        return "page"
+
+    @app.get("/other")
+    @limits.limiter.limit("1 per minute;3 per hour")
+    def other() -> str:
+        return "other"
+
+    return app
+
+
+def test_each_limit_counts_only_its_methods_and_its_view() -> None:
+    client = _limited_app().test_client()
+    assert [client.get("/page").status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.post("/page").status_code for _ in range(2)] == [200, 429]
+    assert client.get("/other").status_code == 200  # a view of its own: its own counter
+    refused = client.get("/other")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+def test_the_limit_is_read_from_config_at_request_time() -> None:
+    app = _limited_app()
+    client = app.test_client()
+    assert [client.get("/page").status_code for _ in range(3)] == [200, 200, 429]
+    app.config["RATELIMIT_OPEN"] = "5 per minute"
+    assert client.get("/page").status_code == 200  # a new limit: a counter of its own
+
+
+def test_every_limit_of_a_value_is_counted() -> None:
+    """'1 per minute;3 per hour': both windows count each request."""
+    from portal.limits import Counting
+
+    app = _limited_app()
+    client = app.test_client()
+    assert client.get("/other").status_code == 200
+    counting: Counting = app.extensions["rate_limits"]
+    per_minute, per_hour = counting.items("1 per minute;3 per hour")
+    for item in (per_minute, per_hour):
+        assert counting.strategy.get_window_stats(item, "127.0.0.1",
+                                                  "tests.production.test_rate_limits."
+                                                  "_limited_app.<locals>.other:*").remaining \
+            == item.amount - 1
+
+
+def test_nothing_is_counted_when_limits_are_off() -> None:
+    client = _limited_app(RATELIMIT_ENABLED=False).test_client()
+    assert {client.get("/page").status_code for _ in range(5)} == {200}
