@@ -91,9 +91,10 @@ def store_upload(session: Session, merchant_id: int, kind: BatchKind, filename: 
     session.add(batch)
     session.flush()
     digest = hashlib.sha256()
-    size = 0
+    size = lines = 0
     for seq, piece in enumerate(iter(lambda: stream.read(CHUNK_BYTES), b"")):
         size += len(piece)
+        lines += piece.count(b"\n")
         if size > limits.max_bytes:
             raise UploadRefused(f"The file is larger than {limits.max_bytes // (1024 * 1024)} "
                                 "MiB; split it into smaller files.")
@@ -102,6 +103,9 @@ def store_upload(session: Session, merchant_id: int, kind: BatchKind, filename: 
         session.flush()
     if size == 0:
         raise UploadRefused("The file is empty.")
+    if lines > limits.max_rows + 1 and _records(stream) > limits.max_rows + 1:
+        raise UploadRefused(f"Too many rows: a batch has at most {limits.max_rows:,} rows; "
+                            "split the file.")
     batch.sha256, batch.size_bytes = digest.hexdigest(), size
     earlier = earlier_import(session, merchant_id, batch.sha256)
     if earlier is not None:  # keep nothing of the repeat
@@ -118,6 +122,22 @@ def store_upload(session: Session, merchant_id: int, kind: BatchKind, filename: 
     enqueue(session, CHECK_JOB, {"batch": batch.public_id},
             dedupe_key=f"{CHECK_JOB}:{batch.public_id}", max_attempts=3)
     return Upload(batch)
+
+
+def _records(stream: BinaryIO) -> int:
+    """CSV records in the file, blank lines aside (a quoted cell may hold line breaks, so
+    lines over the limit do not yet mean rows over it); the check reports the line."""
+    import csv
+    import io
+
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
+    try:
+        return sum(1 for record in csv.reader(text, delimiter=",") if any(record))
+    except csv.Error:
+        return 0  # not readable as CSV: the check says where
+    finally:
+        text.detach()
 
 
 class AlreadyImported(Exception):

@@ -150,6 +150,21 @@ def test_a_file_over_the_size_limit_gets_a_422_page(
     assert _upload(admin, merchant, fits).status_code == 303  # above 2 MiB, within the limit
 
 
+def test_a_file_over_the_row_limit_gets_a_422_page(
+        app: Flask, session: Session, admin: FlaskClient, merchant: Merchant,
+        backend: str) -> None:
+    app.config["BATCH_MAX_ROWS"] = 3
+    response = _upload(admin, merchant, csv_text(MANDATE_HEADER, mandate_rows(4)).encode())
+    assert response.status_code == 422
+    assert "at most 3 rows" in response.get_data(as_text=True)
+    assert _count(session, CsvBatch) == 0
+    quoted = csv_text(("reference", "scheme", "signature_date", "iban", "debtor_name",
+                       "debtor_address_line"),
+                      [[f"OLD-{n}", "CORE", "2024-05-17", iban(n), "Sam", '"Line 1\nLine 2"']
+                       for n in (1, 2, 3)])
+    assert _upload(admin, merchant, quoted.encode()).status_code == 303  # 7 lines, 3 rows
+
+
 def test_an_upload_without_the_csrf_token_is_refused(
         app: Flask, session: Session, admin: FlaskClient, merchant: Merchant,
         backend: str) -> None:
