@@ -3,10 +3,12 @@ the portal's settings and adapters handed to the service."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.adapters import get_adapters
@@ -18,8 +20,10 @@ from portal.batches.service import (
     Limits,
     batch_by_id,
     check_batch,
+    give_up,
     import_batch,
 )
+from portal.db import state
 from portal.jobs.models import Job
 from portal.jobs.service import job_handler, lease_duration
 from portal.merchants.models import Merchant
@@ -49,13 +53,30 @@ def _hold_lease(session: Session, kind: str, batch: CsvBatch) -> None:
                     .execution_options(synchronize_session=False))
 
 
+@contextmanager
+def _given_up_on(kind: str, public_id: str) -> Iterator[None]:
+    """On a failure of the job's last attempt, the batch says it failed (INVALID, nothing
+    imported) instead of showing its progress page forever; the failure is raised on."""
+    try:
+        yield
+    except Exception:
+        with state().factory() as session:
+            job = session.scalar(select(Job).where(Job.dedupe_key == f"{kind}:{public_id}"))
+            if job is not None and job.attempts >= job.max_attempts:
+                give_up(session, public_id, now=get_adapters().clock())
+                session.commit()
+        raise
+
+
 @job_handler(CHECK_JOB)
 def check_job(session: Session, payload: dict[str, Any]) -> None:
     batch = batch_by_id(session, payload["batch"])
     if batch is None:
         return
-    check_batch(session, batch, batch_context(session, batch), Limits.from_config(current_app.config),
-                progress=lambda: _hold_lease(session, CHECK_JOB, batch))
+    with _given_up_on(CHECK_JOB, batch.public_id):
+        check_batch(session, batch, batch_context(session, batch),
+                    Limits.from_config(current_app.config),
+                    progress=lambda: _hold_lease(session, CHECK_JOB, batch))
 
 
 class SideProgress:
@@ -84,6 +105,8 @@ def import_job(session: Session, payload: dict[str, Any]) -> None:
     batch = batch_by_id(session, payload["batch"])
     if batch is None:
         return
-    import_batch(session, batch, batch_context(session, batch),
-                 Limits.from_config(current_app.config), progress=SideProgress(session, batch))
+    with _given_up_on(IMPORT_JOB, batch.public_id):
+        import_batch(session, batch, batch_context(session, batch),
+                     Limits.from_config(current_app.config),
+                     progress=SideProgress(session, batch))
 

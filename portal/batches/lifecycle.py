@@ -15,9 +15,11 @@ S = BatchStatus
 
 #: current status → the statuses it may move to.
 TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {
-    S.UPLOADED: frozenset({S.CHECKING}),
+    # A job that failed for good leaves its batch INVALID (nothing was imported), from any
+    # status but the two final ones.
+    S.UPLOADED: frozenset({S.CHECKING, S.INVALID}),
     S.CHECKING: frozenset({S.VALID, S.INVALID}),
-    S.VALID: frozenset({S.IMPORTING}),
+    S.VALID: frozenset({S.IMPORTING, S.INVALID}),
     # An import finding a row bad after all (another writer took its reference) writes nothing.
     S.IMPORTING: frozenset({S.IMPORTED, S.INVALID}),
     S.INVALID: frozenset(),

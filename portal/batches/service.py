@@ -407,6 +407,20 @@ def _import_refused(session: Session, public_id: str, errors: list[tuple[int, st
     return Outcome(batch.rows_total or 0, log.count)
 
 
+def give_up(session: Session, public_id: str, *, now: datetime) -> None:
+    """A batch whose job failed for good: INVALID with the reason, nothing imported (an import's
+    transaction rolled back with the failure)."""
+    batch = batch_by_id(session, public_id)
+    if batch is None or batch.status not in (BatchStatus.UPLOADED, BatchStatus.CHECKING,
+                                             BatchStatus.VALID, BatchStatus.IMPORTING):
+        return
+    batch.file_error = ("The batch could not be processed; nothing was imported. Upload the "
+                        "file again, or ask the portal's operator (the worker's log says why).")
+    batch.import_key = None
+    move_batch(session, batch, BatchStatus.INVALID, actor="batches", now=now,
+               data={"phase": "failed"})
+
+
 # -- Reading the outcome ------------------------------------------------------------------------
 
 def batch_errors(session: Session, batch: CsvBatch, limit: int | None = None

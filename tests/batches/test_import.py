@@ -307,3 +307,27 @@ def test_rows_the_api_would_refuse_are_refused_with_the_apis_reasons(
     assert _count(session, PaymentRequest) == 0
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(CsvBatchError)) == len(found)
+
+
+def test_a_batch_whose_job_fails_for_good_says_so_and_imports_nothing(
+        app: Flask, session: Session, backend: str, monkeypatch) -> None:
+    import portal.batches.jobs
+    from portal.jobs.models import Job
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(portal.batches.jobs, "import_batch", broken)
+    merchant = make_merchant(session)
+    batch = upload(session, merchant, csv_text(MANDATE_HEADER, mandate_rows(2)),
+                   import_requested=True)
+    run_batch_jobs(app)  # the check passes; the import's first attempt fails
+    assert _reload(session, batch).status is BatchStatus.VALID
+    job = session.scalars(select(Job).where(Job.kind == "batch.import")).one()
+    job.attempts = job.max_attempts - 1  # its next attempt is its last
+    job.run_at = job.created_at
+    session.commit()
+    run_batch_jobs(app)
+    batch = _reload(session, batch)
+    assert batch.status is BatchStatus.INVALID and "could not be processed" in batch.file_error
+    assert batch.import_key is None and _count(session, Mandate) == 0
