@@ -243,7 +243,9 @@ def checked_rows(session: Session, batch: CsvBatch, ctx: BatchContext, limits: L
 
 def _against_existing(session: Session, batch: CsvBatch, step: list[Checked],
                       on_error: Callable[[int, str, str, str], None]) -> list[Checked]:
-    """The step's rows, after refusing those whose reference the merchant already has."""
+    """The step's rows, after refusing those whose reference the merchant already has, or
+    that name a customer or mandate it does not have."""
+    _unknown_ids(session, batch, step, on_error)
     keys = {c.unique[1]: c for c in step if c.unique is not None and not c.errors}
     if keys:
         taken = set(existing_keys(session, batch.kind, batch.merchant_id, list(keys)))
@@ -256,6 +258,25 @@ def _against_existing(session: Session, batch: CsvBatch, step: list[Checked],
             checked.fail(column, value, reason)
             on_error(checked.line, column, value, reason)
     return step
+
+
+def _unknown_ids(session: Session, batch: CsvBatch, step: list[Checked],
+                 on_error: Callable[[int, str, str, str], None]) -> None:
+    """Rows naming a customer (``customer_id``) or mandate (``mandate``) the merchant does not
+    have: refused in the dry run, as the API refuses them."""
+    from portal.mandates.models import Customer
+
+    for column, model, kind in (("customer_id", Customer, "customer"),
+                                ("mandate", Mandate, "mandate")):
+        named = {c.values[column]: c for c in step if not c.errors and c.values.get(column)}
+        if not named:
+            continue
+        known = set(session.scalars(select(model.public_id).where(
+            model.merchant_id == batch.merchant_id, model.public_id.in_(list(named)))))
+        for value, checked in named.items():
+            if value not in known:
+                checked.fail(column, value, f"No {kind} with this id.")
+                on_error(checked.line, column, value, f"No {kind} with this id.")
 
 
 def existing_keys(session: Session, kind: BatchKind, merchant_id: int,

@@ -331,3 +331,28 @@ def test_a_batch_whose_job_fails_for_good_says_so_and_imports_nothing(
     batch = _reload(session, batch)
     assert batch.status is BatchStatus.INVALID and "could not be processed" in batch.file_error
     assert batch.import_key is None and _count(session, Mandate) == 0
+
+
+def test_invoice_numbers_are_unique_in_the_file_and_against_the_merchants_invoices(
+        app: Flask, session: Session, backend: str) -> None:
+    merchant = make_merchant(session)
+    header = ("customer_name", "description", "amount", "number", "customer_id")
+    first = upload(session, merchant, csv_text(header, [("Ann", "Coaching", "10.00", "A-1", "")]),
+                   BatchKind.INVOICES, import_requested=True)
+    run_batch_jobs(app)
+    assert _reload(session, first).status is BatchStatus.IMPORTED
+    batch = upload(session, merchant, csv_text(header, [
+        ("Bob", "Coaching", "10", "A-1", ""),          # line 2: taken by the first batch
+        ("Cas", "Coaching", "10", "A-2", ""),
+        ("Dirk", "Coaching", "10", "A-2", ""),         # line 4: repeats line 3
+        ("", "Coaching", "10", "", "cus_nobody12345"),  # line 5: no such customer
+        ("Eva", "Coaching", "", "", ""),               # line 6: no amount
+    ]), BatchKind.INVOICES, import_requested=True)
+    run_batch_jobs(app)
+    found = _errors(session, batch)
+    assert (2, "number", "An invoice with this number exists already.") in found
+    assert (4, "number", "Repeats line 3 of this file.") in found
+    assert (5, "customer_id", "No customer with this id.") in found
+    assert (6, "amount", "Required (or amount_cents).") in found
+    assert _reload(session, batch).status is BatchStatus.INVALID
+    assert _count(session, Invoice) == 1
