@@ -38,6 +38,7 @@ SHORT: list[tuple[str, list[str], bool]] = [
     ("returns.py", ["--count", "100000", "--import-count", "2000"], True),
     # Console search on the 100,000 mandates the target names: p95 < 50 ms per kind of key.
     ("search.py", ["--count", "100000", "--queries", "20"], True),
+    ("batches.py", ["--count", "2000"], True),
 ]
 
 

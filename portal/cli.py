@@ -276,6 +276,7 @@ def _bank_report_problems(report: VerificationReport) -> list[str]:
 def init_app(app: Flask) -> None:
     # Importing registers the job handlers the worker runs, and the areas that follow others'
     # events (invoices follow debits and payments; subscriptions follow invoices).
+    import portal.batches.jobs
     import portal.bookkeeping.jobs
     import portal.collections.jobs
     import portal.console.jobs

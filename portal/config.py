@@ -172,6 +172,9 @@ DEFAULTS: dict[str, object] = {
     "COLLECTION_EXPORT_HORIZON_DAYS": 14,
     # Mandates unused this long after their last collection (or signature) expire.
     "COLLECTION_MANDATE_EXPIRY_MONTHS": 36,
+    # CSV batches in the console: the largest file and the most rows one upload may carry.
+    "BATCH_MAX_BYTES": 32 * 1024 * 1024,
+    "BATCH_MAX_ROWS": 100_000,
     # The largest return file (pain.002, camt.054, CSV) the API accepts.
     "COLLECTION_MAX_REPORT_BYTES": 256 * 1024 * 1024,
     # Logs: "text" for development, "json" (default in production) for log shippers.

@@ -17,8 +17,8 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
                       "btx",
                       # billing: invoices, payments entered on them, plans, subscriptions
                       "in", "ipm", "plan", "sub",
-                      # console staff invitations
-                      "sti"})
+                      # console staff invitations; CSV batches uploaded in the console
+                      "sti", "upl"})
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:

@@ -4,6 +4,12 @@ from portal.api.models import ApiClient, ApiToken, IdempotencyKey  # noqa: F401
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.banks.models import BankDirectory  # noqa: F401
 from portal.banks.sandbox.models import SandboxBankTransaction  # noqa: F401
+from portal.batches.models import (  # noqa: F401
+    CsvBatch,
+    CsvBatchChunk,
+    CsvBatchError,
+    ImportedMandate,
+)
 from portal.bookkeeping.models import ProviderSettlement, SettlementShare  # noqa: F401
 from portal.collections.models import (  # noqa: F401
     Batch,

@@ -1,4 +1,5 @@
-"""Mandates unused for 36 months after their last collection (or their signature) expire, as
+"""Mandates unused for 36 months after their last collection (here, or at the creditor they were
+imported from) or their signature expire, as
 the SEPA rulebook says; each one through the mandate state machine (``mandate.expired``)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from portal.batches.models import ImportedMandate
 from portal.clock import now as clock_now
 from portal.collections.models import DebitAttempt, DebitStatus
 from portal.mandates.lifecycle import MandateAction, apply_transition
@@ -27,8 +29,10 @@ def expire_unused_mandates(session: Session, months: int, *,
                 .group_by(DebitAttempt.mandate_id).subquery())
     stale = session.scalars(
         select(Mandate).outerjoin(last_use, last_use.c.mandate_id == Mandate.id)
+        .outerjoin(ImportedMandate, ImportedMandate.mandate_id == Mandate.id)
         .where(Mandate.status == MandateStatus.ACTIVE,
-               func.coalesce(last_use.c.at, Mandate.signed_at, Mandate.created_at) < cutoff)
+               func.coalesce(last_use.c.at, ImportedMandate.last_collected_at,
+                             Mandate.signed_at, Mandate.created_at) < cutoff)
         .order_by(Mandate.id)).all()
     for mandate in stale:
         apply_transition(session, mandate, MandateAction.EXPIRE, actor="collections", now=now,

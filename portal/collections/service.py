@@ -198,14 +198,24 @@ def refusal(session: Session, mandate: Mandate, amount_cents: int,
 
 def sequence_type_for(session: Session, mandate: Mandate, *, final: bool) -> SeqType:
     """OOFF for a one-off mandate; FNAL when the merchant says it is the last; RCUR once the
-    mandate has been used; FRST before that (and again after a rejected first collection)."""
+    mandate has been used (here, or before its import); FRST before that (and again after a
+    rejected first collection)."""
     if mandate.sequence_type == SequenceType.ONE_OFF:
         return SeqType.ONE_OFF
     if final:
         return SeqType.FINAL
     used = session.scalar(select(func.count()).select_from(
         _used_attempts(session, mandate.id).subquery()))
-    return SeqType.RECURRING if used else SeqType.FIRST
+    return SeqType.RECURRING if used or collected_elsewhere(session, mandate) else SeqType.FIRST
+
+
+def collected_elsewhere(session: Session, mandate: Mandate) -> bool:
+    """An imported mandate the previous creditor had collected on (its history in the batch
+    it came from): its next debit here is a recurring one."""
+    from portal.batches.models import ImportedMandate
+
+    return bool(session.scalar(select(ImportedMandate.collected_before).where(
+        ImportedMandate.mandate_id == mandate.id)))
 
 
 def schedule_debit(session: Session, request: DebitRequest, *, policy: CollectionPolicy,

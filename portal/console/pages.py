@@ -2,6 +2,7 @@
 
 from portal.console import (  # noqa: F401 - importing registers the routes
     account_views,
+    batch_views,
     counter_views,
     mandate_views,
     merchant_views,

@@ -33,13 +33,16 @@ class Permission(enum.Enum):
     PLATFORM = "platform"
     #: One's own account (password, logout): every signed-in staff member.
     OWN_ACCOUNT = "own_account"
+    #: Upload CSV batches and import them (invitations, requests, invoices, mandates).
+    BATCHES = "batches"
 
 
 _SUPPORT = frozenset({Permission.OWN_ACCOUNT, Permission.READ, Permission.RESEND_INVITATION,
                       Permission.REPLAY_WEBHOOK})
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.SUPPORT: _SUPPORT,
-    StaffRole.MERCHANT_ADMIN: _SUPPORT | {Permission.SETTINGS, Permission.STAFF, Permission.WORK},
+    StaffRole.MERCHANT_ADMIN: _SUPPORT | {Permission.SETTINGS, Permission.STAFF, Permission.WORK,
+                                          Permission.BATCHES},
     StaffRole.PLATFORM_ADMIN: frozenset(Permission),
 }
 

@@ -26,6 +26,8 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
                                      "mandate still awaits verification."),
                                     "`mandate`, `status`, `payment`, `reason`"),
     "mandate.active": ("The bank confirmed: the mandate may be collected on.", _MANDATE),
+    "mandate.imported": (("A mandate signed elsewhere was imported from a CSV batch and is "
+                          "active."), _MANDATE),
     "mandate.failed": ("The account cannot carry a SEPA mandate.", _MANDATE),
     "mandate.cancelled": ("Withdrawn before it became active.", _MANDATE),
     "mandate.revoked": ("Ended after it was active.", _MANDATE),

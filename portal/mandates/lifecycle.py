@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.audit.service import record_audit
+from portal.audit.service import AuditEntry, record_audit, record_audits
 from portal.events.service import emit_event
 from portal.mandates.models import Mandate, MandateStatus
 
@@ -30,6 +31,9 @@ class MandateAction(enum.StrEnum):
     EXPIRE = "expire"
     #: Debtor account, name or reference changed on an active mandate.
     AMEND = "amend"
+    #: Signed elsewhere (another provider, paper) and imported from a CSV batch: a new
+    #: mandate that is active at once (``portal/batches``).
+    IMPORT = "import"
 
 
 A = MandateAction
@@ -39,6 +43,7 @@ TRANSITIONS: dict[tuple[MandateStatus, MandateAction], MandateStatus] = {
     (S.INVITED, A.SUBMIT): S.AWAITING_VERIFICATION,
     (S.INVITED, A.CANCEL): S.CANCELLED,
     (S.INVITED, A.EXPIRE): S.EXPIRED,
+    (S.INVITED, A.IMPORT): S.ACTIVE,
     (S.AWAITING_VERIFICATION, A.SUBMIT): S.AWAITING_VERIFICATION,
     (S.AWAITING_VERIFICATION, A.ACTIVATE): S.ACTIVE,
     (S.AWAITING_VERIFICATION, A.FAIL): S.FAILED,
@@ -65,6 +70,7 @@ EVENT_TYPES: dict[MandateAction, str] = {
     A.REVOKE: "mandate.revoked",
     A.EXPIRE: "mandate.expired",
     A.AMEND: "mandate.amended",
+    A.IMPORT: "mandate.imported",
 }
 
 
@@ -79,6 +85,40 @@ class IllegalTransition(Exception):
 
 def can_apply(mandate: Mandate, action: MandateAction) -> bool:
     return (mandate.status, action) in TRANSITIONS
+
+
+def apply_transitions(
+    session: Session,
+    changes: Sequence[tuple[Mandate, dict[str, Any] | None]],
+    action: MandateAction,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """:func:`apply_transition` for many mandates at once (an import): the same table, and per
+    mandate the same audit and merchant event, with the audit chain advanced in one step.
+    IllegalTransition (before anything changed) if any mandate may not take the action."""
+    targets = []
+    for mandate, _data in changes:
+        target = TRANSITIONS.get((mandate.status, action))
+        if target is None:
+            raise IllegalTransition(mandate.status, action)
+        targets.append((mandate.status, target))
+    entries = []
+    for (mandate, data), (previous, target) in zip(changes, targets, strict=True):
+        mandate.status = target
+        mandate.updated_at = now
+        entries.append(AuditEntry(action=f"mandate.{action.value}", subject=mandate.public_id,
+                                  actor=actor, merchant_id=mandate.merchant_id,
+                                  data={"from": previous.value, "to": target.value,
+                                        **(data or {})}))
+    record_audits(session, entries, now=now)
+    for (mandate, _data), (previous, target) in zip(changes, targets, strict=True):
+        if (previous, action) not in UNANNOUNCED:
+            emit_event(session, merchant_id=mandate.merchant_id, type=EVENT_TYPES[action],
+                       subject=mandate.public_id, now=now,
+                       data={"mandate": mandate.public_id, "status": target.value,
+                             "previous_status": previous.value})
 
 
 def apply_transition(

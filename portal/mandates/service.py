@@ -28,7 +28,7 @@ from portal.mandates.models import (
 from portal.mandates.schedule import schedule_expiry
 from portal.mandates.signing_methods import check_signing_methods
 from portal.merchants.models import Merchant
-from portal.sepa import generate_mandate_reference, mask_iban, validate_iban
+from portal.sepa import BankAccount, generate_mandate_reference, mask_iban, validate_iban
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
@@ -144,9 +144,11 @@ def invite_bank_change(session: Session, mandate: Mandate, purpose: InvitationPu
     return invitation
 
 
-def set_debtor_account(session: Session, mandate: Mandate, iban: str, bic: str | None) -> None:
-    """Record the debtor's account: encrypted IBAN, its lookup hash, masked form and BIC."""
-    account = validate_iban(iban)
+def set_debtor_account(session: Session, mandate: Mandate, iban: str, bic: str | None, *,
+                       account: BankAccount | None = None) -> None:
+    """Record the debtor's account: encrypted IBAN, its lookup hash, masked form and BIC
+    (``account``: the IBAN already validated, e.g. by a batch's check of the same row)."""
+    account = account if account is not None and account.iban == iban else validate_iban(iban)
     cipher = cipher_of(session)
     mandate.iban_ciphertext = cipher.encrypt(account.iban, "mandate.iban")
     mandate.iban_hash = cipher.lookup_hash(account.iban)

@@ -5,6 +5,7 @@ exist); a platform admin sees every merchant."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -103,6 +104,9 @@ def _invite_form(side: Side) -> dict:
     return {"email": "new@a.example", "role": "support", "merchants": [side.merchant]}
 
 
+NO_BATCH = "upl_NoSuchBatchAtAll0000"
+UPLOAD = (b"reference,scheme,signature_date,iban,debtor_name\r\n"
+          b"OLD-1,CORE,2024-05-17,NL91ABNA0417164300,Sam\r\n")
 #: (name, method, path, form data or None, permission the role table gives it).
 #: ``{m}``, ``{md}``, ``{inv}``, ``{evt}``, ``{preq}``: the merchant's, mandate's, invitation's,
 #: event's and payment request's ids of the side tried. Routes without them are the same for
@@ -210,6 +214,17 @@ ROUTES = [
     ("console.counter_screen", "GET", "/console/merchants/{m}/counter/{preq}", None, "read"),
     ("console.counter_status", "GET", "/console/merchants/{m}/counter/{preq}/status", None,
      "read"),
+    # CSV batches (batch_views.py).
+    ("console.batches", "GET", "/console/merchants/{m}/batches", None, "read"),
+    ("console.batch_upload", "POST", "/console/merchants/{m}/batches", "upload", "batches"),
+    ("console.batch_template", "GET", "/console/merchants/{m}/batches/templates/mandates.csv",
+     None, "read"),
+    # No batch of that id: 404 whoever asks (batches themselves: tests/console/test_batches.py).
+    ("console.batch_detail", "GET", f"/console/merchants/{{m}}/batches/{NO_BATCH}", None, "read"),
+    ("console.batch_errors_csv", "GET", f"/console/merchants/{{m}}/batches/{NO_BATCH}/errors.csv",
+     None, "read"),
+    ("console.batch_import", "POST", f"/console/merchants/{{m}}/batches/{NO_BATCH}/import", {},
+     "batches"),
     # Withdrawals last: the pages above still show what they withdraw.
     ("console.withdraw_invitation_view", "POST",
      "/console/merchants/{m}/invitations/{inv}/withdraw", {}, "work"),
@@ -219,16 +234,18 @@ ROUTES = [
 PERMISSIONS = {
     SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
     ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
-            "work"},
+            "work", "batches"},
     PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
-               "work"},
+               "work", "batches"},
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
 #: The PDF and pain.012 routes answer 404 even when allowed: these mandates have no PDF yet and
 #: were not signed at a bank (both are proven in test_mandates.py and test_mandate_page.py).
+#: No batch of that id exists either.
 NOT_FOUND_WHEN_ALLOWED = {"console.mandate_pdf_download", "console.mandate_pdf_inline",
-                          "console.mandate_pain012"}
+                          "console.mandate_pain012", "console.batch_detail",
+                          "console.batch_errors_csv", "console.batch_import"}
 #: POSTs that answer with a page instead of a redirect: a preview, a secret shown only in the
 #: answer that made it, or the IBAN revealed for a reason.
 PAGE_WHEN_ALLOWED = {"console.settings_preview", "console.settings_webhook_url",
@@ -255,7 +272,10 @@ def _client(app: Flask, staff: Staff) -> FlaskClient:
 def _request(client: FlaskClient, method: str, path: str, data, side: Side):
     if method == "GET":
         return client.get(path)
-    form = _invite_form(side) if data == "invite" else dict(data)
+    if data == "upload":  # a dry run of a one-row file
+        form = {"kind": "mandates", "file": (io.BytesIO(UPLOAD), "mandates.csv")}
+    else:
+        form = _invite_form(side) if data == "invite" else dict(data)
     form["csrf_token"] = csrf_token(client.get("/console/password"))
     return client.post(path, data=form)
 

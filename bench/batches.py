@@ -1,0 +1,134 @@
+"""Check and import a CSV of N mandates to import on SQLite and PostgreSQL.
+
+Usage: .venv/bin/python bench/batches.py [--count 2000] [--backend sqlite|postgresql|both]
+
+The file (N rows: reference, scheme, signature date, IBAN, debtor, sequence history) is stored
+as an upload, then the two background jobs run as a worker runs them: the check (the dry run:
+every row, the references against the merchant's, progress committed every 1,000 rows) and
+the import (one transaction: per mandate a customer, the mandate with its encrypted and hashed
+IBAN, its history, the audit event and the outbox event). Each backend runs in its own child
+process so its peak RSS is its own; the figures are seconds, rows per second and peak RSS.
+The issue's size is ``--count 100000``; the default is short for a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench.figures import figure
+
+HEADER = ("reference,scheme,signature_date,iban,bic,debtor_name,debtor_address_line,"
+          "debtor_postal_code,debtor_city,debtor_country,email,last_sequence_type,"
+          "last_collection_date")
+
+
+def csv_bytes(count: int) -> bytes:
+    from schwifty import IBAN
+
+    out = io.StringIO()
+    out.write(HEADER + "\r\n")
+    for n in range(1, count + 1):
+        iban = IBAN.generate("NL", bank_code="ABNA", account_code=f"{n:010d}")
+        history = "RCUR,2026-10-01" if n % 3 else ","
+        out.write(f"OLD-{n:08d},CORE,2024-05-17,{iban},ABNANL2A,Debtor {n},Dorpsstraat {n},"
+                  f"1234 AB,Utrecht,NL,debtor{n}@example.org,{history}\r\n")
+    return out.getvalue().encode()
+
+
+def run(url: str, count: int, folder: Path) -> dict:
+    from sqlalchemy import func, select
+
+    from portal import create_app, migrate
+    from portal.batches.models import BatchKind, BatchStatus, CsvBatch
+    from portal.batches.service import CHECK_JOB, IMPORT_JOB, Limits, store_upload
+    from portal.db import session_scope, state
+    from portal.jobs.service import run_due_jobs
+    from portal.mandates.models import Mandate
+    from portal.merchants.service import MerchantDetails, create_merchant
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "bench",
+                      "DATA_KEY": "bench", "AUDIT_KEY": "bench", "INSTANCE_PATH": str(folder),
+                      "BATCH_MAX_ROWS": max(count, 100_000),
+                      "CLOCK": lambda: datetime(2026, 11, 2, 9, tzinfo=UTC)})
+    migrate.upgrade(state(app).engine)
+    data = csv_bytes(count)
+    with app.app_context():
+        with session_scope(app) as session:
+            merchant = create_merchant(session, MerchantDetails(
+                legal_name="Bench B.V.", address_line="Dam 1", postal_code="1012 JS",
+                city="Amsterdam", country="NL", creditor_id="DE98ZZZ09999999999"))
+            session.flush()
+            batch = store_upload(session, merchant.id, BatchKind.MANDATES, "bench.csv",
+                                 io.BytesIO(data), import_requested=True, actor="staff:bench",
+                                 now=datetime(2026, 11, 2, 9, tzinfo=UTC),
+                                 limits=Limits(max_bytes=len(data) + 1)).batch
+            batch_id = batch.id
+        started = time.perf_counter()
+        run_due_jobs(app, kinds=(CHECK_JOB,))
+        checked = time.perf_counter()
+        run_due_jobs(app, kinds=(IMPORT_JOB,))
+        imported = time.perf_counter()
+        with session_scope(app) as session:
+            status = session.get_one(CsvBatch, batch_id).status
+            mandates = session.scalar(select(func.count()).select_from(Mandate))
+    state(app).dispose()
+    if status is not BatchStatus.IMPORTED or mandates != count:
+        raise SystemExit(f"bench import failed: {status}, {mandates} mandates")
+    return {"check": checked - started, "import": imported - checked, "bytes": len(data)}
+
+
+def child(backend: str, count: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        if backend == "sqlite":
+            result = run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", count, Path(folder))
+        else:
+            from tests.pgcluster import PostgresCluster, find_pg_bin
+
+            bin_dir = find_pg_bin()
+            if bin_dir is None:
+                raise SystemExit("PostgreSQL is not installed: make system-deps installs it")
+            cluster = PostgresCluster(bin_dir).start()
+            try:
+                result = run(cluster.url(), count, Path(folder))
+            finally:
+                cluster.stop()
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=2000, help="rows in the file")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.count)
+        return
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        done = subprocess.run([sys.executable, __file__, "--child", backend, "--count",
+                               str(args.count)], capture_output=True, text=True, check=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        size = f"{args.count} rows, {result['bytes'] / 1e6:.1f} MB"
+        figure(f"batch check on {backend} ({size})", result["check"], "s")
+        figure(f"batch import on {backend} ({size}, one transaction)", result["import"], "s")
+        figure(f"batch check+import throughput on {backend}",
+               args.count / (result["check"] + result["import"]), "rows/s")
+        figure(f"batch peak RSS on {backend} ({args.count} rows, whole process)",
+               result["rss_mb"], "MB")
+
+
+if __name__ == "__main__":
+    main()
