@@ -356,3 +356,21 @@ def test_invoice_numbers_are_unique_in_the_file_and_against_the_merchants_invoic
     assert (6, "amount", "Required (or amount_cents).") in found
     assert _reload(session, batch).status is BatchStatus.INVALID
     assert _count(session, Invoice) == 1
+
+
+def test_imported_mandates_are_found_by_the_console_search(
+        app: Flask, session: Session, backend: str) -> None:
+    """The import writes through the models, so the search keys follow: reference without
+    separators, name words, IBAN (through its hash) and its last four characters."""
+    from portal.console.roles import Scope
+    from portal.console.search import SearchRequest, search_mandates
+
+    merchant = make_merchant(session)
+    batch = upload(session, merchant, csv_text(MANDATE_HEADER, mandate_rows(3)),
+                   import_requested=True)
+    run_batch_jobs(app)
+    assert _reload(session, batch).status is BatchStatus.IMPORTED
+    wanted = session.scalars(select(Mandate).where(Mandate.reference == "OLD-000002")).one()
+    for query in ("OLD000002", "old-000002", "Debtor 2", iban(2), iban(2)[-4:]):
+        found = search_mandates(session, SearchRequest(query=query), Scope(None)).mandates
+        assert wanted in found, query
