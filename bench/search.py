@@ -22,8 +22,7 @@ import string
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,19 +31,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # bench/http.py would shadow the standard library's http
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
+from bench.databases import migrated_database
 from bench.report import figure
-from portal import create_app, migrate
+from portal import create_app
 from portal.console.roles import Scope
 from portal.console.search import SearchRequest, search_mandates
-from portal.db import Base, cipher_of, make_engine, state
+from portal.db import Base, cipher_of, state
 from portal.mandates.models import Mandate
 from portal.mandates.search_keys import customer_term_rows, mandate_keys
 from portal.sepa import MANDATE_REFERENCE_ALPHABET, generate_mandate_reference, mask_iban
 from tests.factories import make_merchant
-from tests.pgcluster import PostgresCluster, find_pg_bin
+from tests.pgcluster import find_pg_bin
 
 MERCHANTS = 10
 ID_ALPHABET = string.digits + string.ascii_letters
@@ -348,30 +348,6 @@ def run_backend(backend: str, url: str, scratch: Path, args: argparse.Namespace)
     state(app).dispose()
 
 
-@contextmanager
-def database(backend: str, scratch: Path) -> Iterator[str]:
-    """A migrated, empty database URL for the backend."""
-    if backend == "sqlite":
-        url = f"sqlite:///{scratch / 'search.sqlite3'}"
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        yield url
-        return
-    cluster = PostgresCluster(find_pg_bin()).start()
-    try:
-        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("CREATE DATABASE bench"))
-        admin.dispose()
-        engine = make_engine(cluster.url("bench"))
-        migrate.upgrade(engine)
-        engine.dispose()
-        yield cluster.url("bench")
-    finally:
-        cluster.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
@@ -385,7 +361,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         for backend in backends:
             started = time.monotonic()
-            with database(backend, Path(tmp)) as url:
+            with migrated_database(backend, Path(tmp), "search") as url:
                 run_backend(backend, url, Path(tmp), args)
             print(f"{backend}: {time.monotonic() - started:.1f} s in all", flush=True)
 
