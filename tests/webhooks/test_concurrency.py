@@ -29,6 +29,7 @@ from portal.webhooks.service import configure_endpoint
 from portal.webhooks.workers import Dispatcher, deliver_due
 from tests.factories import make_merchant
 from tests.webhooks.conftest import Clock, Endpoint
+from tests.webhooks.outbox import delivery_statuses, emit_events
 from tests.webhooks.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,26 +82,13 @@ def _merchants(app: Flask, session: Session, count: int) -> list[Merchant]:
     return merchants
 
 
-def _emit(app: Flask, session: Session, merchant: Merchant, count: int) -> list[str]:
-    with app.app_context():
-        events = [emit_event(session, merchant_id=merchant.id, type="mandate.created",
-                             subject=f"md_{n}", data={"n": n}) for n in range(count)]
-    session.commit()
-    return [event.public_id for event in events]
-
-
-def _statuses(session: Session) -> Counter[str]:
-    session.expire_all()
-    return Counter(session.scalars(select(WebhookDelivery.status)).all())
-
-
 def test_a_slow_endpoint_does_not_hold_back_the_others(
         app: Flask, session: Session, clock: Clock) -> None:
     app.config.update(WEBHOOK_CONCURRENCY=16, WEBHOOK_ENDPOINT_CONCURRENCY=3)
     slow, *fast = _merchants(app, session, 10)
-    _emit(app, session, slow, 20)  # the oldest, and more than all slots together
+    emit_events(app, session, slow, 20)  # the oldest, and more than all slots together
     for merchant in fast:
-        _emit(app, session, merchant, 6)
+        emit_events(app, session, merchant, 6)
     transport = FakeEndpoints(held={slow.id})
 
     async def scenario() -> None:
@@ -120,15 +108,15 @@ def test_a_slow_endpoint_does_not_hold_back_the_others(
     asyncio.run(scenario())
     assert transport.most_per_endpoint[slow.id] == 3
     assert max(transport.most_per_endpoint.values()) <= 3
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 74}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 74}
     assert transport.overlaps == []
 
 
 def test_no_delivery_is_sent_twice_while_one_is_in_flight(
         app: Flask, session: Session, clock: Clock) -> None:
     [held, other] = _merchants(app, session, 2)
-    [held_event] = _emit(app, session, held, 1)
-    others = _emit(app, session, other, 30)
+    [held_event] = emit_events(app, session, held, 1)
+    others = emit_events(app, session, other, 30)
     first = FakeEndpoints(held={held.id})
     second = FakeEndpoints()
     lease = DeliverySettings.from_config(app.config).lease
@@ -155,13 +143,13 @@ def test_no_delivery_is_sent_twice_while_one_is_in_flight(
     sent = Counter(c.event_id for c in first.sent + second.sent)
     assert sent == Counter([held_event, *others])  # each exactly once, across both workers
     assert first.overlaps == second.overlaps == []
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 31}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 31}
 
 
 def test_an_outcome_that_lost_its_lease_is_not_recorded_over_the_new_one(
         app: Flask, session: Session, clock: Clock) -> None:
     [merchant] = _merchants(app, session, 1)
-    [event] = _emit(app, session, merchant, 1)
+    [event] = emit_events(app, session, merchant, 1)
     late = FakeEndpoints(held={merchant.id})
     lease = DeliverySettings.from_config(app.config).lease
 
@@ -181,7 +169,7 @@ def test_an_outcome_that_lost_its_lease_is_not_recorded_over_the_new_one(
     attempts = session.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id)).all()
     assert [(a.error, a.http_status, a.sent_by) for a in attempts] == [
         ("Interrupted", None, "a"), (None, 200, "b")]
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 1}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 1}
     assert event
 
 
@@ -189,7 +177,7 @@ def test_a_killed_workers_in_flight_batch_is_redelivered(
         app: Flask, session: Session, endpoint: Endpoint, clock: Clock, tmp_path: Path) -> None:
     receiver = endpoint.receiver
     receiver.hang_first = 5
-    events = _emit(app, session, endpoint.merchant, 5)
+    events = emit_events(app, session, endpoint.merchant, 5)
     log = tmp_path / "worker.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "PORTAL_DATABASE_URL": app.config["DATABASE_URL"],
@@ -242,7 +230,7 @@ def test_a_slower_transactions_event_is_delivered_too(
         asyncio.run(dispatcher.drain())
     sent = [c.event_id for c in transport.sent]
     assert sorted(sent) == sorted([early.public_id, late.public_id])
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 2}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 2}
 
 
 def test_a_receiver_in_another_thread_sees_at_most_one_request_per_event(
@@ -255,7 +243,7 @@ def test_a_receiver_in_another_thread_sees_at_most_one_request_per_event(
         with app.app_context():
             configure_endpoint(session, merchant, receiver.url)
         session.commit()
-        events = _emit(app, session, merchant, 40)
+        events = emit_events(app, session, merchant, 40)
         results: list[int] = []
         threads = [threading.Thread(target=lambda w=w: results.append(
             deliver_due(app, worker=w))) for w in ("x", "y")]

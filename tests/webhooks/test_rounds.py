@@ -10,18 +10,17 @@ from collections import Counter
 from dataclasses import replace
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.events.service import emit_event
 from portal.merchants.models import Merchant
 from portal.webhooks.claims import Claimed, DeliverySettings, Result
-from portal.webhooks.models import DeliveryStatus, WebhookDelivery
+from portal.webhooks.models import DeliveryStatus
 from portal.webhooks.sender import Outcome
 from portal.webhooks.service import configure_endpoint
 from portal.webhooks.workers import Dispatcher, HttpTransport
 from tests.factories import make_merchant
 from tests.webhooks.conftest import Clock, package_verifies
+from tests.webhooks.outbox import delivery_statuses, emit_events
 from tests.webhooks.receiver import Receiver
 
 
@@ -31,19 +30,6 @@ def _endpoint(app: Flask, session: Session, receiver: Receiver) -> tuple[Merchan
         secret = configure_endpoint(session, merchant, receiver.url)
     session.commit()
     return merchant, secret
-
-
-def _emit(app: Flask, session: Session, merchant: Merchant, count: int) -> list[str]:
-    with app.app_context():
-        events = [emit_event(session, merchant_id=merchant.id, type="mandate.created",
-                             subject=f"md_{n}", data={"n": n}) for n in range(count)]
-    session.commit()
-    return [event.public_id for event in events]
-
-
-def _statuses(session: Session) -> Counter[str]:
-    session.expire_all()
-    return Counter(session.scalars(select(WebhookDelivery.status)).all())
 
 
 def test_an_endpoint_holding_its_requests_delays_no_other_over_http(
@@ -56,8 +42,8 @@ def test_an_endpoint_holding_its_requests_delays_no_other_over_http(
     try:
         slow, _ = _endpoint(app, session, slow_receiver)
         fast, secret = _endpoint(app, session, fast_receiver)
-        slow_events = _emit(app, session, slow, 5)  # older, and more than its share
-        fast_events = _emit(app, session, fast, 12)
+        slow_events = emit_events(app, session, slow, 5)  # older, and more than its share
+        fast_events = emit_events(app, session, fast, 12)
 
         async def scenario() -> None:
             dispatcher = Dispatcher.for_app(app, worker="w")
@@ -82,7 +68,7 @@ def test_an_endpoint_holding_its_requests_delays_no_other_over_http(
     assert Counter(slow_receiver.ids()) == Counter(slow_events)
     assert slow_receiver.max_in_flight <= 2 and fast_receiver.max_in_flight <= 2
     assert all(package_verifies(secret, request) for request in fast_receiver.requests)
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 17}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 17}
 
 
 class HeldRound:
@@ -137,7 +123,7 @@ def test_drain_records_a_request_that_ended_while_a_round_was_in_the_database(
     with app.app_context():
         configure_endpoint(session, merchant, "https://hooks.example/portal")
     session.commit()
-    events = _emit(app, session, merchant, 3)
+    events = emit_events(app, session, merchant, 3)
     transport = HeldEndpoint(events[0])
 
     async def scenario() -> int:
@@ -150,7 +136,7 @@ def test_drain_records_a_request_that_ended_while_a_round_was_in_the_database(
 
     assert asyncio.run(scenario()) == 3
     assert sorted(transport.sent) == sorted(events)
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 3}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 3}
 
 
 def test_requests_go_on_while_a_round_is_in_the_database(
@@ -159,7 +145,7 @@ def test_requests_go_on_while_a_round_is_in_the_database(
     with app.app_context():
         configure_endpoint(session, merchant, "https://hooks.example/portal")
     session.commit()
-    events = _emit(app, session, merchant, 3)
+    events = emit_events(app, session, merchant, 3)
     transport = HeldEndpoint(events[0])
 
     async def scenario() -> None:
@@ -174,7 +160,7 @@ def test_requests_go_on_while_a_round_is_in_the_database(
         assert held.pending_during_round[0] >= 1  # the held one, at least
 
     asyncio.run(scenario())
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 3}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 3}
 
 
 def test_the_transport_keeps_one_client_per_endpoint_and_closes_idle_ones(
@@ -183,7 +169,7 @@ def test_the_transport_keeps_one_client_per_endpoint_and_closes_idle_ones(
     try:
         merchants = [_endpoint(app, session, receiver)[0] for receiver in receivers]
         for merchant in merchants:
-            _emit(app, session, merchant, 2)
+            emit_events(app, session, merchant, 2)
         transport = HttpTransport(max_idle=1)
         dispatcher = Dispatcher.for_app(app, worker="w", transport=transport)
 
@@ -205,7 +191,7 @@ def test_the_transport_keeps_one_client_per_endpoint_and_closes_idle_ones(
             receiver.stop()
     assert clients and max(clients) <= 1  # never more than max_idle idle clients kept
     assert all(len(receiver.requests) == 2 for receiver in receivers)
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 6}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 6}
 
 
 def test_stopping_records_outcomes_while_the_last_requests_are_in_flight(
@@ -215,8 +201,8 @@ def test_stopping_records_outcomes_while_the_last_requests_are_in_flight(
         configure_endpoint(session, held_merchant, "https://held.example/portal")
         configure_endpoint(session, other, "https://other.example/portal")
     session.commit()
-    [held_event] = _emit(app, session, held_merchant, 1)
-    _emit(app, session, other, 1)
+    [held_event] = emit_events(app, session, held_merchant, 1)
+    emit_events(app, session, other, 1)
     transport = HeldEndpoint(held_event)
     stop = threading.Event()
     recorded: list[int] = []
@@ -245,4 +231,4 @@ def test_stopping_records_outcomes_while_the_last_requests_are_in_flight(
     thread.start()
     thread.join(60)
     assert not thread.is_alive() and recorded == [2]
-    assert _statuses(session) == {DeliveryStatus.SUCCEEDED: 2}
+    assert delivery_statuses(session) == {DeliveryStatus.SUCCEEDED: 2}
