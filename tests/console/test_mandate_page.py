@@ -20,14 +20,12 @@ from portal.clock import utcnow
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, Route, SeqType
 from portal.console.models import StaffRole
 from portal.emandates.reports import evidence_report
-from portal.emandates.service import refresh_status
 from portal.jobs.service import run_due_jobs
 from portal.mandates.models import Mandate, MandateStatus
 from portal.webhooks.models import WebhookDelivery
 from portal.webhooks.service import configure_endpoint
-from tests.banks.forgery import ForgingAcquirer, request_details, signed_report, status_message
 from tests.console.conftest import Staff, log_in, make_staff
-from tests.emandates.conftest import SETTINGS, awaiting_bank, creditor_of, open_transaction
+from tests.emandates.conftest import accepted_at_bank
 from tests.factories import make_invitation, make_merchant
 from tests.sign.driver import Journey, csrf_token
 
@@ -236,13 +234,7 @@ def test_another_merchants_staff_cannot_reveal(app: Flask, signed: Mandate,
 
 def test_a_bank_signed_mandate_offers_its_pain012(app: Flask, console: FlaskClient,
                                                   session: Session) -> None:
-    invitation = awaiting_bank(session)
-    mandate = invitation.mandate
-    transaction = open_transaction(session, invitation)
-    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
-    with app.app_context():
-        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
-                       source="return", now=utcnow(), settings=SETTINGS)
+    mandate, _ = accepted_at_bank(app, session)
     session.commit()
     session.expire_all()
     mandate = session.get(Mandate, mandate.id)

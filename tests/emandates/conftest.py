@@ -6,18 +6,25 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from portal.banks import Product
 from portal.banks.pain import Party
 from portal.clock import utcnow
 from portal.emandates.models import BankOutcome, BankTransaction
-from portal.emandates.service import BankSettings
+from portal.emandates.service import BankSettings, refresh_status
 from portal.ids import new_public_id
 from portal.mandates.models import Invitation, Mandate, Scheme, SigningMethod
 from portal.sepa import validate_iban
 from portal.sign.service import Signature, submit_signature
-from tests.banks.forgery import TRANSACTION_ID
+from tests.banks.forgery import (
+    TRANSACTION_ID,
+    ForgingAcquirer,
+    request_details,
+    signed_report,
+    status_message,
+)
 from tests.factories import make_invitation
 
 SETTINGS = BankSettings(
@@ -56,6 +63,19 @@ def open_transaction(session: Session, invitation: Invitation, *, bank: str = "f
     session.add(transaction)
     session.commit()
     return transaction
+
+
+def accepted_at_bank(app: Flask, session: Session) -> tuple[Mandate, BankTransaction]:
+    """A B2B mandate whose debtor's bank accepted it: a signed pain.012 applied to its open
+    transaction (the mandate as loaded before; expire or get it again to see it active)."""
+    invitation = awaiting_bank(session)
+    mandate = invitation.mandate
+    transaction = open_transaction(session, invitation)
+    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
+    with app.app_context():
+        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
+                       source="return", now=utcnow(), settings=SETTINGS)
+    return mandate, transaction
 
 
 def creditor_of(mandate: Mandate) -> Party:

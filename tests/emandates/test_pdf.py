@@ -14,18 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.adapters import get_adapters
-from portal.clock import utcnow
 from portal.documents.models import MandatePdf
 from portal.documents.sealing import seal_trust
 from portal.documents.service import BANK_REPORT_FILE, read_pdf
 from portal.emandates.models import BankTransaction
 from portal.emandates.reports import evidence_report, store_report, stored_report
-from portal.emandates.service import refresh_status
 from portal.jobs.service import run_due_jobs
 from portal.mandates.models import Mandate
 from signing import verify
-from tests.banks.forgery import ForgingAcquirer, request_details, signed_report, status_message
-from tests.emandates.conftest import SETTINGS, awaiting_bank, creditor_of, open_transaction
+from tests.emandates.conftest import accepted_at_bank
 
 
 @pytest.fixture(params=["sqlite"])
@@ -36,13 +33,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def sealed(app: Flask, session: Session) -> tuple[Mandate, bytes]:
     """A B2B mandate activated by an accepted pain.012, and its sealed PDF."""
-    invitation = awaiting_bank(session)
-    mandate = invitation.mandate
-    transaction = open_transaction(session, invitation)
-    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
+    mandate, _ = accepted_at_bank(app, session)
     with app.app_context():
-        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
-                       source="return", now=utcnow(), settings=SETTINGS)
         run_due_jobs(app)
         session.expire_all()
         record = session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
@@ -80,13 +72,8 @@ def test_mandate_verify_refuses_a_sealed_pdf_whose_pain012_was_forged_before_sea
         app: Flask, session: Session, runner: FlaskCliRunner, tmp_path: Path) -> None:
     """The portal's seal proves only what it sealed: a pain.012 edited before sealing (a bug, an
     insider) still fails its own bank signature."""
-    invitation = awaiting_bank(session)
-    mandate = invitation.mandate
-    transaction = open_transaction(session, invitation)
-    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
+    mandate, transaction = accepted_at_bank(app, session)
     with app.app_context():
-        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
-                       source="return", now=utcnow(), settings=SETTINGS)
         mandate = session.get(Mandate, mandate.id)
         stored = session.get(BankTransaction, transaction.id)
         forged = stored_report(session, stored).replace(b"J. de Vries", b"M. Allory")
@@ -105,13 +92,8 @@ def test_mandate_verify_refuses_a_sealed_pdf_whose_pain012_was_forged_before_sea
 
 def test_a_stored_report_that_is_not_the_one_the_evidence_names_is_never_sealed(
         app: Flask, session: Session) -> None:
-    invitation = awaiting_bank(session)
-    mandate = invitation.mandate
-    transaction = open_transaction(session, invitation)
-    report = signed_report(request_details(mandate.reference), creditor=creditor_of(mandate))
+    mandate, transaction = accepted_at_bank(app, session)
     with app.app_context():
-        refresh_status(session, ForgingAcquirer(status_message(report)).client(), transaction,
-                       source="return", now=utcnow(), settings=SETTINGS)
         stored = session.get(BankTransaction, transaction.id)
         store_report(session, stored, stored_report(session, stored).replace(
             b"J. de Vries", b"M. Allory"))
