@@ -30,6 +30,21 @@ def mandate_in_scope(public_id: str) -> Mandate:
     return mandate
 
 
+def audited_pdf(public_id: str, action: str) -> tuple[Mandate, bytes]:
+    """The mandate in scope and its sealed PDF, the reading audited as ``action`` (404 when the
+    mandate or its PDF is not there)."""
+    db = get_session()
+    mandate = mandate_in_scope(public_id)
+    record = mandate_pdf(db, mandate)
+    if record is None:
+        abort(404)
+    body = read_pdf(get_adapters().pdf_store, record)
+    record_access(db, g.staff, mandate, action, now=get_adapters().clock(),
+                  ip=request.remote_addr)
+    db.commit()
+    return mandate, body
+
+
 def render_mandate(mandate: Mandate, *, revealed: str | None = None,
                    reveal_error: str | None = None, form: RevealIbanForm | None = None,
                    status: int = 200):
@@ -72,15 +87,7 @@ def reveal_mandate_iban(public_id: str):
 def mandate_pdf_inline(public_id: str):
     """The sealed PDF to read in the page: served inline, and framable by the console's own
     pages only (every other answer refuses framing)."""
-    db = get_session()
-    mandate = mandate_in_scope(public_id)
-    record = mandate_pdf(db, mandate)
-    if record is None:
-        abort(404)
-    body = read_pdf(get_adapters().pdf_store, record)
-    record_access(db, g.staff, mandate, "console.view_pdf", now=get_adapters().clock(),
-                  ip=request.remote_addr)
-    db.commit()
+    mandate, body = audited_pdf(public_id, "console.view_pdf")
     g.frame_ancestors = "'self'"
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{mandate.public_id}.pdf"',

@@ -25,7 +25,7 @@ from portal.console.blueprint import (
 )
 from portal.console.forms import LoginForm, LogoutForm, PasswordForm
 from portal.console.labels import ABANDONED_LABELS, STATUS_LABELS
-from portal.console.mandate_views import render_mandate
+from portal.console.mandate_views import audited_pdf, mandate_in_scope, render_mandate
 from portal.console.roles import Permission, public, requires, second_factor_step
 from portal.console.search import (
     MAX_QUERY_LENGTH,
@@ -38,13 +38,11 @@ from portal.console.service import (
     StaffError,
     authenticate,
     change_own_password,
-    find_mandate,
     record_access,
     record_search,
 )
 from portal.console.sessions import log_out
 from portal.db import get_session
-from portal.documents.service import mandate_pdf, read_pdf
 from portal.limits import configured, limiter
 from portal.mandates.models import MandateStatus, Scheme
 
@@ -158,18 +156,11 @@ def _page_link(page: int) -> str:
     return url_for("console.search", **kept, page=page)
 
 
-def _mandate(public_id: str):
-    mandate = find_mandate(get_session(), public_id, g.scope)
-    if mandate is None:
-        abort(404)
-    return mandate
-
-
 @bp.get("/mandates/<public_id>")
 @requires(Permission.READ)
 def mandate_detail(public_id: str):
     db = get_session()
-    mandate = _mandate(public_id)
+    mandate = mandate_in_scope(public_id)
     record_access(db, g.staff, mandate, "console.view_mandate", now=get_adapters().clock(),
                   ip=request.remote_addr)
     db.commit()
@@ -179,15 +170,7 @@ def mandate_detail(public_id: str):
 @bp.get("/mandates/<public_id>/pdf")
 @requires(Permission.READ)
 def mandate_pdf_download(public_id: str):
-    db = get_session()
-    mandate = _mandate(public_id)
-    record = mandate_pdf(db, mandate)
-    if record is None:
-        abort(404)
-    body = read_pdf(get_adapters().pdf_store, record)
-    record_access(db, g.staff, mandate, "console.download_pdf", now=get_adapters().clock(),
-                  ip=request.remote_addr)
-    db.commit()
+    mandate, body = audited_pdf(public_id, "console.download_pdf")
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{mandate.public_id}.pdf"',
         "Cache-Control": "no-store",
