@@ -322,7 +322,7 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope, *,
         statement = statement.where(
             Mandate.created_at < _midnight(request.created_to + timedelta(days=1)))
     rows = list(session.scalars(
-        statement.options(joinedload(Mandate.merchant), joinedload(Mandate.customer))
+        statement.options(joinedload(Mandate.customer))
         .order_by(Mandate.created_at.desc(), Mandate.id.desc())
         .offset((request.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     result.mandates, result.has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE

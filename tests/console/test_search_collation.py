@@ -34,9 +34,22 @@ def _icu_database(request: pytest.FixtureRequest) -> str:
     request.addfinalizer(lambda: _drop(admin, name))
     engine = make_engine(cluster.url(name))
     migrate.upgrade(engine)
+    migrate.downgrade(engine, "5897dd2e010f")  # 0024 undone: the database's collation again
+    with engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT collation_name FROM information_schema.columns "
+            "WHERE column_name = 'term'")).scalar() is None
+    migrate.upgrade(engine)
     with engine.connect() as connection:
         # The database sorts 'a+b' outside ['a+', 'a,'): a prefix range would miss it.
         assert connection.execute(text("SELECT 'a+b' < 'a,'")).scalar() is False
+        assert connection.execute(text(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE column_name IN ('term', 'reference_key') ORDER BY table_name")).all() == [
+            ("customer_search_term", "term", "C"), ("mandate", "reference_key", "C")]
+        assert connection.execute(text(
+            "SELECT attstattarget FROM pg_attribute WHERE attname = 'term' "
+            "AND attrelid = 'customer_search_term'::regclass")).scalar() == 1000
     engine.dispose()
     return cluster.url(name)
 
