@@ -146,7 +146,11 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a loaded machine: it must not outlive the bench
+                self.process.kill()
+                self.process.wait()
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of the workers so far (children of the master)."""
@@ -359,7 +363,9 @@ def main() -> None:
             phase("starting the portals")
             for server, paths in portals.values():
                 server.ready()
-                page = page or httpx.get(server.base + paths[0]).text  # opens it: now cached
+                # Opens it (now cached); a worker's first page loads templates and catalogs,
+                # which takes seconds on a loaded machine.
+                page = page or httpx.get(server.base + paths[0], timeout=120).text
             servers.append(bare := bare_server(work, page))
             targets = [Target("bare", bare.base + "/page", bare),
                        *(Target(name, server.base + paths[0], server)
