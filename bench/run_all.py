@@ -32,11 +32,11 @@ BUDGET_SECONDS = 300
 SHORT: list[tuple[str, list[str], bool]] = [
     ("pdf.py", ["--n", "8"], True),
     ("webhooks.py", ["--short"], True),
-    ("http.py", ["--seconds", "3", "--rounds", "2", "--flows", "48", "--profile-flows", "8"],
+    ("http.py", ["--seconds", "2", "--rounds", "2", "--flows", "40", "--profile-flows", "8"],
      True),
     # The speed ratio against sepaxml on a batch it can build in seconds, then our memory at the
     # size the target names (sepaxml needs minutes there).
-    ("pain008.py", ["--count", "20000"], True),
+    ("pain008.py", ["--count", "10000"], True),
     ("pain008.py", ["--count", "100000", "--no-baseline"], False),
     ("returns.py", ["--count", "100000", "--import-count", "2000"], True),
     # Console search on the 100,000 mandates the target names: p95 < 50 ms per kind of key.

@@ -38,7 +38,7 @@ sys.path[0] = str(ROOT)
 import httpx
 from sqlalchemy import func, select
 
-from bench.databases import migrated_database
+from bench.databases import cache_key, seeded_database
 from bench.report import figure
 from portal import create_app
 from portal.db import state
@@ -358,7 +358,7 @@ def main() -> None:
         bare_client(Path(args.bare), args.concurrency, args.endpoint_concurrency, Path(args.out))
         return
     if args.short:
-        args.n, args.n_slow, args.mixed_seconds = 1500, 1200, 5.0
+        args.n, args.n_slow, args.mixed_seconds = 1000, 800, 4.0
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "postgresql" in backends and find_pg_bin() is None:
         print("PostgreSQL is not installed: SQLite only")
@@ -367,7 +367,9 @@ def main() -> None:
           f"{ENDPOINT_CONCURRENCY} per endpoint, {ENDPOINTS} endpoints; {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         for backend in backends:
-            with migrated_database(backend, Path(tmp)) as url:
+            # A migrated, empty database, copied from bench/.cache after the first run.
+            with seeded_database(backend, Path(tmp), "webhooks", cache_key(backend),
+                                 lambda url: None) as (url, _cached):
                 run_backend(backend, url, Path(tmp), args)
 
 
