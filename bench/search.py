@@ -9,7 +9,12 @@ largest search), each checked to find the mandate it was taken from. The baselin
 the same run on the same session, is fetching a mandate by its ``md_`` id: the floor of any
 lookup. Target: p95 < 50 ms for each kind.
 
+The seeded database is kept in ``bench/.cache/`` (``bench/databases.py``: keyed on the
+migrations, this seeding code and its parameters), so a later run copies it in seconds instead
+of seeding for minutes; the queries are drawn from what the database holds either way.
+
 Usage: .venv/bin/python bench/search.py [--count 100000] [--queries 40] [--backend both]
+       [--fresh]
 """
 
 from __future__ import annotations
