@@ -24,7 +24,7 @@ from portal.mandates.signing_methods import (
 from portal.sms.phone import can_receive_sms
 
 
-def expiry(data: dict[str, Any], now: datetime, *, default_days: int,
+def link_expiry(data: dict[str, Any], now: datetime, *, default_days: int,
            max_days: int) -> datetime:
     """When the link stops working: ``expires_at`` or ``expires_in_days`` (not both), else
     ``default_days`` from now; in the future and at most ``max_days`` ahead."""
@@ -45,7 +45,7 @@ def expiry(data: dict[str, Any], now: datetime, *, default_days: int,
     return expires_at
 
 
-def channel(send_via: str | None, *, email: str | None, phone: str | None,
+def delivery_channel(send_via: str | None, *, email: str | None, phone: str | None,
             sms_available: bool, check_contact: bool = True) -> InvitationChannel:
     """How the link is sent (``none`` when not given). SMS needs the portal to send text
     messages and a number that can receive them; email needs an address. ``check_contact``

@@ -16,9 +16,15 @@ from typing import Any, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from portal.api import rules
 from portal.api.billing_inputs import INVOICE_FIELDS
 from portal.api.inputs import CREATE_FIELDS, MAX_DAYS, MAX_REQUEST_DAYS, PAYMENT_REQUEST_FIELDS
+from portal.api.rules import (
+    delivery_channel,
+    due_by_expiry,
+    link_expiry,
+    one_customer,
+    scheme_and_methods,
+)
 from portal.api.validation import DATE, Field, check_object
 from portal.batches.csvfile import Row
 from portal.batches.models import BatchKind
@@ -188,10 +194,11 @@ def apply_rule(rule: Callable[[], T], columns: tuple[Column, ...], row: Row,
 
 def row_channel(data: dict[str, Any], columns: tuple[Column, ...], row: Row, checked: Checked,
                 ctx: BatchContext) -> InvitationChannel | None:
-    """How the row's link is sent (:func:`portal.api.rules.channel`); an existing customer's
-    address and number are checked when the row is written (:mod:`portal.batches.writers`)."""
+    """How the row's link is sent (:func:`portal.api.rules.delivery_channel`); an existing
+    customer's address and number are checked when the row is written
+    (:mod:`portal.batches.writers`)."""
     customer = data.get("customer") or {}
-    return apply_rule(lambda: rules.channel(
+    return apply_rule(lambda: delivery_channel(
         data.get("send_via"), email=customer.get("email"), phone=customer.get("phone"),
         sms_available=ctx.sms_available, check_contact="customer_id" not in data),
         columns, row, checked)
@@ -233,10 +240,10 @@ def check_invitation(row: Row, ctx: BatchContext) -> Checked:
     data = check_api_fields(CREATE_FIELDS, INVITATION_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    expires_at = apply_rule(lambda: rules.expiry(
+    expires_at = apply_rule(lambda: link_expiry(
         data, ctx.now, default_days=ctx.invitation_ttl_days, max_days=MAX_DAYS),
         INVITATION_COLUMNS, row, checked)
-    signing = apply_rule(lambda: rules.scheme_and_methods(
+    signing = apply_rule(lambda: scheme_and_methods(
         data, ctx.merchant.signing_methods, bank_available=ctx.bank_available),
         INVITATION_COLUMNS, row, checked)
     channel = row_channel(data, INVITATION_COLUMNS, row, checked, ctx)
@@ -279,14 +286,14 @@ def check_payment_request(row: Row, ctx: BatchContext) -> Checked:
     data = check_api_fields(PAYMENT_REQUEST_FIELDS, PAYMENT_REQUEST_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    apply_rule(lambda: rules.one_customer(data), PAYMENT_REQUEST_COLUMNS, row, checked)
+    apply_rule(lambda: one_customer(data), PAYMENT_REQUEST_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    expires_at = apply_rule(lambda: rules.expiry(
+    expires_at = apply_rule(lambda: link_expiry(
         data, ctx.now, default_days=ctx.request_ttl_days, max_days=MAX_REQUEST_DAYS),
         PAYMENT_REQUEST_COLUMNS, row, checked)
     if expires_at is not None:
-        apply_rule(lambda: rules.due_by_expiry(data, expires_at), PAYMENT_REQUEST_COLUMNS, row,
+        apply_rule(lambda: due_by_expiry(data, expires_at), PAYMENT_REQUEST_COLUMNS, row,
                    checked)
     channel = row_channel(data, PAYMENT_REQUEST_COLUMNS, row, checked, ctx)
     if checked.errors or expires_at is None or channel is None:
@@ -317,7 +324,7 @@ def check_invoice(row: Row, ctx: BatchContext) -> Checked:
     data = check_api_fields(INVOICE_FIELDS, INVOICE_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    apply_rule(lambda: rules.one_customer(data), INVOICE_COLUMNS, row, checked)
+    apply_rule(lambda: one_customer(data), INVOICE_COLUMNS, row, checked)
     if "amount" not in data:
         checked.fail("amount", "", "Required (or amount_cents).")
     checked.values = data

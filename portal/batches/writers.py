@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal.api import rules
+from portal.api.rules import delivery_channel
 from portal.batches.kinds import BatchContext, Checked
 from portal.batches.models import BatchKind, CsvBatch, ImportedMandate
 from portal.errors import Problem
@@ -94,7 +94,7 @@ def write_payment_request(session: Session, batch: CsvBatch, checked: Checked,
     customer = _customer(session, ctx, checked)
     if "customer_id" in values:  # the API's channel rule, on the customer now looked up
         try:
-            rules.channel(values["channel"], email=customer.email, phone=customer.phone,
+            delivery_channel(values["channel"], email=customer.email, phone=customer.phone,
                           sms_available=ctx.sms_available)
         except Problem as problem:
             raise RowRefused(checked.line, "send_via", values["channel"],

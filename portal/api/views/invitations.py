@@ -9,11 +9,11 @@ from flask import Response, current_app, g
 from sqlalchemy.orm import Session
 
 from portal.adapters import get_adapters
-from portal.api import rules
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, invalid_state, json_response, not_found
 from portal.api.idempotency import write_endpoint
 from portal.api.inputs import CREATE_FIELDS, MAX_DAYS
+from portal.api.rules import delivery_channel, link_expiry, scheme_and_methods
 from portal.api.serializers import invitation_json
 from portal.api.validation import validate_body
 from portal.db import get_session
@@ -34,14 +34,14 @@ def invite_from_body(session: Session, merchant: Merchant, data: dict[str, Any],
                      actor: str, now: datetime) -> Invitation:
     """The invitation a validated ``CREATE_FIELDS`` body asks for, sent the way it says; a 422
     :class:`Problem` naming the field at fault. The API and the console both create them so."""
-    expires_at = rules.expiry(data, now, max_days=MAX_DAYS,
+    expires_at = link_expiry(data, now, max_days=MAX_DAYS,
                               default_days=int(current_app.config["INVITATION_TTL_DAYS"]))
     customer = data["customer"]
-    channel = rules.channel(data.get("send_via"), email=customer.get("email"),
+    channel = delivery_channel(data.get("send_via"), email=customer.get("email"),
                             phone=customer.get("phone"),
                             sms_available=get_adapters().sms is not None)
     bank_available = get_adapters().bank is not None
-    scheme, methods = rules.scheme_and_methods(data, merchant.signing_methods,
+    scheme, methods = scheme_and_methods(data, merchant.signing_methods,
                                                bank_available=bank_available)
     invitation = invite_customer(session, merchant, InvitationRequest(
         customer_name=customer["name"], customer_email=customer.get("email"),

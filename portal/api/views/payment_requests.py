@@ -10,7 +10,6 @@ from flask import Response, current_app, g
 from sqlalchemy.orm import Session, selectinload
 
 from portal.adapters import get_adapters
-from portal.api import rules
 from portal.api.auth import merchant_id, require_scope
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
@@ -23,6 +22,7 @@ from portal.api.inputs import (
     WITHDRAW_FIELDS,
 )
 from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
+from portal.api.rules import delivery_channel, due_by_expiry, link_expiry, one_customer
 from portal.api.serializers import (
     list_json,
     payment_json,
@@ -50,7 +50,7 @@ from portal.payments.service import (
 
 
 def _customer(data: dict[str, Any], merchant: int) -> Any:
-    rules.one_customer(data)
+    one_customer(data)
     if "customer_id" in data:
         customer = find_customer(get_session(), merchant, data["customer_id"])
         if customer is None:
@@ -66,12 +66,12 @@ def request_from_body(session: Session, merchant: Merchant, data: dict[str, Any]
                       actor: str, now: datetime) -> PaymentRequest:
     """The payment request a validated ``PAYMENT_REQUEST_FIELDS`` body asks for; a 422
     :class:`Problem` naming the field at fault. The API and the console both create them so."""
-    expires_at = rules.expiry(data, now, max_days=MAX_REQUEST_DAYS,
+    expires_at = link_expiry(data, now, max_days=MAX_REQUEST_DAYS,
                               default_days=int(current_app.config["PAYMENT_REQUEST_TTL_DAYS"]))
     customer = _customer(data, merchant.id)
-    channel = rules.channel(data.get("send_via"), email=customer.email, phone=customer.phone,
+    channel = delivery_channel(data.get("send_via"), email=customer.email, phone=customer.phone,
                             sms_available=get_adapters().sms is not None).value
-    rules.due_by_expiry(data, expires_at)
+    due_by_expiry(data, expires_at)
     return create_payment_request(session, merchant, RequestSpec(
         amount_cents=data["amount"], description=data["description"], customer=customer,
         expires_at=expires_at, invoice_number=data.get("invoice_number"),
