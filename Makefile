@@ -41,7 +41,7 @@ lint: venv
 test: venv system-deps lint
 	PORTAL_TESTS_LINTED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# Every bench with short defaults and one summary table (bench/run_all.py --long: longer runs).
+# Every bench with short defaults and one summary table (BENCH_ARGS=--full: each bench at full length).
 bench: venv system-deps
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

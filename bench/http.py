@@ -83,19 +83,19 @@ def portal_env(instance: Path, database_url: str, base_url: str,
             "PORTAL_JOBS_IN_PROCESS": "false", "PORTAL_LOG_LEVEL": "WARNING"}
 
 
-def prepare(env: dict[str, str], invitations: int) -> list[str]:
-    """Migrate, create the demo merchant and N invitations; return their signing paths."""
-    subprocess.run([sys.executable, "-m", "flask", "--app", "portal", "db", "upgrade"],
-                   env=env, check=True, capture_output=True)
+def prepare(env: dict[str, str], invitations: int) -> subprocess.Popen:
+    """Start migrating and creating the demo merchant and N invitations (one process, which
+    prints their signing links); :func:`prepared` waits for it and returns their paths."""
     script = f'''
-from portal import create_app
+from portal import create_app, migrate
 from portal.cli import DEMO_MERCHANT
-from portal.db import session_scope
+from portal.db import session_scope, state
 from portal.clock import utcnow
 from portal.mandates.links import Links
 from portal.mandates.service import InvitationRequest, invite_customer
 from portal.merchants.service import create_merchant, find_by_creditor_id
 app = create_app()
+migrate.upgrade(state(app).engine, cipher=state(app).cipher, audit_keys=state(app).audit_keys)
 links = Links.from_config(app.config)
 with app.app_context(), session_scope() as s:
     m = find_by_creditor_id(s, DEMO_MERCHANT.creditor_id) or create_merchant(s, DEMO_MERCHANT)
@@ -105,16 +105,20 @@ with app.app_context(), session_scope() as s:
         s.flush()
         print(links.invitation_url(inv.public_id, inv.expires_at).removeprefix(links.base_url))
 '''
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                            text=True, cwd=ROOT, check=False)
-    if result.returncode:
-        sys.exit(f"could not prepare invitations:\n{result.stderr[-2000:]}")
-    out = result.stdout
+    return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def prepared(process: subprocess.Popen) -> list[str]:
+    out, err = process.communicate()
+    if process.returncode:
+        sys.exit(f"could not prepare invitations:\n{err[-2000:]}")
     return [urlsplit(line.strip()).path for line in out.splitlines() if "/sign/" in line]
 
 
 class Gunicorn:
-    def __init__(self, app: str, env: dict[str, str], cwd: Path, port: int | None = None) -> None:
+    def __init__(self, app: str, env: dict[str, str], cwd: Path, port: int | None = None, *,
+                 wait: bool = True) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Its log goes to a file: a pipe nobody reads would block the server once full.
@@ -123,11 +127,16 @@ class Gunicorn:
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
              "-b", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", app],
             env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
+        if wait:
+            self.ready()
+
+    def ready(self) -> Gunicorn:
+        """Wait until it answers (servers started together load their apps side by side)."""
         deadline = time.monotonic() + 120  # a loaded machine takes long to load the app
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 httpx.get(self.base + "/", timeout=2)
-                return
+                return self
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
@@ -137,7 +146,11 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a loaded machine: it must not outlive the bench
+                self.process.kill()
+                self.process.wait()
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of the workers so far (children of the master)."""
@@ -334,17 +347,25 @@ def main() -> None:
     page = ""
     try:
         with redis_server() as limiter_storage:
+            # Both databases are prepared side by side, then both portals started together.
+            preparing = {}
+            phase("preparing " + " and ".join(databases))
             for name, url in databases.items():
                 instance = work / name
                 instance.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 env = portal_env(instance, url, f"http://127.0.0.1:{port}", limiter_storage)
-                phase(f"preparing {name}")
-                paths = prepare(env, args.flows + 1)
-                phase(f"starting the portal on {name}")
-                servers.append(server := Gunicorn("wsgi:app", env, ROOT, port))
+                preparing[name] = (env, port, prepare(env, args.flows + 1))
+            for name, (env, port, process) in preparing.items():
+                paths = prepared(process)
+                servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False))
                 portals[name] = (server, paths)
-                page = page or httpx.get(server.base + paths[0]).text  # opens it: now cached
+            phase("starting the portals")
+            for server, paths in portals.values():
+                server.ready()
+                # Opens it (now cached); a worker's first page loads templates and catalogs,
+                # which takes seconds on a loaded machine.
+                page = page or httpx.get(server.base + paths[0], timeout=120).text
             servers.append(bare := bare_server(work, page))
             targets = [Target("bare", bare.base + "/page", bare),
                        *(Target(name, server.base + paths[0], server)

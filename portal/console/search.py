@@ -157,15 +157,16 @@ class SearchResult:
 def _prefix(column: Any, start: str) -> ColumnElement[bool]:
     """``column`` starts with ``start``, as a range an ordinary B-tree index serves on both
     databases (a LIKE would need a pattern index on PostgreSQL and escaping of % and _). The
-    range is exact in code-point order (SQLite, PostgreSQL's C collation); under a linguistic
-    collation it may hold a few more, which the comparison of the start then drops."""
-    starts = func.substr(column, 1, len(start)) == start
+    range is exactly the prefixes because the search keys compare in code-point order on both
+    (``portal.mandates.models.search_key``: SQLite's BINARY, the "C" collation on PostgreSQL);
+    with no further condition the planner estimates the range from the index's statistics and
+    so picks the cheaper way to join the other words of a name."""
     following = ord(start[-1]) + 1
-    if following > 0x10FFFF:
-        return (column >= start) & starts
+    if following > 0x10FFFF:  # no bound after the last code point: compare the start too
+        return (column >= start) & (func.substr(column, 1, len(start)) == start)
     if 0xD800 <= following <= 0xDFFF:  # no surrogate in a bound string
         following = 0xE000
-    return (column >= start) & (column < start[:-1] + chr(following)) & starts
+    return (column >= start) & (column < start[:-1] + chr(following))
 
 
 def _customer_mandates(customer_ids: Ids) -> Select:
@@ -321,7 +322,7 @@ def search_mandates(session: Session, request: SearchRequest, scope: Scope, *,
         statement = statement.where(
             Mandate.created_at < _midnight(request.created_to + timedelta(days=1)))
     rows = list(session.scalars(
-        statement.options(joinedload(Mandate.merchant), joinedload(Mandate.customer))
+        statement.options(joinedload(Mandate.customer))
         .order_by(Mandate.created_at.desc(), Mandate.id.desc())
         .offset((request.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
     result.mandates, result.has_next = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE

@@ -21,11 +21,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.types import TypeEngine
 
 from portal.crypto import encrypted
 from portal.db import Base, enum_column
 from portal.mandates.search_keys import TERM_LENGTH, customer_term_rows, mandate_keys
 from portal.merchants.models import Merchant
+
+
+def search_key(length: int) -> TypeEngine[str]:
+    """A search key's column type: compared in code-point order on both databases (SQLite's
+    BINARY; on PostgreSQL the "C" collation whatever the database's locale), so that a prefix
+    is exactly a range of its B-tree index (``portal/console/search.py``)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class Scheme(enum.StrEnum):
@@ -87,7 +95,8 @@ class Mandate(Base):
     #: Unique mandate reference (UMR) per creditor, ≤ 35 SEPA characters.
     reference: Mapped[str] = mapped_column(String(35))
     #: The reference without separators, upper case: what search matches (search_keys.py).
-    reference_key: Mapped[str | None] = mapped_column(String(35), index=True)
+    #: In code-point order on PostgreSQL too (:func:`search_key`): prefix ranges are exact.
+    reference_key: Mapped[str | None] = mapped_column(search_key(35), index=True)
     scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme))
     sequence_type: Mapped[SequenceType] = mapped_column(enum_column(SequenceType))
     status: Mapped[MandateStatus] = mapped_column(enum_column(MandateStatus), index=True)
@@ -232,7 +241,7 @@ class CustomerSearchTerm(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
     kind: Mapped[str] = mapped_column(String(8))
-    term: Mapped[str] = mapped_column(String(TERM_LENGTH))
+    term: Mapped[str] = mapped_column(search_key(TERM_LENGTH))
 
 
 # The search keys follow every write through the ORM, in the same flush as the row; bulk
