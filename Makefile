@@ -38,8 +38,11 @@ lint: venv
 
 # PORTAL_TESTS_LINTED: the lint prerequisite just ran ruff and mypy, so the suite's own lint
 # tests (tests/test_lint.py, for a bare pytest run) skip instead of running them a second time.
+# Bytecode is written even where the environment says PYTHONDONTWRITEBYTECODE: without it every
+# xdist worker and every portal subprocess compiles the project and pytest rewrites each test
+# module's asserts again (~19 s of CPU per worker); __pycache__/ is ignored by git.
 test: venv system-deps lint
-	PORTAL_TESTS_LINTED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	env -u PYTHONDONTWRITEBYTECODE PORTAL_TESTS_LINTED=1 $(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # Every bench with short defaults and one summary table (BENCH_ARGS=--full: each bench at full length).
 bench: venv system-deps

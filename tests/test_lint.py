@@ -39,6 +39,15 @@ def test_make_test_runs_the_linters_first() -> None:
         line for line in test_recipe if "pytest" in line]
 
 
+def test_make_test_writes_bytecode_whatever_the_environment_says() -> None:
+    """Each xdist worker and portal subprocess would otherwise compile the project and rewrite
+    every test module's asserts again (Makefile, `test`)."""
+    _, test_recipe = _target("test")
+    pytest_lines = [line for line in test_recipe if "pytest" in line]
+    assert pytest_lines and all(line.startswith("env -u PYTHONDONTWRITEBYTECODE ")
+                                for line in pytest_lines)
+
+
 def test_mypy_covers_signing_and_every_service_module() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
     covered = {path for pattern in config["files"] for path in ROOT.glob(pattern)}

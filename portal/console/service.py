@@ -30,7 +30,7 @@ from portal.merchants.models import Merchant
 from portal.names import InvalidName, clean_name
 from portal.sepa import IbanError, mask_iban, normalize_iban, validate_iban
 from portal.verification.models import VerificationPayment
-from signing import PdfStore, verify
+from signing.storage import PdfStore
 
 MIN_PASSWORD_LENGTH = 12
 #: What an IBAN looks like, valid or not: never kept in clear in the trail of searches.
@@ -320,6 +320,8 @@ class MandateRecord:
 
 
 def check_seal(store: PdfStore, record: MandatePdf, certificate: Any) -> SealCheck:
+    from signing import verify  # pyHanko: loaded with the first check, not at start-up
+
     try:
         pdf = read_pdf(store, record)
     except Exception as exc:  # noqa: BLE001 - a missing or corrupt file is a finding, not a 500

@@ -17,8 +17,8 @@ from portal.merchants.models import Merchant
 from portal.merchants.settings_service import Branding
 from portal.payments.messages import money
 from portal.sign.forms import SignMandateForm
-from signing import Branding as PdfBranding
-from signing import Creditor, Debtor, MandateDocument, render_mandate_pdf
+from signing.document import Branding as PdfBranding
+from signing.document import Creditor, Debtor, MandateDocument
 from signing.texts import MANDATE_TEXT_VERSION, mandate_text
 
 KINDS = ("sign", "checkout", "email", "pdf")
@@ -123,6 +123,8 @@ def _email(merchant: Merchant, branding: Branding, saved: bool, base_url: str,
 
 
 def _pdf(merchant: Merchant, branding: Branding, now: datetime) -> bytes:
+    from signing import render_mandate_pdf  # WeasyPrint: loaded for a preview, not at start-up
+
     document = MandateDocument(
         reference="PREVIEW-0001", scheme="CORE", sequence="recurrent",
         creditor=Creditor(merchant.legal_name, (merchant.address_line,

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.documents.models import MandatePdf
-from signing import ArchiveRenewalError, PdfStore, Sealer, add_archive_timestamp, renew_by
+from signing.storage import PdfStore
+
+if TYPE_CHECKING:  # pyHanko loads with the first renewal, not with every app
+    from signing import Sealer
 
 RENEWED = "mandate.pdf.retimestamped"
 RENEWAL_FAILED = "mandate.pdf.retimestamp_failed"
@@ -60,6 +63,8 @@ def count_due(session: Session, due_before: datetime) -> int:
 def renew_pdf(session: Session, pdf_id: int, *, sealer: Sealer, store: PdfStore,
               now: datetime, due_before: datetime) -> RenewalOutcome | None:
     """Renew one PDF in the caller's transaction; ``None`` if another run holds it."""
+    from signing import ArchiveRenewalError, add_archive_timestamp, renew_by
+
     record = session.scalar(select(MandatePdf).where(MandatePdf.id == pdf_id)
                             .with_for_update(skip_locked=True))
     if record is None:

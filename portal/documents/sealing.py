@@ -13,31 +13,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
-from pyhanko.sign.timestamps.api import TimeStamper
-from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from portal.adapters import get_adapters
 from portal.clock import Clock
 from portal.config import ConfigurationError
-from signing import (
-    DevelopmentPki,
-    DevelopmentRevocation,
-    LocalTimestampAuthority,
-    Sealer,
-    SealingKey,
-    SealTrust,
-    TsaSettings,
-    UntrustedTimestampAuthority,
-    http_timestamper,
-    load_or_create_development_pki,
-    load_or_create_sealing_key,
-    load_pem_certificates,
-    load_sealing_key,
-    probe_timestamp_authority,
-)
+from signing.pki import DevelopmentPki, load_or_create_development_pki
+
+if TYPE_CHECKING:  # pyHanko loads with the first seal or check, not with every app
+    from pyhanko.sign.timestamps.api import TimeStamper
+
+    from signing import Sealer, SealingKey, SealTrust
 
 
 @dataclass(frozen=True)
@@ -49,6 +37,8 @@ class SealingSetup:
     clock: Callable[[], datetime]
 
     def sealer(self) -> Sealer:
+        from signing import Sealer
+
         if isinstance(self.timestamper, ConfigurationError):
             raise self.timestamper
         return Sealer(key=self.key, timestamper=self.timestamper, trust=self.trust,
@@ -72,6 +62,18 @@ def build_sealing_setup(config: Mapping[str, Any], instance: Path,
                         clock: Clock) -> SealingSetup:
     """Key, trust and TSA from the configuration (the development CA and TSA outside
     production)."""
+    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+    from signing import (
+        DevelopmentRevocation,
+        LocalTimestampAuthority,
+        SealTrust,
+        TsaSettings,
+        http_timestamper,
+        load_or_create_sealing_key,
+        load_pem_certificates,
+    )
+
     pki: DevelopmentPki | None = None
     if sandbox_allowed(config):
         pki = load_or_create_development_pki(development_pki_path(config, instance))
@@ -137,6 +139,8 @@ def check_sealing(app: Flask, now: datetime) -> list[str]:
 
 
 def _seal_chain_problems(app: Flask) -> list[str]:
+    from signing import load_sealing_key
+
     config = app.config
     if sandbox_allowed(config) or config["TSA_TRUST_ROOTS_PATH"]:
         return []
@@ -154,6 +158,15 @@ def _seal_chain_problems(app: Flask) -> list[str]:
 
 def check_timestamp_authority(app: Flask, now: datetime) -> list[str]:
     """The TSA is configured, answers, and its certificate is trusted for timestamping."""
+    from signing import (
+        TsaSettings,
+        UntrustedTimestampAuthority,
+        http_timestamper,
+        load_pem_certificates,
+        load_sealing_key,
+        probe_timestamp_authority,
+    )
+
     config = app.config
     url = config["TSA_URL"]
     if not url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,18 +18,11 @@ from portal.jobs.service import enqueue
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
-from signing import (
-    Attachment,
-    Branding,
-    Creditor,
-    Debtor,
-    Evidence,
-    FileSystemPdfStore,
-    MandateDocument,
-    PdfStore,
-    Sealer,
-    produce_signed_mandate,
-)
+from signing.document import Branding, Creditor, Debtor, Evidence, MandateDocument
+from signing.storage import FileSystemPdfStore, PdfStore
+
+if TYPE_CHECKING:  # pyHanko and WeasyPrint load when a PDF is made, not with the app
+    from signing import Attachment, Sealer
 
 PDF_JOB = "mandate.pdf"
 #: Where the mandate was signed, as printed on it: the customer's device, online.
@@ -104,6 +98,8 @@ def signing_attachments(session: Session, mandate: Mandate) -> list[Attachment]:
     """Files sealed beside evidence.json: the debtor bank's signed pain.012, when the mandate
     was signed at the bank (an associated file of the PDF/A-3, its source), decrypted to the
     very bytes the bank signed. ReportMismatch if it is not the report the evidence names."""
+    from signing import Attachment
+
     report = evidence_report(session, mandate.evidence or {})
     if report is None:
         return []
@@ -116,6 +112,8 @@ def signing_attachments(session: Session, mandate: Mandate) -> list[Attachment]:
 def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, store: PdfStore,
                         now: datetime) -> MandatePdf | None:
     """Render, seal and store the PDF once; a retry after any failure starts over cleanly."""
+    from signing import produce_signed_mandate
+
     mandate = session.scalar(select(Mandate).where(Mandate.public_id == public_id))
     if mandate is None or mandate.signed_at is None:
         return None
