@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import event as orm_events
 from sqlalchemy.orm import Session
 
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
@@ -130,7 +131,7 @@ def record_audits(session: Session, entries: Sequence[AuditEntry], *,
     return events
 
 
-@event.listens_for(Session, "before_flush")
+@orm_events.listens_for(Session, "before_flush")
 def _chain_unchained(session: Session, _context: Any, _objects: Any) -> None:
     """Give the events recorded since the last flush their place in the chain, in the order
     they were recorded, and move the head past them: two statements whatever their number."""
@@ -146,7 +147,7 @@ def _chain_unchained(session: Session, _context: Any, _objects: Any) -> None:
     session.execute(_SET_HEAD_HASH, {"hash": prev_hash})
 
 
-@event.listens_for(Session, "after_soft_rollback")
+@orm_events.listens_for(Session, "after_soft_rollback")
 def _forget_unchained(session: Session, _transaction: Any) -> None:
     """A rollback (of the transaction or of a savepoint, which flushed everything recorded
     before it began) discards the events recorded since the last flush with the rest."""

@@ -118,7 +118,7 @@ def apply_provider_status(
 
 
 @functools.cache
-def _locked_payment() -> Select[tuple[VerificationPayment, Mandate]]:
+def _locked_payment() -> Select[VerificationPayment, Mandate]:
     """The payment and its mandate, re-read under the lock in one statement, with what an
     activation reads of the mandate (its customer and merchant); built once, on first use
     (its loader options need every mapper configured)."""
