@@ -83,10 +83,14 @@ def start_verification(
     return payment
 
 
+#: Built once: the signing pages ask on every step.
+_LATEST_PAYMENT = (select(VerificationPayment)
+                   .where(VerificationPayment.mandate_id == bindparam("mandate_id"))
+                   .order_by(VerificationPayment.id.desc()).limit(1))
+
+
 def latest_payment(session: Session, mandate: Mandate) -> VerificationPayment | None:
-    return session.scalar(select(VerificationPayment)
-                          .where(VerificationPayment.mandate_id == mandate.id)
-                          .order_by(VerificationPayment.id.desc()).limit(1))
+    return session.scalar(_LATEST_PAYMENT, {"mandate_id": mandate.id})
 
 
 def find_payment(session: Session, provider: str, provider_payment_id: str) -> VerificationPayment:
