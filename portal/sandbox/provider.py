@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, object_session
 
 from portal.clock import Clock
@@ -175,7 +175,8 @@ class SandboxProvider:
         return payment_id
 
     def find(self, payment_id: str) -> SandboxPayment:
-        payment = find_sandbox_payment(self.session, payment_id)
+        session = self.session
+        payment = _held(session, payment_id) or find_sandbox_payment(session, payment_id)
         if payment is None:
             raise PaymentNotFound(f"no sandbox payment {payment_id!r}")
         return payment
@@ -373,6 +374,16 @@ _TAKEN_BACK = select(
            SandboxRefund.status == "refunded").scalar_subquery(),
     select(func.coalesce(func.sum(SandboxChargeback.amount_cents), 0))
     .where(SandboxChargeback.payment_id == bindparam("payment_id")).scalar_subquery())
+
+
+def _held(session: Session, payment_id: str) -> SandboxPayment | None:
+    """The payment when the session holds it already, loaded (the webhook the checkout sends in
+    the same request): a query would return this same object, not refreshed, anyway."""
+    for held in session.identity_map.values():
+        if (isinstance(held, SandboxPayment)
+                and inspect(held).dict.get("payment_id") == payment_id):
+            return held
+    return None
 
 
 def find_sandbox_payment(session: Session, payment_id: str) -> SandboxPayment | None:
