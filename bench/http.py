@@ -297,12 +297,13 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
     stats = pstats.Stats(profiler)
     wanted = {
         "IBAN encryption and lookup hash": ("portal/crypto.py", ("encrypt", "lookup_hash")),
-        "audit chain": ("portal/audit/service.py", ("record_audit",)),
+        "audit chain (recorded, then chained at the flush)": (
+            "portal/audit/service.py", ("record_audit", "_chain_unchained")),
         "state machine (transitions + outbox)": ("portal/mandates/lifecycle.py",
                                                  ("apply_transition",)),
         "activation (provider status applied)": ("portal/verification/service.py",
                                                  ("apply_provider_status",)),
-        "job enqueue (PDF, mail)": ("portal/jobs/service.py", ("enqueue",)),
+        "job enqueue (PDF, mail)": ("portal/jobs/service.py", ("enqueue_jobs",)),
         "events and webhook deliveries": ("portal/events/service.py", ("emit_event",)),
         "page rendering": ("flask/templating.py", ("render_template",)),
         "database commits": ("sqlalchemy/orm/session.py", ("commit",)),

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy import event as orm_events
 from sqlalchemy.orm import Session
 
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
@@ -72,12 +73,14 @@ def audit_keys_of(session: Session) -> AuditKeyring:
 
 #: The chain head's two writes, built once (an append is on every customer's path).
 _BUMP_HEAD = (update(AuditChainHead).where(AuditChainHead.id == 1)
-              .values(seq=AuditChainHead.seq + 1)
+              .values(seq=AuditChainHead.seq + bindparam("count"))
               .returning(AuditChainHead.seq, AuditChainHead.hash)
               .execution_options(synchronize_session=False))
 _SET_HEAD_HASH = (update(AuditChainHead).where(AuditChainHead.id == 1)
                   .values(hash=bindparam("hash"))
                   .execution_options(synchronize_session=False))
+#: Where a session keeps its events not yet chained, in the order they were recorded.
+_UNCHAINED = "audit_unchained"
 
 
 def record_audit(
@@ -92,26 +95,15 @@ def record_audit(
 ) -> AuditEvent:
     """Append one event in the caller's transaction.
 
-    Bumping the chain head first takes its row lock (PostgreSQL) or the write lock (SQLite), so
-    concurrent appends queue up instead of forking the chain.
+    The event takes its place in the chain (its ``seq``, ``prev_hash`` and ``hash``) when the
+    session next flushes, together with every other event recorded since the last flush: the
+    chain head is bumped once for all of them (:func:`_chain_unchained`). Bumping the head takes
+    its row lock (PostgreSQL) or the write lock (SQLite), so concurrent appends queue up instead
+    of forking the chain, and the lock is taken as late as the transaction's writes are.
     """
-    keyring = audit_keys_of(session)
-    seq, prev_hash = session.execute(_BUMP_HEAD).one()
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=now or clock_now(),
-        merchant_id=merchant_id,
-        subject=subject,
-        action=action,
-        actor=actor,
-        data=data or {},
-        prev_hash=prev_hash,
-        key_id=keyring.current_key_id,
-    )
-    event.hash = _event_hash(event, keyring)
-    session.add(event)
-    session.execute(_SET_HEAD_HASH, {"hash": event.hash})
-    return event
+    return record_audits(session, [AuditEntry(action=action, subject=subject, actor=actor,
+                                              merchant_id=merchant_id, data=data or {})],
+                         now=now)[0]
 
 
 @dataclass(frozen=True)
@@ -127,36 +119,39 @@ class AuditEntry:
 
 def record_audits(session: Session, entries: Sequence[AuditEntry], *,
                   now: datetime | None = None) -> list[AuditEvent]:
-    """Append many events in the caller's transaction, as :func:`record_audit` appends one:
-    the chain head is bumped once by their number (taking the same lock) and each row is
-    chained to the one before it, so a bulk change (an import) costs two statements, not two
-    per event."""
-    if not entries:
-        return []
+    """Append many events in the caller's transaction, as :func:`record_audit` appends one
+    (a bulk change, an import, costs the head's two statements, not two per event)."""
     keyring = audit_keys_of(session)
-    last, prev_hash = session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(seq=AuditChainHead.seq + len(entries))
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-        .execution_options(synchronize_session=False)
-    ).one()
     occurred_at = now or clock_now()
-    events = []
-    for seq, entry in enumerate(entries, last - len(entries) + 1):
-        event = AuditEvent(seq=seq, occurred_at=occurred_at, merchant_id=entry.merchant_id,
-                           subject=entry.subject, action=entry.action, actor=entry.actor,
-                           data=entry.data, prev_hash=prev_hash, key_id=keyring.current_key_id)
-        event.hash = prev_hash = _event_hash(event, keyring)
-        events.append(event)
+    events = [AuditEvent(occurred_at=occurred_at, merchant_id=entry.merchant_id,
+                         subject=entry.subject, action=entry.action, actor=entry.actor,
+                         data=entry.data, key_id=keyring.current_key_id) for entry in entries]
     session.add_all(events)
-    session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(hash=prev_hash)
-        .execution_options(synchronize_session=False)
-    )
+    session.info.setdefault(_UNCHAINED, []).extend(events)
     return events
+
+
+@orm_events.listens_for(Session, "before_flush")
+def _chain_unchained(session: Session, _context: Any, _objects: Any) -> None:
+    """Give the events recorded since the last flush their place in the chain, in the order
+    they were recorded, and move the head past them: two statements whatever their number."""
+    events = session.info.pop(_UNCHAINED, None)
+    if not events:
+        return
+    keyring = audit_keys_of(session)
+    last, prev_hash = session.execute(_BUMP_HEAD, {"count": len(events)}).one()
+    for seq, audit_event in enumerate(events, last - len(events) + 1):
+        audit_event.seq = seq
+        audit_event.prev_hash = prev_hash
+        audit_event.hash = prev_hash = _event_hash(audit_event, keyring)
+    session.execute(_SET_HEAD_HASH, {"hash": prev_hash})
+
+
+@orm_events.listens_for(Session, "after_soft_rollback")
+def _forget_unchained(session: Session, _transaction: Any) -> None:
+    """A rollback (of the transaction or of a savepoint, which flushed everything recorded
+    before it began) discards the events recorded since the last flush with the rest."""
+    session.info.pop(_UNCHAINED, None)
 
 
 class StatementError(ValueError):

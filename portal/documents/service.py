@@ -14,7 +14,7 @@ from portal.audit.service import record_audit
 from portal.documents.models import MandatePdf
 from portal.emandates.reports import evidence_report
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.service import enqueue
+from portal.jobs.service import NewJob, enqueue_jobs
 from portal.mandates.models import Mandate
 from portal.mandates.service import debtor_iban
 from portal.metrics import PDF_SECONDS
@@ -38,9 +38,14 @@ def pdf_job_key(mandate: Mandate) -> str:
     return f"{PDF_JOB}:{mandate.public_id}"
 
 
+def pdf_job(mandate: Mandate) -> NewJob:
+    """The job that makes the mandate's PDF (once per mandate)."""
+    return NewJob(PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=pdf_job_key(mandate))
+
+
 def request_pdf(session: Session, mandate: Mandate) -> None:
     """Schedule the PDF in the caller's transaction (once per mandate)."""
-    enqueue(session, PDF_JOB, {"mandate": mandate.public_id}, dedupe_key=pdf_job_key(mandate))
+    enqueue_jobs(session, [pdf_job(mandate)])
 
 
 def pdf_given_up(session: Session, mandate: Mandate) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -129,9 +129,14 @@ def _code(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
+#: Built once: the signing pages ask on every step.
+_LATEST_TRANSACTION = (select(BankTransaction)
+                       .where(BankTransaction.mandate_id == bindparam("mandate_id"))
+                       .order_by(BankTransaction.id.desc()).limit(1))
+
+
 def latest_transaction(session: Session, mandate: Mandate) -> BankTransaction | None:
-    return session.scalar(select(BankTransaction).where(BankTransaction.mandate_id == mandate.id)
-                          .order_by(BankTransaction.id.desc()).limit(1))
+    return session.scalar(_LATEST_TRANSACTION, {"mandate_id": mandate.id})
 
 
 def latest_transactions(session: Session, mandate_ids: list[int]) -> dict[int, BankTransaction]:

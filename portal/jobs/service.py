@@ -11,7 +11,8 @@ import logging
 import os
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,21 +50,53 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """A job to add (:func:`enqueue_jobs`); a known ``dedupe_key`` gives the existing job."""
+
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str | None = None
+    run_at: datetime | None = None
+    max_attempts: int = 8
+
+
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *,
             dedupe_key: str | None = None, run_at: datetime | None = None,
             max_attempts: int = 8) -> Job:
     """Add a job that commits with the caller's change; a known ``dedupe_key`` returns its job."""
-    if dedupe_key is not None:
-        existing = session.scalar(select(Job).where(Job.dedupe_key == dedupe_key))
-        if existing is not None:
-            return existing
+    return enqueue_jobs(session, [NewJob(kind, payload, dedupe_key, run_at, max_attempts)])[0]
+
+
+def enqueue_jobs(session: Session, jobs: Sequence[NewJob]) -> list[Job]:
+    """:func:`enqueue` for several jobs at once (an activation's PDF and mail): their dedupe
+    keys are looked up in one statement, without flushing the caller's changes (a job added
+    but not yet flushed is found in the session)."""
+    keys = [job.dedupe_key for job in jobs if job.dedupe_key is not None]
+    known: dict[str | None, Job] = {}
+    if keys:
+        known = {job.dedupe_key: job for job in session.new
+                 if isinstance(job, Job) and job.dedupe_key in keys}
+        with session.no_autoflush:
+            known.update((job.dedupe_key, job) for job in session.scalars(
+                select(Job).where(Job.dedupe_key.in_(keys))))
     now = clock_now()
-    if request_id.get() != "-":  # so the job's log lines can be traced to the request
-        payload = {**payload, "_request_id": request_id.get()}
-    job = Job(kind=kind, payload=payload, dedupe_key=dedupe_key, status=JobStatus.PENDING,
-              run_at=run_at or now, attempts=0, max_attempts=max_attempts, created_at=now)
-    session.add(job)
-    return job
+    traced = request_id.get()
+    added = []
+    for new in jobs:
+        job = known.get(new.dedupe_key) if new.dedupe_key is not None else None
+        if job is None:
+            payload = new.payload
+            if traced != "-":  # so the job's log lines can be traced to the request
+                payload = {**payload, "_request_id": traced}
+            job = Job(kind=new.kind, payload=payload, dedupe_key=new.dedupe_key,
+                      status=JobStatus.PENDING, run_at=new.run_at or now, attempts=0,
+                      max_attempts=new.max_attempts, created_at=now)
+            session.add(job)
+            if new.dedupe_key is not None:
+                known[new.dedupe_key] = job
+        added.append(job)
+    return added
 
 
 def backoff(attempts: int) -> timedelta:

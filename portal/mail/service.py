@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.documents.service import mandate_pdf, pdf_given_up, read_pdf
-from portal.jobs.service import RetryLater, enqueue
+from portal.jobs.service import NewJob, RetryLater, enqueue, enqueue_jobs
 from portal.mail.messages import MailSettings, invitation_message, mandate_copy_message
 from portal.mail.transport import MailRejected, MailTransport
 from portal.mandates.delivery import (
@@ -54,12 +54,19 @@ def resend_invitation_email(session: Session, invitation: Invitation, *, now: da
     return True
 
 
+def mandate_copy_job(mandate: Mandate) -> NewJob | None:
+    """The job that mails the customer their copy once the sealed PDF exists (queued at
+    activation, beside the PDF job; the job waits for the PDF); None without an address."""
+    if not mandate.customer.email:
+        return None
+    return NewJob(MANDATE_COPY_JOB, {"mandate": mandate.public_id},
+                  dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
+
+
 def queue_mandate_copy(session: Session, mandate: Mandate) -> None:
-    """Mail the customer their copy once the sealed PDF exists (queued at activation, beside the
-    PDF job; the job waits for the PDF)."""
-    if mandate.customer.email:
-        enqueue(session, MANDATE_COPY_JOB, {"mandate": mandate.public_id},
-                dedupe_key=f"{MANDATE_COPY_JOB}:{mandate.public_id}")
+    """Queue :func:`mandate_copy_job` in the caller's transaction."""
+    if (job := mandate_copy_job(mandate)) is not None:
+        enqueue_jobs(session, [job])
 
 
 def hand_over_email(session: Session, invitation: Invitation, message: EmailMessage, *,

@@ -160,7 +160,7 @@ def _leave_mandate(session: Session, payment: Payment, info: ProviderMandate | N
         stored = record_stored_mandate(
             session, customer, provider=payment.provider or "", remote=info, now=now,
             mandate=mandate if payment.sets_up is SetsUp.SEPA_MANDATE else None)
-        payment.provider_mandate_id = stored.id
+        payment.stored_mandate = stored  # its id, once written, at the flush
 
 
 def _failed(session: Session, payment: Payment, remote: ProviderPayment, now: datetime) -> None:

@@ -24,9 +24,16 @@ SEPA = "directdebit"
 def record_stored_mandate(session: Session, customer: Customer, *, provider: str,
                           remote: RemoteMandate, mandate: Mandate | None,
                           now: datetime) -> ProviderMandate:
-    """Keep (or refresh) what the provider holds; the same provider mandate is one row."""
-    stored = session.scalar(select(ProviderMandate).where(
-        ProviderMandate.provider == provider, ProviderMandate.provider_mandate_ref == remote.id))
+    """Keep (or refresh) what the provider holds; the same provider mandate is one row. Looked
+    up without flushing the caller's changes (one added but not yet flushed is found in the
+    session), so they are written once, with this one."""
+    stored = next((row for row in session.new if isinstance(row, ProviderMandate)
+                   and row.provider == provider and row.provider_mandate_ref == remote.id), None)
+    if stored is None:
+        with session.no_autoflush:
+            stored = session.scalar(select(ProviderMandate).where(
+                ProviderMandate.provider == provider,
+                ProviderMandate.provider_mandate_ref == remote.id))
     if stored is None:
         stored = ProviderMandate(
             public_id=new_public_id("pmd"), merchant_id=customer.merchant_id,
@@ -43,7 +50,6 @@ def record_stored_mandate(session: Session, customer: Customer, *, provider: str
     if remote.consumer_iban:
         stored.iban_masked = mask_iban(normalize_iban(remote.consumer_iban))
     stored.updated_at = now
-    session.flush()
     record_audit(session, action="stored_mandate.record", subject=stored.public_id,
                  actor=f"provider:{provider}", merchant_id=customer.merchant_id, now=now,
                  data={"method": stored.method, "status": stored.status.value,

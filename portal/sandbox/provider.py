@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import Session, object_session
 
 from portal.clock import Clock
@@ -137,9 +137,8 @@ class SandboxProvider:
         if request.sequence is Sequence.RECURRING:
             self._charge(payment, request.provider_customer_id or "",
                          request.provider_mandate_id or "")
-        self.session.add(payment)
-        self.session.flush()
-        return self._view(payment)
+        self.session.add(payment)  # commits with the caller's transaction
+        return self._view(payment, refunded=0, charged_back=0)
 
     def _charge(self, payment: SandboxPayment, customer_id: str, mandate_id: str) -> None:
         """A recurring charge: a card answers now, a SEPA debit waits for the tester."""
@@ -176,7 +175,8 @@ class SandboxProvider:
         return payment_id
 
     def find(self, payment_id: str) -> SandboxPayment:
-        payment = find_sandbox_payment(self.session, payment_id)
+        session = self.session
+        payment = _held(session, payment_id) or find_sandbox_payment(session, payment_id)
         if payment is None:
             raise PaymentNotFound(f"no sandbox payment {payment_id!r}")
         return payment
@@ -184,14 +184,14 @@ class SandboxProvider:
     def checkout_url(self, payment_id: str) -> str:
         return f"{self.base_url}/sandbox/checkout/{payment_id}"
 
-    def _view(self, payment: SandboxPayment) -> ProviderPayment:
+    def _view(self, payment: SandboxPayment, *, refunded: int | None = None,
+              charged_back: int | None = None) -> ProviderPayment:
+        """The payment as the provider reports it (``refunded`` and ``charged_back`` given for
+        a payment just made, which has neither; otherwise both sums in one query)."""
         payable = payment.status == PaymentStatus.OPEN
-        refunded = self.session.scalar(select(func.coalesce(func.sum(
-            SandboxRefund.amount_cents), 0)).where(SandboxRefund.payment_id == payment.payment_id,
-                                                   SandboxRefund.status == "refunded")) or 0
-        charged_back = self.session.scalar(select(func.coalesce(func.sum(
-            SandboxChargeback.amount_cents), 0)).where(
-                SandboxChargeback.payment_id == payment.payment_id)) or 0
+        if refunded is None or charged_back is None:
+            refunded, charged_back = self.session.execute(
+                _TAKEN_BACK, {"payment_id": payment.payment_id}).one()
         return ProviderPayment(
             id=payment.payment_id, status=payment.status, amount_cents=payment.amount_cents,
             currency=payment.currency,
@@ -365,6 +365,25 @@ class SandboxSettlements:
             settled_at=settled_at if now >= settled_at else None,
             amount_cents=int((total * 100).quantize(Decimal(1), ROUND_HALF_UP)),
             lines=tuple(lines))
+
+
+#: What was refunded and charged back of one payment, in one statement.
+_TAKEN_BACK = select(
+    select(func.coalesce(func.sum(SandboxRefund.amount_cents), 0))
+    .where(SandboxRefund.payment_id == bindparam("payment_id"),
+           SandboxRefund.status == "refunded").scalar_subquery(),
+    select(func.coalesce(func.sum(SandboxChargeback.amount_cents), 0))
+    .where(SandboxChargeback.payment_id == bindparam("payment_id")).scalar_subquery())
+
+
+def _held(session: Session, payment_id: str) -> SandboxPayment | None:
+    """The payment when the session holds it already, loaded (the webhook the checkout sends in
+    the same request): a query would return this same object, not refreshed, anyway."""
+    for held in session.identity_map.values():
+        if (isinstance(held, SandboxPayment)
+                and inspect(held).dict.get("payment_id") == payment_id):
+            return held
+    return None
 
 
 def find_sandbox_payment(session: Session, payment_id: str) -> SandboxPayment | None:

@@ -23,7 +23,7 @@ from portal.emandates.service import (
     refresh_status,
     start_bank_transaction,
 )
-from portal.mandates.models import Invitation, Mandate, SigningMethod
+from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.providers import PaymentProvider, PaymentStatus, ProviderError
 from portal.verification.service import apply_provider_status, latest_payment, start_verification
 
@@ -209,7 +209,10 @@ def recorded_attempt(session: Session, mandate: Mandate) -> Attempt | None:
 
 def latest_attempt(session: Session, mandate: Mandate,
                    flows: dict[SigningMethod, SigningFlow]) -> tuple[SigningFlow, Attempt] | None:
-    """The most recent attempt of any method, with its flow."""
+    """The most recent attempt of any method, with its flow (none, without a query, while the
+    mandate is still invited: every method starts after the consent moved it on)."""
+    if mandate.status == MandateStatus.INVITED:
+        return None
     attempts = [(flow, attempt) for flow in flows.values()
                 if (attempt := flow.latest(session, mandate)) is not None]
     return max(attempts, key=lambda pair: pair[1].created_at) if attempts else None

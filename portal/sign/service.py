@@ -235,15 +235,23 @@ def start_signing(session: Session, invitation: Invitation, signature: Signature
 
 @dataclass(frozen=True)
 class SigningPage:
-    """What the form needs: the methods on offer, the banks to choose from, the last try."""
+    """What the form needs: the methods on offer, the banks to choose from, the last try
+    (looked up when first asked for: a valid submit never needs it)."""
 
     methods: tuple[SigningMethod, ...]
     directory: Directory | None
-    attempt: Attempt | None
-    #: The provider or bank is still confirming the last try: show the waiting page instead.
-    waiting: bool
     #: The bank signing that was asked for but cannot be offered right now.
     bank_unavailable: bool
+    _latest: Callable[[], Attempt | None]
+
+    @functools.cached_property
+    def attempt(self) -> Attempt | None:
+        return self._latest()
+
+    @property
+    def waiting(self) -> bool:
+        """The provider or bank is still confirming the last try: show the waiting page."""
+        return self.attempt is not None and self.attempt.state is AttemptState.PENDING
 
 
 def signing_page(session: Session, invitation: Invitation,
@@ -254,10 +262,12 @@ def signing_page(session: Session, invitation: Invitation,
     wanted = offered_methods(invitation, SigningMethod.BANK_EMANDATE in flows)
     banks = directory() if SigningMethod.BANK_EMANDATE in wanted else None
     methods = tuple(m for m in wanted if m is not SigningMethod.BANK_EMANDATE or banks)
-    latest = latest_attempt(session, invitation.mandate, dict(flows))
-    attempt = latest[1] if latest else None
+
+    def latest() -> Attempt | None:
+        found = latest_attempt(session, invitation.mandate, dict(flows))
+        return found[1] if found else None
+
     return SigningPage(
-        methods=methods, directory=banks, attempt=attempt,
-        waiting=attempt is not None and attempt.state is AttemptState.PENDING,
+        methods=methods, directory=banks, _latest=latest,
         bank_unavailable=SigningMethod.BANK_EMANDATE in invitation.signing_methods
         and SigningMethod.BANK_EMANDATE not in methods)

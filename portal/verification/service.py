@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit.service import record_audit
 from portal.clock import Clock
-from portal.documents.service import request_pdf
+from portal.documents.service import pdf_job
 from portal.events.service import emit_event
 from portal.ids import new_public_id
-from portal.mail.service import queue_mandate_copy
+from portal.jobs.service import enqueue_jobs
+from portal.mail.service import mandate_copy_job
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.mandates.service import set_debtor_account
@@ -61,8 +63,8 @@ def start_verification(
         provider=provider.name, amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
         status=PaymentStatus.OPEN, status_history=[], created_at=now, updated_at=now,
     )
+    # Written at the commit, with the consent: no lock is held while the provider answers.
     session.add(payment)
-    session.flush()
     remote = provider.create_payment(PaymentOrder(
         amount_cents=VERIFICATION_AMOUNT_CENTS, currency="EUR",
         description=f"{mandate.merchant.display_name[:50]} mandate {mandate.reference}",
@@ -81,10 +83,14 @@ def start_verification(
     return payment
 
 
+#: Built once: the signing pages ask on every step.
+_LATEST_PAYMENT = (select(VerificationPayment)
+                   .where(VerificationPayment.mandate_id == bindparam("mandate_id"))
+                   .order_by(VerificationPayment.id.desc()).limit(1))
+
+
 def latest_payment(session: Session, mandate: Mandate) -> VerificationPayment | None:
-    return session.scalar(select(VerificationPayment)
-                          .where(VerificationPayment.mandate_id == mandate.id)
-                          .order_by(VerificationPayment.id.desc()).limit(1))
+    return session.scalar(_LATEST_PAYMENT, {"mandate_id": mandate.id})
 
 
 def find_payment(session: Session, provider: str, provider_payment_id: str) -> VerificationPayment:
@@ -115,14 +121,25 @@ def apply_provider_status(
     raise RuntimeError("verification could not be applied after 3 attempts")
 
 
+@functools.cache
+def _locked_payment() -> Select[VerificationPayment, Mandate]:
+    """The payment and its mandate, re-read under the lock in one statement, with what an
+    activation reads of the mandate (its customer and merchant); built once, on first use
+    (its loader options need every mapper configured)."""
+    return (select(VerificationPayment, Mandate)
+            .join(Mandate, Mandate.id == VerificationPayment.mandate_id)
+            .options(joinedload(Mandate.customer), joinedload(Mandate.merchant))
+            .where(VerificationPayment.id == bindparam("id")))
+
+
 def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, source: str,
                   now: datetime) -> Outcome:
     # Writing first takes the row lock (PostgreSQL) or the database write lock (SQLite), so the
     # reads below see every earlier confirmation.
     session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
                     .values(updated_at=now).execution_options(synchronize_session=False))
-    payment = session.get_one(VerificationPayment, payment_id, populate_existing=True)
-    mandate = session.get_one(Mandate, payment.mandate_id, populate_existing=True)
+    payment, mandate = session.execute(_locked_payment(), {"id": payment_id}, execution_options={
+        "populate_existing": True}).one()
     changed = payment.status != remote.status
     if changed:
         _history(payment, remote.status, source, now)
@@ -248,10 +265,10 @@ def activate_signed_mandate(session: Session, mandate: Mandate, *, actor: str, n
     evidence are set before."""
     if mandate.signing_method is None:
         raise ValueError(f"mandate {mandate.public_id} has no signing method")
-    for invitation in session.scalars(select(Invitation).where(
-            Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))):
-        invitation.used_at = now
-    request_pdf(session, mandate)
-    queue_mandate_copy(session, mandate)
+    with session.no_autoflush:  # the mandate's changes are written once, with the transition
+        session.execute(update(Invitation)
+                        .where(Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))
+                        .values(used_at=now).execution_options(synchronize_session="evaluate"))
+    enqueue_jobs(session, [pdf_job(mandate), *filter(None, [mandate_copy_job(mandate)])])
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
     apply_transition(session, mandate, MandateAction.ACTIVATE, actor=actor, now=now, data=data)
