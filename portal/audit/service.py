@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
@@ -126,13 +126,13 @@ class AuditEntry:
 
 
 def record_audits(session: Session, entries: Sequence[AuditEntry], *,
-                  now: datetime | None = None) -> list[AuditEvent]:
+                  now: datetime | None = None) -> None:
     """Append many events in the caller's transaction, as :func:`record_audit` appends one:
     the chain head is bumped once by their number (taking the same lock) and each row is
-    chained to the one before it, so a bulk change (an import) costs two statements, not two
-    per event."""
+    chained to the one before it, written in one multi-row INSERT (an import of 100,000
+    mandates costs a few statements per thousand events, not two per event)."""
     if not entries:
-        return []
+        return
     keyring = audit_keys_of(session)
     last, prev_hash = session.execute(
         update(AuditChainHead)
@@ -142,21 +142,25 @@ def record_audits(session: Session, entries: Sequence[AuditEntry], *,
         .execution_options(synchronize_session=False)
     ).one()
     occurred_at = now or clock_now()
-    events = []
+    key_id = keyring.current_key_id
+    rows = []
     for seq, entry in enumerate(entries, last - len(entries) + 1):
-        event = AuditEvent(seq=seq, occurred_at=occurred_at, merchant_id=entry.merchant_id,
-                           subject=entry.subject, action=entry.action, actor=entry.actor,
-                           data=entry.data, prev_hash=prev_hash, key_id=keyring.current_key_id)
-        event.hash = prev_hash = _event_hash(event, keyring)
-        events.append(event)
-    session.add_all(events)
+        body = row_body(seq=seq, occurred_at=occurred_at, merchant_id=entry.merchant_id,
+                        subject=entry.subject, action=entry.action, actor=entry.actor,
+                        data=entry.data, prev_hash=prev_hash, key_id=key_id)
+        digest = row_hash(body, key_id, keyring)
+        rows.append({"seq": seq, "occurred_at": occurred_at, "merchant_id": entry.merchant_id,
+                     "subject": entry.subject, "action": entry.action, "actor": entry.actor,
+                     "data": entry.data, "prev_hash": prev_hash, "hash": digest,
+                     "key_id": key_id})
+        prev_hash = digest
+    session.execute(insert(AuditEvent.__table__), rows)
     session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
         .values(hash=prev_hash)
         .execution_options(synchronize_session=False)
     )
-    return events
 
 
 class StatementError(ValueError):
