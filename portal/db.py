@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, Table, create_engine, event
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -60,6 +60,11 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for bulk writes that skip the unit of work (multi-row INSERTs)."""
+    return cast(Table, model.__table__)
 
 
 def make_engine(url: str) -> Engine:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.clock import now as clock_now
+from portal.db import table_of
 
 GENESIS_HASH = "0" * 64
 #: The row that seals the unkeyed rows written before the chain was keyed.
@@ -154,7 +155,7 @@ def record_audits(session: Session, entries: Sequence[AuditEntry], *,
                      "data": entry.data, "prev_hash": prev_hash, "hash": digest,
                      "key_id": key_id})
         prev_hash = digest
-    session.execute(insert(AuditEvent.__table__), rows)
+    session.execute(insert(table_of(AuditEvent)), rows)
     session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from portal.batches.kinds import BatchContext, Checked
 from portal.batches.models import CsvBatch, ImportedMandate
+from portal.db import table_of
 from portal.ids import new_public_id
 from portal.mandates.lifecycle import MandateAction, Moved, announce_transitions, target_of
 from portal.mandates.models import Customer, CustomerSearchTerm, Mandate, MandateStatus, Scheme
@@ -26,10 +27,6 @@ from portal.mandates.service import account_columns
 
 #: The status an imported mandate is created in, before the transition table moves it.
 CREATED = MandateStatus.INVITED
-
-
-def _table(model: Any) -> Table:
-    return model.__table__
 
 
 def _midnight(day: date) -> datetime:
@@ -48,18 +45,18 @@ def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
         return
     target = target_of(CREATED, MandateAction.IMPORT)
     customers = [_customer_row(checked.values, ctx) for checked in rows]
-    customer_ids = _insert_returning_ids(session, _table(Customer), customers)
+    customer_ids = _insert_returning_ids(session, table_of(Customer), customers)
     terms = [term for customer in customers for term in customer_term_rows(
         customer_ids[customer["public_id"]], customer["merchant_id"], customer["name"],
         customer["email"], customer["external_reference"])]
     if terms:
-        session.execute(insert(_table(CustomerSearchTerm)), terms)
+        session.execute(insert(table_of(CustomerSearchTerm)), terms)
     mandates = [_mandate_row(session, batch, checked, ctx, target,
                              customer_ids[customer["public_id"]])
                 for checked, customer in zip(rows, customers, strict=True)]
-    mandate_ids = _insert_returning_ids(session, _table(Mandate), mandates)
+    mandate_ids = _insert_returning_ids(session, table_of(Mandate), mandates)
     values = [checked.values for checked in rows]
-    session.execute(insert(_table(ImportedMandate)), [
+    session.execute(insert(table_of(ImportedMandate)), [
         {"mandate_id": mandate_ids[mandate["public_id"]], "batch_id": batch.id,
          "line": checked.line, "collected_before": value["collected_before"],
          "last_collected_at": value["last_collected_at"], "imported_at": ctx.now}

@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
+from portal.db import table_of
 from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.webhooks.service import create_deliveries, create_delivery
@@ -81,6 +82,6 @@ def emit_events(
         return
     rows = [{"public_id": new_public_id("evt"), "merchant_id": merchant_id, "type": type,
              "subject": subject, "data": data, "created_at": now} for subject, data in items]
-    table = Event.__table__
+    table = table_of(Event)
     ids = session.execute(insert(table).returning(table.c.id), rows).scalars().all()
     create_deliveries(session, merchant_id, ids, now=now)

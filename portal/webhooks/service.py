@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
 from portal.clock import now as clock_now
-from portal.db import affected_rows
+from portal.db import affected_rows, table_of
 from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.merchants.models import Merchant
@@ -102,7 +102,7 @@ def create_deliveries(session: Session, merchant_id: int, event_ids: Sequence[in
     if merchant is None or not has_endpoint(merchant) or not event_ids:
         return 0
     due = None if endpoint_disabled(session, merchant) else now
-    session.execute(insert(WebhookDelivery.__table__), [
+    session.execute(insert(table_of(WebhookDelivery)), [
         {"public_id": new_public_id("whk"), "event_id": event_id, "merchant_id": merchant_id,
          "url": merchant.webhook_url, "status": Status.PENDING, "attempt_count": 0,
          "retry_step": 0, "queue_round": 1, "next_attempt_at": due, "created_at": now}
