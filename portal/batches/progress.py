@@ -56,7 +56,10 @@ class FileProgress:
 
     def __call__(self, rows: int) -> None:
         partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(str(rows))
+        # Readable by the database's owner only, like the database beside it.
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                       "w") as out:
+            out.write(str(rows))
         os.replace(partial, self.path)
 
     def close(self) -> None:
