@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.batches.kinds import BatchContext, Checked
 from portal.batches.models import CsvBatch, ImportedMandate
-from portal.db import table_of
+from portal.db import insert_rows, table_of
 from portal.ids import new_public_id
 from portal.mandates.lifecycle import MandateAction, Moved, announce_transitions, target_of
 from portal.mandates.models import Customer, CustomerSearchTerm, Mandate, MandateStatus, Scheme
@@ -45,7 +45,7 @@ def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
         return
     target = target_of(CREATED, MandateAction.IMPORT)
     customers = [_customer_row(checked.values, ctx) for checked in rows]
-    customer_ids = _insert_returning_ids(session, table_of(Customer), customers)
+    customer_ids = insert_rows(session, table_of(Customer), customers)
     terms = [term for customer in customers for term in customer_term_rows(
         customer_ids[customer["public_id"]], customer["merchant_id"], customer["name"],
         customer["email"], customer["external_reference"])]
@@ -54,7 +54,7 @@ def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
     mandates = [_mandate_row(session, batch, checked, ctx, target,
                              customer_ids[customer["public_id"]])
                 for checked, customer in zip(rows, customers, strict=True)]
-    mandate_ids = _insert_returning_ids(session, table_of(Mandate), mandates)
+    mandate_ids = insert_rows(session, table_of(Mandate), mandates)
     values = [checked.values for checked in rows]
     session.execute(insert(table_of(ImportedMandate)), [
         {"mandate_id": mandate_ids[mandate["public_id"]], "batch_id": batch.id,
@@ -68,13 +68,6 @@ def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
                                    "next_sequence_type": _next_sequence(value)})
         for mandate, checked, value in zip(mandates, rows, values, strict=True)],
         MandateAction.IMPORT, actor=ctx.actor, now=ctx.now)
-
-
-def _insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]
-                          ) -> dict[str, int]:
-    """Insert the rows; their new ids by public id (RETURNING, in whatever order it comes)."""
-    result = session.execute(insert(table).returning(table.c.public_id, table.c.id), rows)
-    return {public_id: row_id for public_id, row_id in result}
 
 
 def _customer_row(values: dict[str, Any], ctx: BatchContext) -> dict[str, Any]:

@@ -8,11 +8,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
-from portal.db import table_of
+from portal.db import insert_rows, table_of
 from portal.events.models import Event
 from portal.ids import new_public_id
 from portal.webhooks.service import create_deliveries, create_delivery
@@ -80,8 +79,10 @@ def emit_events(
             emit_event(session, merchant_id=merchant_id, type=type, subject=subject, data=data,
                        now=now)
         return
-    rows = [{"public_id": new_public_id("evt"), "merchant_id": merchant_id, "type": type,
-             "subject": subject, "data": data, "created_at": now} for subject, data in items]
-    table = table_of(Event)
-    ids = session.execute(insert(table).returning(table.c.id), rows).scalars().all()
-    create_deliveries(session, merchant_id, ids, now=now)
+    public_ids = [new_public_id("evt") for _ in items]
+    ids = insert_rows(session, table_of(Event), [
+        {"public_id": public_id, "merchant_id": merchant_id, "type": type, "subject": subject,
+         "data": data, "created_at": now}
+        for public_id, (subject, data) in zip(public_ids, items, strict=True)])
+    create_deliveries(session, merchant_id, [ids[public_id] for public_id in public_ids],
+                      now=now)
