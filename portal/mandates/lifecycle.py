@@ -144,9 +144,7 @@ def apply_transition(
 ) -> MandateStatus:
     """Move the mandate, writing its audit event and (unless :data:`UNANNOUNCED`) its merchant
     event in the same transaction."""
-    target = TRANSITIONS.get((mandate.status, action))
-    if target is None:
-        raise IllegalTransition(mandate.status, action)
+    target = target_of(mandate.status, action)
     previous = mandate.status
     mandate.status = target
     mandate.updated_at = now
