@@ -8,7 +8,9 @@ every row, the references against the merchant's, progress committed every 1,000
 the import (one transaction: per mandate a customer, the mandate with its encrypted and hashed
 IBAN, its history, the audit event and the outbox event). Each backend runs in its own child
 process so its peak RSS is its own; the figures are seconds, rows per second and peak RSS.
-The issue's size is ``--count 100000``; the default is short for a shared machine.
+While the import runs, a second connection reads its progress as the console's page does
+(twice a second) and counts the distinct figures it saw. The issue's size is ``--count
+100000`` (or ``--large``); the default is short for a shared machine.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,18 +79,58 @@ def run(url: str, count: int, folder: Path) -> dict:
                                  now=datetime(2026, 11, 2, 9, tzinfo=UTC),
                                  limits=Limits(max_bytes=len(data) + 1)).batch
             batch_id = batch.id
-        started = time.perf_counter()
+        started_rss = _rss_mb()
+        started, started_cpu = time.perf_counter(), time.process_time()
         run_due_jobs(app, kinds=(CHECK_JOB,))
-        checked = time.perf_counter()
-        run_due_jobs(app, kinds=(IMPORT_JOB,))
-        imported = time.perf_counter()
+        checked, checked_cpu = time.perf_counter(), time.process_time()
+        with _watching(app, batch_id) as seen:
+            run_due_jobs(app, kinds=(IMPORT_JOB,))
+        imported, imported_cpu = time.perf_counter(), time.process_time()
         with session_scope(app) as session:
             status = session.get_one(CsvBatch, batch_id).status
             mandates = session.scalar(select(func.count()).select_from(Mandate))
     state(app).dispose()
     if status is not BatchStatus.IMPORTED or mandates != count:
         raise SystemExit(f"bench import failed: {status}, {mandates} mandates")
-    return {"check": checked - started, "import": imported - checked, "bytes": len(data)}
+    return {"check": checked - started, "import": imported - checked, "bytes": len(data),
+            "check_cpu": checked_cpu - started_cpu, "import_cpu": imported_cpu - checked_cpu,
+            "start_rss_mb": started_rss, "progress_seen": len(seen)}
+
+
+def _rss_mb() -> float:
+    """The process's resident memory now (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def _watching(app, batch_id: int) -> Iterator[set[int]]:
+    """What the console's page would show while the import runs: the rows written so far,
+    read twice a second through a connection of its own (each distinct count is collected)."""
+    from portal.batches.models import BatchStatus, CsvBatch
+    from portal.batches.progress import rows_written
+    from portal.db import state
+
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.5):
+            with state(app).factory() as session:
+                batch = session.get_one(CsvBatch, batch_id)
+                if batch.status is BatchStatus.IMPORTING and (rows := rows_written(session,
+                                                                                   batch)):
+                    seen.add(rows)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield seen
+    finally:
+        done.set()
+        watcher.join()
 
 
 def child(backend: str, count: int) -> None:
@@ -110,6 +155,8 @@ def child(backend: str, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000, help="rows in the file")
+    parser.add_argument("--large", action="store_const", const=100_000, dest="count",
+                        help="the issue's size: 100,000 rows")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--child", choices=["sqlite", "postgresql"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -124,10 +171,18 @@ def main() -> None:
         size = f"{args.count} rows, {result['bytes'] / 1e6:.1f} MB"
         figure(f"batch check on {backend} ({size})", result["check"], "s")
         figure(f"batch import on {backend} ({size}, one transaction)", result["import"], "s")
+        figure(f"batch check, then import, CPU of the portal's process on {backend} (the "
+               "database server's aside)", result["check_cpu"] + result["import_cpu"], "s")
+        figure(f"batch import rows per second on {backend} (wall)",
+               args.count / result["import"], "rows/s")
         figure(f"batch check+import throughput on {backend}",
                args.count / (result["check"] + result["import"]), "rows/s")
         figure(f"batch peak RSS on {backend} ({args.count} rows, whole process)",
                result["rss_mb"], "MB")
+        figure(f"batch peak RSS over the app's own on {backend} ({args.count} rows)",
+               result["rss_mb"] - result["start_rss_mb"], "MB")
+        figure(f"batch import progress counts seen on {backend} (read every 0.5 s)",
+               result["progress_seen"], "")
 
 
 if __name__ == "__main__":

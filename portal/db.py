@@ -12,7 +12,19 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Select,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -60,6 +72,29 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for bulk writes that skip the unit of work (multi-row INSERTs)."""
+    return cast(Table, model.__table__)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert many rows of a table with an ``id`` and a ``public_id``; their new ids by public
+    id. PostgreSQL draws the ids from the table's sequence first and inserts through the
+    driver's pipelined executemany, about half the cost of INSERT … RETURNING there; SQLite,
+    in process, takes the ids from one multi-row INSERT … RETURNING (in whatever order)."""
+    if not rows:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+            .select_from(func.generate_series(1, len(rows)))))
+        session.execute(insert(table), [{**row, "id": new_id}
+                                        for row, new_id in zip(rows, ids, strict=True)])
+        return {row["public_id"]: new_id for row, new_id in zip(rows, ids, strict=True)}
+    result = session.execute(insert(table).returning(table.c.public_id, table.c.id), rows)
+    return {public_id: new_id for public_id, new_id in result}
 
 
 def make_engine(url: str) -> Engine:

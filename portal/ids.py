@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_BASE = len(_ALPHABET)
 
 #: Prefixes in use, so an id says what it names.
 PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "job", "stf",
@@ -22,10 +23,18 @@ PREFIXES = frozenset({"mer", "cus", "md", "inv", "evt", "pay", "cli", "whk", "jo
 
 
 def new_public_id(prefix: str, length: int = 22) -> str:
-    """A random id like ``md_4fQx…``: 22 base62 characters carry about 131 bits."""
+    """A random id like ``md_4fQx…``: 22 base62 characters carry about 131 bits.
+
+    One random number below 62**length written in base 62: the same uniform choice as a
+    character at a time, at a tenth of the cost (a bulk import makes several per row)."""
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    number = secrets.randbelow(_BASE ** length)
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, _BASE)
+        digits.append(_ALPHABET[digit])
+    return f"{prefix}_" + "".join(digits)
 
 
 def looks_like(public_id: str, prefix: str) -> bool:

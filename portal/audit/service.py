@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy import event as orm_events
 from sqlalchemy.orm import Session
 
 from portal.audit.keys import LEGACY_KEY_ID, AuditKeyring, UnknownAuditKey
 from portal.audit.models import AuditChainHead, AuditEvent
 from portal.clock import now as clock_now
+from portal.db import table_of
 
 GENESIS_HASH = "0" * 64
 #: The row that seals the unkeyed rows written before the chain was keyed.
@@ -101,9 +102,8 @@ def record_audit(
     its row lock (PostgreSQL) or the write lock (SQLite), so concurrent appends queue up instead
     of forking the chain, and the lock is taken as late as the transaction's writes are.
     """
-    return record_audits(session, [AuditEntry(action=action, subject=subject, actor=actor,
-                                              merchant_id=merchant_id, data=data or {})],
-                         now=now)[0]
+    return _record(session, [AuditEntry(action=action, subject=subject, actor=actor,
+                                        merchant_id=merchant_id, data=data or {})], now=now)[0]
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,9 @@ class AuditEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def record_audits(session: Session, entries: Sequence[AuditEntry], *,
-                  now: datetime | None = None) -> list[AuditEvent]:
-    """Append many events in the caller's transaction, as :func:`record_audit` appends one
-    (a bulk change, an import, costs the head's two statements, not two per event)."""
+def _record(session: Session, entries: Sequence[AuditEntry], *,
+            now: datetime | None = None) -> list[AuditEvent]:
+    """Add events to the session, chained at its next flush (:func:`_chain_unchained`)."""
     keyring = audit_keys_of(session)
     occurred_at = now or clock_now()
     events = [AuditEvent(occurred_at=occurred_at, merchant_id=entry.merchant_id,
@@ -129,6 +128,35 @@ def record_audits(session: Session, entries: Sequence[AuditEntry], *,
     session.add_all(events)
     session.info.setdefault(_UNCHAINED, []).extend(events)
     return events
+
+
+def record_audits(session: Session, entries: Sequence[AuditEntry], *,
+                  now: datetime | None = None) -> None:
+    """Append many events in the caller's transaction, as :func:`record_audit` appends one:
+    the events recorded before them are flushed first (so the chain keeps the order they were
+    recorded in), the chain head is bumped once by their number (taking the same lock) and
+    each row is chained to the one before it, written in one multi-row INSERT (an import of
+    100,000 mandates costs a few statements per thousand events, not two per event)."""
+    if not entries:
+        return
+    session.flush()
+    keyring = audit_keys_of(session)
+    last, prev_hash = session.execute(_BUMP_HEAD, {"count": len(entries)}).one()
+    occurred_at = now or clock_now()
+    key_id = keyring.current_key_id
+    rows = []
+    for seq, entry in enumerate(entries, last - len(entries) + 1):
+        body = row_body(seq=seq, occurred_at=occurred_at, merchant_id=entry.merchant_id,
+                        subject=entry.subject, action=entry.action, actor=entry.actor,
+                        data=entry.data, prev_hash=prev_hash, key_id=key_id)
+        digest = row_hash(body, key_id, keyring)
+        rows.append({"seq": seq, "occurred_at": occurred_at, "merchant_id": entry.merchant_id,
+                     "subject": entry.subject, "action": entry.action, "actor": entry.actor,
+                     "data": entry.data, "prev_hash": prev_hash, "hash": digest,
+                     "key_id": key_id})
+        prev_hash = digest
+    session.execute(insert(table_of(AuditEvent)), rows)
+    session.execute(_SET_HEAD_HASH, {"hash": prev_hash})
 
 
 @orm_events.listens_for(Session, "before_flush")

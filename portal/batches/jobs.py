@@ -3,17 +3,18 @@ the portal's settings and adapters handed to the service."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from portal.adapters import get_adapters
 from portal.batches.kinds import BatchContext
 from portal.batches.models import CsvBatch
+from portal.batches.progress import import_progress
 from portal.batches.service import (
     CHECK_JOB,
     IMPORT_JOB,
@@ -79,25 +80,12 @@ def check_job(session: Session, payload: dict[str, Any]) -> None:
                     progress=lambda: _hold_lease(session, CHECK_JOB, batch))
 
 
-class SideProgress:
-    """Rows written so far, told through a connection of its own while the import's
-    transaction stays open (PostgreSQL); SQLite has one writer, so there the count shows when
-    the import commits."""
-
-    def __init__(self, session: Session, batch: CsvBatch) -> None:
-        bind = session.get_bind()
-        self.engine = bind.engine if bind.dialect.name == "postgresql" else None
-        self.batch_id, self.public_id = batch.id, batch.public_id
-
-    def __call__(self, rows: int) -> None:
-        if self.engine is None:
-            return
-        until = get_adapters().clock() + lease_duration()
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as side:
-            side.execute(update(CsvBatch).where(CsvBatch.id == self.batch_id)
-                         .values(rows_done=rows))
-            side.execute(update(Job).where(Job.dedupe_key == f"{IMPORT_JOB}:{self.public_id}")
-                         .values(locked_until=until))
+def _lease_keeper(public_id: str) -> Callable[[Connection], None]:
+    """Keep the import job's claim, through the progress's own connection (PostgreSQL)."""
+    def keep(side: Connection) -> None:
+        side.execute(update(Job).where(Job.dedupe_key == f"{IMPORT_JOB}:{public_id}")
+                     .values(locked_until=get_adapters().clock() + lease_duration()))
+    return keep
 
 
 @job_handler(IMPORT_JOB)
@@ -105,8 +93,11 @@ def import_job(session: Session, payload: dict[str, Any]) -> None:
     batch = batch_by_id(session, payload["batch"])
     if batch is None:
         return
-    with _given_up_on(IMPORT_JOB, batch.public_id):
-        import_batch(session, batch, batch_context(session, batch),
-                     Limits.from_config(current_app.config),
-                     progress=SideProgress(session, batch))
+    progress = import_progress(session, batch, _lease_keeper(batch.public_id))
+    try:
+        with _given_up_on(IMPORT_JOB, batch.public_id):
+            import_batch(session, batch, batch_context(session, batch),
+                         Limits.from_config(current_app.config), progress=progress)
+    finally:
+        progress.close()
 

@@ -3,8 +3,10 @@ transaction, and report the bad rows.
 
 A file is checked in the background, piece by piece, with its progress and its bad rows
 committed as it goes; nothing else is written. An import re-reads the file and writes every
-row through the same services as the API in one transaction: all rows or none. Uploading the
-same file again (same bytes, same merchant) never imports it twice."""
+row in one transaction, all rows or none: through the same services as the API, or for
+mandates signed elsewhere in bulk (:mod:`portal.batches.bulk_mandates`), its progress told
+meanwhile outside that transaction (:mod:`portal.batches.progress`). Uploading the same file
+again (same bytes, same merchant) never imports it twice."""
 
 from __future__ import annotations
 

@@ -1,22 +1,21 @@
 """Writing checked rows: each kind through the service the API uses for the same object, and
-imported mandates created active through the mandate state machine (audit and outbox event
-per mandate), their IBAN encrypted and hashed like every other."""
+imported mandates in bulk (:mod:`portal.batches.bulk_mandates`): created active through the
+mandate state machine (audit and outbox event per mandate), their IBAN encrypted and hashed
+like every other."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.api.rules import delivery_channel
+from portal.batches.bulk_mandates import write_mandates
 from portal.batches.kinds import BatchContext, Checked
-from portal.batches.models import BatchKind, CsvBatch, ImportedMandate
+from portal.batches.models import BatchKind, CsvBatch
 from portal.errors import Problem
-from portal.ids import new_public_id
-from portal.mandates.lifecycle import MandateAction, apply_transitions
-from portal.mandates.models import Customer, InvitationChannel, Mandate, MandateStatus, Scheme
-from portal.mandates.service import InvitationRequest, invite_customer, set_debtor_account
+from portal.mandates.models import InvitationChannel
+from portal.mandates.service import InvitationRequest, invite_customer
 
 
 class RowRefused(Exception):
@@ -134,63 +133,6 @@ def write_invoice(session: Session, batch: CsvBatch, checked: Checked, ctx: Batc
     except InvoiceError as exc:
         column = {"amount": "amount", "vat_rate": "vat_rate"}.get(exc.field, exc.field)
         raise RowRefused(checked.line, column, str(values.get(exc.field, "")), str(exc)) from None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def write_mandates(session: Session, batch: CsvBatch, rows: list[Checked],
-                   ctx: BatchContext) -> None:
-    """Active mandates signed elsewhere, a step at a time: each made as a new mandate, then
-    all of them moved through the state machine together (per mandate its audit and outbox
-    event; the audit chain advanced once)."""
-    changes = [(_imported_mandate(session, batch, checked, ctx), {
-        "batch": batch.public_id, "file_sha256": batch.sha256, "line": checked.line,
-        "reference": checked.values["reference"], "next_sequence_type": "RCUR" if checked.values["collected_before"] else "FRST"})
-        for checked in rows]
-    apply_transitions(session, changes, MandateAction.IMPORT, actor=ctx.actor, now=ctx.now)
-
-
-def _imported_mandate(session: Session, batch: CsvBatch, checked: Checked,
-                      ctx: BatchContext) -> Mandate:
-    """A new mandate (not yet active) whose evidence says it was imported (who, which file,
-    when, which line) instead of how a customer signed here."""
-    values = checked.values
-    locale = values.get("locale") or ctx.merchant.locale
-    customer = Customer(public_id=new_public_id("cus"), merchant_id=ctx.merchant.id,
-                        name=values["debtor_name"], email=values.get("email"), phone=None,
-                        locale=locale, external_reference=values.get("external_reference"),
-                        created_at=ctx.now)
-    next_sequence = "RCUR" if values["collected_before"] else "FRST"
-    mandate = Mandate(
-        public_id=new_public_id("md"), merchant_id=ctx.merchant.id, customer=customer,
-        reference=values["reference"], scheme=values["scheme"],
-        sequence_type=values["sequence_type"], status=MandateStatus.INVITED,
-        debtor_name=values["debtor_name"],
-        debtor_address_line=values.get("debtor_address_line"),
-        debtor_postal_code=values.get("debtor_postal_code"),
-        debtor_city=values.get("debtor_city"), debtor_country=values.get("debtor_country"),
-        locale=locale, signed_at=_midnight(values["signed_on"]),
-        max_amount_cents=values.get("max_amount_cents")
-        if values["scheme"] is Scheme.B2B else None,
-        reason=values.get("reason"), created_at=ctx.now, updated_at=ctx.now,
-        evidence={"imported": True, "source": "csv", "batch": batch.public_id,
-                  "file_sha256": batch.sha256, "line": checked.line,
-                  "imported_by": ctx.actor, "imported_at": ctx.now.isoformat(),
-                  "signature_date": values["signed_on"].isoformat(),
-                  "collected_before": values["collected_before"],
-                  "last_collection_date": values["last_collected_at"].date().isoformat()
-                  if values["last_collected_at"] else None,
-                  "next_sequence_type": next_sequence})
-    set_debtor_account(session, mandate, values["iban"], values.get("bic"),
-                       account=values["account"])
-    session.add_all([customer, mandate])
-    session.add(ImportedMandate(mandate=mandate, batch_id=batch.id, line=checked.line,
-                                collected_before=values["collected_before"],
-                                last_collected_at=values["last_collected_at"],
-                                imported_at=ctx.now))
-    return mandate
 
 
 WRITERS = {

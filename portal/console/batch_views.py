@@ -29,6 +29,7 @@ from portal.adapters import get_adapters
 from portal.batches.csvfile import csv_document, sniff_problem
 from portal.batches.kinds import KINDS
 from portal.batches.models import BatchKind, BatchStatus, CsvBatch
+from portal.batches.progress import rows_written
 from portal.batches.service import (
     AlreadyImported,
     Limits,
@@ -155,6 +156,7 @@ def batch_detail(merchant_id: str, batch_id: str):
     return render_template("console/batch.html", merchant=g.merchant, batch=batch,
                            spec=KINDS[batch.kind], errors=errors, shown=SHOWN_ERRORS,
                            bad_rows=bad_rows(db, batch) if batch.error_count else 0,
+                           written=rows_written(db, batch),
                            running=batch.status in RUNNING, action_form=ActionForm())
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.audit.service import AuditEntry, record_audit, record_audits
-from portal.events.service import emit_event
+from portal.events.service import emit_event, emit_events
 from portal.mandates.models import Mandate, MandateStatus
 
 S = MandateStatus
@@ -87,38 +88,49 @@ def can_apply(mandate: Mandate, action: MandateAction) -> bool:
     return (mandate.status, action) in TRANSITIONS
 
 
-def apply_transitions(
-    session: Session,
-    changes: Sequence[tuple[Mandate, dict[str, Any] | None]],
-    action: MandateAction,
-    *,
-    actor: str,
-    now: datetime,
-) -> None:
-    """:func:`apply_transition` for many mandates at once (an import): the same table, and per
-    mandate the same audit and merchant event, with the audit chain advanced in one step.
-    IllegalTransition (before anything changed) if any mandate may not take the action."""
-    targets = []
-    for mandate, _data in changes:
-        target = TRANSITIONS.get((mandate.status, action))
-        if target is None:
-            raise IllegalTransition(mandate.status, action)
-        targets.append((mandate.status, target))
-    entries = []
-    for (mandate, data), (previous, target) in zip(changes, targets, strict=True):
-        mandate.status = target
-        mandate.updated_at = now
-        entries.append(AuditEntry(action=f"mandate.{action.value}", subject=mandate.public_id,
-                                  actor=actor, merchant_id=mandate.merchant_id,
-                                  data={"from": previous.value, "to": target.value,
-                                        **(data or {})}))
-    record_audits(session, entries, now=now)
-    for (mandate, _data), (previous, target) in zip(changes, targets, strict=True):
-        if (previous, action) not in UNANNOUNCED:
-            emit_event(session, merchant_id=mandate.merchant_id, type=EVENT_TYPES[action],
-                       subject=mandate.public_id, now=now,
-                       data={"mandate": mandate.public_id, "status": target.value,
-                             "previous_status": previous.value})
+def target_of(status: MandateStatus, action: MandateAction) -> MandateStatus:
+    """The status the table gives ``status`` under ``action``; IllegalTransition if none."""
+    target = TRANSITIONS.get((status, action))
+    if target is None:
+        raise IllegalTransition(status, action)
+    return target
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A mandate a bulk writer wrote with the status :func:`target_of` gave it (an import
+    inserts its mandates already moved, instead of inserting then updating each)."""
+
+    public_id: str
+    merchant_id: int
+    previous: MandateStatus
+    target: MandateStatus
+    #: What the audit event records beside ``from`` and ``to``.
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def announce_transitions(session: Session, moved: Sequence[Moved], action: MandateAction, *,
+                         actor: str, now: datetime) -> None:
+    """What :func:`apply_transition` writes beside the status, for many mandates at once: per
+    mandate the same audit event (the chain advanced in one step) and, unless
+    :data:`UNANNOUNCED`, the same merchant event with its webhook delivery, in bulk."""
+    for item in moved:
+        if TRANSITIONS.get((item.previous, action)) is not item.target:
+            raise IllegalTransition(item.previous, action)
+    record_audits(session, [
+        AuditEntry(action=f"mandate.{action.value}", subject=item.public_id, actor=actor,
+                   merchant_id=item.merchant_id,
+                   data={"from": item.previous.value, "to": item.target.value, **item.data})
+        for item in moved], now=now)
+    announced: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for item in moved:
+        if (item.previous, action) not in UNANNOUNCED:
+            announced.setdefault(item.merchant_id, []).append((item.public_id, {
+                "mandate": item.public_id, "status": item.target.value,
+                "previous_status": item.previous.value}))
+    for merchant_id, items in announced.items():
+        emit_events(session, merchant_id=merchant_id, type=EVENT_TYPES[action], items=items,
+                    now=now)
 
 
 def apply_transition(
@@ -132,9 +144,7 @@ def apply_transition(
 ) -> MandateStatus:
     """Move the mandate, writing its audit event and (unless :data:`UNANNOUNCED`) its merchant
     event in the same transaction."""
-    target = TRANSITIONS.get((mandate.status, action))
-    if target is None:
-        raise IllegalTransition(mandate.status, action)
+    target = target_of(mandate.status, action)
     previous = mandate.status
     mandate.status = target
     mandate.updated_at = now

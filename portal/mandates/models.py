@@ -245,7 +245,8 @@ class CustomerSearchTerm(Base):
 
 
 # The search keys follow every write through the ORM, in the same flush as the row; bulk
-# writers (the migration's backfill, the bench) call search_keys' row builders themselves.
+# writers (the migration's backfill, the bench, the CSV import of mandates) call search_keys'
+# row builders themselves.
 _SEARCHED = ("name", "email", "external_reference", "merchant_id")
 
 

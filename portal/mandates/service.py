@@ -144,16 +144,23 @@ def invite_bank_change(session: Session, mandate: Mandate, purpose: InvitationPu
     return invitation
 
 
-def set_debtor_account(session: Session, mandate: Mandate, iban: str, bic: str | None, *,
-                       account: BankAccount | None = None) -> None:
-    """Record the debtor's account: encrypted IBAN, its lookup hash, masked form and BIC
-    (``account``: the IBAN already validated, e.g. by a batch's check of the same row)."""
+def account_columns(session: Session, iban: str, bic: str | None, *,
+                    account: BankAccount | None = None) -> dict[str, str | None]:
+    """The mandate columns recording the debtor's account: encrypted IBAN, its lookup hash,
+    masked form and BIC (``account``: the IBAN already validated, e.g. by a batch's check of
+    the same row); for :func:`set_debtor_account` and the bulk import's rows alike."""
     account = account if account is not None and account.iban == iban else validate_iban(iban)
     cipher = cipher_of(session)
-    mandate.iban_ciphertext = cipher.encrypt(account.iban, "mandate.iban")
-    mandate.iban_hash = cipher.lookup_hash(account.iban)
-    mandate.iban_masked = mask_iban(account.iban)
-    mandate.bic = bic or account.bic
+    return {"iban_ciphertext": cipher.encrypt(account.iban, "mandate.iban"),
+            "iban_hash": cipher.lookup_hash(account.iban),
+            "iban_masked": mask_iban(account.iban), "bic": bic or account.bic}
+
+
+def set_debtor_account(session: Session, mandate: Mandate, iban: str, bic: str | None, *,
+                       account: BankAccount | None = None) -> None:
+    """Record the debtor's account on the mandate (see :func:`account_columns`)."""
+    for name, value in account_columns(session, iban, bic, account=account).items():
+        setattr(mandate, name, value)
 
 
 def debtor_iban(session: Session, mandate: Mandate) -> str | None:

@@ -121,6 +121,33 @@ def test_the_progress_page_refreshes_while_the_batch_runs(
     assert "http-equiv" not in page and ">2</dd>" in page
 
 
+def test_the_page_shows_the_rows_an_import_has_written_while_its_transaction_is_open(
+        app: Flask, session: Session, admin: FlaskClient, merchant: Merchant,
+        backend: str) -> None:
+    """What the import tells after a step (on SQLite through the file beside the database, on
+    PostgreSQL committed on the side) is what the page shows."""
+    from portal.batches.lifecycle import move_batch
+    from portal.batches.models import BatchStatus
+    from portal.batches.progress import import_progress
+    from portal.clock import utcnow
+
+    response = _upload(admin, merchant, csv_text(MANDATE_HEADER, mandate_rows(7)).encode())
+    run_batch_jobs(app)
+    batch = session.scalars(select(CsvBatch)).one()
+    move_batch(session, batch, BatchStatus.IMPORTING, actor="staff:stf_test", now=utcnow())
+    batch.rows_done = 0  # as the import starts
+    session.commit()
+    progress = import_progress(session, batch)
+    try:
+        progress(4)
+        page = admin.get(response.headers["Location"]).get_data(as_text=True)
+        assert "4 of 7 written" in page and 'id="batch-running"' in page
+    finally:
+        progress.close()
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert ("4 of 7 written" in page) is (backend == "postgresql")  # the file went with it
+
+
 @pytest.mark.parametrize(("data", "filename", "message"), [
     (None, "", "Choose a CSV file"),
     (b"%PDF-1.7 not a csv", "file.csv", "not a text file"),
