@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
@@ -50,6 +50,35 @@ class Counting:
         return items
 
 
+#: How often the in-memory counters are swept of expired windows (memory only: an expired
+#: counter is dropped when it is next read anyway). The portal's shortest window is a minute.
+MEMORY_SWEEP_SECONDS = 60.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """The ``limits`` library's in-memory storage, its sweep of expired counters run at most
+    once every :data:`MEMORY_SWEEP_SECONDS`. The library starts a new timer thread for the
+    sweep on every hit once the last one has run (10 ms later): on one busy process that was
+    a thread started for every few requests, the largest cost of a limited request."""
+
+    def __init__(self, uri: str | None = None, **options: Any) -> None:
+        self._next_sweep = 0.0
+        super().__init__(uri, **options)
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the library's (name-mangled) hook
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + MEMORY_SWEEP_SECONDS
+            super()._MemoryStorage__schedule_expiry()  # type: ignore[misc]
+
+
+def storage_for(uri: str) -> Storage:
+    """The counters' storage named by ``RATELIMIT_STORAGE_URI``."""
+    if uri.partition("://")[0] == "memory":
+        return SweptMemoryStorage(uri)
+    return storage_from_string(uri)
+
+
 class RequestRateLimiter:
     """``@limiter.limit(configured("SIGN_OPEN"), methods=["GET"])`` on a view."""
 
@@ -58,7 +87,7 @@ class RequestRateLimiter:
         strategy = STRATEGIES[config.get("RATELIMIT_STRATEGY", "fixed-window")]
         app.extensions["rate_limits"] = Counting(
             enabled=bool(config.get("RATELIMIT_ENABLED", True)),
-            strategy=strategy(storage_from_string(config["RATELIMIT_STORAGE_URI"])))
+            strategy=strategy(storage_for(config["RATELIMIT_STORAGE_URI"])))
 
     def limit(self, value: LimitValue, methods: list[str] | None = None) -> Callable[[View], View]:
         """Count every request to the view (or only those with one of ``methods``) against

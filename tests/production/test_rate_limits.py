@@ -152,3 +152,42 @@ def test_every_limit_of_a_value_is_counted() -> None:
 def test_nothing_is_counted_when_limits_are_off() -> None:
     client = _limited_app(RATELIMIT_ENABLED=False).test_client()
     assert {client.get("/page").status_code for _ in range(5)} == {200}
+
+
+def test_opening_the_signing_page_starts_no_thread(limited, monkeypatch) -> None:
+    """With the in-memory counters (one process), a limited request starts no thread: the
+    library's sweep of expired counters started a timer thread every 10 ms of traffic."""
+    import threading
+
+    journey = limited(SIGN_OPEN="1000 per minute")
+    assert journey.open().status_code == 200  # the first count schedules the one sweep
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda thread: (started.append(thread), real_start(thread))[1])
+    assert {journey.open().status_code for _ in range(50)} == {200}
+    assert started == []
+
+
+def test_the_in_memory_counters_are_still_swept(monkeypatch) -> None:
+    """Expired counters are still swept from memory, once per sweep interval."""
+    import threading
+
+    from portal import limits
+
+    storage = limits.storage_for("memory://")
+    assert isinstance(storage, limits.SweptMemoryStorage)
+    storage.timer.join()  # the sweep the library schedules when the storage is made
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda thread: (started.append(thread), real_start(thread))[1])
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    for _ in range(5):
+        storage.incr("key", 60)
+    assert len(started) == 1  # the first hit's sweep
+    started[0].join()
+    clock[0] += limits.MEMORY_SWEEP_SECONDS
+    storage.incr("key", 60)
+    assert len(started) == 2 and storage.get("key") == 6
