@@ -132,7 +132,8 @@ def _cached_page(token: str) -> Response | None:
     g.locale_hint = state.locale_hint
     args = request.args
     asked = None
-    if args.get("embed") == "1" and args.get("origin"):
+    # ``"embed" in args`` first: a MultiDict's get builds a BadRequestKeyError for each miss.
+    if "embed" in args and args.get("embed") == "1" and args.get("origin"):
         asked = tuple(Embedding(args["origin"], args.get("return_to")).query().items())
     cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked,
                                    refund_verification=state.refund_verification))
