@@ -19,7 +19,25 @@ from portal.api.billing_inputs import (
     SUBSCRIPTION_LIST_PARAMS,
     VOID_FIELDS,
 )
-from portal.api.collection_openapi import _closed, _date, _list_of, _nullable, _time, ref
+from portal.api.openapi_parts import (
+    NOT_FOUND,
+    PREFIX,
+    WRITE,
+    WRITE_ERRORS,
+    closed,
+    created,
+    date_schema,
+    list_of,
+    listing,
+    nullable,
+    ok,
+    operation,
+    path_id,
+    problem,
+    reading,
+    ref,
+    time_schema,
+)
 from portal.api.pagination import PAGE_PARAMS
 from portal.api.validation import Field, object_schema
 from portal.invoices.models import CollectionKind, InvoiceStatus
@@ -33,33 +51,30 @@ TAGS = [{"name": "Invoices", "description": "Your invoices, each collected once 
                                                  "their dates by the scheduler."},
         {"name": "Bookkeeping", "description": "A month's invoices and money, for your "
                                                "accountant."}]
-#: Bodies that must be sent (the others may be empty).
-REQUIRED_BODIES = ("CreateInvoice", "CreateInvoicePayment", "CreatePlan", "CreateSubscription",
-                   "StopSubscription", "ChangePlan", "BulkSubscriptions")
 
 _CENTS = {"type": "integer", "description": "Euro cents."}
 
 
 def _report_schema() -> dict[str, Any]:
-    total = _closed({"count": {"type": "integer"}, "amount": _CENTS})
-    return _closed({
+    total = closed({"count": {"type": "integer"}, "amount": _CENTS})
+    return closed({
         "object": {"const": "bookkeeping_report"}, "currency": {"const": "EUR"},
-        "start_date": _date(), "end_date": _date(),
-        "invoices_issued": _closed({"count": {"type": "integer"}, "amount": _CENTS,
+        "start_date": date_schema(), "end_date": date_schema(),
+        "invoices_issued": closed({"count": {"type": "integer"}, "amount": _CENTS,
                                     "vat": _CENTS}),
         "invoices_paid": total, "collections": total, "returns": total,
         "debit_refunds": total | {"description": "Debits the debtor claimed back (MD06)."},
         "rejected": total | {"description": "Refused before settlement: no money moved."},
         "retries": {"type": "integer", "description": "Later attempts presented."},
         "payments": total, "refunds": total, "chargebacks": total,
-        "provider": _closed({"settlements": {"type": "integer"}, "fees": _CENTS,
+        "provider": closed({"settlements": {"type": "integer"}, "fees": _CENTS,
                              "payouts": _CENTS}),
         "net": _CENTS | {"description": "Money in less money out."},
-        "open_by_customer": {"type": "array", "items": _closed({
+        "open_by_customer": {"type": "array", "items": closed({
             "customer": {"type": "string"}, "name": {"type": "string"},
             "open_amount": _CENTS})},
-        "weeks": {"type": "array", "items": _closed({
-            "starts_on": _date(), "collected": _CENTS, "failed": _CENTS})},
+        "weeks": {"type": "array", "items": closed({
+            "starts_on": date_schema(), "collected": _CENTS, "failed": _CENTS})},
         "exports": {"type": "object", "additionalProperties": {"type": "string",
                                                                "format": "uri"}},
     }, "Amounts in cents; negative is money out.")
@@ -70,65 +85,66 @@ def schemas(config: Any) -> dict[str, Any]:
         return {"type": "object", **object_schema(fields, config)}
 
     return {
-        "InvoiceLine": _closed({
+        "InvoiceLine": closed({
             "description": {"type": "string"}, "quantity": {"type": "integer"},
             "unit_amount": _CENTS, "vat_rate": {"type": "string", "examples": ["21"]},
             "net_amount": _CENTS, "vat_amount": _CENTS, "amount": _CENTS}),
-        "InvoicePayment": _closed({
+        "InvoicePayment": closed({
             "id": {"type": "string", "examples": ["ipm_3vQ8tR"]}, "amount": _CENTS,
-            "method": _nullable("string"), "reference": _nullable("string"),
+            "method": nullable("string"), "reference": nullable("string"),
             "effect": {"enum": ["recorded", "on_payment_request", "reduced_debit",
                                 "cancelled_debit"]},
-            "double_payment": {"type": "boolean"}, "paid_at": _time()}),
-        "Invoice": _closed({
+            "double_payment": {"type": "boolean"}, "paid_at": time_schema()}),
+        "Invoice": closed({
             "id": {"type": "string", "examples": ["in_6wP3kS"]}, "object": {"const": "invoice"},
             "number": {"type": "string", "examples": ["INV-2026-0042"]},
             "status": {"enum": [s.value for s in InvoiceStatus]},
             "customer": ref("Customer"), "description": {"type": "string"},
             "currency": {"const": "EUR"}, "net_amount": _CENTS, "vat_amount": _CENTS,
             "amount": _CENTS, "paid_amount": _CENTS, "open_amount": _CENTS,
-            "overpaid_amount": _CENTS, "issue_date": _date(), "due_date": _date(),
+            "overpaid_amount": _CENTS, "issue_date": date_schema(), "due_date": date_schema(),
             "lines": {"type": "array", "items": ref("InvoiceLine")},
             "collection": {"enum": [c.value for c in CollectionKind]},
-            "debit": _nullable("string"), "mandate": _nullable("string"),
-            "debit_refused": _nullable("string", description="Why no debit was possible "
+            "debit": nullable("string"), "mandate": nullable("string"),
+            "debit_refused": nullable("string", description="Why no debit was possible "
                                                              "(then it is a payment request)."),
-            "payment_request": _nullable("string"),
-            "checkout_url": _nullable("string", format="uri"),
-            "subscription": _nullable("string"), "external_reference": _nullable("string"),
+            "payment_request": nullable("string"),
+            "checkout_url": nullable("string", format="uri"),
+            "subscription": nullable("string"), "external_reference": nullable("string"),
             "payments": {"type": "array", "items": ref("InvoicePayment"),
                          "description": "Payments you entered (made outside the portal)."},
-            "paid_at": _time(True), "overdue_at": _time(True), "voided_at": _time(True),
-            "created_at": _time(), "updated_at": _time()}),
-        "Plan": _closed({
+            "paid_at": time_schema(True), "overdue_at": time_schema(True),
+            "voided_at": time_schema(True),
+            "created_at": time_schema(), "updated_at": time_schema()}),
+        "Plan": closed({
             "id": {"type": "string", "examples": ["plan_4hT8qZ"]}, "object": {"const": "plan"},
             "name": {"type": "string"}, "amount": _CENTS, "currency": {"const": "EUR"},
-            "vat_rate": _nullable("string"), "interval": {"enum": [i.value for i in Interval]},
-            "term_periods": _nullable("integer"), "term_end_date": _date(True),
-            "created_at": _time()}),
-        "SubscriptionPause": _closed({
-            "pause_from": _date(), "resume_on": _date(True),
+            "vat_rate": nullable("string"), "interval": {"enum": [i.value for i in Interval]},
+            "term_periods": nullable("integer"), "term_end_date": date_schema(True),
+            "created_at": time_schema()}),
+        "SubscriptionPause": closed({
+            "pause_from": date_schema(), "resume_on": date_schema(True),
             "started": {"type": "boolean"}}),
-        "Subscription": _closed({
+        "Subscription": closed({
             "id": {"type": "string", "examples": ["sub_8xK2pL"]},
             "object": {"const": "subscription"},
             "status": {"enum": [s.value for s in SubscriptionStatus]},
             "customer": ref("Customer"), "plan": ref("Plan"),
-            "mandate": _nullable("string"), "stored_mandate": _nullable("string"),
-            "start_date": _date(), "anchor_day": {"type": "integer"},
+            "mandate": nullable("string"), "stored_mandate": nullable("string"),
+            "start_date": date_schema(), "anchor_day": {"type": "integer"},
             "billed_periods": {"type": "integer"},
-            "next_date": _date(True) | {"description": "When the next thing happens to it (a "
+            "next_date": date_schema(True) | {"description": "When the next thing happens to it (a "
                                                        "period billed, a pause, a stop)."},
             "pause": {"anyOf": [ref("SubscriptionPause"), {"type": "null"}]},
-            "pending_plan": _nullable("string"), "pending_plan_from": _date(True),
-            "stop_on": _date(True), "stop_reason": _nullable("string"),
-            "stopped_at": _time(True), "offer_mandate": {"type": "boolean"},
-            "external_reference": _nullable("string"),
-            "created_at": _time(), "updated_at": _time()}),
+            "pending_plan": nullable("string"), "pending_plan_from": date_schema(True),
+            "stop_on": date_schema(True), "stop_reason": nullable("string"),
+            "stopped_at": time_schema(True), "offer_mandate": {"type": "boolean"},
+            "external_reference": nullable("string"),
+            "created_at": time_schema(), "updated_at": time_schema()}),
         "BookkeepingReport": _report_schema(),
-        "InvoiceList": _list_of("Invoice"),
-        "PlanList": _list_of("Plan"),
-        "SubscriptionList": _list_of("Subscription"),
+        "InvoiceList": list_of("Invoice"),
+        "PlanList": list_of("Plan"),
+        "SubscriptionList": list_of("Subscription"),
         "CreateInvoice": body(INVOICE_FIELDS),
         "CreateInvoicePayment": body(INVOICE_PAYMENT_FIELDS),
         "VoidInvoice": body(VOID_FIELDS),
@@ -142,90 +158,72 @@ def schemas(config: Any) -> dict[str, Any]:
     }
 
 
-def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, path_id: Any,
-          parameter: Any, write: list[dict[str, Any]], write_errors: dict[str, Any],
-          prefix: str) -> dict[str, Any]:
-    """The billing paths, built with the main document's helpers."""
-    def query(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
-        return [parameter(f, "query", config) for f in fields]
-
+def paths(config: Any) -> dict[str, Any]:
+    """The billing paths."""
     invoice_id, plan_id = path_id("invoice_id", "in"), path_id("plan_id", "plan")
     subscription_id = path_id("subscription_id", "sub")
-    not_found = {"404": problem("No such object for your merchant.")}
-    bad_query = {"422": problem("Invalid query parameters.")}
     month = {"name": "month", "in": "path", "required": True, "description": "e.g. 2026-03.",
              "schema": {"type": "string", "examples": ["2026-03"]}}
-
-    def listing(summary: str, tag: str, name: str, fields: tuple[Field, ...],
-                operation_id: str) -> dict[str, Any]:
-        return operation(summary, tag, "billing:read",
-                         {"200": ok(name, "A page, newest first."), **bad_query},
-                         parameters=query(fields), operation_id=operation_id)
-
-    def reading(summary: str, tag: str, name: str, parameter_: dict[str, Any],
-                operation_id: str) -> dict[str, Any]:
-        return operation(summary, tag, "billing:read", {"200": ok(name, f"The {tag[:-1]}."),
-                                                         **not_found},
-                         parameters=[parameter_], operation_id=operation_id)
 
     def change(summary: str, body: str, operation_id: str, description: str,
                tag: str = "Subscriptions", id_: dict[str, Any] | None = None,
                name: str = "Subscription", status: str = "200") -> dict[str, Any]:
         return {"post": operation(
             summary, tag, "billing:write",
-            {status: ok(name, "The object as it is now.", True), **not_found, **write_errors},
-            description=description, parameters=[id_ or subscription_id, *write], body=body,
+            {status: ok(name, "The object as it is now.", True), **NOT_FOUND, **WRITE_ERRORS},
+            description=description, parameters=[id_ or subscription_id, *WRITE], body=body,
             operation_id=operation_id)}
 
     return {
-        f"{prefix}/invoices": {
+        f"{PREFIX}/invoices": {
             "post": operation(
                 "Create an invoice", "Invoices", "billing:write",
-                {"201": created("Invoice", "The invoice and its collection."), **write_errors},
+                {"201": created("Invoice", "The invoice and its collection."), **WRITE_ERRORS},
                 description="Numbered from your sequence unless you give `number` (unique per "
                             "merchant). Its one collection: a direct debit on the customer's "
                             "active mandate (or `mandate`), not before the due date; else a "
                             "payment request whose `checkout_url` the customer pays. It is "
                             "marked paid when collected or paid (`invoice.paid`).",
-                parameters=write, body="CreateInvoice", operation_id="createInvoice",
+                parameters=WRITE, body="CreateInvoice", operation_id="createInvoice",
                 example={"customer_id": "cus_2bT9xQ", "description": "Coaching March",
                          "amount": 12100, "vat_rate": "21"}),
-            "get": listing("List invoices", "Invoices", "InvoiceList",
-                           INVOICE_LIST_PARAMS, "listInvoices")},
-        f"{prefix}/invoices/{{invoice_id}}": {"get": reading(
-            "Get an invoice", "Invoices", "Invoice", invoice_id, "getInvoice")},
-        f"{prefix}/invoices/{{invoice_id}}/pdf": {"get": operation(
+            "get": listing("List invoices", "Invoices", "billing:read", "InvoiceList",
+                           INVOICE_LIST_PARAMS, config, "listInvoices")},
+        f"{PREFIX}/invoices/{{invoice_id}}": {"get": reading(
+            "Get an invoice", "Invoices", "billing:read", "Invoice", invoice_id, "getInvoice")},
+        f"{PREFIX}/invoices/{{invoice_id}}/pdf": {"get": operation(
             "Get an invoice as PDF", "Invoices", "billing:read",
             {"200": {"description": "The invoice in the customer's language: lines, VAT per "
                                     "rate, totals, and how it is paid.",
                      "content": {"application/pdf": {"schema": {
                          "type": "string", "contentMediaType": "application/pdf"}}}},
-             **not_found},
+             **NOT_FOUND},
             parameters=[invoice_id], operation_id="getInvoicePdf")},
-        f"{prefix}/invoices/{{invoice_id}}/payments": change(
+        f"{PREFIX}/invoices/{{invoice_id}}/payments": change(
             "Enter a payment made elsewhere", "CreateInvoicePayment", "createInvoicePayment",
             "Before the debit goes out it lowers the debit to what is open (or cancels it); "
             "on a payment request it counts there; once the debit is at the bank it is only "
             "recorded (an excess shows as `overpaid_amount`). 409 `invoice-closed` on a void "
             "invoice.", tag="Invoices", id_=invoice_id, name="Invoice", status="201"),
-        f"{prefix}/invoices/{{invoice_id}}/void": change(
+        f"{PREFIX}/invoices/{{invoice_id}}/void": change(
             "Void an invoice", "VoidInvoice", "voidInvoice",
             "Cancels its debit or withdraws its payment request. 409 `invoice-closed` once "
             "money arrived or the debit is on its way; `invalid-state` when paid or void.",
             tag="Invoices", id_=invoice_id, name="Invoice"),
-        f"{prefix}/plans": {
+        f"{PREFIX}/plans": {
             "post": operation(
                 "Create a plan", "Plans", "billing:write",
-                {"201": created("Plan", "The plan."), **write_errors},
-                parameters=write, body="CreatePlan", operation_id="createPlan",
+                {"201": created("Plan", "The plan."), **WRITE_ERRORS},
+                parameters=WRITE, body="CreatePlan", operation_id="createPlan",
                 example={"name": "Membership", "amount": 2500, "interval": "monthly"}),
-            "get": listing("List plans", "Plans", "PlanList", PAGE_PARAMS, "listPlans")},
-        f"{prefix}/plans/{{plan_id}}": {"get": reading(
-            "Get a plan", "Plans", "Plan", plan_id, "getPlan")},
-        f"{prefix}/subscriptions": {
+            "get": listing("List plans", "Plans", "billing:read", "PlanList", PAGE_PARAMS,
+                           config, "listPlans")},
+        f"{PREFIX}/plans/{{plan_id}}": {"get": reading(
+            "Get a plan", "Plans", "billing:read", "Plan", plan_id, "getPlan")},
+        f"{PREFIX}/subscriptions": {
             "post": operation(
                 "Start a subscription", "Subscriptions", "billing:write",
-                {"201": created("Subscription", "The subscription."), **write_errors},
+                {"201": created("Subscription", "The subscription."), **WRITE_ERRORS},
                 description="Periods start on `anchor_day` (a short first period is billed by "
                             "its days); each period's invoice is made once on its first day "
                             "and collected on the mandate, or by payment request without "
@@ -233,33 +231,34 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
                             "`offer_mandate` and no mandate, the first invoice's checkout "
                             "(iDEAL) sets up the mandate and the following periods are "
                             "collected by direct debit.",
-                parameters=write, body="CreateSubscription",
+                parameters=WRITE, body="CreateSubscription",
                 operation_id="startSubscription",
                 example={"customer_id": "cus_2bT9xQ", "plan": "plan_4hT8qZ",
                          "mandate": "md_5rT7wQ", "anchor_day": 1}),
-            "get": listing("List subscriptions", "Subscriptions", "SubscriptionList",
-                           SUBSCRIPTION_LIST_PARAMS, "listSubscriptions")},
-        f"{prefix}/subscriptions/{{subscription_id}}": {"get": reading(
-            "Get a subscription", "Subscriptions", "Subscription", subscription_id,
-            "getSubscription")},
-        f"{prefix}/subscriptions/{{subscription_id}}/pause": change(
+            "get": listing("List subscriptions", "Subscriptions", "billing:read",
+                           "SubscriptionList", SUBSCRIPTION_LIST_PARAMS, config,
+                           "listSubscriptions")},
+        f"{PREFIX}/subscriptions/{{subscription_id}}": {"get": reading(
+            "Get a subscription", "Subscriptions", "billing:read", "Subscription",
+            subscription_id, "getSubscription")},
+        f"{PREFIX}/subscriptions/{{subscription_id}}/pause": change(
             "Pause a subscription", "PauseSubscription", "pauseSubscription",
             "No period starting from `pause_from` (default today) is billed until "
             "`resume_on`, or until resumed. A pause planned but not begun is replaced; 409 "
             "`invalid-state` during a pause or once stopped."),
-        f"{prefix}/subscriptions/{{subscription_id}}/resume": change(
+        f"{PREFIX}/subscriptions/{{subscription_id}}/resume": change(
             "Resume a subscription", "ResumeSubscription", "resumeSubscription",
             "Ends the pause today or on `resume_on`; a planned pause is dropped. 409 "
             "`invalid-state` without a pause."),
-        f"{prefix}/subscriptions/{{subscription_id}}/stop": change(
+        f"{PREFIX}/subscriptions/{{subscription_id}}/stop": change(
             "Stop a subscription", "StopSubscription", "stopSubscription",
             "`at: now` stops it today; `at: period_end` bills no further period. 409 "
             "`ignored-repeat` when already stopping then, `invalid-state` once stopped."),
-        f"{prefix}/subscriptions/{{subscription_id}}/change-plan": change(
+        f"{PREFIX}/subscriptions/{{subscription_id}}/change-plan": change(
             "Change a subscription's plan", "ChangePlan", "changeSubscriptionPlan",
             "The new plan is billed from the next period on (`subscription.changed` that "
             "day). 409 `ignored-repeat` when already on it."),
-        f"{prefix}/bookkeeping/{{month}}": {"get": operation(
+        f"{PREFIX}/bookkeeping/{{month}}": {"get": operation(
             "Get a month's bookkeeping", "Bookkeeping", "billing:read",
             {"200": ok("BookkeepingReport", "The report."),
              "422": problem("Not a month like 2026-03.")},
@@ -269,28 +268,28 @@ def paths(config: Any, *, operation: Any, problem: Any, ok: Any, created: Any, p
                         "open amount per customer at the month's end; collected versus "
                         "failed per week. Days are the bank's (Europe/Amsterdam).",
             parameters=[month], operation_id="getBookkeepingReport")},
-        f"{prefix}/bookkeeping/{{month}}/{{export}}.csv": {"get": operation(
+        f"{PREFIX}/bookkeeping/{{month}}/{{export}}.csv": {"get": operation(
             "Download a month's CSV", "Bookkeeping", "billing:read",
             {"200": {"description": "UTF-8 with a byte order mark, comma-separated, dates as "
                                     "2026-03-31, euros as -12.34. `transactions`: every "
                                     "movement of money with its invoice number; `invoices`: "
                                     "the invoices issued; `open-amounts`: per customer.",
                      "content": {"text/csv": {"schema": {"type": "string"}}}},
-             **not_found, "422": problem("Not a month like 2026-03.")},
+             **NOT_FOUND, "422": problem("Not a month like 2026-03.")},
             parameters=[month, {"name": "export", "in": "path", "required": True,
                                 "schema": {"enum": ["transactions", "invoices",
                                                     "open-amounts"],
                                            "examples": ["transactions"]}}],
             operation_id="getBookkeepingExport")},
-        f"{prefix}/subscriptions/bulk": {"post": operation(
+        f"{PREFIX}/subscriptions/bulk": {"post": operation(
             "Change many subscriptions", "Subscriptions", "billing:write",
             {"200": ok("SubscriptionList", "The subscriptions changed.", True),
-             **write_errors},
+             **WRITE_ERRORS},
             description=f"Up to {MAX_BULK} operations (`pause`, `resume`, `stop`, "
                         "`change_plan`, with the same fields as the single endpoints), all "
                         "or nothing: if any is refused, 422 lists each refusal by position "
                         "(`operations[3].plan`) and nothing changed.",
-            parameters=write, body="BulkSubscriptions", operation_id="bulkSubscriptions",
+            parameters=WRITE, body="BulkSubscriptions", operation_id="bulkSubscriptions",
             example={"operations": [
                 {"action": "pause", "subscription": "sub_8xK2pL", "pause_from": "2030-07-01",
                  "resume_on": "2030-09-01"},

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.api.billing_openapi import REQUIRED_BODIES as BILLING_BODIES
 from portal.api.billing_openapi import TAGS as BILLING_TAGS
 from portal.api.billing_openapi import paths as billing_paths
 from portal.api.billing_openapi import schemas as billing_schemas
 from portal.api.collection_openapi import TAGS as COLLECTION_TAGS
 from portal.api.collection_openapi import paths as collection_paths
 from portal.api.collection_openapi import schemas as collection_schemas
-from portal.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from portal.api.idempotency import KEY_PATTERN
 from portal.api.inputs import (
     CHANGE_FIELDS,
     CREATE_FIELDS,
@@ -28,7 +25,24 @@ from portal.api.inputs import (
     WITHDRAW_FIELDS,
 )
 from portal.api.models import SCOPES
-from portal.api.validation import Field, object_schema
+from portal.api.openapi_parts import (
+    NOT_FOUND,
+    PREFIX,
+    WRITE,
+    WRITE_ERRORS,
+    closed,
+    created,
+    list_of,
+    nullable,
+    ok,
+    operation,
+    path_id,
+    problem,
+    query,
+    ref,
+    time_schema,
+)
+from portal.api.validation import object_schema
 from portal.emandates.models import BankOutcome, BankRequestKind
 from portal.events.catalog import EVENT_TYPES
 from portal.mandates.models import (
@@ -40,7 +54,6 @@ from portal.mandates.models import (
     SigningMethod,
 )
 
-PREFIX = "/api/v1"
 SCOPE_DESCRIPTIONS = {
     "mandates:read": "Read invitations, mandates and mandate PDFs.",
     "mandates:write": "Create and withdraw invitations; revoke mandates.",
@@ -103,40 +116,6 @@ CONVENTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **extra}
-
-
-def _time(nullable: bool = False, description: str = "") -> dict[str, Any]:
-    schema: dict[str, Any] = (_nullable("string") if nullable else {"type": "string"})
-    schema["format"] = "date-time"
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _closed(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
-    """An object whose properties are all always present, and nothing else."""
-    schema = {"type": "object", "properties": properties, "required": list(properties),
-              "additionalProperties": False}
-    if description:
-        schema["description"] = description
-    return schema
-
-
-def _list_of(name: str) -> dict[str, Any]:
-    return _closed({
-        "object": {"const": "list"},
-        "data": {"type": "array", "items": ref(name)},
-        "has_more": {"type": "boolean"},
-        "next_cursor": _nullable("string", description="Pass as `cursor` for the next page."),
-    })
-
-
 def _schemas(config: Any) -> dict[str, Any]:
     return {
         "Problem": {
@@ -151,18 +130,18 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "error_description": {"type": "string"},
             },
         },
-        "FieldError": _closed({"field": {"type": "string", "description": "Dotted path."},
+        "FieldError": closed({"field": {"type": "string", "description": "Dotted path."},
                                "message": {"type": "string"}}),
-        "Token": _closed({
+        "Token": closed({
             "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
             "expires_in": {"type": "integer", "description": "Seconds until it expires."},
             "scope": {"type": "string", "description": "Space-separated granted scopes."},
         }),
-        "Customer": _closed({
+        "Customer": closed({
             "id": {"type": "string", "examples": ["cus_2bT9xQ"]}, "name": {"type": "string"},
-            "email": _nullable("string"), "external_reference": _nullable("string"),
+            "email": nullable("string"), "external_reference": nullable("string"),
         }),
-        "Invitation": _closed({
+        "Invitation": closed({
             "id": {"type": "string", "examples": ["inv_8aK2pL"]}, "object": {"const": "invitation"},
             "status": {"enum": ["pending", "opened", "used", "expired", "withdrawn", "closed"],
                        "description": "`used`: the mandate was signed and verified; `closed`: "
@@ -179,7 +158,7 @@ def _schemas(config: Any) -> dict[str, Any]:
             "signing_url": {"type": "string", "format": "uri"},
             "qr_png_url": {"type": "string", "format": "uri"},
             "qr_svg_url": {"type": "string", "format": "uri"},
-            "short_url": _nullable("string", format="uri", description=(
+            "short_url": nullable("string", format="uri", description=(
                 "Short form of the signing link (`/s/<code>`), as sent by SMS; fits QR codes "
                 "and print.")),
             "delivery_status": {"enum": ["queued", "sent", "failed", "not_sent_signed",
@@ -189,24 +168,25 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "`not_sent_signed` when the customer signed before it went out, "
                 "`not_sent_closed` when the invitation was withdrawn or expired first (both "
                 "with an `invitation.not_sent` event); `null` with `send_via: none`.")},
-            "delivery_error": _nullable("string", description=(
+            "delivery_error": nullable("string", description=(
                 "Why the message failed, or the last temporary error while it is retried.")),
-            "sent_at": _time(True, "When the message was handed to the mail server or SMS "
+            "sent_at": time_schema(True, "When the message was handed to the mail server or SMS "
                                    "gateway."),
             "reminder_days": {"type": "array", "items": {"type": "integer"}, "description": (
                 "Days after sending when an unsigned customer is reminded (your merchant "
                 "setting); empty with `send_via: none`.")},
-            "unsubscribed_at": _time(True, "When the customer asked for no more reminders."),
-            "expires_at": _time(), "opened_at": _time(True), "withdrawn_at": _time(True),
-            "return_url": _nullable("string", format="uri", description=(
+            "unsubscribed_at": time_schema(True, "When the customer asked for no more reminders."),
+            "expires_at": time_schema(), "opened_at": time_schema(True),
+            "withdrawn_at": time_schema(True),
+            "return_url": nullable("string", format="uri", description=(
                 "Where the confirmation page sends the customer back to.")),
-            "created_at": _time(),
+            "created_at": time_schema(),
         }),
-        "MandatePdf": _closed({
+        "MandatePdf": closed({
             "status": {"enum": ["pending", "ready", "not_applicable"]},
-            "url": _nullable("string", format="uri"), "sha256": _nullable("string"),
+            "url": nullable("string", format="uri"), "sha256": nullable("string"),
         }, "The sealed PDF: pending between activation and its production."),
-        "BankOutcome": _closed({
+        "BankOutcome": closed({
             "transaction": {"type": "string", "examples": ["btx_7dP2kR"]},
             "kind": {"enum": [k.value for k in BankRequestKind],
                      "description": "`new` (pain.009), `amend` (pain.010), `cancel` (pain.011)."},
@@ -217,70 +197,71 @@ def _schemas(config: Any) -> dict[str, Any]:
                 "`rejected`, `cancelled` (by the debtor), `expired`, `failed`, `error` (the "
                 "acquirer refused to start), `refused` (the bank's report was not "
                 "trustworthy or not about this mandate: nothing changed).")},
-            "reason": _nullable("string"),
+            "reason": nullable("string"),
             "debtor_bank": {"type": "string", "description": "BIC of the debtor's bank."},
-            "validation_reference": _nullable("string"),
-            "created_at": _time(), "updated_at": _time(),
+            "validation_reference": nullable("string"),
+            "created_at": time_schema(), "updated_at": time_schema(),
         }, "The latest transaction at the debtor's bank (eMandates)."),
-        "Mandate": _closed({
+        "Mandate": closed({
             "id": {"type": "string", "examples": ["md_5rT7wQ"]}, "object": {"const": "mandate"},
             "status": {"enum": [s.value for s in MandateStatus]},
             "scheme": {"enum": [s.value for s in Scheme]},
             "sequence_type": {"enum": [s.value for s in SequenceType]},
             "reference": {"type": "string", "description": "Unique mandate reference (UMR)."},
-            "customer": ref("Customer"), "debtor_name": _nullable("string"),
-            "iban_masked": _nullable("string", examples=["NL91 **** **** **43 00"]),
-            "bic": _nullable("string"),
-            "signed_at": _time(True), "signing_method": {"enum": [
+            "customer": ref("Customer"), "debtor_name": nullable("string"),
+            "iban_masked": nullable("string", examples=["NL91 **** **** **43 00"]),
+            "bic": nullable("string"),
+            "signed_at": time_schema(True), "signing_method": {"enum": [
                 "payment_verification", "bank_emandate", None]},
-            "signer_name": _nullable("string", description=(
+            "signer_name": nullable("string", description=(
                 "Signed at the bank: who signed (for a company, the authorised person).")),
-            "validation_reference": _nullable("string", description=(
+            "validation_reference": nullable("string", description=(
                 "Signed at the bank: the bank's reference of the signing, which collections "
                 "may need to carry (where depends on your bank).")),
-            "max_amount_cents": _nullable("integer", description=(
+            "max_amount_cents": nullable("integer", description=(
                 "B2B: the most one collection may take, as registered at the bank.")),
-            "reason": _nullable("string"),
+            "reason": nullable("string"),
             "bank_outcome": {"anyOf": [ref("BankOutcome"), {"type": "null"}]},
-            "created_at": _time(), "pdf": ref("MandatePdf"),
+            "created_at": time_schema(), "pdf": ref("MandatePdf"),
         }),
-        "Event": _closed({
+        "Event": closed({
             "id": {"type": "string", "examples": ["evt_3hJ8sD"]}, "object": {"const": "event"},
             "type": {"type": "string", "examples": ["mandate.active"]},
-            "created_at": _time(),
+            "created_at": time_schema(),
             "data": {"type": "object", "description": "What happened (ids, statuses)."},
         }),
-        "Payment": _closed({
+        "Payment": closed({
             "id": {"type": "string", "examples": ["ptx_4Hk2pQ"]}, "object": {"const": "payment"},
             "status": {"enum": ["open", "pending", "paid", "failed", "canceled", "expired"]},
             "source": {"enum": ["provider", "external"]},
-            "method": _nullable("string", examples=["ideal"]),
+            "method": nullable("string", examples=["ideal"]),
             "sequence": {"enum": ["oneoff", "first", "recurring"], "description": (
                 "`first` also set up future payments; `recurring` was charged on a stored "
                 "card token or mandate without the customer.")},
             "amount": {"type": "integer"}, "refunded_amount": {"type": "integer"},
             "charged_back_amount": {"type": "integer"},
-            "payer_name": _nullable("string"), "payer_iban_masked": _nullable("string"),
-            "failure_reason": _nullable("string"),
+            "payer_name": nullable("string"), "payer_iban_masked": nullable("string"),
+            "failure_reason": nullable("string"),
             "late": {"type": "boolean", "description": "Arrived after expiry or withdrawal."},
             "double_payment": {"type": "boolean",
                                "description": "Arrived when the request was paid already."},
             "sets_up": {"enum": ["sepa_mandate", "card_mandate", None]},
-            "mandate": _nullable("string", description="The Core mandate it signed (`md_`)."),
-            "stored_mandate": _nullable("string", description=(
+            "mandate": nullable("string", description="The Core mandate it signed (`md_`)."),
+            "stored_mandate": nullable("string", description=(
                 "The card token or provider mandate it left or charged (`pmd_`).")),
-            "reference": _nullable("string", description="External payments: your reference."),
-            "paid_at": _time(True), "created_at": _time(),
+            "reference": nullable("string", description="External payments: your reference."),
+            "paid_at": time_schema(True), "created_at": time_schema(),
         }),
-        "Refund": _closed({
+        "Refund": closed({
             "id": {"type": "string", "examples": ["rfd_7Yt3sW"]}, "object": {"const": "refund"},
             "status": {"enum": ["pending", "succeeded", "failed"]},
-            "amount": {"type": "integer"}, "payment": _nullable("string"),
-            "payment_request": _nullable("string"), "description": {"type": "string"},
+            "amount": {"type": "integer"}, "payment": nullable("string"),
+            "payment_request": nullable("string"), "description": {"type": "string"},
             "automatic": {"type": "boolean", "description": "The one-cent check's refund."},
-            "failure_reason": _nullable("string"), "created_at": _time(), "updated_at": _time(),
+            "failure_reason": nullable("string"), "created_at": time_schema(),
+            "updated_at": time_schema(),
         }),
-        "PaymentRequest": _closed({
+        "PaymentRequest": closed({
             "id": {"type": "string", "examples": ["preq_9Pq4rS"]},
             "object": {"const": "payment_request"},
             "status": {"enum": list(REQUEST_STATUSES)},
@@ -290,24 +271,25 @@ def _schemas(config: Any) -> dict[str, Any]:
                             "description": "What arrived, less chargebacks."},
             "refunded_amount": {"type": "integer"}, "charged_back_amount": {"type": "integer"},
             "overpaid_amount": {"type": "integer"},
-            "description": {"type": "string"}, "invoice_number": _nullable("string"),
-            "external_reference": _nullable("string"), "customer": ref("Customer"),
-            "due_date": _nullable("string", format="date"), "expires_at": _time(),
+            "description": {"type": "string"}, "invoice_number": nullable("string"),
+            "external_reference": nullable("string"), "customer": ref("Customer"),
+            "due_date": nullable("string", format="date"), "expires_at": time_schema(),
             "checkout_url": {"type": "string", "format": "uri"},
-            "short_url": _nullable("string", format="uri"),
+            "short_url": nullable("string", format="uri"),
             "qr_png_url": {"type": "string", "format": "uri"},
             "qr_svg_url": {"type": "string", "format": "uri"},
             "methods": {"type": ["array", "null"], "items": {"type": "string"}},
             "allow_partial": {"type": "boolean"}, "offer_mandate": {"type": "boolean"},
             "collect": {"enum": ["automatic", "link"]},
-            "return_url": _nullable("string", format="uri"),
+            "return_url": nullable("string", format="uri"),
             "send_via": {"enum": ["email", "sms", "none"]},
             "payments": {"type": "array", "items": ref("Payment")},
             "refunds": {"type": "array", "items": ref("Refund")},
-            "created_at": _time(), "paid_at": _time(True), "expired_at": _time(True),
-            "withdrawn_at": _time(True),
+            "created_at": time_schema(), "paid_at": time_schema(True),
+            "expired_at": time_schema(True),
+            "withdrawn_at": time_schema(True),
         }),
-        "PaymentRequestList": _list_of("PaymentRequest"),
+        "PaymentRequestList": list_of("PaymentRequest"),
         "CreatePaymentRequest": {
             "type": "object", **object_schema(PAYMENT_REQUEST_FIELDS, config),
             "not": {"required": ["expires_at", "expires_in_days"]},
@@ -316,15 +298,15 @@ def _schemas(config: Any) -> dict[str, Any]:
         "CreateExternalPayment": {"type": "object",
                                   **object_schema(EXTERNAL_PAYMENT_FIELDS, config)},
         "CreateRefund": {"type": "object", **object_schema(REFUND_FIELDS, config)},
-        "WebhookEvent": _closed({
+        "WebhookEvent": closed({
             "id": {"type": "string", "description": "The event's id, also `webhook-id`."},
             "type": {"enum": list(EVENT_TYPES)},
-            "created_at": _time(description="With milliseconds, e.g. "
+            "created_at": time_schema(description="With milliseconds, e.g. "
                                             "`2030-01-31T12:00:00.000Z`."),
             "data": {"type": "object"},
         }, "The body of a webhook delivery: the event, signed."),
-        "MandateList": _list_of("Mandate"),
-        "EventList": _list_of("Event"),
+        "MandateList": list_of("Mandate"),
+        "EventList": list_of("Event"),
         "CreateInvitation": {
             "type": "object", **object_schema(CREATE_FIELDS, config),
             "not": {"required": ["expires_at", "expires_in_days"]},
@@ -337,108 +319,16 @@ def _schemas(config: Any) -> dict[str, Any]:
     }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": ref("Problem")}}}
-
-
 def _oauth_error(description: str) -> dict[str, Any]:
     """RFC 6749 §5.2: token and revocation errors are ``application/json``."""
     return {"description": description,
             "content": {"application/json": {"schema": ref("Problem")}}}
 
 
-def _ok(name: str, description: str, status_headers: bool = False) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description,
-                                "content": {"application/json": {"schema": ref(name)}}}
-    if status_headers:
-        response["headers"] = {"Idempotent-Replayed": {
-            "description": "`true` when this is the stored response of an earlier request.",
-            "schema": {"type": "string"}}}
-    return response
-
-
-def _created(name: str, description: str) -> dict[str, Any]:
-    response = _ok(name, description, True)
-    response["headers"]["Location"] = {"description": "The URL of the object created.",
-                                       "schema": {"type": "string", "format": "uri"}}
-    return response
-
-
-AUTH_ERRORS = {
-    "401": _problem("Missing, unknown, expired or revoked token."),
-    "403": _problem("The token lacks the scope (`insufficient_scope`)."),
-}
-WRITE_ERRORS = {
-    "400": _problem("Malformed JSON."),
-    "409": _problem("Invalid state, or a request with this Idempotency-Key is in progress."),
-    "415": _problem("The body is not JSON."),
-    "422": _problem("Invalid fields (`errors` lists them), or Idempotency-Key reused."),
-}
-
-
-def _parameter(field: Field, where: str, config: Any) -> dict[str, Any]:
-    return {"name": field.name, "in": where, "required": where == "path",
-            "description": field.description, "schema": field.json_schema(config)}
-
-
-def _path_id(name: str, prefix: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True,
-            "description": f"An id starting with `{prefix}_`.",
-            "schema": {"type": "string", "examples": [f"{prefix}_8aK2pLx4Qw"]}}
-
-
-IDEMPOTENCY_PARAMETER = {
-    "name": IDEMPOTENCY_HEADER, "in": "header", "required": False,
-    "description": "Any unique string (a UUID is ideal) to make retries safe.",
-    # JSON Schema patterns are unanchored (ECMA-262, where $ ends the input): anchor it here.
-    "schema": {"type": "string", "pattern": "^" + KEY_PATTERN.pattern.replace("\\x20", " ")
-               .replace("\\x7e", "~") + "$", "examples": ["6f1c1c4e-2b0e-4c59-9d49-8f9f0e0b4a13"]},
-}
-
-
-REQUIRED_BODIES = ("CreateInvitation", "CreatePaymentRequest", "CreateExternalPayment",
-                   "CreateDebit", *BILLING_BODIES)
-
-
-def _created(name: str, description: str) -> dict[str, Any]:
-    response = _ok(name, description, True)
-    response["headers"]["Location"] = {"description": "The URL of the new object.",
-                                       "schema": {"type": "string", "format": "uri"}}
-    return response
-
-
-def _operation(summary: str, tag: str, scope: str | None, responses: dict[str, Any], *,
-               description: str = "", parameters: list[dict[str, Any]] | None = None,
-               body: str | None = None, example: dict[str, Any] | None = None,
-               operation_id: str) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary,
-                                 "tags": [tag], "responses": responses}
-    if description:
-        operation["description"] = description
-    if scope:
-        operation["security"] = [{"oauth2": [scope]}]
-        operation["responses"] = {**responses, **AUTH_ERRORS}
-    if parameters:
-        operation["parameters"] = parameters
-    if body:
-        media: dict[str, Any] = {"schema": ref(body)}
-        if example is not None:
-            media["example"] = example
-        operation["requestBody"] = {"required": body in REQUIRED_BODIES,
-                                    "content": {"application/json": media}}
-    return operation
-
-
 def _paths(config: Any) -> dict[str, Any]:
-    def query(fields: tuple[Field, ...]) -> list[dict[str, Any]]:
-        return [_parameter(f, "query", config) for f in fields]
-
-    invitation_id = _path_id("invitation_id", "inv")
-    mandate_id = _path_id("mandate_id", "md")
-    event_id = _path_id("event_id", "evt")
-    write = [IDEMPOTENCY_PARAMETER]
-    not_found = {"404": _problem("No such object for your merchant.")}
+    invitation_id = path_id("invitation_id", "inv")
+    mandate_id = path_id("mandate_id", "md")
+    event_id = path_id("event_id", "evt")
     token_form = {"type": "object", "required": ["grant_type"], "properties": {
         "grant_type": {"const": "client_credentials"},
         "scope": {"type": "string", "description": "Space-separated subset of the client's "
@@ -454,7 +344,7 @@ def _paths(config: Any) -> dict[str, Any]:
             "requestBody": {"required": True, "content": {
                 "application/x-www-form-urlencoded": {"schema": token_form, "example": {
                     "grant_type": "client_credentials", "scope": "mandates:read"}}}},
-            "responses": {"200": _ok("Token", "A bearer token."),
+            "responses": {"200": ok("Token", "A bearer token."),
                           "400": _oauth_error("Invalid request, grant type or scope."),
                           "401": _oauth_error("Client authentication failed: one answer for an "
                                               "unknown client, a wrong secret and a revoked "
@@ -474,9 +364,9 @@ def _paths(config: Any) -> dict[str, Any]:
                           "400": _oauth_error("Invalid request."),
                           "401": _oauth_error("Client authentication failed.")},
         }},
-        f"{PREFIX}/invitations": {"post": _operation(
+        f"{PREFIX}/invitations": {"post": operation(
             "Invite a customer to sign a mandate", "Invitations", "mandates:write",
-            {"201": _created("Invitation", "The invitation, with its signing link and QR codes; "
+            {"201": created("Invitation", "The invitation, with its signing link and QR codes; "
                              "`Location` is its URL."), **WRITE_ERRORS},
             description="Creates the customer, a mandate in `invited` and a signing link. "
                         "With `send_via: email` the link is emailed to the customer in their "
@@ -490,101 +380,96 @@ def _paths(config: Any) -> dict[str, Any]:
                         "bank (`bank_emandate`): with `payment_verification` it answers 422 "
                         "`validation-error`, and where this portal has no bank signing 422 "
                         "`scheme-not-offered`; nothing is created then.",
-            parameters=write, body="CreateInvitation", operation_id="createInvitation",
+            parameters=WRITE, body="CreateInvitation", operation_id="createInvitation",
             example={"customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                   "locale": "nl"},
                      "external_reference": "CUST-0042", "send_via": "email",
                      "expires_in_days": 14})},
-        f"{PREFIX}/invitations/{{invitation_id}}": {"get": _operation(
+        f"{PREFIX}/invitations/{{invitation_id}}": {"get": operation(
             "Get an invitation", "Invitations", "mandates:read",
-            {"200": _ok("Invitation", "The invitation."), **not_found},
+            {"200": ok("Invitation", "The invitation."), **NOT_FOUND},
             parameters=[invitation_id], operation_id="getInvitation")},
-        f"{PREFIX}/invitations/{{invitation_id}}/withdraw": {"post": _operation(
+        f"{PREFIX}/invitations/{{invitation_id}}/withdraw": {"post": operation(
             "Withdraw an invitation", "Invitations", "mandates:write",
-            {"200": _ok("Invitation", "The withdrawn invitation.", True), **not_found,
+            {"200": ok("Invitation", "The withdrawn invitation.", True), **NOT_FOUND,
              **WRITE_ERRORS},
             description="The link stops working and the mandate is cancelled. 409 "
                         "`invalid-state` once the mandate is active or already closed.",
-            parameters=[invitation_id, *write], body="Empty",
+            parameters=[invitation_id, *WRITE], body="Empty",
             operation_id="withdrawInvitation")},
-        f"{PREFIX}/mandates": {"get": _operation(
+        f"{PREFIX}/mandates": {"get": operation(
             "List mandates", "Mandates", "mandates:read",
-            {"200": _ok("MandateList", "A page of mandates, newest first."),
-             "422": _problem("Invalid query parameters.")},
-            parameters=query(LIST_PARAMS), operation_id="listMandates")},
-        f"{PREFIX}/mandates/{{mandate_id}}": {"get": _operation(
+            {"200": ok("MandateList", "A page of mandates, newest first."),
+             "422": problem("Invalid query parameters.")},
+            parameters=query(LIST_PARAMS, config), operation_id="listMandates")},
+        f"{PREFIX}/mandates/{{mandate_id}}": {"get": operation(
             "Get a mandate", "Mandates", "mandates:read",
-            {"200": _ok("Mandate", "The mandate."), **not_found},
+            {"200": ok("Mandate", "The mandate."), **NOT_FOUND},
             parameters=[mandate_id], operation_id="getMandate")},
-        f"{PREFIX}/mandates/{{mandate_id}}/pdf": {"get": _operation(
+        f"{PREFIX}/mandates/{{mandate_id}}/pdf": {"get": operation(
             "Download the signed mandate PDF", "Mandates", "mandates:read",
             {"200": {"description": "The sealed PDF (PAdES).", "content": {
                 "application/pdf": {"schema": {"type": "string",
                                                "contentMediaType": "application/pdf"}}}},
-             **not_found,
-             "409": _problem("`pdf-pending` (retry after `Retry-After` seconds) or "
+             **NOT_FOUND,
+             "409": problem("`pdf-pending` (retry after `Retry-After` seconds) or "
                              "`pdf-not-applicable` (never signed).")},
             parameters=[mandate_id], operation_id="getMandatePdf")},
-        f"{PREFIX}/mandates/{{mandate_id}}/revoke": {"post": _operation(
+        f"{PREFIX}/mandates/{{mandate_id}}/revoke": {"post": operation(
             "Revoke a mandate", "Mandates", "mandates:write",
-            {"200": _ok("Mandate", "The revoked mandate.", True), **not_found, **WRITE_ERRORS},
+            {"200": ok("Mandate", "The revoked mandate.", True), **NOT_FOUND, **WRITE_ERRORS},
             description="Ends an active mandate: no further collections. 409 `invalid-state` "
                         "if the mandate is not active.",
-            parameters=[mandate_id, *write], body="RevokeMandate", operation_id="revokeMandate",
+            parameters=[mandate_id, *WRITE], body="RevokeMandate", operation_id="revokeMandate",
             example={"reason": "Customer ended the contract"})},
-        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": _operation(
+        f"{PREFIX}/mandates/{{mandate_id}}/amendments": {"post": operation(
             "Let the debtor move a mandate to another account", "Mandates", "mandates:write",
-            {"201": _ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
-             **not_found, **WRITE_ERRORS},
+            {"201": ok("Invitation", "A link (`purpose: amend`) to send the debtor.", True),
+             **NOT_FOUND, **WRITE_ERRORS},
             description="The debtor chooses their (new) bank and signs the amendment there "
                         "(pain.010); on the bank's accepted report the mandate takes the new "
                         "account (`mandate.amended`). 409 `invalid-state` unless active; 422 "
                         "`bank-not-configured` without bank signing.",
-            parameters=[mandate_id, *write], body="ChangeMandate",
+            parameters=[mandate_id, *WRITE], body="ChangeMandate",
             operation_id="amendMandate")},
-        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": _operation(
+        f"{PREFIX}/mandates/{{mandate_id}}/cancellations": {"post": operation(
             "Let the debtor end a B2B mandate at their bank", "Mandates", "mandates:write",
-            {"201": _ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
-             **not_found, **WRITE_ERRORS},
+            {"201": ok("Invitation", "A link (`purpose: cancel`) to send the debtor.", True),
+             **NOT_FOUND, **WRITE_ERRORS},
             description="The debtor confirms at their bank (pain.011); on the bank's accepted "
                         "report the mandate is revoked (`mandate.revoked`). B2B only: 409 "
                         "`invalid-state` for Core or inactive mandates.",
-            parameters=[mandate_id, *write], body="ChangeMandate",
+            parameters=[mandate_id, *WRITE], body="ChangeMandate",
             operation_id="cancelMandateAtBank")},
-        **_payment_paths(config, query, write, not_found),
-        f"{PREFIX}/events": {"get": _operation(
+        **_payment_paths(config),
+        f"{PREFIX}/events": {"get": operation(
             "List events (the feed)", "Events", "events:read",
-            {"200": _ok("EventList", "Events oldest first; `next_cursor` is always where to "
+            {"200": ok("EventList", "Events oldest first; `next_cursor` is always where to "
                         "continue polling from."),
-             "422": _problem("Invalid query parameters.")},
+             "422": problem("Invalid query parameters.")},
             description="Poll with `after=<id of the last event you processed>`. Types: "
                         + ", ".join(f"`{t}`" for t in EVENT_TYPES)
                         + ". The same events go to your webhook endpoint (see Webhooks).",
-            parameters=query(FEED_PARAMS), operation_id="listEvents")},
-        f"{PREFIX}/events/{{event_id}}": {"get": _operation(
+            parameters=query(FEED_PARAMS, config), operation_id="listEvents")},
+        f"{PREFIX}/events/{{event_id}}": {"get": operation(
             "Get an event", "Events", "events:read",
-            {"200": _ok("Event", "The event."), **not_found},
+            {"200": ok("Event", "The event."), **NOT_FOUND},
             parameters=[event_id], operation_id="getEvent")},
-        **collection_paths(config, operation=_operation, problem=_problem, ok=_ok,
-                           path_id=_path_id, parameter=_parameter, write=write,
-                           write_errors=WRITE_ERRORS, prefix=PREFIX),
-        **billing_paths(config, operation=_operation, problem=_problem, ok=_ok,
-                        created=_created, path_id=_path_id, parameter=_parameter,
-                        write=write, write_errors=WRITE_ERRORS, prefix=PREFIX),
+        **collection_paths(config),
+        **billing_paths(config),
     }
 
 
-def _payment_paths(config: Any, query: Any, write: list[dict[str, Any]],
-                   not_found: dict[str, Any]) -> dict[str, Any]:
-    request_id = _path_id("request_id", "preq")
-    payment_id = _path_id("payment_id", "ptx")
-    refund_id = _path_id("refund_id", "rfd")
+def _payment_paths(config: Any) -> dict[str, Any]:
+    request_id = path_id("request_id", "preq")
+    payment_id = path_id("payment_id", "ptx")
+    refund_id = path_id("refund_id", "rfd")
     tag = "Payment requests"
     return {
         f"{PREFIX}/payment-requests": {
-            "post": _operation(
+            "post": operation(
                 "Ask a customer to pay", tag, "payments:write",
-                {"201": _created("PaymentRequest", "The request, with its checkout link, short "
+                {"201": created("PaymentRequest", "The request, with its checkout link, short "
                                  "link and QR codes."), **WRITE_ERRORS},
                 description="Creates the request (and the customer, unless you give "
                             "`customer_id`) and its hosted checkout page: in your branding and "
@@ -596,59 +481,59 @@ def _payment_paths(config: Any, query: Any, write: list[dict[str, Any]],
                             "the charge is refused. Events: `payment_request.created`, then "
                             "`.paid`, `.partly_paid`, `.overpaid`, `.failed`, `.expired`, "
                             "`.reminder_sent`.",
-                parameters=write, body="CreatePaymentRequest",
+                parameters=WRITE, body="CreatePaymentRequest",
                 operation_id="createPaymentRequest",
                 example={"amount": 4250, "description": "Membership 2030",
                          "invoice_number": "2030-0042", "due_date": "2030-03-31",
                          "customer": {"name": "Sam de Vries", "email": "sam@example.org",
                                       "locale": "nl"},
                          "send_via": "email", "return_url": "https://shop.example/thanks"}),
-            "get": _operation(
+            "get": operation(
                 "List payment requests", tag, "payments:read",
-                {"200": _ok("PaymentRequestList", "A page of requests, newest first."),
-                 "422": _problem("Invalid query parameters.")},
-                parameters=query(REQUEST_LIST_PARAMS), operation_id="listPaymentRequests")},
-        f"{PREFIX}/payment-requests/{{request_id}}": {"get": _operation(
+                {"200": ok("PaymentRequestList", "A page of requests, newest first."),
+                 "422": problem("Invalid query parameters.")},
+                parameters=query(REQUEST_LIST_PARAMS, config), operation_id="listPaymentRequests")},
+        f"{PREFIX}/payment-requests/{{request_id}}": {"get": operation(
             "Get a payment request", tag, "payments:read",
-            {"200": _ok("PaymentRequest", "The request, its payments and refunds."),
-             **not_found}, parameters=[request_id], operation_id="getPaymentRequest")},
-        f"{PREFIX}/payment-requests/{{request_id}}/withdraw": {"post": _operation(
+            {"200": ok("PaymentRequest", "The request, its payments and refunds."),
+             **NOT_FOUND}, parameters=[request_id], operation_id="getPaymentRequest")},
+        f"{PREFIX}/payment-requests/{{request_id}}/withdraw": {"post": operation(
             "Withdraw a payment request", tag, "payments:write",
-            {"200": _ok("PaymentRequest", "The withdrawn request.", True), **not_found,
+            {"200": ok("PaymentRequest", "The withdrawn request.", True), **NOT_FOUND,
              **WRITE_ERRORS},
             description="The link stops taking payments and reminders stop "
                         "(`payment_request.withdrawn`). 409 `invalid-state` once it is paid or "
                         "closed. A payment arriving later is recorded as late and refundable.",
-            parameters=[request_id, *write], body="WithdrawPaymentRequest",
+            parameters=[request_id, *WRITE], body="WithdrawPaymentRequest",
             operation_id="withdrawPaymentRequest")},
-        f"{PREFIX}/payment-requests/{{request_id}}/payments": {"post": _operation(
+        f"{PREFIX}/payment-requests/{{request_id}}/payments": {"post": operation(
             "Enter a payment made outside the portal", tag, "payments:write",
-            {"201": _created("Payment", "The payment; the request's open amount is reduced."),
-             **not_found, **WRITE_ERRORS},
+            {"201": created("Payment", "The payment; the request's open amount is reduced."),
+             **NOT_FOUND, **WRITE_ERRORS},
             description="`source: external` (bank transfer, cash). It counts like any other "
                         "payment: `payment_request.partly_paid`, `.paid` or `.overpaid` "
                         "follows.",
-            parameters=[request_id, *write], body="CreateExternalPayment",
+            parameters=[request_id, *WRITE], body="CreateExternalPayment",
             operation_id="createExternalPayment",
             example={"amount": 2000, "source": "external", "method": "banktransfer",
                      "reference": "Statement 2030-03-05 line 12"})},
-        f"{PREFIX}/payment-requests/{{request_id}}/payments/{{payment_id}}": {"get": _operation(
+        f"{PREFIX}/payment-requests/{{request_id}}/payments/{{payment_id}}": {"get": operation(
             "Get a payment", tag, "payments:read",
-            {"200": _ok("Payment", "The payment."), **not_found},
+            {"200": ok("Payment", "The payment."), **NOT_FOUND},
             parameters=[request_id, payment_id], operation_id="getPayment")},
-        f"{PREFIX}/payment-requests/{{request_id}}/refunds": {"post": _operation(
+        f"{PREFIX}/payment-requests/{{request_id}}/refunds": {"post": operation(
             "Refund what was paid", tag, "payments:write",
-            {"201": _created("Refund", "The refund, `pending` until the provider has made "
-                             "it."), **not_found, **WRITE_ERRORS},
+            {"201": created("Refund", "The refund, `pending` until the provider has made "
+                             "it."), **NOT_FOUND, **WRITE_ERRORS},
             description="Full (no `amount`) or partial, through the provider; an external "
                         "payment's refund is recorded as made. More than is still refundable "
                         "is 422 `refund-refused`. Events: `refund.created`, then "
                         "`refund.succeeded` or `refund.failed`.",
-            parameters=[request_id, *write], body="CreateRefund", operation_id="createRefund",
+            parameters=[request_id, *WRITE], body="CreateRefund", operation_id="createRefund",
             example={"amount": 1000, "description": "Discount"})},
-        f"{PREFIX}/refunds/{{refund_id}}": {"get": _operation(
-            "Get a refund", tag, "payments:read", {"200": _ok("Refund", "The refund."),
-                                                   **not_found},
+        f"{PREFIX}/refunds/{{refund_id}}": {"get": operation(
+            "Get a refund", tag, "payments:read", {"200": ok("Refund", "The refund."),
+                                                   **NOT_FOUND},
             parameters=[refund_id], operation_id="getRefund")},
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,18 @@ CURSOR = Field("cursor", "string", max_length=120,
                description="The `next_cursor` of the previous page (alternative to "
                            "`starting_after`).")
 PAGE_PARAMS = (LIMIT, STARTING_AFTER, CURSOR)
+NO_ROW = -1  # no row has this id
+
+
+def filter_id(session: Session, merchant_id: int, params: dict[str, Any], name: str,
+              find: Callable[[Session, int, str], Any]) -> int | None:
+    """The row id a list filters on for the public id in query parameter *name*: ``None``
+    when the parameter is absent; an id no row has when the public id is unknown, so the list
+    is empty rather than a 404 (as Stripe's lists answer)."""
+    if name not in params:
+        return None
+    row = find(session, merchant_id, params[name])
+    return NO_ROW if row is None else int(row.id)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from portal.events.models import Event
@@ -29,6 +29,7 @@ from portal.webhooks.service import disable_endpoint, signing_secrets
 
 Status = DeliveryStatus
 D = WebhookDelivery
+_DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -206,13 +207,13 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
     released = {"locked_by": None, "locked_at": None, "locked_until": None}
     if succeeded:
         session.connection().execute(
-            update(D.__table__).where(D.__table__.c.id == bindparam("b_id")).values(
+            update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
                 status=Status.SUCCEEDED, delivered_at=now, next_attempt_at=None,
                 last_status=bindparam("last_status"), last_error=None, **released),
             succeeded)
     if retried:
         session.connection().execute(
-            update(D.__table__).where(D.__table__.c.id == bindparam("b_id")).values(
+            update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
                 retry_step=bindparam("retry_step"), next_attempt_at=bindparam("next_attempt_at"),
                 last_status=bindparam("last_status"), last_error=bindparam("last_error"), **released),
             retried)
@@ -226,7 +227,7 @@ def complete_batch(session: Session, results: Sequence[Result], *, worker: str, 
 def _settle_final(session: Session, result: Result, step: int, now: datetime,
                   settings: DeliverySettings) -> None:
     """The rare outcomes: the schedule ran out (failed, maybe disabling), or 410 Gone."""
-    delivery = session.get(D, result.claimed.id, populate_existing=True)
+    delivery = session.get_one(D, result.claimed.id, populate_existing=True)
     outcome = result.outcome
     delivery.retry_step = step
     delivery.last_status, delivery.last_error = outcome.http_status, _error_of(outcome)

@@ -57,7 +57,7 @@ def send_disabled_notice(session: Session, payload: dict[str, Any]) -> None:
     parked = session.scalar(select(func.count()).select_from(WebhookDelivery).where(
         WebhookDelivery.merchant_id == merchant.id,
         WebhookDelivery.status == DeliveryStatus.PENDING))
-    message = disabled_notice(merchant, reason=payload["reason"], parked=parked)
+    message = disabled_notice(merchant, reason=payload["reason"], parked=parked or 0)
     get_adapters().mail.send(message)
     record_audit(session, action="mail.webhook_disabled_notice", subject=merchant.public_id,
                  actor="system", merchant_id=merchant.id,

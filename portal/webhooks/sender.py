@@ -169,4 +169,4 @@ async def _refuse_non_public(url: str) -> None:
         return
     port = target.port or (443 if target.scheme == "https" else 80)
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses.refuse_non_public(host, [info[4][0].split("%")[0] for info in infos])
+    addresses.refuse_non_public(host, [str(info[4][0]).split("%")[0] for info in infos])

@@ -234,6 +234,33 @@ def test_a_subscription_without_a_mandate_bills_by_payment_request(api: Caller) 
     assert problem(past, 422, "validation-error")["errors"][0]["field"] == "start_date"
 
 
+def test_lists_filter_by_public_ids_and_an_unknown_id_matches_nothing(
+        api: Caller, mandate_id: tuple[str, str]) -> None:
+    """Every list's filter on another object's id: its objects when known, an empty list (not
+    a 404, nor every object) when the id is unknown or another merchant's."""
+    mandate, customer = mandate_id
+    monthly = plan(api)
+    sub = created(api.post("/api/v1/subscriptions", {
+        "customer_id": customer, "plan": monthly["id"], "mandate": mandate}), "subscriptions")
+    invoice = api.get(f"/api/v1/invoices?subscription={sub['id']}").get_json()["data"][0]
+    request = created(api.post("/api/v1/payment-requests", {
+        "amount": 1500, "description": "Extra", "customer_id": customer}), "payment-requests")
+    unknown = {"customer_id": "cus_" + "x" * 22, "plan": "plan_" + "x" * 22,
+               "subscription": "sub_" + "x" * 22, "mandate": "mdt_" + "x" * 22}
+    for path, name, known, expected in [
+            ("subscriptions", "customer_id", customer, sub["id"]),
+            ("subscriptions", "plan", monthly["id"], sub["id"]),
+            ("invoices", "customer_id", customer, invoice["id"]),
+            ("invoices", "subscription", sub["id"], invoice["id"]),
+            ("payment-requests", "customer_id", customer, request["id"]),
+            ("debits", "mandate", mandate, invoice["debit"])]:
+        listed = api.get(f"/api/v1/{path}?{name}={known}")
+        assert listed.status_code == 200, listed.get_data(as_text=True)
+        assert expected in [o["id"] for o in listed.get_json()["data"]], (path, name)
+        none = api.get(f"/api/v1/{path}?{name}={unknown[name]}")
+        assert (none.status_code, none.get_json()["data"]) == (200, []), (path, name)
+
+
 def test_bulk_changes_many_subscriptions_all_or_nothing(
         api: Caller, session: Session, merchant: Merchant) -> None:
     monthly, premium = plan(api), plan(api, name="Premium", amount=4000)

@@ -14,7 +14,7 @@ from portal.api.blueprint import bp, json_response, not_found
 from portal.api.collection_inputs import CANCEL_FIELDS, DEBIT_FIELDS, DEBIT_LIST_PARAMS
 from portal.api.collection_serializers import debit_json
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body, validation_problem
 from portal.collections.lifecycle import IllegalDebitTransition
@@ -90,9 +90,9 @@ def list_debits() -> Response:
         selectinload(Debit.mandate), selectinload(Debit.customer))
     if "status" in params:
         query = query.where(Debit.status == DebitStatus(params["status"]))
-    if "mandate" in params:
-        mandate = find_mandate(session, merchant_id(), params["mandate"])
-        query = query.where(Debit.mandate_id == (mandate.id if mandate else -1))
+    mandate_id = filter_id(session, merchant_id(), params, "mandate", find_mandate)
+    if mandate_id is not None:
+        query = query.where(Debit.mandate_id == mandate_id)
     page = paginate(session, query, Debit, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
     return json_response(list_json([_json(d) for d in page.items], page.has_more,

@@ -28,7 +28,7 @@ from portal.api.billing_inputs import (
 from portal.api.billing_serializers import invoice_json
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body
 from portal.db import get_session
@@ -116,16 +116,12 @@ def create_invoice_view(body: Any) -> Response:
 def list_invoices() -> Response:
     params = read_query(INVOICE_LIST_PARAMS)
     session = get_session()
-    customer_id = subscription_id = None
-    if "customer_id" in params:
-        customer = find_customer(session, merchant_id(), params["customer_id"])
-        customer_id = customer.id if customer else -1
-    if "subscription" in params:
-        subscription = find_subscription(session, merchant_id(), params["subscription"])
-        subscription_id = subscription.id if subscription else -1
     query = merchant_invoices(
         merchant_id(), status=InvoiceStatus(params["status"]) if "status" in params else None,
-        customer_id=customer_id, number=params.get("number"), subscription_id=subscription_id,
+        customer_id=filter_id(session, merchant_id(), params, "customer_id", find_customer),
+        number=params.get("number"),
+        subscription_id=filter_id(session, merchant_id(), params, "subscription",
+                                  find_subscription),
         external_reference=params.get("external_reference"),
     ).options(selectinload(Invoice.customer), selectinload(Invoice.lines),
               selectinload(Invoice.payments), selectinload(Invoice.debit),

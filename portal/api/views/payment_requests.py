@@ -21,7 +21,7 @@ from portal.api.inputs import (
     REQUEST_LIST_PARAMS,
     WITHDRAW_FIELDS,
 )
-from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
 from portal.api.serializers import (
     list_json,
     payment_json,
@@ -144,13 +144,9 @@ def _request(request_id: str) -> PaymentRequest:
 def list_payment_requests() -> Response:
     params = read_query(REQUEST_LIST_PARAMS)
     session = get_session()
-    customer_id = None
-    if "customer_id" in params:
-        customer = find_customer(session, merchant_id(), params["customer_id"])
-        customer_id = customer.id if customer else -1
     query = merchant_requests(
         merchant_id(), status=RequestStatus(params["status"]) if "status" in params else None,
-        customer_id=customer_id, invoice_number=params.get("invoice_number"),
+        customer_id=filter_id(session, merchant_id(), params, "customer_id", find_customer), invoice_number=params.get("invoice_number"),
         external_reference=params.get("external_reference"),
     ).options(selectinload(PaymentRequest.customer), selectinload(PaymentRequest.payments),
               selectinload(PaymentRequest.refunds), selectinload(PaymentRequest.short_link))

@@ -32,7 +32,7 @@ from portal.api.billing_inputs import (
 from portal.api.billing_serializers import subscription_json
 from portal.api.blueprint import bp, json_response, not_found
 from portal.api.idempotency import write_endpoint
-from portal.api.pagination import DEFAULT_LIMIT, anchor, paginate
+from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
 from portal.api.serializers import list_json
 from portal.api.validation import read_query, validate_body, validation_problem
 from portal.collections.calendar import bank_today
@@ -109,17 +109,11 @@ def start_subscription_view(body: Any) -> Response:
 def list_subscriptions() -> Response:
     params = read_query(SUBSCRIPTION_LIST_PARAMS)
     session = get_session()
-    customer_id = plan_id = None
-    if "customer_id" in params:
-        customer = find_customer(session, merchant_id(), params["customer_id"])
-        customer_id = customer.id if customer else -1
-    if "plan" in params:
-        plan = find_plan(session, merchant_id(), params["plan"])
-        plan_id = plan.id if plan else -1
     query = merchant_subscriptions(
         merchant_id(),
         status=SubscriptionStatus(params["status"]) if "status" in params else None,
-        customer_id=customer_id, plan_id=plan_id,
+        customer_id=filter_id(session, merchant_id(), params, "customer_id", find_customer),
+        plan_id=filter_id(session, merchant_id(), params, "plan", find_plan),
         external_reference=params.get("external_reference"))
     page = paginate(session, query, Subscription, merchant_id(), anchor(params),
                     params.get("limit", DEFAULT_LIMIT), newest_first=True)
