@@ -1,32 +1,36 @@
 """What each kind of batch accepts, column by column, and how one row is checked.
 
 Invitations, payment requests and invoices are checked with the API's own field specs
-(:mod:`portal.api.inputs`, :mod:`portal.api.billing_inputs`) and the rules the API views add
-(expiry, channel, scheme), so a row is refused exactly when the same request to the API would
-be. Mandates to import have no API twin: their rules are the SEPA ones (:mod:`portal.sepa`)."""
+(:mod:`portal.api.inputs`, :mod:`portal.api.billing_inputs`) and its rules (expiry, channel,
+scheme and signing methods, one customer: :mod:`portal.api.rules`), so a row is refused exactly
+when the same request to the API would be. Mandates to import have no API twin: their rules are
+the SEPA ones (:mod:`portal.sepa`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
 from portal.api.billing_inputs import INVOICE_FIELDS
-from portal.api.inputs import CREATE_FIELDS, MAX_REQUEST_DAYS, PAYMENT_REQUEST_FIELDS
+from portal.api.inputs import CREATE_FIELDS, MAX_DAYS, MAX_REQUEST_DAYS, PAYMENT_REQUEST_FIELDS
+from portal.api.rules import (
+    delivery_channel,
+    due_by_expiry,
+    link_expiry,
+    one_customer,
+    scheme_and_methods,
+)
 from portal.api.validation import DATE, Field, check_object
 from portal.batches.csvfile import Row
 from portal.batches.models import BatchKind
 from portal.collections.calendar import bank_today
+from portal.errors import Problem
 from portal.mandates.models import InvitationChannel, Scheme, SequenceType
-from portal.mandates.signing_methods import (
-    SchemeNotOffered,
-    SigningMethodError,
-    signing_methods_for,
-)
 from portal.merchants.models import Merchant
 from portal.sepa import (
     BicError,
@@ -36,12 +40,12 @@ from portal.sepa import (
     validate_iban,
     validate_mandate_reference,
 )
-from portal.sms.phone import can_receive_sms
 
 #: SEPA direct debit began on 2 November 2009: no mandate was signed for it before.
 SEPA_START = date(2009, 11, 2)
 AMOUNT_EUROS = re.compile(r"[0-9]{1,9}(?:[.,][0-9]{1,2})?")
 TRUE, FALSE = ("true", "yes", "1", "y"), ("false", "no", "0", "n")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -149,12 +153,20 @@ def check_api_fields(fields: tuple[Field, ...], columns: tuple[Column, ...], row
                      checked: Checked) -> dict[str, Any]:
     """The row through the API's field specs; each error under the column it came from."""
     body = api_body(columns, row, checked)
+    errors: list[dict[str, str]] = []
+    cleaned = check_object(fields, body, "", errors)
+    _report(errors, columns, row, checked)
+    return cleaned
+
+
+def _report(errors: list[dict[str, str]], columns: tuple[Column, ...], row: Row,
+            checked: Checked) -> None:
+    """The API's errors (by body field) under the columns their values came from: the first
+    filled one of a field (``customer`` names the customer's columns), else its first."""
     by_path: dict[str, list[Column]] = {}
     for each in columns:
         if each.path:
             by_path.setdefault(each.path, []).append(each)
-    errors: list[dict[str, str]] = []
-    cleaned = check_object(fields, body, "", errors)
     for error in errors:
         candidates = by_path.get(error["field"]) or [
             column for path, group in by_path.items() if path.startswith(error["field"] + ".")
@@ -166,25 +178,30 @@ def check_api_fields(fields: tuple[Field, ...], columns: tuple[Column, ...], row
         if reason == "This field is required." and column is not None:
             reason = "Required."
         checked.fail(name, row.cells.get(name, ""), reason)
-    return cleaned
 
 
-def _expires(data: dict[str, Any], ctx: BatchContext, default_days: int) -> datetime:
-    return ctx.now + timedelta(days=data.get("expires_in_days", default_days))
+def apply_rule(rule: Callable[[], T], columns: tuple[Column, ...], row: Row,
+               checked: Checked) -> T | None:
+    """One of the API's rules (:mod:`portal.api.rules`) on the row: its result, or None with
+    the refusal reported under the row's columns."""
+    try:
+        return rule()
+    except Problem as problem:
+        _report(problem.errors or [{"field": "", "message": problem.detail or problem.title}],
+                columns, row, checked)
+        return None
 
 
-def _channel_problem(data: dict[str, Any], checked: Checked, ctx: BatchContext) -> str:
-    channel = data.get("send_via", InvitationChannel.NONE.value)
+def row_channel(data: dict[str, Any], columns: tuple[Column, ...], row: Row, checked: Checked,
+                ctx: BatchContext) -> InvitationChannel | None:
+    """How the row's link is sent (:func:`portal.api.rules.delivery_channel`); an existing
+    customer's address and number are checked when the row is written
+    (:mod:`portal.batches.writers`)."""
     customer = data.get("customer") or {}
-    if channel == "sms":
-        if not ctx.sms_available:
-            checked.fail("send_via", "sms", "SMS delivery is not configured; use email or none.")
-        elif not customer.get("phone") or not can_receive_sms(customer["phone"]):
-            checked.fail("customer_phone", customer.get("phone") or "",
-                         "A mobile number is needed when send_via is sms.")
-    if channel == "email" and not customer.get("email") and "customer_id" not in data:
-        checked.fail("customer_email", "", "Required when send_via is email.")
-    return str(channel)
+    return apply_rule(lambda: delivery_channel(
+        data.get("send_via"), email=customer.get("email"), phone=customer.get("phone"),
+        sms_available=ctx.sms_available, check_contact="customer_id" not in data),
+        columns, row, checked)
 
 
 _CUSTOMER_COLUMNS = (
@@ -223,24 +240,18 @@ def check_invitation(row: Row, ctx: BatchContext) -> Checked:
     data = check_api_fields(CREATE_FIELDS, INVITATION_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    scheme = Scheme(data.get("scheme", Scheme.CORE.value))
-    if "max_amount_cents" in data and scheme is not Scheme.B2B:
-        checked.fail("max_amount_cents", row.cells["max_amount_cents"],
-                     "Only B2B mandates carry a maximum amount.")
-    try:
-        methods = signing_methods_for(scheme, data.get("signing_methods"),
-                                      ctx.merchant.signing_methods,
-                                      bank_available=ctx.bank_available)
-    except SchemeNotOffered as exc:
-        checked.fail("scheme", row.cells.get("scheme", ""), str(exc))
+    expires_at = apply_rule(lambda: link_expiry(
+        data, ctx.now, default_days=ctx.invitation_ttl_days, max_days=MAX_DAYS),
+        INVITATION_COLUMNS, row, checked)
+    signing = apply_rule(lambda: scheme_and_methods(
+        data, ctx.merchant.signing_methods, bank_available=ctx.bank_available),
+        INVITATION_COLUMNS, row, checked)
+    channel = row_channel(data, INVITATION_COLUMNS, row, checked, ctx)
+    if checked.errors or expires_at is None or signing is None or channel is None:
         return checked
-    except SigningMethodError as exc:
-        checked.fail("signing_methods", row.cells.get("signing_methods", ""), str(exc))
-        return checked
-    channel = _channel_problem(data, checked, ctx)
-    checked.values = {**data, "scheme": scheme, "signing_methods": methods,
-                      "channel": InvitationChannel(channel),
-                      "ttl": _expires(data, ctx, ctx.invitation_ttl_days) - ctx.now}
+    scheme, methods = signing
+    checked.values = {**data, "scheme": scheme, "signing_methods": methods, "channel": channel,
+                      "ttl": expires_at - ctx.now}
     return checked
 
 
@@ -270,29 +281,24 @@ PAYMENT_REQUEST_COLUMNS = (
 )
 
 
-def _customer_given(data: dict[str, Any], row: Row, checked: Checked) -> None:
-    if ("customer" in data) == ("customer_id" in data):
-        checked.fail("customer_id" if row.cells.get("customer_id") else "customer_name",
-                     row.cells.get("customer_id", ""),
-                     "Give exactly one of customer_name (a new customer) and customer_id.")
-
-
 def check_payment_request(row: Row, ctx: BatchContext) -> Checked:
     checked = Checked(row.line)
     data = check_api_fields(PAYMENT_REQUEST_FIELDS, PAYMENT_REQUEST_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    _customer_given(data, row, checked)
+    apply_rule(lambda: one_customer(data), PAYMENT_REQUEST_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    expires_at = _expires(data, ctx, ctx.request_ttl_days)
-    if "due_date" in data and data["due_date"] > expires_at.date():
-        checked.fail("due_date", row.cells["due_date"], "Must not be after the request expires.")
-    if "expires_in_days" in data and data["expires_in_days"] > MAX_REQUEST_DAYS:
-        checked.fail("expires_in_days", row.cells["expires_in_days"],
-                     f"Must be at most {MAX_REQUEST_DAYS}.")
-    channel = _channel_problem(data, checked, ctx)
-    checked.values = {**data, "expires_at": expires_at, "channel": channel}
+    expires_at = apply_rule(lambda: link_expiry(
+        data, ctx.now, default_days=ctx.request_ttl_days, max_days=MAX_REQUEST_DAYS),
+        PAYMENT_REQUEST_COLUMNS, row, checked)
+    if expires_at is not None:
+        apply_rule(lambda: due_by_expiry(data, expires_at), PAYMENT_REQUEST_COLUMNS, row,
+                   checked)
+    channel = row_channel(data, PAYMENT_REQUEST_COLUMNS, row, checked, ctx)
+    if checked.errors or expires_at is None or channel is None:
+        return checked
+    checked.values = {**data, "expires_at": expires_at, "channel": channel.value}
     return checked
 
 
@@ -318,7 +324,7 @@ def check_invoice(row: Row, ctx: BatchContext) -> Checked:
     data = check_api_fields(INVOICE_FIELDS, INVOICE_COLUMNS, row, checked)
     if checked.errors:
         return checked
-    _customer_given(data, row, checked)
+    apply_rule(lambda: one_customer(data), INVOICE_COLUMNS, row, checked)
     if "amount" not in data:
         checked.fail("amount", "", "Required (or amount_cents).")
     checked.values = data

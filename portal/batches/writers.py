@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from portal.api.rules import delivery_channel
 from portal.batches.kinds import BatchContext, Checked
 from portal.batches.models import BatchKind, CsvBatch, ImportedMandate
+from portal.errors import Problem
 from portal.ids import new_public_id
 from portal.mandates.lifecycle import MandateAction, apply_transitions
 from portal.mandates.models import Customer, InvitationChannel, Mandate, MandateStatus, Scheme
@@ -89,9 +91,17 @@ def write_payment_request(session: Session, batch: CsvBatch, checked: Checked,
     from portal.payments.service import RequestSpec, create_payment_request
 
     values = checked.values
+    customer = _customer(session, ctx, checked)
+    if "customer_id" in values:  # the API's channel rule, on the customer now looked up
+        try:
+            delivery_channel(values["channel"], email=customer.email, phone=customer.phone,
+                          sms_available=ctx.sms_available)
+        except Problem as problem:
+            raise RowRefused(checked.line, "send_via", values["channel"],
+                             problem.errors[0]["message"]) from None
     create_payment_request(session, ctx.merchant, RequestSpec(
         amount_cents=values["amount"], description=values["description"],
-        customer=_customer(session, ctx, checked), expires_at=values["expires_at"],
+        customer=customer, expires_at=values["expires_at"],
         invoice_number=values.get("invoice_number"),
         external_reference=values.get("external_reference"), due_date=values.get("due_date"),
         methods=tuple(values["methods"]) if values.get("methods") else None,

@@ -1,5 +1,9 @@
 """Counter mode: where the customer at the counter stands with the invitation or payment request
-shown on the tablet, as one state the screen (and its status endpoint) shows in large type."""
+shown on the tablet, as one state the screen (and its status endpoint) shows in large type.
+
+The tablet faces the customer, so the screen shows each label in the customer's language; here
+the labels are the English message ids (marked with :func:`N_` for the catalogs), which the
+console's own pages show as they are."""
 
 from __future__ import annotations
 
@@ -14,44 +18,53 @@ from portal.payments.pages import outcome
 from portal.sign.methods import Attempt, AttemptState, recorded_attempt
 
 
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalogs (``pybabel extract`` knows ``N_``); translated where
+    it is shown to the customer (:mod:`portal.console.counter_views`), not here."""
+    return message
+
+
 @dataclass(frozen=True)
 class CounterState:
     #: waiting, opened, in_progress, retry, partly_paid, signed, paid, refunded, failed,
     #: expired, withdrawn, revoked
     name: str
+    #: In English, the message id of the customer's language.
     label: str
     #: Nothing more will happen on the customer's phone: the screen stops following.
     final: bool
 
 
-WAITING = CounterState("waiting", "Scan the code with your phone", False)
+WAITING = CounterState("waiting", N_("Scan the code with your phone"), False)
 _MANDATE = {
-    MandateStatus.AWAITING_VERIFICATION: CounterState("in_progress", "Confirming with the bank…",
-                                                      False),
-    MandateStatus.ACTIVE: CounterState("signed", "Signed", True),
-    MandateStatus.FAILED: CounterState("failed", "Failed", True),
-    MandateStatus.EXPIRED: CounterState("expired", "Expired", True),
-    MandateStatus.CANCELLED: CounterState("withdrawn", "Withdrawn", True),
-    MandateStatus.REVOKED: CounterState("revoked", "Revoked", True),
+    MandateStatus.AWAITING_VERIFICATION: CounterState(
+        "in_progress", N_("Confirming with the bank…"), False),
+    MandateStatus.ACTIVE: CounterState("signed", N_("Signed"), True),
+    MandateStatus.FAILED: CounterState("failed", N_("Failed"), True),
+    MandateStatus.EXPIRED: CounterState("expired", N_("Expired"), True),
+    MandateStatus.CANCELLED: CounterState("withdrawn", N_("Withdrawn"), True),
+    MandateStatus.REVOKED: CounterState("revoked", N_("Revoked"), True),
 }
 _PAYMENT = {
     "open": WAITING,
-    "pending": CounterState("in_progress", "Paying…", False),
-    "failed": CounterState("retry", "Payment failed: try again on your phone", False),
-    "cancelled": CounterState("retry", "Payment cancelled: try again on your phone", False),
-    "attempt_expired": CounterState("retry", "Payment timed out: try again on your phone",
-                                    False),
-    "partly_paid": CounterState("partly_paid", "Partly paid", False),
-    "paid": CounterState("paid", "Paid", True),
-    "refunded": CounterState("refunded", "Refunded", True),
-    "expired": CounterState("expired", "Expired", True),
-    "withdrawn": CounterState("withdrawn", "Withdrawn", True),
+    "pending": CounterState("in_progress", N_("Paying…"), False),
+    "failed": CounterState("retry", N_("Payment failed: try again on your phone"), False),
+    "cancelled": CounterState("retry", N_("Payment cancelled: try again on your phone"),
+                              False),
+    "attempt_expired": CounterState("retry",
+                                    N_("Payment timed out: try again on your phone"), False),
+    "partly_paid": CounterState("partly_paid", N_("Partly paid"), False),
+    "paid": CounterState("paid", N_("Paid"), True),
+    "refunded": CounterState("refunded", N_("Refunded"), True),
+    "expired": CounterState("expired", N_("Expired"), True),
+    "withdrawn": CounterState("withdrawn", N_("Withdrawn"), True),
 }
 
 
 _ATTEMPT = {
-    AttemptState.OPEN: CounterState("in_progress", "In progress on the phone…", False),
-    AttemptState.RETRY: CounterState("retry", "Not confirmed: try again on your phone", False),
+    AttemptState.OPEN: CounterState("in_progress", N_("In progress on the phone…"), False),
+    AttemptState.RETRY: CounterState("retry", N_("Not confirmed: try again on your phone"),
+                                     False),
 }
 
 
@@ -75,7 +88,7 @@ def state_of_invitation(invitation: Invitation, now: datetime,
     if invitation.expires_at <= now:
         return _MANDATE[MandateStatus.EXPIRED]
     if invitation.opened_at is not None:
-        return CounterState("opened", "Opened on the phone", False)
+        return CounterState("opened", N_("Opened on the phone"), False)
     return WAITING
 
 

@@ -1,11 +1,13 @@
 """Counter mode (a mobile point of sale): staff create an invitation or a payment request at
 the counter, and the tablet shows its QR code full screen, follows the customer's progress on
 their phone (a small JSON status polled by ``console-counter.js``; without JavaScript the page
-refreshes itself) and shows the result in large type."""
+refreshes itself) and shows the result in large type. The screen faces the customer: it speaks
+their language (the switcher, the tablet's browser, else the customer's or merchant's)."""
 
 from __future__ import annotations
 
 from flask import abort, g, jsonify, redirect, render_template, url_for
+from flask_babel import get_locale, gettext
 
 from portal.api.views.invitations import invite_from_body
 from portal.api.views.payment_requests import request_from_body
@@ -25,6 +27,7 @@ from portal.console.work_views import (
 from portal.db import get_session
 from portal.ids import looks_like
 from portal.mandates.service import find_invitation
+from portal.payments.messages import money
 from portal.payments.service import find_payment_request
 from portal.qr import qr_inline_svg
 
@@ -80,15 +83,18 @@ def counter_payment_request(merchant_id: str):
 
 
 def _shown(public_id: str):
-    """The merchant's invitation or payment request the screen shows, with its state."""
+    """The merchant's invitation or payment request the screen shows, with its state; the
+    customer's language is the one to fall back on."""
     session = get_session()
     if looks_like(public_id, "inv"):
         invitation = find_invitation(session, g.merchant.id, public_id)
         if invitation is not None:
+            g.locale_hint = invitation.mandate.customer.locale or g.merchant.locale
             return invitation, invitation_state(session, invitation, clock())
     elif looks_like(public_id, "preq"):
         preq = find_payment_request(session, g.merchant.id, public_id)
         if preq is not None:
+            g.locale_hint = preq.customer.locale or g.merchant.locale
             return preq, request_state(preq, clock())
     abort(404)
 
@@ -100,12 +106,12 @@ def counter_screen(merchant_id: str, public_id: str):
     session = get_session()
     if public_id.startswith("inv"):
         _link, short = invitation_link(session, shown)
-        title = "Sign the direct-debit mandate"
+        title = gettext("Sign the direct-debit mandate")
         link = short or _link
     else:
         _link, link = request_link(session, shown)
         session.commit()  # the short link, made once
-        title = f"Pay € {shown.amount_cents / 100:,.2f}"
+        title = gettext("Pay %(amount)s", amount=money(shown.amount_cents, str(get_locale())))
     return render_template(
         "console/work/counter_screen.html", merchant=g.merchant, shown=shown, state=state,
         title=title, qr=None if state.final else qr_inline_svg(link), link=link,
@@ -118,6 +124,6 @@ def counter_screen(merchant_id: str, public_id: str):
 @requires(Permission.READ)
 def counter_status(merchant_id: str, public_id: str):
     state: CounterState = _shown(public_id)[1]
-    response = jsonify(state=state.name, label=state.label, final=state.final)
+    response = jsonify(state=state.name, label=gettext(state.label), final=state.final)
     response.headers["Cache-Control"] = "no-store"
     return response

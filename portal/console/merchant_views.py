@@ -1,5 +1,6 @@
 """Console pages of one merchant: the list of merchants in view, a merchant's dashboard, its
-contact settings; and the two actions support may take: resend an invitation, replay a webhook.
+contact settings; and two of the actions support may take: resend an invitation, replay a webhook
+(each returns to the page its form was on).
 Each goes through the same service as the API or the command line, and is audited with the
 staff member."""
 
@@ -16,6 +17,7 @@ from portal.collections.calendar import bank_today
 from portal.console.blueprint import bp
 from portal.console.dashboard import dashboard
 from portal.console.forms import ActionForm, ContactForm
+from portal.console.return_path import return_path
 from portal.console.roles import Permission, requires
 from portal.db import get_session
 from portal.ids import looks_like
@@ -98,8 +100,8 @@ def resend_invitation(public_id: str):
     db.commit()
     flash("The invitation is on its way again." if sent else
           "Not sent: the invitation no longer awaits a signature, or the customer has no email.")
-    return redirect(url_for("console.mandate_detail", public_id=invitation.mandate.public_id),
-                    303)
+    return redirect(return_path(request.form.get("back"), url_for(
+        "console.mandate_detail", public_id=invitation.mandate.public_id)), 303)
 
 
 @bp.post("/merchants/<merchant_id>/events/<event_id>/replay")
@@ -122,5 +124,5 @@ def replay_webhook(merchant_id: str, event_id: str):
                        "ip": request.remote_addr})
     db.commit()
     flash(f"Event {event_id} queued for delivery again.")
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith(
-        "/console/") else url_for("console.merchant_home", merchant_id=merchant_id), 303)
+    return redirect(return_path(request.form.get("back"), url_for(
+        "console.merchant_home", merchant_id=merchant_id)), 303)

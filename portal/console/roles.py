@@ -22,6 +22,8 @@ class Permission(enum.Enum):
     #: Read every page of the staff member's merchants: mandates, search, the dashboard.
     READ = "read"
     RESEND_INVITATION = "resend_invitation"
+    #: Send a payment request's link to the customer again.
+    RESEND_PAYMENT_REQUEST = "resend_payment_request"
     REPLAY_WEBHOOK = "replay_webhook"
     #: Change a merchant's settings.
     SETTINGS = "settings"
@@ -38,7 +40,7 @@ class Permission(enum.Enum):
 
 
 _SUPPORT = frozenset({Permission.OWN_ACCOUNT, Permission.READ, Permission.RESEND_INVITATION,
-                      Permission.REPLAY_WEBHOOK})
+                      Permission.RESEND_PAYMENT_REQUEST, Permission.REPLAY_WEBHOOK})
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.SUPPORT: _SUPPORT,
     StaffRole.MERCHANT_ADMIN: _SUPPORT | {Permission.SETTINGS, Permission.STAFF, Permission.WORK,

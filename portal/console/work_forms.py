@@ -93,13 +93,13 @@ PAYMENT_REQUEST = WorkForm("New payment request", (
 
 #: At the counter the customer stands there: a name, an amount, nothing sent.
 COUNTER_INVITATION = WorkForm("Invitation at the counter", (
-    *_customer()[:2],
+    *_customer()[:2], _customer()[3],  # the language: the screen and the phone speak it
     Input("scheme", "scheme", "Scheme", "select", choices=(("CORE", "Core (consumers)"),)),
 ), CREATE_FIELDS, "Show the QR code")
 COUNTER_PAYMENT = WorkForm("Payment at the counter", (
     Input("amount", "amount", "Amount (€)", "euros", required=True),
     Input("description", "description", "What it is for", required=True, maxlength=140),
-    *_customer()[:2],
+    *_customer()[:2], _customer()[3],
 ), PAYMENT_REQUEST_FIELDS, "Show the QR code")
 
 DEBIT = WorkForm("New debit", (

@@ -1,6 +1,6 @@
 """Work from the dashboard: a merchant admin invites customers, asks for payments, schedules
-debits, writes invoices, starts subscriptions; withdraws and revokes; asks the debtor to amend a
-mandate at their bank. Each form becomes the body the API validates and goes through the same
+debits, writes invoices, starts subscriptions; withdraws and revokes; sends a payment request
+again; asks the debtor to amend a mandate at their bank. Each form becomes the body the API validates and goes through the same
 function as the API's endpoint, so the rules and their error messages are the API's; each
 action is audited with the staff member."""
 
@@ -24,6 +24,7 @@ from portal.audit.service import record_audit
 from portal.console.blueprint import bp
 from portal.console.counter import invitation_state, request_state
 from portal.console.forms import ActionForm
+from portal.console.return_path import return_path
 from portal.console.roles import Permission, requires
 from portal.console.work_forms import (
     DEBIT,
@@ -52,7 +53,13 @@ from portal.mandates.service import (
 from portal.payments.lifecycle import InvalidTransition
 from portal.payments.links import checkout_url
 from portal.payments.models import PaymentRequest
-from portal.payments.service import find_payment_request, withdraw_payment_request
+from portal.payments.service import (
+    Resend,
+    ResendRefused,
+    find_payment_request,
+    resend_payment_request,
+    withdraw_payment_request,
+)
 from portal.qr import qr_inline_svg
 from portal.shortlinks.service import create_request_short_link, short_link_of
 
@@ -250,6 +257,29 @@ def withdraw_payment_request_view(merchant_id: str, public_id: str):
     flash("Payment request withdrawn; the link no longer takes payments.")
     return redirect(url_for("console.payment_request_detail", merchant_id=merchant_id,
                             public_id=public_id), 303)
+
+
+@bp.post("/merchants/<merchant_id>/payment-requests/<public_id>/resend")
+@requires(Permission.RESEND_PAYMENT_REQUEST)
+def resend_payment_request_view(merchant_id: str, public_id: str):
+    """The link to the customer again; back to the page the button was on."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    preq = _request(public_id)
+    session = get_session()
+    try:
+        outcome = resend_payment_request(session, preq, actor=actor(), now=clock(),
+                                         sms_available=get_adapters().sms is not None)
+    except ResendRefused as exc:
+        session.rollback()
+        return request_page(preq, f"Not sent: {exc}.", 409)
+    if outcome is Resend.SENT:
+        audit(session, "resend_payment_request", preq.public_id)
+    session.commit()
+    flash("The payment request is on its way again." if outcome is Resend.SENT else
+          "Already sent again a moment ago.")
+    return redirect(return_path(request.form.get("back"), url_for(
+        "console.payment_request_detail", merchant_id=merchant_id, public_id=public_id)), 303)
 
 
 # -- A mandate's work: debit, revoke, amendment --------------------------------------------------

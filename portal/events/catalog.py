@@ -74,6 +74,9 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "payment_request.expired": ("It expired unpaid (or partly paid).", _REQUEST),
     "payment_request.withdrawn": ("You withdrew it.", _REQUEST),
     "payment_request.reminder_sent": ("A reminder went out.", f"{_REQUEST}, `step`, `channel`"),
+    "payment_request.resent": (("You asked for the link to be sent to the customer again "
+                                "(from the console); `channel` is how."),
+                               f"{_REQUEST}, `channel`"),
     "refund.created": ("A refund was made (by you, or automatically for the one-cent check).",
                        _REFUND),
     "refund.succeeded": ("The money went back to the payer.", _REFUND),

@@ -37,6 +37,7 @@ from portal.payments.service import (
     MESSAGE_JOB,
     REMINDER_JOB,
     expire_payment_request,
+    message_key,
     payable,
     queue_message,
     reminder_due,
@@ -142,12 +143,8 @@ def _deliver(session: Session, payload: dict[str, Any]) -> None:
     sms = adapters.sms
     if not address or (channel == "sms" and sms is None):
         return
-    if payment is not None:
-        key = f"{kind}:{payment.public_id}:{channel}"
-    elif step is not None:
-        key = f"{kind}:{step}:{channel}"
-    else:
-        key = f"{kind}:{channel}"
+    key = message_key(kind, channel, step=step, resend=payload.get("resend"),
+                      payment=payment.public_id if payment is not None else None)
     row = claim_message(session, request, key, kind=kind, channel=channel, step=step, now=now)
     if row is None:
         return

@@ -20,6 +20,7 @@ from portal.audit.service import record_audit
 from portal.db import where_given
 from portal.events.service import emit_event
 from portal.ids import looks_like, new_public_id
+from portal.jobs.models import Job
 from portal.jobs.service import enqueue
 from portal.mandates.models import Customer
 from portal.merchants.models import Merchant
@@ -166,19 +167,34 @@ def create_payment_request(session: Session, merchant: Merchant, spec: RequestSp
     return request
 
 
+def message_key(kind: str, channel: str, *, step: int | None = None,
+                payment: str | None = None, resend: int | None = None) -> str:
+    """The message's key in the request's log: one message per key goes out."""
+    if resend is not None:
+        return f"{kind}:resend:{resend}:{channel}"
+    if payment is not None:
+        return f"{kind}:{payment}:{channel}"
+    if step is not None:
+        return f"{kind}:{step}:{channel}"
+    return f"{kind}:{channel}"
+
+
 def queue_message(session: Session, request: PaymentRequest, kind: str, channel: str, *,
                   step: int | None = None, payment: Payment | None = None,
-                  run_at: datetime | None = None) -> None:
+                  run_at: datetime | None = None, resend: int | None = None) -> Job:
     """Send a message about the request in the background (once: the job's dedupe key)."""
     payload: dict[str, Any] = {"payment_request": request.public_id, "kind": kind,
                                "channel": channel}
-    key = f"{kind}:{channel}"
     if step is not None:
-        payload["step"], key = step, f"{kind}:{step}:{channel}"
+        payload["step"] = step
     if payment is not None:
-        payload["payment"], key = payment.public_id, f"{kind}:{payment.public_id}:{channel}"
-    enqueue(session, MESSAGE_JOB if kind != "reminder" else REMINDER_JOB, payload,
-            dedupe_key=f"payments:{request.public_id}:{key}", run_at=run_at)
+        payload["payment"] = payment.public_id
+    if resend is not None:
+        payload["resend"] = resend
+    key = message_key(kind, channel, step=step, resend=resend,
+                      payment=payment.public_id if payment is not None else None)
+    return enqueue(session, MESSAGE_JOB if kind != "reminder" else REMINDER_JOB, payload,
+                   dedupe_key=f"payments:{request.public_id}:{key}", run_at=run_at)
 
 
 # -- Finding ------------------------------------------------------------------------------------
@@ -322,6 +338,50 @@ def withdraw_payment_request(session: Session, request: PaymentRequest, *, actor
     request.withdrawn_at = now
     apply_request_transition(session, request, RequestAction.WITHDRAW, RequestStatus.WITHDRAWN,
                              actor=actor, now=now, data={"reason": reason} if reason else None)
+
+
+# -- Sending again ------------------------------------------------------------------------------
+
+class ResendRefused(Exception):
+    """The link is not sent again; the message says why, for the staff member."""
+
+
+class Resend(enum.StrEnum):
+    #: Queued: the customer gets the link again (audited, ``payment_request.resent``).
+    SENT = "sent"
+    #: The same resend a moment ago (within the minute) is queued already: nothing more.
+    REPEAT = "repeat"
+
+
+def resend_payment_request(session: Session, request: PaymentRequest, *, actor: str,
+                           now: datetime, sms_available: bool) -> Resend:
+    """Send the link to the customer again (they lost it), the way it was sent, or by email
+    when it was only shown (a QR code at the counter). ResendRefused when the link takes no
+    payment any more, or the customer cannot be reached that way."""
+    if not payable(request, now):
+        raise ResendRefused(f"the request is {request.status.value.replace('_', ' ')}"
+                            if request.closed or request.open_cents <= 0
+                            else "the request has expired")
+    channel = request.channel if request.channel in ("email", "sms") else "email"
+    customer = request.customer
+    if channel == "sms" and not sms_available:
+        raise ResendRefused("this portal does not send text messages")
+    if not (customer.phone if channel == "sms" else customer.email):
+        raise ResendRefused("the customer has no mobile number" if channel == "sms"
+                            else "the customer has no email address")
+    minute = int(now.timestamp()) // 60
+    key = message_key("request", channel, resend=minute)
+    if session.scalar(select(Job.id).where(
+            Job.dedupe_key == f"payments:{request.public_id}:{key}")) is not None:
+        return Resend.REPEAT
+    queue_message(session, request, "request", channel, resend=minute)
+    record_audit(session, action="payment_request.resend", subject=request.public_id,
+                 actor=actor, merchant_id=request.merchant_id, now=now,
+                 data={"channel": channel})
+    emit_event(session, merchant_id=request.merchant_id, type="payment_request.resent",
+               subject=request.public_id, now=now,
+               data={**event_data(request), "channel": channel})
+    return Resend.SENT
 
 
 def expire_payment_request(session: Session, request: PaymentRequest, *, now: datetime) -> bool:

@@ -1,11 +1,8 @@
-"""The console in a real browser (issue 16's journey): a merchant admin logs in with TOTP on a
-tablet, creates an invitation in counter mode, the customer scans the QR code and signs on a
-phone, the tablet turns to "Signed" by itself, and the admin opens the mandate's PDF and replays
-a webhook.
-
-The issue's full journey has two more steps whose pages come from other branches: uploading a
-logo and seeing it in the preview (merchant settings), and searching the mandate by IBAN
-(search). Each step is one function below; those two slot in at the marked places."""
+"""The console in a real browser (issue 16's journey, its eight steps): a merchant admin logs in
+with TOTP on a tablet, uploads a logo and sees it in the live preview, creates an invitation in
+counter mode, the customer scans the QR code and signs on a phone, the tablet turns to "Signed"
+by itself, the admin finds the mandate by its IBAN, opens its PDF and replays a webhook. Each
+step is one function below."""
 
 from __future__ import annotations
 
@@ -41,6 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 TABLET = {"viewport": {"width": 1180, "height": 820}, "device_scale_factor": 1,
           "has_touch": True, "locale": "en-GB"}
 IBAN = "NL91 ABNA 0417 1643 00"
+LOGO_SIZE = (150, 50)
 
 
 @pytest.fixture
@@ -73,6 +71,44 @@ def log_in_with_totp(page: Page, app: Flask, base: str, staff: Staff) -> None:
     page.locator("#code").fill(code)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r".*/console/(\?.*)?$"))
+
+
+def logo_png() -> bytes:
+    """A small logo in the shop's colours, 150×50 pixels."""
+    image = Image.new("RGB", (LOGO_SIZE[0], LOGO_SIZE[1]), "#0b5394")
+    image.paste(Image.new("RGB", (50, 50), "#f1c232"), (100, 0))
+    out = BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def preview_logo_size(page: Page) -> tuple[int, int]:
+    """The decoded size of the logo on the signing-page preview, once the frame has shown it."""
+    logo = page.frame_locator("#preview-frame").locator("header img")
+    expect(logo).to_be_visible()
+    return tuple(logo.evaluate(  # type: ignore[return-value]
+        "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])"))
+
+
+def upload_a_logo_and_see_it_in_the_preview(page: Page, base: str, merchant: Merchant) -> None:
+    """Chosen, previewed before saving (inline, from the form), then saved and previewed again
+    (from the portal's logo address); both times the preview frame shows the decoded image."""
+    page.goto(f"{base}/console/merchants/{merchant.public_id}/settings/branding")
+    preview = page.frame_locator("#preview-frame")
+    expect(preview.locator("header .brand")).to_have_text(merchant.display_name)
+    expect(preview.locator("header img")).to_have_count(0)  # no logo yet
+    page.locator("#logo").set_input_files(
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": logo_png()}])
+    page.locator("#preview-sign").click()  # the form's values, into the frame, not saved
+    expect(preview.locator("header img")).to_have_attribute(  # re-encoded, inline
+        "src", re.compile(r"^data:image/(png|jpeg|webp);base64,"))
+    assert preview_logo_size(page) == LOGO_SIZE
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("Saved.")
+    expect(preview.locator("header img")).to_have_attribute(
+        "src", re.compile(rf"/{merchant.public_id}/logo$"))
+    assert preview_logo_size(page) == LOGO_SIZE
+    expect(page.locator("img.console-logo")).to_be_visible()
 
 
 def create_counter_invitation(page: Page, base: str, merchant: Merchant) -> str:
@@ -115,6 +151,23 @@ def see_the_counter_turn_to_signed(page: Page) -> None:
     assert size >= 64  # large type
 
 
+def search_the_mandate_by_iban(page: Page, base: str, mandate_id: str) -> None:
+    """The IBAN as a person types it (with spaces): the one result is the mandate just signed."""
+    page.goto(f"{base}/console/")
+    page.locator("#q").fill(IBAN)
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("#results")
+    expect(results.locator("h2")).to_have_text("1 mandate found")
+    [row] = results.locator("tbody tr").all()
+    expect(row.locator("td[data-status]")).to_have_attribute("data-status", "active")
+    expect(row).to_contain_text("Sam de Vries")
+    expect(row).to_contain_text("••43 00")  # the IBAN masked but for its last four
+    link = row.get_by_role("link")
+    expect(link).to_have_attribute("href", f"/console/mandates/{mandate_id}")
+    link.click()
+    page.wait_for_url(f"**/console/mandates/{mandate_id}")
+
+
 def open_the_pdf(page: Page, app: Flask, base: str, mandate_id: str) -> None:
     run_due_jobs(app, kinds=(PDF_JOB,))  # the worker seals the PDF
     page.goto(f"{base}/console/mandates/{mandate_id}")
@@ -135,7 +188,8 @@ def test_counter_mode_from_login_to_signed_pdf_and_webhook(
         shop: tuple[Merchant, Staff], screenshots: Path) -> None:
     merchant, admin = shop
     log_in_with_totp(tablet, app, live_server, admin)
-    # (The settings branch inserts here: upload a logo and see it in the preview.)
+    upload_a_logo_and_see_it_in_the_preview(tablet, live_server, merchant)
+    tablet.screenshot(path=screenshots / "console-counter-0-logo.png", full_page=True)
     scanned = create_counter_invitation(tablet, live_server, merchant)
     tablet.screenshot(path=screenshots / "console-counter-1-qr.png")
 
@@ -153,6 +207,6 @@ def test_counter_mode_from_login_to_signed_pdf_and_webhook(
             Mandate.merchant_id == merchant.id))
         assert mandate.status is MandateStatus.ACTIVE
         mandate_id = mandate.public_id
-    # (The search branch inserts here: search the mandate by its IBAN, open it from the list.)
+    search_the_mandate_by_iban(tablet, live_server, mandate_id)
     open_the_pdf(tablet, app, live_server, mandate_id)
     replay_a_webhook(tablet)

@@ -127,6 +127,8 @@ ROUTES = [
      "resend_invitation"),
     ("console.replay_webhook", "POST", "/console/merchants/{m}/events/{evt}/replay", {},
      "replay_webhook"),
+    ("console.resend_payment_request_view", "POST",
+     "/console/merchants/{m}/payment-requests/{preq}/resend", {}, "resend_payment_request"),
     ("console.merchant_settings", "GET", "/console/merchants/{m}/settings", None, "settings"),
     ("console.merchant_settings", "POST", "/console/merchants/{m}/settings",
      {"contact_email": "ops@a.example", "reply_to_email": ""}, "settings"),
@@ -232,11 +234,12 @@ ROUTES = [
      "/console/merchants/{m}/payment-requests/{preq}/withdraw", {}, "work"),
 ]
 PERMISSIONS = {
-    SUPPORT: {"read", "resend_invitation", "replay_webhook", "own_account"},
-    ADMIN: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
-            "work", "batches"},
-    PLATFORM: {"read", "resend_invitation", "replay_webhook", "own_account", "settings", "staff",
-               "work", "batches"},
+    SUPPORT: {"read", "resend_invitation", "resend_payment_request", "replay_webhook",
+              "own_account"},
+    ADMIN: {"read", "resend_invitation", "resend_payment_request", "replay_webhook",
+            "own_account", "settings", "staff", "work", "batches"},
+    PLATFORM: {"read", "resend_invitation", "resend_payment_request", "replay_webhook",
+               "own_account", "settings", "staff", "work", "batches"},
 }
 #: What an allowed request answers (on its own merchant).
 ALLOWED = {"GET": 200, "POST": 303}
@@ -252,10 +255,12 @@ PAGE_WHEN_ALLOWED = {"console.settings_preview", "console.settings_webhook_url",
                      "console.settings_webhook_rotate", "console.settings_api_clients",
                      "console.reveal_mandate_iban"}
 #: Work on these sides' mandates (invited, not active) is refused for what they are, when
-#: allowed: no debit (422), no revocation or amendment (409); the plan named is no plan (422).
-#: The work itself is proven in test_work.py.
+#: allowed: no debit (422), no revocation or amendment (409); the plan named is no plan (422);
+#: their payment request's customer has no email to send it again to (409). The work itself is
+#: proven in test_work.py and test_resend.py.
 REFUSED_WHEN_ALLOWED = {"console.new_debit": 422, "console.revoke_mandate_view": 409,
-                        "console.amend_mandate_view": 409, ("console.new_subscription", "POST"): 422}
+                        "console.amend_mandate_view": 409, ("console.new_subscription", "POST"): 422,
+                        "console.resend_payment_request_view": 409}
 
 
 def _path(template: str, side: Side) -> str:

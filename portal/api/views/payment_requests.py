@@ -3,7 +3,7 @@ payment made outside the portal; refund what was paid."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, g
@@ -22,6 +22,7 @@ from portal.api.inputs import (
     WITHDRAW_FIELDS,
 )
 from portal.api.pagination import DEFAULT_LIMIT, anchor, filter_id, paginate
+from portal.api.rules import delivery_channel, due_by_expiry, link_expiry, one_customer
 from portal.api.serializers import (
     list_json,
     payment_json,
@@ -46,32 +47,10 @@ from portal.payments.service import (
     record_external_payment,
     withdraw_payment_request,
 )
-from portal.sms.phone import can_receive_sms
-
-
-def _expiry(data: dict[str, Any], now: datetime) -> datetime:
-    if "expires_at" in data and "expires_in_days" in data:
-        raise validation_problem([
-            {"field": name, "message": "Give either expires_at or expires_in_days, not both."}
-            for name in ("expires_at", "expires_in_days")])
-    if "expires_in_days" in data:
-        return now + timedelta(days=data["expires_in_days"])
-    if "expires_at" not in data:
-        return now + timedelta(days=int(current_app.config["PAYMENT_REQUEST_TTL_DAYS"]))
-    expires_at: datetime = data["expires_at"]
-    if expires_at <= now:
-        raise validation_problem([{"field": "expires_at", "message": "Must be in the future."}])
-    if expires_at > now + timedelta(days=MAX_REQUEST_DAYS):
-        raise validation_problem([{"field": "expires_at", "message":
-                                   f"Must be at most {MAX_REQUEST_DAYS} days ahead."}])
-    return expires_at
 
 
 def _customer(data: dict[str, Any], merchant: int) -> Any:
-    given = [name for name in ("customer", "customer_id") if name in data]
-    if len(given) != 1:
-        raise validation_problem([{"field": name, "message": "Give exactly one of customer "
-                                   "and customer_id."} for name in ("customer", "customer_id")])
+    one_customer(data)
     if "customer_id" in data:
         customer = find_customer(get_session(), merchant, data["customer_id"])
         if customer is None:
@@ -83,33 +62,16 @@ def _customer(data: dict[str, Any], merchant: int) -> Any:
                            phone=details.get("phone"), locale=details.get("locale"))
 
 
-def _channel(data: dict[str, Any], customer: Any) -> str:
-    channel = data.get("send_via", "none")
-    if channel == "sms":
-        if get_adapters().sms is None:
-            raise Problem(422, "SMS delivery is not configured",
-                          "This portal does not send text messages; use email or none.",
-                          type="sms-not-configured", errors=[
-                              {"field": "send_via", "message": "SMS delivery is not configured."}])
-        if not customer.phone or not can_receive_sms(customer.phone):
-            raise validation_problem([{"field": "customer.phone", "message":
-                                       "A mobile number is needed when send_via is sms."}])
-    if channel == "email" and not customer.email:
-        raise validation_problem([{"field": "customer.email",
-                                   "message": "Required when send_via is email."}])
-    return str(channel)
-
-
 def request_from_body(session: Session, merchant: Merchant, data: dict[str, Any], *,
                       actor: str, now: datetime) -> PaymentRequest:
     """The payment request a validated ``PAYMENT_REQUEST_FIELDS`` body asks for; a 422
     :class:`Problem` naming the field at fault. The API and the console both create them so."""
-    expires_at = _expiry(data, now)
+    expires_at = link_expiry(data, now, max_days=MAX_REQUEST_DAYS,
+                              default_days=int(current_app.config["PAYMENT_REQUEST_TTL_DAYS"]))
     customer = _customer(data, merchant.id)
-    channel = _channel(data, customer)
-    if "due_date" in data and data["due_date"] > expires_at.date():
-        raise validation_problem([{"field": "due_date",
-                                   "message": "Must not be after the request expires."}])
+    channel = delivery_channel(data.get("send_via"), email=customer.email, phone=customer.phone,
+                            sms_available=get_adapters().sms is not None).value
+    due_by_expiry(data, expires_at)
     return create_payment_request(session, merchant, RequestSpec(
         amount_cents=data["amount"], description=data["description"], customer=customer,
         expires_at=expires_at, invoice_number=data.get("invoice_number"),
