@@ -34,7 +34,8 @@ def _browser_choice(header: str, supported: tuple[str, ...]) -> str | None:
 
 def _chosen_locale() -> str:
     supported: list[str] = current_app.config["SUPPORTED_LOCALES"]
-    chosen = request.args.get("lang")
+    args = request.args
+    chosen = args.get("lang") if "lang" in args else None  # a miss in get() builds an exception
     if chosen in supported:
         if session.get("lang") != chosen:  # an unchanged session sends no cookie
             session["lang"] = chosen

@@ -29,6 +29,7 @@ from portal.documents.service import mandate_pdf, read_pdf
 from portal.emandates.config import bank_settings
 from portal.emandates.service import directory_for
 from portal.limits import configured, limiter
+from portal.limits import verdict as rate_limit_verdict
 from portal.mandates.links import LinkInvalid, Links, read_invitation_token
 from portal.mandates.models import Invitation, InvitationPurpose, MandateStatus, SigningMethod
 from portal.mandates.service import debtor_iban
@@ -131,7 +132,8 @@ def _cached_page(token: str) -> Response | None:
     g.locale_hint = state.locale_hint
     args = request.args
     asked = None
-    if args.get("embed") == "1" and args.get("origin"):
+    # ``"embed" in args`` first: a MultiDict's get builds a BadRequestKeyError for each miss.
+    if "embed" in args and args.get("embed") == "1" and args.get("origin"):
         asked = tuple(Embedding(args["origin"], args.get("return_to")).query().items())
     cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked,
                                    refund_verification=state.refund_verification))
@@ -179,11 +181,15 @@ def _page(session: Session, invitation: Invitation, flows: dict[SigningMethod, S
 
 
 @bp.get("/<token>")
-@limiter.limit(configured("SIGN_OPEN"))
+@limiter.limit(configured("SIGN_OPEN"), verdict_in_view=True)
 def sign(token: str):
-    """The signing form, from the page cache when the link was opened before."""
+    """The signing form, from the page cache when the link was opened before. The cache lookup
+    only reads (its query overlaps the rate limit's round trip); the limit's verdict comes
+    before anything is answered or written."""
     allow_form_redirects()
-    if (cached := _cached_page(token)) is not None:
+    cached = _cached_page(token)
+    rate_limit_verdict()
+    if cached is not None:
         return cached
     session = get_session()
     adapters = get_adapters()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,12 +16,51 @@ from portal import create_app
 from portal.db import state
 from tests.conftest import app_settings
 from tests.factories import make_invitation
+from tests.pgcluster import free_port
 from tests.sign.driver import Journey, csrf_token
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[str]:
+    """A throwaway Redis (no persistence) on a free loopback port: the shared counters."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: make system-deps installs it")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="test-redis-") as work:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", work], stdout=subprocess.DEVNULL)
+        # The client's own retries wait for the server to listen (a few ms, more when loaded).
+        client = redis.Redis(port=port, retry=Retry(ExponentialBackoff(cap=0.2), 100),
+                             retry_on_error=[redis.ConnectionError])
+        try:
+            client.ping()
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            client.close()
+            process.terminate()
+            process.wait(10)
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The shared Redis, emptied: each test counts from zero."""
+    import redis
+
+    with redis.Redis.from_url(redis_server) as client:
+        client.flushdb()
+    return redis_server
 
 
 @pytest.fixture
 def limited(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Journey]]:
-    """A journey on an app built with rate limiting on and the given limits."""
+    """A journey on an app built with rate limiting on and the given limits (and settings:
+    ``RATELIMIT_STORAGE_URI``)."""
     apps: list[Flask] = []
 
     def build(**limits: str) -> Journey:
@@ -152,3 +194,76 @@ def test_every_limit_of_a_value_is_counted() -> None:
 def test_nothing_is_counted_when_limits_are_off() -> None:
     client = _limited_app(RATELIMIT_ENABLED=False).test_client()
     assert {client.get("/page").status_code for _ in range(5)} == {200}
+
+
+def test_opening_the_signing_page_starts_no_thread(limited, monkeypatch) -> None:
+    """With the in-memory counters (one process), a limited request starts no thread: the
+    library's sweep of expired counters started a timer thread every 10 ms of traffic."""
+    import threading
+
+    journey = limited(SIGN_OPEN="1000 per minute")
+    assert journey.open().status_code == 200  # the first count schedules the one sweep
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda thread: (started.append(thread), real_start(thread))[1])
+    assert {journey.open().status_code for _ in range(50)} == {200}
+    assert started == []
+
+
+def test_the_in_memory_counters_are_still_swept(monkeypatch) -> None:
+    """Expired counters are still swept from memory, once per sweep interval."""
+    import threading
+
+    from portal import limits
+
+    storage = limits.storage_for("memory://")
+    assert isinstance(storage, limits.SweptMemoryStorage)
+    storage.timer.join()  # the sweep the library schedules when the storage is made
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda thread: (started.append(thread), real_start(thread))[1])
+    clock = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: clock[0])
+    for _ in range(5):
+        storage.incr("key", 60)
+    assert len(started) == 1  # the first hit's sweep
+    started[0].join()
+    clock[0] += limits.MEMORY_SWEEP_SECONDS
+    storage.incr("key", 60)
+    assert len(started) == 2 and storage.get("key") == 6
+
+
+def test_opening_links_is_limited_in_redis(limited, redis_url) -> None:
+    """Shared counters: the hit is sent before the link is read, its answer read after."""
+    journey = limited(SIGN_OPEN="3 per minute", STORAGE_URI=redis_url)
+    statuses = [journey.open().status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = journey.open()
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.mimetype == "text/html" and b"portal.css" in refused.data
+    other = journey.client.get(journey.path, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 200  # per client address, as in memory
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_over_the_limit_a_bad_link_gets_429_too(limited, redis_url, storage) -> None:
+    """The verdict comes before the link's own answer: beyond the limit, made-up or unknown
+    links are refused with 429 like good ones, never told apart by their 400 or 404."""
+    journey = limited(SIGN_OPEN="2 per minute",
+                      STORAGE_URI=redis_url if storage == "redis" else "memory://")
+    made_up = journey.path + "x"
+    assert [journey.client.get(made_up).status_code for _ in range(3)] == [400, 400, 429]
+    assert journey.open().status_code == 429
+
+
+def test_counting_survives_redis_losing_its_script(limited, redis_url) -> None:
+    """After SCRIPT FLUSH (a Redis restart keeps no scripts) the hit is counted the library's
+    way, which loads the script again."""
+    import redis
+
+    journey = limited(SIGN_OPEN="2 per minute", STORAGE_URI=redis_url)
+    assert journey.open().status_code == 200
+    redis.Redis.from_url(redis_url).script_flush()
+    assert [journey.open().status_code for _ in range(2)] == [200, 429]
