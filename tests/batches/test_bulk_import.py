@@ -26,6 +26,7 @@ from portal.clock import utcnow
 from portal.db import state
 from portal.events.models import Event
 from portal.events.service import emit_event, emit_events
+from portal.ids import new_public_id
 from portal.jobs.models import Job
 from portal.mandates.models import (
     Customer,
@@ -226,11 +227,11 @@ def _made_normally(session: Session, merchant: Merchant, imported: Mandate) -> M
     """The same customer and mandate written through the ORM, whose listeners set the keys."""
     from portal.mandates.service import debtor_iban
 
-    customer = Customer(public_id=f"cus_{imported.public_id[3:]}", merchant_id=merchant.id,
+    customer = Customer(public_id=new_public_id("cus"), merchant_id=merchant.id,
                         name=imported.customer.name, email=imported.customer.email,
                         locale="en", external_reference=imported.customer.external_reference,
                         created_at=utcnow())
-    mandate = Mandate(public_id=f"md_x{imported.public_id[4:]}", merchant_id=merchant.id,
+    mandate = Mandate(public_id=new_public_id("md"), merchant_id=merchant.id,
                       customer=customer, reference=imported.reference, scheme=Scheme.CORE,
                       sequence_type=SequenceType.RECURRENT, status=MandateStatus.ACTIVE,
                       locale="en", created_at=utcnow(), updated_at=utcnow())
