@@ -10,6 +10,7 @@ from sqlalchemy import MetaData, insert, select
 from portal import migrate
 from portal.db import make_engine
 from portal.shortlinks.service import CODE
+from tests.migration_rows import merchant_row
 
 
 def test_upgrade_backfills_short_links_and_expiry_jobs(empty_database_url: str) -> None:
@@ -21,10 +22,7 @@ def test_upgrade_backfills_short_links_and_expiry_jobs(empty_database_url: str) 
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         with engine.begin() as connection:
             connection.execute(insert(tables.tables["merchant"]).values(
-                id=1, public_id="mer_aaaaaaaaaaaa", legal_name="M", address_line="A",
-                postal_code="1", city="C", country="NL", creditor_id="NL69ZZZ123456780000",
-                display_name="M", primary_colour="#000000", locale="nl", frame_origins=[],
-                created_at=now))
+                merchant_row(now)))
             connection.execute(insert(tables.tables["customer"]).values(
                 id=1, public_id="cus_aaaaaaaaaaaa", merchant_id=1, name="Sam", locale="nl",
                 created_at=now))

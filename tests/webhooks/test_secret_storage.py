@@ -17,6 +17,7 @@ from portal.merchants.models import Merchant
 from portal.webhooks.secrets import signing_secrets
 from portal.webhooks.service import configure_endpoint, rotate_secret
 from tests.factories import make_merchant
+from tests.migration_rows import merchant_row
 
 
 def test_secrets_are_stored_encrypted_and_sign_in_clear(app: Flask, session: Session) -> None:
@@ -49,13 +50,10 @@ def test_upgrade_encrypts_secrets_and_answers_stored_before(empty_database_url: 
         tables.reflect(engine, only=["merchant", "api_idempotency_key"])
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         with engine.begin() as connection:
-            connection.execute(insert(tables.tables["merchant"]).values(
-                id=1, public_id="mer_aaaaaaaaaaaa", legal_name="M", address_line="A",
-                postal_code="1", city="C", country="NL", creditor_id="NL69ZZZ123456780000",
-                display_name="M", primary_colour="#000000", locale="nl", frame_origins=[],
-                created_at=now, webhook_url="https://hooks.example/", webhook_secret=secret,
+            connection.execute(insert(tables.tables["merchant"]).values(merchant_row(
+                now, webhook_url="https://hooks.example/", webhook_secret=secret,
                 webhook_previous_secret=previous,
-                webhook_previous_secret_expires_at=now + timedelta(hours=1)))
+                webhook_previous_secret_expires_at=now + timedelta(hours=1))))
             connection.execute(insert(tables.tables["api_idempotency_key"]).values(
                 id=1, merchant_id=1, key="k", method="POST", path="/api/v1/invitations",
                 request_sha256="0" * 64, locked=False, response_status=201, response_body=body,
