@@ -107,6 +107,16 @@ def seeded_database(backend: str, scratch: Path, name: str, key: str,
         cluster.stop()
 
 
+@contextmanager
+def migrated_copy(backend: str, scratch: Path) -> Iterator[str]:
+    """The URL of a migrated, empty database, copied from ``bench/.cache`` after the first run
+    (one kept per schema and backend, shared by the benches): running the migrations, and
+    initdb on PostgreSQL, took seconds per bench and database. One per ``scratch`` folder."""
+    with seeded_database(backend, scratch, "migrated", cache_key(backend),
+                         lambda url: None) as (url, _cached):
+        yield url
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
     """A consistent copy whatever is still in the WAL (SQLite's online backup)."""
     with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
