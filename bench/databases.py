@@ -74,6 +74,11 @@ def cache_key(backend: str, *parts: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def is_cached(name: str, backend: str, key: str) -> bool:
+    """Whether :func:`seeded_database` would copy ``name`` from the cache."""
+    return (CACHE / f"{name}-{backend}-{key}").exists()
+
+
 @contextmanager
 def seeded_database(backend: str, scratch: Path, name: str, key: str,
                     seed: Callable[[str], None], *, fresh: bool = False
