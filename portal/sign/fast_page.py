@@ -94,25 +94,24 @@ class CachedSigningPages:
                 get_host(environ, config["TRUSTED_HOSTS"])
             except SecurityError:
                 return None  # Flask answers 400
-        pending = self.limit.send(self.app, environ.get("REMOTE_ADDR") or "127.0.0.1",
-                                          environ)
+        pending = self.limit.send(self.app, environ.get("REMOTE_ADDR") or "127.0.0.1", environ)
         try:  # the link's reads overlap the limit's round trip
             public_id, _ = read_invitation_token(token, config["SECRET_KEY"],
                                                  config["SECRET_KEY_FALLBACKS"])
             link = open_link(db_state(self.app).reads, public_id, get_adapters(self.app).clock())
-        except Exception:  # noqa: BLE001 - a bad link, or an error: Flask answers it
+            environ[LINK_STATE] = (token, link)
+            if link is None:  # a first open, or a refusal: the view records or refuses it
+                return None
+            locale = locale_name(preferred_locale(
+                config["SUPPORTED_LOCALES"], config["BABEL_DEFAULT_LOCALE"],
+                environ.get("HTTP_ACCEPT_LANGUAGE", ""), link.locale_hint))
+            cached = pages_of(self.app).get(page_key(
+                token, link.mandate_version, locale, asked_embedding(args),
+                refund_verification=link.refund_verification))
+            if cached is None or pending.exhausted() is not None:
+                return None  # over the limit, the view's verdict answers 429 (counted once)
+        except Exception:  # noqa: BLE001 - a bad link, the database or Redis: the app answers
             return None
-        environ[LINK_STATE] = (token, link)
-        if link is None:  # a first open, or a refusal: the view records or refuses it
-            return None
-        locale = locale_name(preferred_locale(
-            config["SUPPORTED_LOCALES"], config["BABEL_DEFAULT_LOCALE"],
-            environ.get("HTTP_ACCEPT_LANGUAGE", ""), link.locale_hint))
-        cached = pages_of(self.app).get(page_key(
-            token, link.mandate_version, locale, asked_embedding(args),
-            refund_verification=link.refund_verification))
-        if cached is None or pending.exhausted() is not None:
-            return None  # over the limit, the view's verdict answers 429 (counted once)
         body, frame_ancestors = cached
         secure = environ.get("wsgi.url_scheme") in ("https", "wss")  # as Request.is_secure
         headers = [("Content-Type", "text/html; charset=utf-8"),
@@ -124,7 +123,6 @@ class CachedSigningPages:
         headers += [("X-Request-ID", assign_request_id(environ)), ("Vary", "Cookie")]
         observe_request("GET", ENDPOINT, 200, time.perf_counter() - started)
         return headers, body
-
 
 
 def serve_cached_pages(app: Flask) -> None:

@@ -116,3 +116,19 @@ def test_head_and_other_paths_are_left_to_the_app(journey: Journey, monkeypatch)
     assert journey.client.get(journey.path + "?lang=en").status_code == DISPATCHED
     assert journey.client.get(journey.path + "/").status_code == 404
     assert journey.open().status_code == 200
+
+
+def test_an_error_before_dispatch_leaves_the_answer_to_the_app(journey: Journey,
+                                                               monkeypatch) -> None:
+    """The fast path never answers with an error of its own: the app reads again and answers
+    (here, the read works the second time)."""
+    from sqlalchemy.exc import OperationalError
+
+    from portal.sign import fast_page
+
+    journey.open()
+    def broken(*_args):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+    monkeypatch.setattr(fast_page, "open_link", broken)
+    answer = journey.open()
+    assert answer.status_code == 200 and b'name="csrf_token"' in answer.data
