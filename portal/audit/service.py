@@ -72,14 +72,14 @@ def audit_keys_of(session: Session) -> AuditKeyring:
                            "session factory") from None
 
 
-#: The chain head's two writes, built once (an append is on every customer's path).
-_BUMP_HEAD = (update(AuditChainHead).where(AuditChainHead.id == 1)
-              .values(seq=AuditChainHead.seq + bindparam("count"))
-              .returning(AuditChainHead.seq, AuditChainHead.hash)
-              .execution_options(synchronize_session=False))
-_SET_HEAD_HASH = (update(AuditChainHead).where(AuditChainHead.id == 1)
-                  .values(hash=bindparam("hash"))
-                  .execution_options(synchronize_session=False))
+#: The chain head's two writes, built once (an append is on every customer's path), on the
+#: table: the ORM's bulk-update machinery cost more than the statements (nothing in a session
+#: holds the head row to keep in step; :func:`head_statement` reads it afresh).
+_HEAD = table_of(AuditChainHead)
+_BUMP_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(seq=_HEAD.c.seq + bindparam("count"))
+              .returning(_HEAD.c.seq, _HEAD.c.hash))
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("hash"))
 #: Where a session keeps its events not yet chained, in the order they were recorded.
 _UNCHAINED = "audit_unchained"
 

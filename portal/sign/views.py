@@ -149,7 +149,14 @@ def _pages() -> PageCache:
 
 def _flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
     """The signing methods this portal can run, each with the app's adapter (its payment
-    provider, its bank)."""
+    provider, its bank): built once per set of adapters, as the adapters are."""
+    made = current_app.extensions.get("sign_flows")
+    if made is None or made[0] is not adapters:
+        made = current_app.extensions["sign_flows"] = (adapters, _make_flows(adapters))
+    return made[1]
+
+
+def _make_flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
     flows: dict[SigningMethod, SigningFlow] = {
         SigningMethod.PAYMENT_VERIFICATION: PaymentVerificationFlow(
             adapters.payment_provider,
