@@ -25,7 +25,7 @@ from portal.adapters import Adapters, get_adapters
 from portal.banks.base import BankError, Directory
 from portal.db import get_session
 from portal.db import state as db_state
-from portal.documents.service import mandate_pdf, read_pdf
+from portal.documents.service import has_mandate_pdf, mandate_pdf, read_pdf
 from portal.emandates.config import bank_settings
 from portal.emandates.service import directory_for
 from portal.limits import configured, limiter
@@ -319,7 +319,7 @@ def _pdf_state(invitation: Invitation, token: str) -> dict:
     if not pdf_offered(invitation.mandate, get_adapters().clock(),
                        int(current_app.config["SIGNED_LINK_PDF_DAYS"])):
         return {"pdf": "gone", "pdf_url": None}
-    if mandate_pdf(get_session(), invitation.mandate) is None:
+    if not has_mandate_pdf(get_session(), invitation.mandate):
         return {"pdf": "pending", "pdf_url": None}
     return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
 
