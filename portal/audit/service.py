@@ -80,6 +80,10 @@ _BUMP_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
               .values(seq=_HEAD.c.seq + bindparam("count"))
               .returning(_HEAD.c.seq, _HEAD.c.hash))
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("hash"))
+_EVENTS = table_of(AuditEvent)
+#: An event's columns as :func:`_chain_unchained` writes them (the row id is the database's).
+_WRITTEN = ("seq", "occurred_at", "merchant_id", "subject", "action", "actor", "data",
+            "prev_hash", "hash", "key_id")
 #: Where a session keeps its events not yet chained, in the order they were recorded.
 _UNCHAINED = "audit_unchained"
 
@@ -168,11 +172,19 @@ def _chain_unchained(session: Session, _context: Any, _objects: Any) -> None:
         return
     keyring = audit_keys_of(session)
     last, prev_hash = session.execute(_BUMP_HEAD, {"count": len(events)}).one()
+    rows = []
     for seq, audit_event in enumerate(events, last - len(events) + 1):
         audit_event.seq = seq
         audit_event.prev_hash = prev_hash
         audit_event.hash = prev_hash = _event_hash(audit_event, keyring)
+        rows.append({name: getattr(audit_event, name) for name in _WRITTEN})
     session.execute(_SET_HEAD_HASH, {"hash": prev_hash})
+    # Written in one multi-row INSERT, not one INSERT … RETURNING per event by the unit of work:
+    # nothing reads an event's row id, and the rows commit or roll back with the flush's.
+    for audit_event in events:
+        if audit_event in session.new:
+            session.expunge(audit_event)
+    session.execute(insert(_EVENTS), rows)
 
 
 @orm_events.listens_for(Session, "after_soft_rollback")
