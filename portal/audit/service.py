@@ -102,7 +102,8 @@ def record_audit(
 
     The event takes its place in the chain (its ``seq``, ``prev_hash`` and ``hash``) when the
     session next flushes, together with every other event recorded since the last flush: the
-    chain head is bumped once for all of them (:func:`_chain_unchained`). Bumping the head takes
+    chain head is bumped once for all of them and they are written in one INSERT, leaving the
+    session (:func:`_chain_unchained`; the returned object keeps its chain fields, not a row id). Bumping the head takes
     its row lock (PostgreSQL) or the write lock (SQLite), so concurrent appends queue up instead
     of forking the chain, and the lock is taken as late as the transaction's writes are.
     """
