@@ -2,6 +2,7 @@
 
 Every value can be overridden with the usual GUNICORN_* / command-line options."""
 
+import gc
 import os
 import tempfile
 
@@ -41,6 +42,16 @@ access_log_format = ('{"remote": "%(h)s", "method": "%(m)s", "path": "%(U)s", '
 # Prometheus metrics shared by all workers (see portal/metrics.py).
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                       tempfile.mkdtemp(prefix="portal-metrics-"))
+
+
+def when_ready(server):  # noqa: ARG001 - gunicorn hook signature
+    """The app is loaded (preload_app): its objects live as long as the workers, so they are
+    moved out of the garbage collector's sight before the workers fork. A full collection
+    otherwise walks every mapper, template and catalog (some 270,000 objects), about 10 ms of
+    a worker's CPU per sign-and-verify flow; and its reference-count writes would unshare the
+    pages the fork shared. Cycles made later are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def child_exit(server, worker):  # noqa: ARG001 - gunicorn hook signature

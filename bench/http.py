@@ -2,6 +2,7 @@
 fair baselines measured in the same run on loopback.
 
     .venv/bin/python bench/http.py [--seconds 5] [--rounds 3] [--connections 32] [--flows 120]
+                                   [--only page|flows] [--profile-flows 20]
 
 Baselines (the least work that serves the same bytes, same gunicorn settings): a bare Flask app
 rendering the portal's own signing page with ``render_template`` (compiled once, cached by
@@ -34,6 +35,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import re
@@ -54,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 from bench.databases import migrated_copy
 from bench.report import figure
 from bench.services import redis_server
-from tests.http_journey import REQUESTS_PER_FLOW, sign_and_verify
+from tests.http_journey import REQUESTS_PER_FLOW, journey_client, sign_and_verify
 from tests.pgcluster import find_pg_bin, free_port
 
 #: The fair baseline: the same page as a template file, compiled once and cached by Jinja (the
@@ -223,17 +225,20 @@ def flows(server: Gunicorn, paths: list[str], workers: int) -> dict[str, float]:
     lock = threading.Lock()
 
     def run() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                path = queue.pop()
-            started = time.perf_counter()
-            try:
-                sign_and_verify(base, path)
-                durations.append(time.perf_counter() - started)
-            except Exception as exc:  # noqa: BLE001 - counted and reported
-                errors.append(repr(exc))
+        # One client per thread, reused (a new one per flow costs the client, which shares
+        # these cores with the servers, more than the flow's own requests).
+        with journey_client(base) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    path = queue.pop()
+                started = time.perf_counter()
+                try:
+                    sign_and_verify(base, path, client=client)
+                    durations.append(time.perf_counter() - started)
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    errors.append(repr(exc))
 
     started = time.perf_counter()
     threads = [threading.Thread(target=run) for _ in range(workers)]
@@ -292,6 +297,8 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
             assert journey.follow(journey.pay()).status_code == 200
 
         sign_and_pay(journeys.pop())  # warm-up
+        gc.collect()
+        gc.freeze()  # as gunicorn.conf.py does before the workers fork
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
@@ -299,6 +306,7 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
             sign_and_pay(invitation)
         profiler.disable()
         total = (time.perf_counter() - started) * 1000 / flows
+        gc.unfreeze()
     stats = pstats.Stats(profiler)
     wanted = {
         "IBAN encryption and lookup hash": ("portal/crypto.py", ("encrypt", "lookup_hash")),
@@ -307,7 +315,10 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
         "state machine (transitions + outbox)": ("portal/mandates/lifecycle.py",
                                                  ("apply_transition",)),
         "activation (provider status applied)": ("portal/verification/service.py",
-                                                 ("apply_provider_status",)),
+                                                 ("apply_provider_status_of",)),
+        "the webhook's lookup (one query for the three kinds)": (
+            "portal/payments/notifications.py", ("named_by",)),
+        "forms built (WTForms)": ("wtforms/form.py", ("__call__",)),
         "job enqueue (PDF, mail)": ("portal/jobs/service.py", ("enqueue_jobs",)),
         "events and webhook deliveries": ("portal/events/service.py", ("emit_event",)),
         "page rendering": ("flask/templating.py", ("render_template",)),
@@ -323,6 +334,11 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
             *sorted(found.items(), key=lambda item: -item[1])]
 
 
+#: Flows run unmeasured on each portal first (each worker's first pages compile templates, load
+#: catalogs and open connections).
+WARMUP_FLOWS = 4
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="each measured wrk run")
@@ -330,9 +346,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--flows", type=int, default=120, help="flows per database")
     parser.add_argument("--flow-concurrency", type=int, default=8)
-    parser.add_argument("--profile-flows", type=int, default=20)
+    parser.add_argument("--profile-flows", type=int, default=20, help="0: no in-process profile")
+    parser.add_argument("--only", choices=("page", "flows"),
+                        help="measure only the signing page, or only the flows (no wrk turns)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
+    page_turns, flow_runs = args.only != "flows", args.only != "page"
+    if page_turns and not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
@@ -351,6 +370,8 @@ def main() -> None:
     servers: list[Gunicorn] = []
     portals: dict[str, tuple[Gunicorn, list[str]]] = {}
     flow_results: dict[str, dict[str, float]] = {}
+    targets: list[Target] = []
+    profile: list[tuple[str, float]] = []
     page = ""
     try:
         with redis_server() as limiter_storage:
@@ -363,7 +384,8 @@ def main() -> None:
                 instance.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 env = portal_env(instance, url, f"http://127.0.0.1:{port}", limiter_storage)
-                preparing[name] = prepare(env, args.flows + 1)
+                invitations = 1 + (WARMUP_FLOWS + args.flows if flow_runs else 0)
+                preparing[name] = prepare(env, invitations)
                 servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False))
                 portals[name] = (server, [])
             for name, process in preparing.items():
@@ -374,18 +396,22 @@ def main() -> None:
                 # Opens it (now cached); a worker's first page loads templates and catalogs,
                 # which takes seconds on a loaded machine.
                 page = page or httpx.get(server.base + paths[0], timeout=120).text
-            servers.append(bare := bare_server(work, page))
-            targets = [Target("bare", bare.base + "/page", bare),
-                       *(Target(name, server.base + paths[0], server)
-                         for name, (server, paths) in portals.items()),
-                       Target("constant", bare.base + "/constant", bare)]
-            phase("signing page, in turns")
-            measure_in_turns(targets, args.rounds, args.seconds, args.connections)
-            for name, (server, paths) in portals.items():
+            if page_turns:
+                servers.append(bare := bare_server(work, page))
+                targets = [Target("bare", bare.base + "/page", bare),
+                           *(Target(name, server.base + paths[0], server)
+                             for name, (server, paths) in portals.items()),
+                           Target("constant", bare.base + "/constant", bare)]
+                phase("signing page, in turns")
+                measure_in_turns(targets, args.rounds, args.seconds, args.connections)
+            for name, (server, paths) in portals.items() if flow_runs else ():
                 phase(f"sign-and-verify flows on {name}")
-                flow_results[name] = flows(server, paths[1:], args.flow_concurrency)
-        phase("profiling the flow in-process")
-        profile = profile_flow(work, args.profile_flows)
+                warmup, measured = paths[1:1 + WARMUP_FLOWS], paths[1 + WARMUP_FLOWS:]
+                flows(server, warmup, min(WARMUP_FLOWS, args.flow_concurrency))
+                flow_results[name] = flows(server, measured, args.flow_concurrency)
+        if flow_runs and args.profile_flows:
+            phase("profiling the flow in-process")
+            profile = profile_flow(work, args.profile_flows)
         phase("done")
     finally:
         for server in servers:  # all told at once, then each waited for
@@ -396,6 +422,21 @@ def main() -> None:
         databases_open.close()
         shutil.rmtree(work, ignore_errors=True)
 
+    if page_turns:
+        report_page(targets, page, args)
+    for db, flow in flow_results.items():
+        figure(f"sign-and-verify flow {db}", flow["flows_per_s"], "flows/s")
+        figure(f"sign-and-verify flow {db} worker CPU per flow", flow["cpu_ms"], "ms")
+        figure(f"sign-and-verify flow {db} median", flow["median_ms"], "ms")
+        figure(f"sign-and-verify flow {db} p99", flow["p99_ms"], "ms", below=300)
+        figure(f"sign-and-verify flow {db} errors", flow["errors"], "count", below=1)
+    if profile:
+        print("\nwhere a flow's time goes (in-process, SQLite, cumulative, overlapping):")
+        for label, ms in profile:
+            print(f"flow profile {label}: {ms:.1f} ms/flow")
+
+
+def report_page(targets: list[Target], page: str, args: argparse.Namespace) -> None:
     by_name = {target.name: target for target in targets}
     bare_t, ceiling = by_name["bare"], by_name["constant"]
     name = "bare Flask render_template"
@@ -406,8 +447,8 @@ def main() -> None:
     figure("bare Flask render_template (baseline)", bare_t.median("rps"), "req/s")
     figure("constant response (ceiling)", ceiling.median("rps"), "req/s", baseline=name,
            baseline_value=bare_t.median("rps"))
-    for db in portals:
-        target, flow = by_name[db], flow_results[db]
+    for db in (t.name for t in targets if t.name not in ("bare", "constant")):
+        target = by_name[db]
         figure(f"signing page {db}", target.median("rps"), "req/s", baseline=name,
                baseline_value=bare_t.median("rps"), ratio_at_least=0.6)
         figure(f"signing page {db} worker CPU per request", target.median("cpu_us"), "us",
@@ -416,14 +457,6 @@ def main() -> None:
         figure(f"signing page {db} p99", target.median("p99_ms"), "ms", baseline=name,
                baseline_value=bare_t.median("p99_ms"), below=50)
         figure(f"signing page {db} errors", target.errors(), "count", below=1)
-        figure(f"sign-and-verify flow {db}", flow["flows_per_s"], "flows/s")
-        figure(f"sign-and-verify flow {db} worker CPU per flow", flow["cpu_ms"], "ms")
-        figure(f"sign-and-verify flow {db} median", flow["median_ms"], "ms")
-        figure(f"sign-and-verify flow {db} p99", flow["p99_ms"], "ms", below=300)
-        figure(f"sign-and-verify flow {db} errors", flow["errors"], "count", below=1)
-    print("\nwhere a flow's time goes (in-process, SQLite, cumulative, overlapping):")
-    for label, ms in profile:
-        print(f"flow profile {label}: {ms:.1f} ms/flow")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlencode
 
-from babel import Locale
+from babel import Locale, support
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, get_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+from wtforms.i18n import messages_path
 
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français"}
 
@@ -61,8 +62,33 @@ def locale_name(code: str) -> str:
     return str(_locale(code))
 
 
+@functools.lru_cache(maxsize=16)
+def _wtforms_catalog(code: str) -> support.NullTranslations:
+    return support.Translations.load(messages_path(), [code], domain="wtforms")
+
+
+class _WtformsMessages:
+    """WTForms' own messages (a field's default label, "Not a valid choice") in the request's
+    language, each language's catalog read once per process: Flask-WTF reads and parses it
+    from disk again for every request that builds a form."""
+
+    def ugettext(self, string: str) -> str:
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WtformsMessages()
+
+
+def _share_wtforms_messages() -> None:
+    request.wtforms_translations = _WTFORMS_MESSAGES  # type: ignore[attr-defined]  # Flask-WTF looks here first
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
+    app.before_request(_share_wtforms_messages)
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.context_processor(lambda: {"page_locale": str(get_locale()),
                                    "language_links": language_links})

@@ -72,14 +72,18 @@ def audit_keys_of(session: Session) -> AuditKeyring:
                            "session factory") from None
 
 
-#: The chain head's two writes, built once (an append is on every customer's path).
-_BUMP_HEAD = (update(AuditChainHead).where(AuditChainHead.id == 1)
-              .values(seq=AuditChainHead.seq + bindparam("count"))
-              .returning(AuditChainHead.seq, AuditChainHead.hash)
-              .execution_options(synchronize_session=False))
-_SET_HEAD_HASH = (update(AuditChainHead).where(AuditChainHead.id == 1)
-                  .values(hash=bindparam("hash"))
-                  .execution_options(synchronize_session=False))
+#: The chain head's two writes, built once (an append is on every customer's path), on the
+#: table: the ORM's bulk-update machinery cost more than the statements (nothing in a session
+#: holds the head row to keep in step; :func:`head_statement` reads it afresh).
+_HEAD = table_of(AuditChainHead)
+_BUMP_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+              .values(seq=_HEAD.c.seq + bindparam("count"))
+              .returning(_HEAD.c.seq, _HEAD.c.hash))
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("hash"))
+_EVENTS = table_of(AuditEvent)
+#: An event's columns as :func:`_chain_unchained` writes them (the row id is the database's).
+_WRITTEN = ("seq", "occurred_at", "merchant_id", "subject", "action", "actor", "data",
+            "prev_hash", "hash", "key_id")
 #: Where a session keeps its events not yet chained, in the order they were recorded.
 _UNCHAINED = "audit_unchained"
 
@@ -98,7 +102,8 @@ def record_audit(
 
     The event takes its place in the chain (its ``seq``, ``prev_hash`` and ``hash``) when the
     session next flushes, together with every other event recorded since the last flush: the
-    chain head is bumped once for all of them (:func:`_chain_unchained`). Bumping the head takes
+    chain head is bumped once for all of them and they are written in one INSERT, leaving the
+    session (:func:`_chain_unchained`; the returned object keeps its chain fields, not a row id). Bumping the head takes
     its row lock (PostgreSQL) or the write lock (SQLite), so concurrent appends queue up instead
     of forking the chain, and the lock is taken as late as the transaction's writes are.
     """
@@ -168,11 +173,19 @@ def _chain_unchained(session: Session, _context: Any, _objects: Any) -> None:
         return
     keyring = audit_keys_of(session)
     last, prev_hash = session.execute(_BUMP_HEAD, {"count": len(events)}).one()
+    rows = []
     for seq, audit_event in enumerate(events, last - len(events) + 1):
         audit_event.seq = seq
         audit_event.prev_hash = prev_hash
         audit_event.hash = prev_hash = _event_hash(audit_event, keyring)
+        rows.append({name: getattr(audit_event, name) for name in _WRITTEN})
     session.execute(_SET_HEAD_HASH, {"hash": prev_hash})
+    # Written in one multi-row INSERT, not one INSERT … RETURNING per event by the unit of work:
+    # nothing reads an event's row id, and the rows commit or roll back with the flush's.
+    for audit_event in events:
+        if audit_event in session.new:
+            session.expunge(audit_event)
+    session.execute(insert(_EVENTS), rows)
 
 
 @orm_events.listens_for(Session, "after_soft_rollback")

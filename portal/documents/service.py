@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.audit.service import record_audit
@@ -143,6 +143,15 @@ def produce_mandate_pdf(session: Session, public_id: str, *, sealer: Sealer, sto
 
 def mandate_pdf(session: Session, mandate: Mandate) -> MandatePdf | None:
     return session.scalar(select(MandatePdf).where(MandatePdf.mandate_id == mandate.id))
+
+
+#: Built once: the confirmation page asks on every visit.
+_HAS_PDF = select(MandatePdf.id).where(MandatePdf.mandate_id == bindparam("mandate_id")).limit(1)
+
+
+def has_mandate_pdf(session: Session, mandate: Mandate) -> bool:
+    """Whether the sealed PDF is stored (its id only: the record's evidence is not loaded)."""
+    return session.scalar(_HAS_PDF, {"mandate_id": mandate.id}) is not None
 
 
 def read_pdf(store: PdfStore, record: MandatePdf) -> bytes:

@@ -32,6 +32,8 @@ from portal.sepa import BankAccount, generate_mandate_reference, mask_iban, vali
 from portal.shortlinks.service import create_short_link
 
 DEFAULT_TTL = timedelta(days=14)
+#: Associated data of the mandate IBAN's ciphertext.
+IBAN_CONTEXT = "mandate.iban"
 
 @dataclass(frozen=True)
 class InvitationRequest:
@@ -151,7 +153,7 @@ def account_columns(session: Session, iban: str, bic: str | None, *,
     the same row); for :func:`set_debtor_account` and the bulk import's rows alike."""
     account = account if account is not None and account.iban == iban else validate_iban(iban)
     cipher = cipher_of(session)
-    return {"iban_ciphertext": cipher.encrypt(account.iban, "mandate.iban"),
+    return {"iban_ciphertext": cipher.encrypt(account.iban, IBAN_CONTEXT),
             "iban_hash": cipher.lookup_hash(account.iban),
             "iban_masked": mask_iban(account.iban), "bic": bic or account.bic}
 
@@ -167,7 +169,7 @@ def debtor_iban(session: Session, mandate: Mandate) -> str | None:
     """The debtor's IBAN in clear, for documents and collections; never for logs."""
     if mandate.iban_ciphertext is None:
         return None
-    return cipher_of(session).decrypt(mandate.iban_ciphertext, "mandate.iban")
+    return cipher_of(session).decrypt(mandate.iban_ciphertext, IBAN_CONTEXT)
 
 
 def has_iban(session: Session, iban: str) -> ColumnElement[bool]:

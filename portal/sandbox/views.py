@@ -11,15 +11,15 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import format_currency
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from wtforms import IntegerField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from portal.adapters import get_adapters
-from portal.db import get_session
+from portal.db import cipher_of, get_session
 from portal.mandates.models import Mandate
-from portal.mandates.service import debtor_iban
+from portal.mandates.service import IBAN_CONTEXT
 from portal.names import name_problem
 from portal.payments.notifications import apply_webhook
 from portal.providers import PaymentNotFound, PaymentStatus, ProviderError
@@ -73,11 +73,15 @@ class SandboxActionForm(FlaskForm):
                                                                      NumberRange(min=1)])
 
 
+#: The typed IBAN's ciphertext only: the checkout loads nothing else of the mandate.
+_TYPED_IBAN = select(Mandate.iban_ciphertext).where(Mandate.public_id == bindparam("public_id"))
+
+
 def _typed_iban(metadata: dict) -> str | None:
     """The IBAN the customer typed, so a plain 'pay' proves the same account."""
     session = get_session()
-    mandate = session.scalar(select(Mandate).where(Mandate.public_id == metadata.get("mandate")))
-    return debtor_iban(session, mandate) if mandate else None
+    ciphertext = session.scalar(_TYPED_IBAN, {"public_id": metadata.get("mandate")})
+    return cipher_of(session).decrypt(ciphertext, IBAN_CONTEXT) if ciphertext else None
 
 
 def _provider() -> SandboxProvider:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from portal.banks.base import Bank, BankError
 from portal.clock import Clock
-from portal.emandates.models import BankOutcome
+from portal.emandates.models import BankOutcome, BankTransaction
 from portal.emandates.service import (
     BankSettings,
     BankSigningError,
@@ -25,6 +26,7 @@ from portal.emandates.service import (
 )
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
 from portal.providers import PaymentProvider, PaymentStatus, ProviderError
+from portal.verification.models import VerificationPayment
 from portal.verification.service import apply_provider_status, latest_payment, start_verification
 
 log = logging.getLogger(__name__)
@@ -179,24 +181,35 @@ class BankEmandateFlow:
         return self.latest(session, mandate)
 
 
+#: What an attempt shows of the latest payment and bank transaction: a few columns, not the
+#: whole rows (the signing pages ask on every step). Built once.
+_LATEST_PAYMENT_STATE = (select(VerificationPayment.status, VerificationPayment.created_at)
+                         .where(VerificationPayment.mandate_id == bindparam("mandate_id"))
+                         .order_by(VerificationPayment.id.desc()).limit(1))
+_LATEST_BANK_STATE = (select(BankTransaction.outcome, BankTransaction.created_at,
+                             BankTransaction.consumer_message)
+                      .where(BankTransaction.mandate_id == bindparam("mandate_id"))
+                      .order_by(BankTransaction.id.desc()).limit(1))
+
+
 def payment_attempt(session: Session, mandate: Mandate) -> Attempt | None:
     """The latest one-cent payment, as an attempt (from the records alone)."""
-    payment = latest_payment(session, mandate)
-    if payment is None:
+    row = session.execute(_LATEST_PAYMENT_STATE, {"mandate_id": mandate.id}).first()
+    if row is None:
         return None
-    state = _PAYMENT_STATE.get(payment.status, AttemptState.RETRY)
-    return Attempt(SigningMethod.PAYMENT_VERIFICATION, state, payment.status.value,
-                   payment.created_at)
+    status, created_at = row
+    state = _PAYMENT_STATE.get(status, AttemptState.RETRY)
+    return Attempt(SigningMethod.PAYMENT_VERIFICATION, state, status.value, created_at)
 
 
 def bank_attempt(session: Session, mandate: Mandate) -> Attempt | None:
     """The latest signing at the debtor's bank, as an attempt (from the records alone)."""
-    transaction = latest_transaction(session, mandate)
-    if transaction is None:
+    row = session.execute(_LATEST_BANK_STATE, {"mandate_id": mandate.id}).first()
+    if row is None:
         return None
-    outcome = BankOutcome(transaction.outcome)
+    outcome = BankOutcome(row.outcome)
     return Attempt(SigningMethod.BANK_EMANDATE, _BANK_STATE.get(outcome, AttemptState.RETRY),
-                   outcome.value, transaction.created_at, transaction.consumer_message)
+                   outcome.value, row.created_at, row.consumer_message)
 
 
 def recorded_attempt(session: Session, mandate: Mandate) -> Attempt | None:

@@ -25,7 +25,7 @@ from portal.adapters import Adapters, get_adapters
 from portal.banks.base import BankError, Directory
 from portal.db import get_session
 from portal.db import state as db_state
-from portal.documents.service import mandate_pdf, read_pdf
+from portal.documents.service import has_mandate_pdf, mandate_pdf, read_pdf
 from portal.emandates.config import bank_settings
 from portal.emandates.service import directory_for
 from portal.limits import configured, limiter
@@ -149,7 +149,14 @@ def _cached_page(token: str) -> Response | None:
 
 def _flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
     """The signing methods this portal can run, each with the app's adapter (its payment
-    provider, its bank)."""
+    provider, its bank): built once per set of adapters, as the adapters are."""
+    made = current_app.extensions.get("sign_flows")
+    if made is None or made[0] is not adapters:
+        made = current_app.extensions["sign_flows"] = (adapters, _make_flows(adapters))
+    return made[1]
+
+
+def _make_flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
     flows: dict[SigningMethod, SigningFlow] = {
         SigningMethod.PAYMENT_VERIFICATION: PaymentVerificationFlow(
             adapters.payment_provider,
@@ -312,7 +319,7 @@ def _pdf_state(invitation: Invitation, token: str) -> dict:
     if not pdf_offered(invitation.mandate, get_adapters().clock(),
                        int(current_app.config["SIGNED_LINK_PDF_DAYS"])):
         return {"pdf": "gone", "pdf_url": None}
-    if mandate_pdf(get_session(), invitation.mandate) is None:
+    if not has_mandate_pdf(get_session(), invitation.mandate):
         return {"pdf": "pending", "pdf_url": None}
     return {"pdf": "ready", "pdf_url": url_for("sign.download_pdf", token=token)}
 

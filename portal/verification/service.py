@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.audit.service import record_audit
 from portal.clock import Clock
+from portal.db import table_of
 from portal.documents.service import pdf_job
 from portal.events.service import emit_event
 from portal.ids import new_public_id
@@ -109,16 +110,32 @@ def apply_provider_status(
     """Fetch the payment from the provider and apply it; safe to call any number of times, from
     the customer's return and the webhook at once: the first caller to lock the payment row
     activates, the others find the mandate active. Commits."""
-    remote = provider.get_payment(payment.provider_payment_id or "")
+    return apply_provider_status_of(session, payment.id, payment.provider_payment_id or "",
+                                    provider, source=source, clock=clock)
+
+
+def apply_provider_status_of(
+    session: Session, payment_id: int, provider_payment_id: str, provider: PaymentProvider, *,
+    source: str, clock: Clock,
+) -> Outcome:
+    """:func:`apply_provider_status` for a payment known by its row id and the provider's id
+    (a webhook, which need not load the payment: it is re-read under the lock anyway)."""
+    remote = provider.get_payment(provider_payment_id)
     now = clock()
     for attempt in range(3):
         try:
-            outcome = _apply_locked(session, payment.id, remote, source, now)
+            outcome = _apply_locked(session, payment_id, remote, source, now)
             session.commit()
             return outcome
         except StaleDataError:  # someone else changed the mandate between our read and write
             session.rollback()
     raise RuntimeError("verification could not be applied after 3 attempts")
+
+
+#: The lock's write, on the table (no ORM bulk-update machinery; the row is re-read after it).
+_LOCK_PAYMENT = (update(table_of(VerificationPayment))
+                 .where(table_of(VerificationPayment).c.id == bindparam("payment_id"))
+                 .values(updated_at=bindparam("now")))
 
 
 @functools.cache
@@ -136,8 +153,7 @@ def _apply_locked(session: Session, payment_id: int, remote: ProviderPayment, so
                   now: datetime) -> Outcome:
     # Writing first takes the row lock (PostgreSQL) or the database write lock (SQLite), so the
     # reads below see every earlier confirmation.
-    session.execute(update(VerificationPayment).where(VerificationPayment.id == payment_id)
-                    .values(updated_at=now).execution_options(synchronize_session=False))
+    session.execute(_LOCK_PAYMENT, {"payment_id": payment_id, "now": now})
     payment, mandate = session.execute(_locked_payment(), {"id": payment_id}, execution_options={
         "populate_existing": True}).one()
     changed = payment.status != remote.status

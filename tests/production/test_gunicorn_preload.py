@@ -54,3 +54,18 @@ def test_an_explicit_setting_still_wins(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["jobs_in_process"] is True
+
+
+def test_the_master_freezes_the_preloaded_app_before_the_workers_fork(tmp_path: Path) -> None:
+    """``when_ready`` (after the preload, before the first fork) moves the app's objects out of
+    the collector's sight, so no worker's full collection walks them."""
+    script = ("import gc, runpy; conf = runpy.run_path('gunicorn.conf.py'); "
+              "before = gc.get_freeze_count(); conf['when_ready'](None); "
+              "print(before, gc.get_freeze_count())")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PORTAL_")}
+    env |= {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after = map(int, result.stdout.split()[-2:])
+    assert before == 0 and after > 10_000

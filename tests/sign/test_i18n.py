@@ -265,3 +265,31 @@ def test_compiled_catalog_matches_its_po(language: str) -> None:
     with (folder / "messages.mo").open("rb") as handle:
         compiled = {message.id: message.string for message in read_mo(handle) if message.id}
     assert compiled == source, "recompile: .venv/bin/pybabel compile -d portal/translations"
+
+
+def test_wtforms_own_messages_follow_the_request_language_from_a_catalog_read_once(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask-WTF would read and parse WTForms' catalog from disk on every request with a form;
+    the portal reads each language's once and still answers in the request's language."""
+    from babel import support
+    from flask_wtf.i18n import translations
+
+    from portal import i18n
+
+    i18n._wtforms_catalog.cache_clear()
+    loads: list[str] = []
+    load = support.Translations.load
+
+    def counted(dirname, locales, domain):
+        loads.append(str(locales[0]))
+        return load(dirname, locales, domain)
+
+    monkeypatch.setattr(support.Translations, "load", counted)
+    answers = []
+    for lang in ("nl", "nl", "de", "nl"):
+        with app.test_request_context(f"/?lang={lang}"):
+            app.preprocess_request()
+            answers.append(translations.gettext("Not a valid choice."))
+    assert answers == ["Ongeldige keuze.", "Ongeldige keuze.", "Keine gültige Auswahl.",
+                       "Ongeldige keuze."]
+    assert loads == ["nl", "de"]
