@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.sandbox.views import bp as sandbox_bp
     from portal.shortlinks.views import bp as shortlinks_bp
     from portal.sign.embed import bp as embed_bp
+    from portal.sign.fast_page import serve_cached_pages
     from portal.sign.views import bp as sign_bp
     from portal.verification.views import bp as verification_bp
 
@@ -40,8 +41,6 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
     from portal.sessions import CachedSigningSessionInterface
 
     app.session_interface = CachedSigningSessionInterface()
-    if proxies := int(app.config["TRUSTED_PROXIES"]):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logs.configure_logging(app)
     db.init_app(app)
     running = adapters.init_app(app, problems)
@@ -68,6 +67,9 @@ def create_app(test_config: dict | None = None, *, problems: list[str] | None = 
         app.register_blueprint(sandbox_bank_bp)
         csrf.exempt(idx_endpoint)  # iDx requests are signed XML, not browser forms
     api.init_app(app)  # the merchant API: blueprint, token server, api-client CLI
+    serve_cached_pages(app)  # repeat visits of signing links, before Flask dispatches them
+    if proxies := int(app.config["TRUSTED_PROXIES"]):  # outermost: what the others see
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 

@@ -42,12 +42,23 @@ def _chosen_locale() -> str:
         return chosen
     if session.get("lang") in supported:
         return session["lang"]
-    from_browser = _browser_choice(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""),
-                                   tuple(supported))
+    return preferred_locale(supported, current_app.config["BABEL_DEFAULT_LOCALE"],
+                            request.environ.get("HTTP_ACCEPT_LANGUAGE", ""), g.get("locale_hint"))
+
+
+def preferred_locale(supported: list[str], default: str, accept_language: str,
+                     hint: str | None) -> str:
+    """Without a choice made on the page (``?lang=``, then kept in the session): the browser's
+    best supported language, then the customer's own (``hint``), then the default."""
+    from_browser = _browser_choice(accept_language, tuple(supported))
     if from_browser:
         return from_browser
-    hint = g.get("locale_hint")
-    return hint if hint in supported else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return hint if hint in supported else default
+
+
+def locale_name(code: str) -> str:
+    """The name Flask-Babel's ``get_locale()`` gives a chosen code (``str`` of its Locale)."""
+    return str(_locale(code))
 
 
 def init_app(app: Flask) -> None:

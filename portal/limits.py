@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,7 +24,7 @@ from flask import Flask, current_app, g, request
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import STRATEGIES, FixedWindowRateLimiter, RateLimiter
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 from werkzeug.exceptions import TooManyRequests
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -31,9 +33,22 @@ View = TypeVar("View", bound=Callable[..., Any])
 LimitValue = str | Callable[[], str]
 
 
-def configured(name: str) -> Callable[[], str]:
+@dataclass(frozen=True)
+class Configured:
     """A limit read from config at request time (``RATELIMIT_<NAME>``)."""
-    return lambda: current_app.config[f"RATELIMIT_{name}"]
+
+    name: str
+
+    def __call__(self) -> str:
+        return self.read(current_app.config)
+
+    def read(self, config: Mapping[str, Any]) -> str:
+        return config[f"RATELIMIT_{self.name}"]
+
+
+def configured(name: str) -> Configured:
+    """A limit read from config at request time (``RATELIMIT_<NAME>``)."""
+    return Configured(name)
 
 
 @dataclass
@@ -43,6 +58,7 @@ class Counting:
     enabled: bool
     strategy: RateLimiter
     parsed: dict[str, list[RateLimitItem]] = field(default_factory=dict)
+    lanes: Lanes = field(default_factory=lambda: Lanes())
 
     def items(self, value: str) -> list[RateLimitItem]:
         items = self.parsed.get(value)
@@ -80,6 +96,65 @@ def storage_for(uri: str) -> Storage:
     return storage_from_string(uri)
 
 
+def _resp(*parts: str | bytes) -> bytes:
+    """One command in the Redis protocol (RESP): an array of bulk strings."""
+    encoded = [part.encode() if isinstance(part, str) else part for part in parts]
+    return b"".join([b"*%d\r\n" % len(encoded),
+                     *(b"$%d\r\n%s\r\n" % (len(part), part) for part in encoded)])
+
+
+@dataclass
+class Lane:
+    """One thread's own connection to the limits' Redis, and the hits sent on it whose answers
+    are not read yet."""
+
+    connection: Any
+    pending: PendingCount | None = None
+
+
+class Lanes(threading.local):
+    """Each thread's own connection, made from the storage's pool but never returned to it: a
+    hit goes out and is answered without the pool's checkout, its readiness poll and its
+    bookkeeping, which cost more than the hit itself. A forked process makes its own."""
+
+    def __init__(self) -> None:
+        self.pid, self.lane = 0, None
+
+    def get(self, storage: RedisStorage) -> Lane:
+        if self.lane is None or self.pid != os.getpid():
+            pool = storage.get_connection().connection_pool
+            self.pid, self.lane = os.getpid(), Lane(pool.make_connection())
+        return self.lane
+
+
+#: WSGI environ key: {scope: PendingCount} of a request counted before Flask dispatched it.
+PRECOUNTED = "portal.limits.precounted"
+
+
+@dataclass(frozen=True)
+class ViewLimit:
+    """The limit a view was decorated with, and the scope its counters are kept under."""
+
+    value: LimitValue
+    scope: str
+
+    def send(self, app: Flask, client: str, environ: dict[str, Any]) -> PendingCount:
+        """Count one request to the view before the app dispatches it (outside any request
+        context); the view's decorator takes the count from ``environ`` instead of counting
+        again, and reads its verdict as usual."""
+        counting: Counting = app.extensions["rate_limits"]
+        value = self.value
+        if isinstance(value, Configured):
+            value = value.read(app.config)
+        elif callable(value):
+            with app.app_context():
+                value = value()
+        items = counting.items(value) if counting.enabled else []
+        pending = PendingCount(counting, items, client, self.scope)
+        environ[PRECOUNTED] = {self.scope: pending}
+        return pending
+
+
 class RequestRateLimiter:
     """``@limiter.limit(configured("SIGN_OPEN"), methods=["GET"])`` on a view."""
 
@@ -112,12 +187,15 @@ class RequestRateLimiter:
                 if not verdict_in_view:
                     count(value, scope)
                     return view(*args, **kwargs)
-                g.rate_limit_pending = pending = send_count(value, scope)
+                # Counted already by whatever answered before the app (portal.sign.fast_page)?
+                pending = request.environ.pop(PRECOUNTED, {}).get(scope)
+                g.rate_limit_pending = pending = pending or send_count(value, scope)
                 try:
                     return view(*args, **kwargs)
                 finally:  # over the limit, a 429 replaces whatever the view answered or raised
                     pending.verdict()
 
+            limited.rate_limit = ViewLimit(value, scope)  # type: ignore[attr-defined]
             return limited  # type: ignore[return-value]
 
         return decorate
@@ -165,26 +243,29 @@ class PendingCount:
         return item.key_for(self.client, self.scope)
 
     def _send(self, storage: RedisStorage) -> None:
-        """The library's own counting script (``incr`` of a fixed window), sent on a
-        connection of the client's pool; its answers are read by :meth:`close`."""
-        pool = storage.get_connection().connection_pool
-        connection = pool.get_connection()
+        """The library's own counting script (``incr`` of a fixed window), sent on this
+        thread's own connection (:class:`Lanes`) in one write; :meth:`close` reads the
+        answers. If it cannot be sent, :meth:`exhausted` counts the library's way."""
+        lane = self.counting.lanes.get(storage)
+        if lane.pending is not None:  # never read (cannot happen via the views): read it now
+            lane.pending.close()
+        sha = storage.lua_incr_expire.sha
+        command = b"".join(_resp(b"EVALSHA", sha, b"1", storage.prefixed_key(self._key(item)),
+                                 str(item.get_expiry()), b"1") for item in self.items)
         try:
-            for item in self.items:
-                connection.send_command("EVALSHA", storage.lua_incr_expire.sha, 1,
-                                        storage.prefixed_key(self._key(item)),
-                                        item.get_expiry(), 1)
-        except BaseException:
-            connection.disconnect()
-            pool.release(connection)
-            raise
-        self._connection, self._pool = connection, pool
+            lane.connection.send_packed_command([command], check_health=False)
+        except (RedisError, OSError):  # the connection is dropped; the next one reconnects
+            self.counts = [None] * len(self.items)
+            return
+        self._connection, lane.pending = lane.connection, self
+        self._lane = lane
 
     def close(self) -> None:
         """Read the answers (once); a connection left half-read is dropped, never reused."""
         if self._connection is None:
             return
         connection, self._connection = self._connection, None
+        self._lane.pending = None
         counts: list[int | None] = []
         try:
             for _ in self.items:
@@ -192,25 +273,32 @@ class PendingCount:
                     counts.append(int(connection.read_response()))
                 except NoScriptError:  # Redis lost the script: that hit was not counted
                     counts.append(None)
+        except (RedisError, OSError):  # read_response dropped the connection
+            counts += [None] * (len(self.items) - len(counts))  # counted again, the slow way
         except BaseException:
             connection.disconnect()
             raise
-        finally:
-            self._pool.release(connection)
         self.counts = counts
 
-    def verdict(self) -> None:
-        """Raise 429 if any of the limits is exhausted (the answer is read once)."""
+    def exhausted(self) -> RateLimitItem | None:
+        """The first of the limits this request went over, or None (the answer is read once)."""
         self.close()
+        storage = self.counting.strategy.storage
+        counts = self.counts or []
+        for index, (item, counted) in enumerate(zip(self.items, counts, strict=True)):
+            if counted is None:  # counted again the library's way (it loads the script)
+                counted = counts[index] = storage.incr(self._key(item), item.get_expiry())
+            if counted > item.amount:
+                return item
+        return None
+
+    def verdict(self) -> None:
+        """Raise 429 if any of the limits is exhausted (once: later calls return)."""
         if self._checked:
             return
         self._checked = True
-        storage = self.counting.strategy.storage
-        for item, counted in zip(self.items, self.counts or [], strict=True):
-            if counted is None:  # counted again the library's way (it loads the script)
-                counted = storage.incr(self._key(item), item.get_expiry())
-            if counted > item.amount:
-                _refuse(self.counting, item, self.client, self.scope)
+        if (item := self.exhausted()) is not None:
+            _refuse(self.counting, item, self.client, self.scope)
 
 
 def send_count(value: LimitValue, scope: str) -> PendingCount:

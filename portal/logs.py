@@ -146,9 +146,16 @@ def configure_logging(app: Flask) -> None:
 
 
 def _assign_request_id() -> None:
-    incoming = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
-    request_id.set(g.request_id)
+    g.request_id = assign_request_id(request.environ)
+
+
+def assign_request_id(environ: dict) -> str:
+    """The request's id: the proxy's ``X-Request-ID`` if well-formed, else a new one; from now
+    on every log record of this thread carries it."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    assigned = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
+    request_id.set(assigned)
+    return assigned
 
 
 def _echo_request_id(response: Response) -> Response:

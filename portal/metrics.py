@@ -91,12 +91,18 @@ def _observe(response: Response) -> Response:
     started = g.pop("request_started", None)
     endpoint = request.endpoint
     if started is not None and endpoint != "metrics.metrics":
-        key = (request.method, endpoint or "unmatched", response.status_code)
-        series = _REQUEST_SERIES.get(key)
-        if series is None:
-            series = _REQUEST_SERIES[key] = REQUEST_SECONDS.labels(key[0], key[1], str(key[2]))
-        series.observe(time.perf_counter() - started)
+        observe_request(request.method, endpoint or "unmatched", response.status_code,
+                        time.perf_counter() - started)
     return response
+
+
+def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:
+    """One answered request in the latency histogram."""
+    key = (method, endpoint, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = _REQUEST_SERIES[key] = REQUEST_SECONDS.labels(method, endpoint, str(status))
+    series.observe(seconds)
 
 
 def init_app(app: Flask) -> None:

@@ -16,7 +16,11 @@ def content_security_policy(frame_ancestors: str = "'none'", form_action: str = 
     return f"{_BASE_POLICY}; form-action {form_action}; frame-ancestors {frame_ancestors}"
 
 
-def allow_form_redirects(sources: str = "'self' https:") -> None:
+#: Where a form's redirects may lead on pages that allow them (:func:`allow_form_redirects`).
+FORM_REDIRECTS = "'self' https:"
+
+
+def allow_form_redirects(sources: str = FORM_REDIRECTS) -> None:
     """For a page whose form POST ends in a redirect elsewhere (the signing form to the provider's
     https checkout): the page's CSP ``form-action`` governs those redirects too."""
     g.csp_form_action = sources

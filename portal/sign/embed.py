@@ -6,6 +6,7 @@ origins the merchant listed may frame the page (CSP ``frame-ancestors``) or rece
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +37,15 @@ class Embedding:
         if self.return_to:
             args["return_to"] = self.return_to
         return args
+
+
+def asked_embedding(args: Mapping[str, str]) -> tuple[tuple[str, str], ...] | None:
+    """The embedding a request's query asks for, as sent (not yet validated): the part of a
+    cached page's key (``portal.sign.page_cache``) that only a validated embedding can match."""
+    # ``"embed" in args`` first: a MultiDict's get builds a BadRequestKeyError for each miss.
+    if "embed" in args and args.get("embed") == "1" and args.get("origin"):
+        return tuple(Embedding(args["origin"], args.get("return_to")).query().items())
+    return None
 
 
 def _listed_origin(merchant: Merchant, value: str | None) -> str | None:

@@ -13,6 +13,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from flask import Flask
+
 #: What a cached page holds: the body, and the frame-ancestors it was rendered with.
 Page = tuple[bytes, str | None]
 
@@ -23,6 +25,14 @@ def page_key(token: str, mandate_version: int, locale: str,
     """The key of one page: ``embedding`` is the validated embedding's query, or None;
     ``refund_verification`` is the merchant's setting the page announces."""
     return (token, mandate_version, locale, embedding, refund_verification)
+
+
+def pages_of(app: Flask) -> PageCache:
+    """The app's cache of rendered signing pages (one per process)."""
+    pages = app.extensions.get("sign_pages")
+    if pages is None:
+        pages = app.extensions["sign_pages"] = PageCache()
+    return pages
 
 
 class PageCache:

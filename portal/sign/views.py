@@ -37,7 +37,8 @@ from portal.qr import MEDIA_TYPES, PRINT_BOX, SCREEN_BOX, qr_image
 from portal.security import allow_form_redirects
 from portal.sepa import IbanError, format_iban, validate_iban
 from portal.shortlinks.service import short_link_of
-from portal.sign.embed import Embedding, embedding_for, safe_return_url
+from portal.sign.embed import asked_embedding, embedding_for, safe_return_url
+from portal.sign.fast_page import LINK_STATE
 from portal.sign.form_tokens import form_token, valid_form_token
 from portal.sign.forms import SignMandateForm, field_attrs, iban_message
 from portal.sign.methods import (
@@ -48,7 +49,7 @@ from portal.sign.methods import (
     SigningFlow,
     latest_attempt,
 )
-from portal.sign.page_cache import PageCache, page_key
+from portal.sign.page_cache import page_key, pages_of
 from portal.sign.service import (
     LinkRefusal,
     LinkRefused,
@@ -117,34 +118,33 @@ def _require_form_token(invitation: Invitation, offered: str | None) -> None:
 
 def _cached_page(token: str) -> Response | None:
     """A repeat visit of a signable link: one small query, then the page rendered before.
+    Most repeat visits are answered before the app dispatches them (``portal.sign.fast_page``);
+    this serves the rest (a language chosen on the page or kept in the session, a HEAD). The
+    link's state that one read already is not read again.
 
     The lookup uses the embedding parameters as sent; only a page rendered for the same,
     validated values can match (see ``portal.sign.page_cache``)."""
-    config = current_app.config
-    try:
-        public_id, _ = read_invitation_token(token, config["SECRET_KEY"],
-                                             config["SECRET_KEY_FALLBACKS"])
-    except LinkInvalid:
-        return None
-    state = open_link(db_state().reads, public_id, get_adapters().clock())
+    known = request.environ.get(LINK_STATE)
+    if known is not None and known[0] == token:
+        state = known[1]
+    else:
+        config = current_app.config
+        try:
+            public_id, _ = read_invitation_token(token, config["SECRET_KEY"],
+                                                 config["SECRET_KEY_FALLBACKS"])
+        except LinkInvalid:
+            return None
+        state = open_link(db_state().reads, public_id, get_adapters().clock())
     if state is None:
         return None
     g.locale_hint = state.locale_hint
-    args = request.args
-    asked = None
-    # ``"embed" in args`` first: a MultiDict's get builds a BadRequestKeyError for each miss.
-    if "embed" in args and args.get("embed") == "1" and args.get("origin"):
-        asked = tuple(Embedding(args["origin"], args.get("return_to")).query().items())
-    cached = _pages().get(page_key(token, state.mandate_version, _page_locale(), asked,
-                                   refund_verification=state.refund_verification))
+    cached = pages_of(current_app).get(page_key(
+        token, state.mandate_version, _page_locale(), asked_embedding(request.args),
+        refund_verification=state.refund_verification))
     if cached is None:
         return None
     body, g.frame_ancestors = cached
     return Response(body, mimetype="text/html")
-
-
-def _pages() -> PageCache:
-    return current_app.extensions.setdefault("sign_pages", PageCache())
 
 
 def _flows(adapters: Adapters) -> dict[SigningMethod, SigningFlow]:
@@ -212,7 +212,7 @@ def sign(token: str):
     html = _render_form(token, invitation, form, page)
     embedding = embedding_for(invitation.merchant)
     canonical = tuple(embedding.query().items()) if embedding else None
-    _pages().put(page_key(token, mandate.version, _page_locale(), canonical,
+    pages_of(current_app).put(page_key(token, mandate.version, _page_locale(), canonical,
                           refund_verification=mandate.merchant.refund_verification),
                  (html.encode(), g.get("frame_ancestors")))
     return html

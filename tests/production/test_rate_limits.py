@@ -267,3 +267,30 @@ def test_counting_survives_redis_losing_its_script(limited, redis_url) -> None:
     assert journey.open().status_code == 200
     redis.Redis.from_url(redis_url).script_flush()
     assert [journey.open().status_code for _ in range(2)] == [200, 429]
+
+
+def test_counting_survives_redis_dropping_the_connection(limited, redis_url) -> None:
+    """Each thread keeps its own connection for the hits; when Redis drops it (a restart, a
+    timeout), the hit is counted the library's way and the next one reconnects."""
+    import redis
+
+    journey = limited(SIGN_OPEN="3 per minute", STORAGE_URI=redis_url)
+    assert journey.open().status_code == 200
+    with redis.Redis.from_url(redis_url) as admin:
+        assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    assert [journey.open().status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_count_never_read_is_read_before_the_next_is_sent(redis_url) -> None:
+    """Hits and their answers share one connection per thread: a count whose answer nobody
+    read must not be taken for the next one's."""
+    from portal.limits import Counting, ViewLimit
+
+    app = _limited_app(RATELIMIT_STORAGE_URI=redis_url)
+    counting: Counting = app.extensions["rate_limits"]
+    limit = ViewLimit("2 per minute", "tests:unread")
+    first = limit.send(app, "10.0.0.1", {})
+    second = limit.send(app, "10.0.0.1", {})  # sent while the first's answer is unread
+    third = limit.send(app, "10.0.0.1", {})
+    assert second.exhausted() is None and first.counts == [1] and second.counts == [2]
+    assert third.exhausted() is counting.items("2 per minute")[0]
