@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from portal.console.service import create_staff
 from portal.console.totp import SECRET_CONTEXT, new_recovery_codes
 from portal.db import cipher_of, state
 from portal.merchants.models import Merchant
-from tests.conftest import new_postgres_database
+from tests.conftest import migrated_database
 from tests.seeded_template import SeededTemplates
 from tests.sign.driver import csrf_token
 
@@ -144,11 +143,7 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
     """A copy of the world for tests that use it; the migrated template for the others."""
     if "world" in request.fixturenames:
         return worlds.copy(request, backend, tmp_path)
-    if backend == "sqlite":  # as tests/conftest.py
-        target = tmp_path / "portal.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-        return f"sqlite:///{target}"
-    return new_postgres_database(request, "portal_template")
+    return migrated_database(request, backend, tmp_path)
 
 
 @pytest.fixture
