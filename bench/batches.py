@@ -134,20 +134,17 @@ def _watching(app, batch_id: int) -> Iterator[set[int]]:
 
 
 def child(backend: str, count: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        if backend == "sqlite":
-            result = run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", count, Path(folder))
-        else:
-            from tests.pgcluster import PostgresCluster, find_pg_bin
+    from bench.databases import migrated_copy
 
-            bin_dir = find_pg_bin()
-            if bin_dir is None:
-                raise SystemExit("PostgreSQL is not installed: make system-deps installs it")
-            cluster = PostgresCluster(bin_dir).start()
-            try:
-                result = run(cluster.url(), count, Path(folder))
-            finally:
-                cluster.stop()
+    if backend == "postgresql":
+        from tests.pgcluster import find_pg_bin
+
+        if find_pg_bin() is None:
+            raise SystemExit("PostgreSQL is not installed: make system-deps installs it")
+    with tempfile.TemporaryDirectory() as folder, migrated_copy(backend, Path(folder)) as url:
+        # A migrated, empty database copied from bench/.cache: the import starts from the
+        # same schema as a fresh one, without the seconds of migrations (and initdb) first.
+        result = run(url, count, Path(folder))
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 

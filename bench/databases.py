@@ -74,6 +74,11 @@ def cache_key(backend: str, *parts: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def is_cached(name: str, backend: str, key: str) -> bool:
+    """Whether :func:`seeded_database` would copy ``name`` from the cache."""
+    return (CACHE / f"{name}-{backend}-{key}").exists()
+
+
 @contextmanager
 def seeded_database(backend: str, scratch: Path, name: str, key: str,
                     seed: Callable[[str], None], *, fresh: bool = False
@@ -105,6 +110,16 @@ def seeded_database(backend: str, scratch: Path, name: str, key: str,
         yield cluster.url(name), hit
     finally:
         cluster.stop()
+
+
+@contextmanager
+def migrated_copy(backend: str, scratch: Path) -> Iterator[str]:
+    """The URL of a migrated, empty database, copied from ``bench/.cache`` after the first run
+    (one kept per schema and backend, shared by the benches): running the migrations, and
+    initdb on PostgreSQL, took seconds per bench and database. One per ``scratch`` folder."""
+    with seeded_database(backend, scratch, "migrated", cache_key(backend),
+                         lambda url: None) as (url, _cached):
+        yield url
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:

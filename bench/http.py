@@ -43,6 +43,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -50,10 +51,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from bench.databases import migrated_copy
 from bench.report import figure
 from bench.services import redis_server
 from tests.http_journey import REQUESTS_PER_FLOW, sign_and_verify
-from tests.pgcluster import PostgresCluster, find_pg_bin, free_port
+from tests.pgcluster import find_pg_bin, free_port
 
 #: The fair baseline: the same page as a template file, compiled once and cached by Jinja (the
 #: page is static text to Jinja, so rendering it is the least a template-serving app does).
@@ -270,7 +272,10 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
     from tests.sign.driver import Journey
 
     instance = work / "profile"
-    app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'portal.sqlite3'}",
+    instance.mkdir(parents=True, exist_ok=True)
+    with migrated_copy("sqlite", instance) as url:  # copied from bench/.cache
+        pass
+    app = create_app({"DATABASE_URL": url,
                       "INSTANCE_PATH": str(instance), "SECRET_KEY": "bench-secret-key-" * 2,
                       "DATA_KEY": "bench-data-key-" * 2, "JOBS_IN_PROCESS": False,
                       "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING",
@@ -331,12 +336,13 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    cluster = PostgresCluster(find_pg_bin()).start() if find_pg_bin() else None
-    databases = {"sqlite": f"sqlite:///{work / 'sqlite' / 'portal.sqlite3'}"}
-    if cluster:
-        subprocess.run([str(cluster.bin_dir / "createdb"), "-h", "127.0.0.1", "-p",
-                        str(cluster.port), "-U", "postgres", "portal"], check=True)
-        databases["postgresql"] = cluster.url("portal")
+    # Migrated, empty databases copied from bench/.cache (migrating them, and initdb, took
+    # seconds of the preparation); the PostgreSQL cluster runs until the bench ends.
+    databases_open = ExitStack()
+    databases: dict[str, str] = {}
+    for name in ("sqlite", "postgresql") if find_pg_bin() else ("sqlite",):
+        (work / name).mkdir()
+        databases[name] = databases_open.enter_context(migrated_copy(name, work / name))
     began = time.monotonic()
 
     def phase(text: str) -> None:
@@ -348,19 +354,20 @@ def main() -> None:
     page = ""
     try:
         with redis_server() as limiter_storage:
-            # Both databases are prepared side by side, then both portals started together.
+            # Both databases are prepared side by side while both portals start (the
+            # databases are migrated copies, so a portal can load before its invitations exist).
             preparing = {}
-            phase("preparing " + " and ".join(databases))
+            phase("preparing " + " and ".join(databases) + ", starting the portals")
             for name, url in databases.items():
                 instance = work / name
                 instance.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 env = portal_env(instance, url, f"http://127.0.0.1:{port}", limiter_storage)
-                preparing[name] = (env, port, prepare(env, args.flows + 1))
-            for name, (env, port, process) in preparing.items():
-                paths = prepared(process)
+                preparing[name] = prepare(env, args.flows + 1)
                 servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False))
-                portals[name] = (server, paths)
+                portals[name] = (server, [])
+            for name, process in preparing.items():
+                portals[name][1].extend(prepared(process))
             phase("starting the portals")
             for server, paths in portals.values():
                 server.ready()
@@ -381,10 +388,12 @@ def main() -> None:
         profile = profile_flow(work, args.profile_flows)
         phase("done")
     finally:
+        for server in servers:  # all told at once, then each waited for
+            if server.process.poll() is None:
+                server.process.terminate()
         for server in servers:
             server.stop()
-        if cluster:
-            cluster.stop()
+        databases_open.close()
         shutil.rmtree(work, ignore_errors=True)
 
     by_name = {target.name: target for target in targets}

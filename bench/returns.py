@@ -105,10 +105,14 @@ def _seed(app, count: int) -> int:
     return merchant_id
 
 
+#: The import's database in its folder: a migrated, empty one copied from bench/.cache.
+DATABASE_FILE = "migrated.sqlite3"
+
+
 def _app(folder: Path):
     from portal import create_app
 
-    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{folder / DATABASE_FILE}",
                        "SECRET_KEY": "bench", "DATA_KEY": "bench", "INSTANCE_PATH": str(folder),
                        "CLOCK": lambda: datetime(2026, 4, 8, 8, tzinfo=UTC)})
 
@@ -116,9 +120,12 @@ def _app(folder: Path):
 def run_seed(count: int, folder: Path) -> dict:
     """The database the import finds: ``count`` submitted debits (in a process of its own, so
     that what seeding holds is not counted against the import)."""
+    from bench.databases import migrated_copy
     from portal import migrate
     from portal.db import state
 
+    with migrated_copy("sqlite", folder):
+        pass  # a migrated, empty database copied from bench/.cache stays as DATABASE_FILE
     app = _app(folder)
     migrate.upgrade(state(app).engine)
     with app.app_context():
@@ -176,14 +183,22 @@ def child(kind: str, path: Path, count: int, folder: Path | None, merchant_id: i
     print(json.dumps(result))
 
 
-def measure(kind: str, path: Path, count: int, folder: Path | None = None,
-            merchant_id: int = 0) -> dict:
+def _command(kind: str, path: Path, count: int, folder: Path | None = None,
+             merchant_id: int = 0) -> list[str]:
     command = [sys.executable, __file__, "--child", kind, "--file", str(path), "--count",
                str(count), "--merchant", str(merchant_id)]
-    if folder is not None:
-        command += ["--folder", str(folder)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return command + (["--folder", str(folder)] if folder is not None else [])
+
+
+def _result(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def measure(kind: str, path: Path, count: int, folder: Path | None = None,
+            merchant_id: int = 0) -> dict:
+    done = subprocess.run(_command(kind, path, count, folder, merchant_id), capture_output=True,
+                          text=True, check=True)
+    return _result(done.stdout)
 
 
 def main() -> None:
@@ -203,8 +218,22 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "camt054.xml"
+        count = args.import_count or args.count
+        seeding = None
+        if not args.no_import:
+            # The import's database is seeded (its own process) while the file is written:
+            # neither is measured, and the seeding is done before the read starts.
+            database = Path(folder) / "import"
+            database.mkdir()
+            seeding = subprocess.Popen(_command("seed", path, count, database),
+                                       stdout=subprocess.PIPE, text=True)
         write_file(path, args.count)
         size = path.stat().st_size
+        if seeding is not None:
+            out, _ = seeding.communicate()
+            if seeding.returncode:
+                raise SystemExit("seeding the import's database failed")
+            seeded = _result(out)
         read = measure("read", path, args.count)
         figure(f"returns read camt.054 ({args.count} entries, {size / 1e6:.0f} MB)",
                read["seconds"], "s")
@@ -214,13 +243,9 @@ def main() -> None:
                read["cpu_seconds"], "s")
         figure(f"returns read peak RSS ({args.count} entries)", read["rss_mb"], "MB",
                below=TARGET_RSS_MB)
-        if not args.no_import:
-            count = args.import_count or args.count
+        if seeding is not None:
             if count != args.count:
                 write_file(path, count)
-            database = Path(folder) / "import"
-            database.mkdir()
-            seeded = measure("seed", path, count, database)
             imported = measure("import", path, count, database, seeded["merchant_id"])
             figure(f"returns import into SQLite ({count} debits, audit and events)",
                    imported["seconds"], "s")

@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,7 +42,7 @@ sys.path[0] = str(ROOT)  # bench/http.py would shadow the standard library's htt
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 
-from bench.databases import cache_key, seeded_database
+from bench.databases import cache_key, is_cached, seeded_database
 from bench.report import figure
 from portal import create_app
 from portal.collections.models import Debit
@@ -311,6 +313,16 @@ def _p95(times: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def make_rows_once(count: int, scratch: Path) -> None:
+    """The rows :func:`seed` makes for a fresh database (its merchants numbered 1 to 10), made
+    before the databases are seeded side by side, so that both load them instead of each
+    making them (``seed`` still makes its own if its merchants are numbered otherwise)."""
+    app = create_app({**SETTINGS, "DATABASE_URL": "sqlite://", "INSTANCE_PATH": str(scratch)})
+    merchant_ids = list(range(1, MERCHANTS + 1))
+    _MADE[(count, tuple(merchant_ids))] = _rows(count, random.Random(16), state(app).cipher,
+                                                merchant_ids)
+
+
 def seed_database(url: str, count: int, scratch: Path) -> None:
     """Fill the migrated database at ``url`` with ``count`` mandates (what the cache keeps)."""
     app = create_app({**SETTINGS, "DATABASE_URL": url, "INSTANCE_PATH": str(scratch / "seed")})
@@ -404,18 +416,33 @@ def main() -> None:
     seeding = "".join(inspect.getsource(f) for f in (seed, _rows, _load, _bulk, _copy_text, _iban))
     seeding += repr((args.count, MERCHANTS, SETTINGS, FIRST, LAST_PARTS, LAST_ENDS, DOMAINS,
                      PREFIXES)) + (ROOT / "portal" / "mandates" / "search_keys.py").read_text()
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
-        for backend in backends:
+    keys = {backend: cache_key(backend, seeding) for backend in backends}
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp, ExitStack() as opened:
+        if len(backends) > 1 and (args.fresh or not any(
+                is_cached("search", backend, key) for backend, key in keys.items())):
+            make_rows_once(args.count, Path(tmp) / "rows")
+        # Every database is made ready before any is measured, side by side: copied from
+        # bench/.cache, or seeded (the rows made once, then loaded into each; SQLite's
+        # inserts and both databases' index builds run outside Python's lock). Nothing is
+        # measured meanwhile, and a cluster waits idle while the other database is measured.
+        def ready(backend: str) -> tuple[str, bool, float]:
             started = time.monotonic()
-            key = cache_key(backend, seeding)
-            with seeded_database(backend, Path(tmp), "search", key,
-                                 lambda url: seed_database(url, args.count, Path(tmp)),
-                                 fresh=args.fresh) as (url, cached):
-                print(f"{backend}: {args.count} mandates "
-                      f"{'copied from bench/.cache' if cached else 'seeded'} in "
-                      f"{time.monotonic() - started:.1f} s", flush=True)
-                run_backend(backend, url, Path(tmp), args)
-            print(f"{backend}: {time.monotonic() - started:.1f} s in all", flush=True)
+            url, cached = opened.enter_context(seeded_database(
+                backend, Path(tmp), "search", keys[backend],
+                lambda url: seed_database(url, args.count, Path(tmp) / backend),
+                fresh=args.fresh))
+            return url, cached, time.monotonic() - started
+
+        with ThreadPoolExecutor(len(backends)) as pool:
+            databases = dict(zip(backends, pool.map(ready, backends), strict=True))
+        for backend, (url, cached, seconds) in databases.items():
+            print(f"{backend}: {args.count} mandates "
+                  f"{'copied from bench/.cache' if cached else 'seeded'} in {seconds:.1f} s",
+                  flush=True)
+        for backend, (url, _cached, _seconds) in databases.items():
+            started = time.monotonic()
+            run_backend(backend, url, Path(tmp), args)
+            print(f"{backend}: {time.monotonic() - started:.1f} s measuring", flush=True)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ sys.path[0] = str(ROOT)
 import httpx
 from sqlalchemy import func, select
 
-from bench.databases import cache_key, seeded_database
+from bench.databases import migrated_copy
 from bench.report import figure
 from portal import create_app
 from portal.db import state
@@ -368,8 +368,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
         for backend in backends:
             # A migrated, empty database, copied from bench/.cache after the first run.
-            with seeded_database(backend, Path(tmp), "webhooks", cache_key(backend),
-                                 lambda url: None) as (url, _cached):
+            with migrated_copy(backend, Path(tmp)) as url:
                 run_backend(backend, url, Path(tmp), args)
 
 

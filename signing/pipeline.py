@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .archive import renew_by
 from .attachments import Attachment
 from .document import Branding, Evidence, MandateDocument
 from .render import render_mandate_pdf
-from .seal import Sealer, seal_pdf
+from .seal import Sealer, seal_mandate
 from .storage import PdfStore
 
 
@@ -36,14 +34,14 @@ def produce_signed_mandate(
     """The sealed mandate, stored by content; a failure before `put` stores nothing."""
     _require_matching_evidence(doc, evidence)
     unsealed = render_mandate_pdf(doc, branding)
-    sealed = seal_pdf(unsealed, evidence, sealer, attachments=attachments)
-    stored = store.put(sealed)
+    sealed = seal_mandate(unsealed, evidence, sealer, attachments=attachments)
+    stored = store.put(sealed.pdf)
     return SignedMandate(
         sha256=stored.sha256,
         size=stored.size,
-        evidence_json=evidence.to_json(hashlib.sha256(unsealed).hexdigest()),
-        pdf=sealed,
-        renew_by=renew_by(sealed),
+        evidence_json=sealed.evidence_json,
+        pdf=sealed.pdf,
+        renew_by=sealed.renew_by,
     )
 
 

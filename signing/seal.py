@@ -6,17 +6,25 @@ RFC 3161 timestamp. pyHanko then stores the certificates and revocation data of 
 the timestamp in the document security store (B-LT) and adds a document timestamp over all of
 it (B-LTA). The rendered PDF stays byte-for-byte intact as revision 0, and every update keeps
 the PDF 1.7 version that PDF/A-3 requires.
+
+Two things pyHanko would otherwise redo per seal are kept: the space reserved for the seal's
+signature container (estimated from a dry-run signature, which depends only on the key, its
+chain and the TSA, so once per key and TSA), and the archive timestamp's certificate, taken
+from the token as the TSA grants it instead of parsing the sealed PDF again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -27,8 +35,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_PRODUCER
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.signers import constants as signer_constants
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.path import ValidationPath
 
 from ._async import run_sync
 from .attachments import Attachment, AttachmentError, embed_associated_files
@@ -177,6 +188,72 @@ def evidence_attachment(evidence: Evidence, unsealed_pdf: bytes) -> Attachment:
         relationship="Supplement")
 
 
+@dataclass(frozen=True)
+class SealedPdf:
+    """A sealed PDF, the evidence.json it embeds, and when to renew its archive timestamp."""
+
+    pdf: bytes
+    evidence_json: bytes
+    #: When the archive timestamp's TSA certificate expires (see :func:`archive.renew_by`).
+    renew_by: datetime | None
+
+
+class _RecordingTimeStamper(TimeStamper):
+    """The sealer's TSA for one seal, keeping the tokens it grants (the last one is the archive
+    timestamp). Size estimates and validation paths are the TSA's own, so its cached dummy
+    response is reused as before."""
+
+    def __init__(self, inner: TimeStamper) -> None:
+        super().__init__()
+        self.inner = inner
+        self.tokens: list[cms.ContentInfo] = []
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str
+                              ) -> cms.ContentInfo:
+        token = await self.inner.async_timestamp(message_digest, md_algorithm)
+        self.tokens.append(token)
+        return token
+
+    async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
+        return await self.inner.async_dummy_response(md_algorithm)
+
+    def validation_paths(self, validation_context: ValidationContext
+                         ) -> AsyncIterator[ValidationPath]:
+        return self.inner.validation_paths(validation_context)
+
+
+def _tsa_valid_until(token: cms.ContentInfo) -> datetime:
+    signer = extract_certificate_info(token["content"]).signer_cert
+    return x509.load_der_x509_certificate(signer.dump()).not_valid_after_utc
+
+
+#: Bytes reserved for a seal's signature container, per TSA and sealing certificate: pyHanko's
+#: own estimate (a dry-run signature with the TSA's cached dummy token, plus its 50% margin),
+#: which depends on the key, its chain and the TSA, not on the document.
+_reserved: weakref.WeakKeyDictionary[TimeStamper, dict[bytes, int]] = \
+    weakref.WeakKeyDictionary()
+_reserved_lock = threading.Lock()
+
+
+def _signature_reserve(pdf_signer: signers.PdfSigner, sealer: Sealer, pdf: bytes) -> int:
+    with _reserved_lock:
+        known = _reserved.get(sealer.timestamper, {}).get(sealer.key.certificate_der)
+    if known is not None:
+        return known
+
+    async def estimate() -> int:  # on a scratch copy: a signing session adds the field
+        scratch = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+        session = pdf_signer.init_signing_session(scratch)
+        info = await session.perform_presign_validation(scratch)
+        return await session.estimate_signature_container_size(
+            info, tight=pdf_signer.signature_meta.tight_size_estimates)
+
+    reserve = run_sync(estimate)
+    with _reserved_lock:
+        _reserved.setdefault(sealer.timestamper, {})[sealer.key.certificate_der] = reserve
+    return reserve
+
+
 def seal_pdf(
     pdf: bytes,
     evidence: Evidence,
@@ -187,13 +264,28 @@ def seal_pdf(
     location: str = "Mandate portal",
 ) -> bytes:
     """The PAdES-B-LTA sealed PDF: evidence.json and `attachments` embedded and covered."""
+    return seal_mandate(pdf, evidence, sealer, attachments=attachments, reason=reason,
+                        location=location).pdf
+
+
+def seal_mandate(
+    pdf: bytes,
+    evidence: Evidence,
+    sealer: Sealer,
+    *,
+    attachments: Sequence[Attachment] = (),
+    reason: str = "Sealed SEPA direct debit mandate with signing evidence",
+    location: str = "Mandate portal",
+) -> SealedPdf:
+    """:func:`seal_pdf`, with the embedded evidence.json and the archive timestamp's renewal
+    date (taken from the token the TSA granted, not by parsing the sealed PDF again)."""
     if any(attachment.name == EVIDENCE_FILE_NAME for attachment in attachments):
         raise AttachmentError(f"{EVIDENCE_FILE_NAME} is the portal's own attachment")
     now = sealer.clock()
+    evidence_file = evidence_attachment(evidence, pdf)
     writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
     _align_producer(writer)
-    embed_associated_files(writer, [evidence_attachment(evidence, pdf), *attachments],
-                           when=evidence.signed_at)
+    embed_associated_files(writer, [evidence_file, *attachments], when=evidence.signed_at)
     metadata = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD_NAME,
         md_algorithm="sha256",
@@ -205,7 +297,10 @@ def seal_pdf(
         timestamp_field_name=f"{ARCHIVE_TIMESTAMP_FIELD_PREFIX}1",
         validation_context=sealer.trust.validation_context(now),
     )
-    pdf_signer = _Pdf17Signer(metadata, signer=sealer.key.signer,
-                              timestamper=sealer.timestamper)
-    output = run_sync(lambda: pdf_signer.async_sign_pdf(writer))
-    return output.getvalue()
+    timestamper = _RecordingTimeStamper(sealer.timestamper)
+    pdf_signer = _Pdf17Signer(metadata, signer=sealer.key.signer, timestamper=timestamper)
+    reserve = _signature_reserve(pdf_signer, sealer, pdf)
+    output = run_sync(lambda: pdf_signer.async_sign_pdf(writer, bytes_reserved=reserve))
+    # The tokens come in order: the seal's signature timestamp, then the archive timestamp.
+    renew_by = _tsa_valid_until(timestamper.tokens[-1]) if len(timestamper.tokens) > 1 else None
+    return SealedPdf(pdf=output.getvalue(), evidence_json=evidence_file.data, renew_by=renew_by)

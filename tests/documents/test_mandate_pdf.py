@@ -79,15 +79,15 @@ def test_generation_is_idempotent(signed: Journey, app: Flask) -> None:
 
 def test_failure_after_rendering_leaves_no_file_and_the_retry_stores_one(
         signed: Journey, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_seal = signing.pipeline.seal_pdf
-    monkeypatch.setattr(signing.pipeline, "seal_pdf",
+    real_seal = signing.pipeline.seal_mandate
+    monkeypatch.setattr(signing.pipeline, "seal_mandate",
                         lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
     assert run_due_jobs(app) == 2  # the PDF fails; the customer's copy waits for it
     job = signed.session.scalar(select(Job).where(Job.kind == "mandate.pdf"))
     assert job.status == JobStatus.PENDING and job.attempts == 1 and "killed" in job.last_error
     assert _stored_files(app) == [] and signed.session.scalar(select(MandatePdf)) is None
 
-    monkeypatch.setattr(signing.pipeline, "seal_pdf", real_seal)
+    monkeypatch.setattr(signing.pipeline, "seal_mandate", real_seal)
     app.config["CLOCK"] = lambda: utcnow() + timedelta(hours=1)  # past the retry's backoff
     assert run_due_jobs(app) == 2
     assert len(_stored_files(app)) == 1

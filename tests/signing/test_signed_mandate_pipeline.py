@@ -3,8 +3,17 @@ import os
 from datetime import timedelta
 
 import pytest
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 
-from signing import FileSystemPdfStore, pipeline, produce_signed_mandate, verify
+from signing import (
+    FileSystemPdfStore,
+    LocalTimestampAuthority,
+    Sealer,
+    pipeline,
+    produce_signed_mandate,
+    renew_by,
+    verify,
+)
 
 
 def _stored_files(root):
@@ -27,13 +36,49 @@ def test_produces_a_stored_sealed_mandate_that_verifies(
     assert signed.evidence_json in signed.pdf  # embedded uncompressed, byte for byte
 
 
+def test_the_renewal_date_is_the_archive_timestamps_as_the_sealed_pdf_says(
+    tmp_path, sealer, make_document, make_evidence, make_branding
+):
+    doc = make_document()
+    signed = produce_signed_mandate(doc, make_branding(), make_evidence(doc), sealer,
+                                    FileSystemPdfStore(tmp_path))
+
+    assert signed.renew_by is not None
+    assert signed.renew_by == renew_by(signed.pdf)  # taken from the token, not parsed again
+
+
+def test_the_signature_space_is_estimated_once_per_key_and_tsa(
+    tmp_path, pki, sealer, make_document, make_evidence, make_branding, monkeypatch
+):
+    estimates = []
+    real = PdfSigningSession.estimate_signature_container_size
+
+    async def counted(self, *args, **kwargs):
+        estimates.append(await real(self, *args, **kwargs))
+        return estimates[-1]
+
+    monkeypatch.setattr(PdfSigningSession, "estimate_signature_container_size", counted)
+    # A TSA of its own: the session's sealer may have estimated already.
+    fresh = Sealer(key=sealer.key, timestamper=LocalTimestampAuthority(
+        pki.timestamping, [pki.ca.root]), trust=sealer.trust)
+    doc, store = make_document(), FileSystemPdfStore(tmp_path)
+    first = produce_signed_mandate(doc, make_branding(), make_evidence(doc), fresh, store)
+    other = make_document(reference="MDT-2026-000124")
+    second = produce_signed_mandate(other, make_branding(), make_evidence(other), fresh, store)
+
+    assert len(estimates) == 1
+    for signed in (first, second):
+        report = verify(signed.pdf, sealer.trust)
+        assert report.ok, report.reasons
+
+
 def test_seal_failure_after_rendering_stores_nothing(
     tmp_path, sealer, make_document, make_evidence, make_branding, monkeypatch
 ):
     def broken_seal(*args, **kwargs):
         raise RuntimeError("HSM unavailable")
 
-    monkeypatch.setattr(pipeline, "seal_pdf", broken_seal)
+    monkeypatch.setattr(pipeline, "seal_mandate", broken_seal)
     doc = make_document()
     with pytest.raises(RuntimeError, match="HSM"):
         produce_signed_mandate(
