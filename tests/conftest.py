@@ -142,14 +142,19 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
-    """A migrated database of its own for this test."""
+def migrated_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A copy of the migrated template, the test's own (for modules overriding database_url)."""
     if backend == "sqlite":
         target = tmp_path / "portal.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         return f"sqlite:///{target}"
     return new_postgres_database(request, "portal_template")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A migrated database of its own for this test."""
+    return migrated_database(request, backend, tmp_path)
 
 
 @pytest.fixture

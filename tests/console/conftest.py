@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyotp
 import pytest
@@ -19,7 +22,12 @@ from portal.console.service import create_staff
 from portal.console.totp import SECRET_CONTEXT, new_recovery_codes
 from portal.db import cipher_of, state
 from portal.merchants.models import Merchant
+from tests.conftest import migrated_database
+from tests.seeded_template import SeededTemplates
 from tests.sign.driver import csrf_token
+
+if TYPE_CHECKING:
+    from tests.console.test_roles import World
 
 PASSWORD = "correct horse battery staple"
 #: Every test staff member's authenticator holds this secret.
@@ -109,3 +117,41 @@ def console(app: Flask, staff: Staff) -> FlaskClient:
     response = log_in(client, staff.email, staff.password, staff=staff)
     assert response.status_code == 303, response.data[:300]
     return client
+
+
+def _seed_world(app: Flask, session: Session) -> tuple[World, dict[str, tuple]]:
+    from tests.console.test_roles import build_world  # it imports this module
+
+    world = build_world(session)
+    staff = {role: (s.user.public_id, s.email, s.password, list(s.recovery_codes))
+             for role, s in world.staff.items()}
+    return replace(world, staff={}), staff
+
+
+@pytest.fixture(scope="module")
+def worlds() -> Iterator[SeededTemplates]:
+    """The two-merchant world of tests/console/test_roles.py (``build_world``), made once per
+    module and backend and copied for each test that asks for ``world``."""
+    templates = SeededTemplates("world", _seed_world)
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
+                 worlds: SeededTemplates) -> str:
+    """A copy of the world for tests that use it; the migrated template for the others."""
+    if "world" in request.fixturenames:
+        return worlds.copy(request, backend, tmp_path)
+    return migrated_database(request, backend, tmp_path)
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, session: Session, backend: str,
+          worlds: SeededTemplates) -> World:
+    """The world, its staff loaded in this test's session (their recovery codes its own)."""
+    seeded, staff = worlds.template(request, backend).seeded
+    users = {user.public_id: user for user in session.scalars(select(StaffUser))}
+    return replace(seeded, staff={
+        role: Staff(users[public_id], email, password, list(codes))
+        for role, (public_id, email, password, codes) in staff.items()})

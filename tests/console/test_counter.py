@@ -19,13 +19,8 @@ from portal.mandates.models import Invitation
 from portal.payments.models import PaymentRequest
 from portal.payments.service import record_external_payment, withdraw_payment_request
 from portal.qr import qr_inline_svg
-from tests.console.test_roles import World, _client, build_world
+from tests.console.test_roles import World, _client
 from tests.sign.driver import Journey, csrf_token
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

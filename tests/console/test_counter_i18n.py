@@ -11,13 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.payments.models import PaymentRequest
-from tests.console.test_roles import World, _client, build_world
+from tests.console.test_roles import World, _client
 from tests.sign.driver import csrf_token
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture

@@ -16,13 +16,8 @@ from portal.events.models import Event
 from portal.jobs.models import Job
 from portal.payments.models import PaymentRequest
 from portal.payments.service import MESSAGE_JOB
-from tests.console.test_roles import World, _client, build_world
+from tests.console.test_roles import World, _client
 from tests.sign.driver import csrf_token
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 def _post(client: FlaskClient, path: str, data: dict | None = None):

@@ -95,11 +95,6 @@ def build_world(session: Session) -> World:
     return World(own, other, staff, {"own": own_merchant.id, "other": other_merchant.id})
 
 
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
-
-
 def _invite_form(side: Side) -> dict:
     return {"email": "new@a.example", "role": "support", "merchants": [side.merchant]}
 

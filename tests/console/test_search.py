@@ -3,10 +3,13 @@ pages come newest first, and staff of one merchant never see another's mandates.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,9 @@ from portal.merchants.models import Merchant
 from portal.payments.models import Payment, PaymentRequest, PaymentSource, RequestStatus
 from portal.providers.base import PaymentStatus
 from portal.verification.models import VerificationPayment
+from tests.conftest import migrated_database
 from tests.factories import make_invitation, make_merchant
+from tests.seeded_template import SeededTemplates
 
 IBAN = "NL91ABNA0417164300"
 OTHER_IBAN = "DE89370400440532013000"
@@ -103,8 +108,7 @@ def _linked_ids(session: Session, mandate: Mandate) -> dict[str, str]:
             "customer": mandate.customer.public_id, "mandate": mandate.public_id}
 
 
-@pytest.fixture
-def shops(session: Session) -> tuple[Shop, Shop]:
+def _seed_shops(app: Flask, session: Session) -> list[tuple[int, int, dict[str, str]]]:
     """Two merchants with a look-alike customer each: the same IBAN, a similar name."""
     a = make_merchant(session, legal_name="Bakkerij A B.V.", creditor_id="NL69ZZZ123456780000")
     b = make_merchant(session, legal_name="Slagerij B B.V.", creditor_id="DE98ZZZ09999999999")
@@ -113,10 +117,36 @@ def shops(session: Session) -> tuple[Shop, Shop]:
     theirs = _mandate(session, b, name="Josefien Vriesema", email="josefien@slager.example",
                       external_reference="CRM-00042", iban=IBAN)
     session.commit()
-    shop_a = Shop(a, mine, _linked_ids(session, mine))
-    shop_b = Shop(b, theirs, _linked_ids(session, theirs))
+    made = [(a.id, mine.id, _linked_ids(session, mine)),
+            (b.id, theirs.id, _linked_ids(session, theirs))]
     session.commit()
-    return shop_a, shop_b
+    return made
+
+
+@pytest.fixture(scope="module")
+def seeded_shops() -> Iterator[SeededTemplates]:
+    """The two shops, made once per module and backend (tests/seeded_template.py)."""
+    templates = SeededTemplates("shops", _seed_shops)
+    yield templates
+    templates.drop()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
+                 seeded_shops: SeededTemplates) -> str:
+    """A copy of the shops for the tests that use them; the migrated template for the others."""
+    if "shops" in request.fixturenames:
+        return seeded_shops.copy(request, backend, tmp_path)
+    return migrated_database(request, backend, tmp_path)
+
+
+@pytest.fixture
+def shops(request: pytest.FixtureRequest, session: Session, backend: str,
+          seeded_shops: SeededTemplates) -> tuple[Shop, Shop]:
+    """The two shops, loaded in this test's session."""
+    (a, mine, linked_a), (b, theirs, linked_b) = seeded_shops.template(request, backend).seeded
+    return (Shop(session.get(Merchant, a), session.get(Mandate, mine), dict(linked_a)),
+            Shop(session.get(Merchant, b), session.get(Mandate, theirs), dict(linked_b)))
 
 
 def _found(session: Session, query: str = "", scope: Scope = EVERYONE, **filters) -> list[str]:

@@ -26,14 +26,9 @@ from portal.merchants.models import Merchant
 from portal.payments.models import PaymentRequest, RequestStatus
 from portal.subscriptions.models import Subscription
 from tests.console.conftest import Staff
-from tests.console.test_roles import World, _client, build_world
+from tests.console.test_roles import World, _client
 from tests.factories import make_invitation
 from tests.sign.driver import Journey, csrf_token
-
-
-@pytest.fixture
-def world(session: Session) -> World:
-    return build_world(session)
 
 
 @pytest.fixture
