@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,16 @@ class Template:
     database: str  # the SQLite file, or the PostgreSQL database to clone
     instance: Path
     seeded: Any  # what ``seed`` returned
+
+
+def module_templates(name: str, seed: Seed) -> Iterator[SeededTemplates]:
+    """The body of a module-scoped fixture: ``yield from module_templates("world", seed)``;
+    the templates are dropped when the module is done, whatever its tests did."""
+    templates = SeededTemplates(name, seed)
+    try:
+        yield templates
+    finally:
+        templates.drop()
 
 
 class SeededTemplates:

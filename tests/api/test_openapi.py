@@ -3,11 +3,8 @@ schemathesis-generated requests (in-process, on both databases)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,17 +14,14 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from sqlalchemy import Engine, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import create_app
 from portal.api.openapi import build_spec
 from portal.config import DEFAULTS
-from portal.db import state
 from portal.merchants.models import Merchant
 from tests.api.conftest import Caller, invite, make_caller, sign_and_activate
-from tests.conftest import CHEAP_PASSWORD_HASHES, app_settings, new_postgres_database
-from tests.pgcluster import PostgresCluster
+from tests.seeded_template import SeededTemplates, module_templates
 
 
 def test_document_is_valid_openapi_3_1(api: Caller) -> None:
@@ -68,84 +62,35 @@ SPEC = build_spec({**DEFAULTS, "PUBLIC_BASE_URL": "http://localhost"})
 schema = schemathesis.openapi.from_dict(SPEC)
 
 
-@dataclass(frozen=True)
-class SeededTemplate:
-    """A database (and instance folder) holding merchant A's API client, an invitation and an
-    active mandate: made once per module and backend, copied for every test."""
-
-    database: str  # the SQLite file, or the PostgreSQL database to clone
-    instance: Path
-    merchant_id: str
-    client_id: str
-    secret: str
-
-
-def _seed(database_url: str, instance: Path) -> tuple[str, str, str]:
-    app = create_app({**app_settings(database_url, instance), **CHEAP_PASSWORD_HASHES})
-    try:
-        with state(app).factory() as session:
-            caller = make_caller(app, session).authorize()
-            invite(caller)
-            sign_and_activate(app, session, invite(caller)["id"])
-            return caller.merchant.public_id, caller.client_id, caller.secret
-    finally:
-        state(app).dispose()  # no connection may stay open on a PostgreSQL template
+def _seed(app: Flask, session: Session) -> tuple[str, str, str]:
+    """Merchant A's API client, an invitation and an active mandate (the signing journey that
+    makes the mandate costs about a second of CPU, which 51 operations × 2 databases paid once
+    each): made once per module and backend, copied for every test."""
+    caller = make_caller(app, session).authorize()
+    invite(caller)
+    sign_and_activate(app, session, invite(caller)["id"])
+    return caller.merchant.public_id, caller.client_id, caller.secret
 
 
 @pytest.fixture(scope="module")
-def seeded_templates(request: pytest.FixtureRequest,
-                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """Per backend, the seeded database; the signing journey that makes the mandate costs
-    about a second of CPU, which 51 operations × 2 databases paid once each."""
-    made: dict[str, SeededTemplate] = {}
-    yield made
-    if "postgresql" in made:
-        admin: Engine = request.getfixturevalue("postgres_admin")
-        with admin.connect() as connection:
-            connection.execute(text(
-                f'DROP DATABASE IF EXISTS "{made["postgresql"].database}" WITH (FORCE)'))
-
-
-def _template(request: pytest.FixtureRequest, backend: str, made: dict) -> SeededTemplate:
-    if backend not in made:
-        folder = request.getfixturevalue("tmp_path_factory").mktemp(f"openapi-{backend}")
-        if backend == "sqlite":
-            database = str(folder / "seeded.sqlite3")
-            shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
-            url = f"sqlite:///{database}"
-        else:
-            admin: Engine = request.getfixturevalue("postgres_admin")
-            cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-            database = f"openapi_seeded_{os.getpid()}"
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{database}" TEMPLATE portal_template'))
-            url = cluster.url(database)
-        made[backend] = SeededTemplate(database, folder / "instance",
-                                       *_seed(url, folder / "instance"))
-    return made[backend]
+def seeded_templates() -> Iterator[SeededTemplates]:
+    yield from module_templates("openapi", _seed)
 
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path,
-                 seeded_templates: dict) -> str:
+                 seeded_templates: SeededTemplates) -> str:
     """This module's tests start from a copy of the seeded template (database and instance)."""
-    template = _template(request, backend, seeded_templates)
-    if template.instance.exists():
-        shutil.copytree(template.instance, tmp_path / "instance")
-    if backend == "sqlite":
-        target = tmp_path / "portal.sqlite3"
-        shutil.copyfile(template.database, target)
-        return f"sqlite:///{target}"
-    return new_postgres_database(request, template.database)
+    return seeded_templates.copy(request, backend, tmp_path)
 
 
 @pytest.fixture
-def seeded(app: Flask, session: Session, backend: str, seeded_templates: dict) -> Caller:
+def seeded(request: pytest.FixtureRequest, app: Flask, session: Session, backend: str,
+           seeded_templates: SeededTemplates) -> Caller:
     """Some objects to find: an invitation and an active mandate, and a fresh token."""
-    template = seeded_templates[backend]
-    merchant = session.scalars(select(Merchant).where(
-        Merchant.public_id == template.merchant_id)).one()
-    return Caller(app.test_client(), merchant, template.client_id, template.secret).authorize()
+    merchant_id, client_id, secret = seeded_templates.template(request, backend).seeded
+    merchant = session.scalars(select(Merchant).where(Merchant.public_id == merchant_id)).one()
+    return Caller(app.test_client(), merchant, client_id, secret).authorize()
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck),

@@ -34,7 +34,7 @@ from tests.api.conftest import make_caller
 from tests.collections.conftest import Clock, active_mandate, collecting_merchant, run_jobs
 from tests.console.conftest import Staff, log_in, make_staff
 from tests.payments.driver import Checkout
-from tests.seeded_template import SeededTemplates
+from tests.seeded_template import SeededTemplates, module_templates
 from tests.sign.driver import csrf_token
 from tests.subscriptions.conftest import Simulation
 
@@ -117,9 +117,7 @@ def _april(app: Flask, session: Session) -> tuple[str, datetime]:
 @pytest.fixture(scope="module")
 def aprils() -> Iterator[SeededTemplates]:
     """The month is about 6 s of CPU; run once per backend, each test gets a copy of it."""
-    templates = SeededTemplates("april", _april)
-    yield templates
-    templates.drop()
+    yield from module_templates("april", _april)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from portal.console.totp import SECRET_CONTEXT, new_recovery_codes
 from portal.db import cipher_of, state
 from portal.merchants.models import Merchant
 from tests.conftest import migrated_database
-from tests.seeded_template import SeededTemplates
+from tests.seeded_template import SeededTemplates, module_templates
 from tests.sign.driver import csrf_token
 
 if TYPE_CHECKING:
@@ -132,9 +132,7 @@ def _seed_world(app: Flask, session: Session) -> tuple[World, dict[str, tuple]]:
 def worlds() -> Iterator[SeededTemplates]:
     """The two-merchant world of tests/console/test_roles.py (``build_world``), made once per
     module and backend and copied for each test that asks for ``world``."""
-    templates = SeededTemplates("world", _seed_world)
-    yield templates
-    templates.drop()
+    yield from module_templates("world", _seed_world)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from portal.providers.base import PaymentStatus
 from portal.verification.models import VerificationPayment
 from tests.conftest import migrated_database
 from tests.factories import make_invitation, make_merchant
-from tests.seeded_template import SeededTemplates
+from tests.seeded_template import SeededTemplates, module_templates
 
 IBAN = "NL91ABNA0417164300"
 OTHER_IBAN = "DE89370400440532013000"
@@ -126,9 +126,7 @@ def _seed_shops(app: Flask, session: Session) -> list[tuple[int, int, dict[str, 
 @pytest.fixture(scope="module")
 def seeded_shops() -> Iterator[SeededTemplates]:
     """The two shops, made once per module and backend (tests/seeded_template.py)."""
-    templates = SeededTemplates("shops", _seed_shops)
-    yield templates
-    templates.drop()
+    yield from module_templates("shops", _seed_shops)
 
 
 @pytest.fixture
