@@ -254,14 +254,19 @@ def _signature_reserve(pdf_signer: signers.PdfSigner, sealer: Sealer, pdf: bytes
     return reserve
 
 
+#: What a seal says of itself (the signature dictionary's /Reason and /Location).
+SEAL_REASON = "Sealed SEPA direct debit mandate with signing evidence"
+SEAL_LOCATION = "Mandate portal"
+
+
 def seal_pdf(
     pdf: bytes,
     evidence: Evidence,
     sealer: Sealer,
     *,
     attachments: Sequence[Attachment] = (),
-    reason: str = "Sealed SEPA direct debit mandate with signing evidence",
-    location: str = "Mandate portal",
+    reason: str = SEAL_REASON,
+    location: str = SEAL_LOCATION,
 ) -> bytes:
     """The PAdES-B-LTA sealed PDF: evidence.json and `attachments` embedded and covered."""
     return seal_mandate(pdf, evidence, sealer, attachments=attachments, reason=reason,
@@ -274,8 +279,8 @@ def seal_mandate(
     sealer: Sealer,
     *,
     attachments: Sequence[Attachment] = (),
-    reason: str = "Sealed SEPA direct debit mandate with signing evidence",
-    location: str = "Mandate portal",
+    reason: str = SEAL_REASON,
+    location: str = SEAL_LOCATION,
 ) -> SealedPdf:
     """:func:`seal_pdf`, with the embedded evidence.json and the archive timestamp's renewal
     date (taken from the token the TSA granted, not by parsing the sealed PDF again)."""

@@ -30,7 +30,6 @@ from werkzeug.wsgi import get_host
 from portal.adapters import get_adapters
 from portal.db import state as db_state
 from portal.i18n import locale_name, preferred_locale
-from portal.limits import PRECOUNTED
 from portal.logs import assign_request_id
 from portal.mandates.links import read_invitation_token
 from portal.metrics import observe_request
@@ -74,11 +73,9 @@ class CachedSigningPages:
                 headers, body = answer
                 start_response("200 OK", headers)
                 return [body]
-        try:
-            return self.wsgi_app(environ, start_response)
-        finally:  # counted here but never reached the view (an error before it): read the
-            for pending in environ.pop(PRECOUNTED, {}).values():  # answer, free the connection
-                pending.close()
+        # Counted here, the view takes the count (environ[PRECOUNTED]). Should the request fail
+        # before the view, the answer left unread is read before the thread's next hit.
+        return self.wsgi_app(environ, start_response)
 
     def _answer(self, environ: dict[str, Any], token: str
                 ) -> tuple[list[tuple[str, str]], bytes] | None:
