@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from portal import create_app, migrate
 from portal.db import make_engine, state
 from signing import load_or_create_development_pki
-from tests import routing_cache, template_cache
+from tests import compile_cache, routing_cache, template_cache
 from tests.pgcluster import PostgresCluster, find_pg_bin
 
 routing_cache.install()  # one compile of each URL builder per process, not per app (see module)
 template_cache.install()  # one compile of each template per process, not per app (see module)
+compile_cache.install()  # one compile of each SQL statement per process and backend (see module)
 
 
 def _memory_temp_root() -> None:
