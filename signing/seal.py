@@ -7,10 +7,12 @@ the timestamp in the document security store (B-LT) and adds a document timestam
 it (B-LTA). The rendered PDF stays byte-for-byte intact as revision 0, and every update keeps
 the PDF 1.7 version that PDF/A-3 requires.
 
-Two things pyHanko would otherwise redo per seal are kept: the space reserved for the seal's
+What pyHanko would otherwise redo per seal is kept: the space reserved for the seal's
 signature container (estimated from a dry-run signature, which depends only on the key, its
-chain and the TSA, so once per key and TSA), and the archive timestamp's certificate, taken
-from the token as the TSA grants it instead of parsing the sealed PDF again.
+chain and the TSA, so once per key and TSA), the seal's signing-certificate-v2 attribute
+(encoded once per key), the TSA's validation paths (once per seal, not twice), and the archive
+timestamp's certificate, taken from the token as the TSA grants it instead of parsing the
+sealed PDF again.
 """
 
 from __future__ import annotations
