@@ -7,10 +7,12 @@ the timestamp in the document security store (B-LT) and adds a document timestam
 it (B-LTA). The rendered PDF stays byte-for-byte intact as revision 0, and every update keeps
 the PDF 1.7 version that PDF/A-3 requires.
 
-Two things pyHanko would otherwise redo per seal are kept: the space reserved for the seal's
+What pyHanko would otherwise redo per seal is kept: the space reserved for the seal's
 signature container (estimated from a dry-run signature, which depends only on the key, its
-chain and the TSA, so once per key and TSA), and the archive timestamp's certificate, taken
-from the token as the TSA grants it instead of parsing the sealed PDF again.
+chain and the TSA, so once per key and TSA), the seal's signing-certificate-v2 attribute
+(encoded once per key), the TSA's validation paths (once per seal, not twice), and the archive
+timestamp's certificate, taken from the token as the TSA grants it instead of parsing the
+sealed PDF again.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from __future__ import annotations
 import hashlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from io import BytesIO
 from pathlib import Path
 
 from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,7 +39,12 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_PRODUCER
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import extract_certificate_info
+from pyhanko.sign.attributes import CMSAttributeProvider, SignedAttributeProviderSpec
+from pyhanko.sign.general import (
+    as_signing_certificate_v2,
+    extract_certificate_info,
+    simple_cms_attribute,
+)
 from pyhanko.sign.signers import constants as signer_constants
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import ValidationContext
@@ -80,6 +89,47 @@ class SealingKey:
     @property
     def intermediates(self) -> tuple[x509.Certificate, ...]:
         return tuple(c for c in self.chain if c.issuer != c.subject)
+
+    @cached_property
+    def seal_signer(self) -> signers.SimpleSigner:
+        """`signer` for the PAdES seal, with its signed attributes prepared once (see
+        :class:`_SealAttributes`); `signer` itself keeps pyHanko's defaults for other uses."""
+        signer = signers.SimpleSigner(
+            signing_cert=self.signer.signing_cert, signing_key=self.signer.signing_key,
+            cert_registry=self.signer.cert_registry,
+            signature_mechanism=self.signer.signature_mechanism,
+            prefer_pss=self.signer.prefer_pss, embed_roots=self.signer.embed_roots)
+        signer.signed_attr_prov_spec = _SealAttributes(self.signer.signing_cert)
+        return signer
+
+
+class _EncodedAttribute(CMSAttributeProvider):
+    """A signed attribute that is the same in every seal, encoded once and reloaded per use:
+    asn1crypto re-encodes a freshly built nested value many times over, a parsed one not."""
+
+    def __init__(self, attribute: cms.CMSAttribute) -> None:
+        self.attribute_type = attribute["type"].native
+        self._encoded = attribute.dump()
+
+    async def build_attr_value(self, dry_run: bool = False) -> object:
+        return cms.CMSAttribute.load(self._encoded)["values"][0]
+
+    async def get_attribute(self, dry_run: bool = False) -> cms.CMSAttribute:
+        return cms.CMSAttribute.load(self._encoded)
+
+
+class _SealAttributes(SignedAttributeProviderSpec):
+    """The signed attributes pyHanko gives a PAdES signature without CAdES extras (the seal
+    sets none): the signing-certificate-v2 reference to the sealing certificate (PAdES has
+    no signing time). Content type and message digest are added by pyHanko per signature."""
+
+    def __init__(self, certificate: asn1_x509.Certificate) -> None:
+        self._signing_certificate = _EncodedAttribute(simple_cms_attribute(
+            "signing_certificate_v2", as_signing_certificate_v2(certificate)))
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str
+                              ) -> Iterable[CMSAttributeProvider]:
+        return (self._signing_certificate,)
 
 
 def load_sealing_key(pkcs12_path: Path, passphrase: bytes | None) -> SealingKey:
@@ -201,12 +251,15 @@ class SealedPdf:
 class _RecordingTimeStamper(TimeStamper):
     """The sealer's TSA for one seal, keeping the tokens it grants (the last one is the archive
     timestamp). Size estimates and validation paths are the TSA's own, so its cached dummy
-    response is reused as before."""
+    response is reused as before. The TSA's certificates are validated once per seal: pyHanko
+    asks before signing and again for the archive timestamp, with the same validation context
+    (the seal's time), so the second answer is the first."""
 
     def __init__(self, inner: TimeStamper) -> None:
         super().__init__()
         self.inner = inner
         self.tokens: list[cms.ContentInfo] = []
+        self._paths: tuple[ValidationContext, list[ValidationPath]] | None = None
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str
                               ) -> cms.ContentInfo:
@@ -217,9 +270,13 @@ class _RecordingTimeStamper(TimeStamper):
     async def async_dummy_response(self, md_algorithm: str) -> cms.ContentInfo:
         return await self.inner.async_dummy_response(md_algorithm)
 
-    def validation_paths(self, validation_context: ValidationContext
-                         ) -> AsyncIterator[ValidationPath]:
-        return self.inner.validation_paths(validation_context)
+    async def validation_paths(self, validation_context: ValidationContext
+                               ) -> AsyncIterator[ValidationPath]:
+        if self._paths is None or self._paths[0] is not validation_context:
+            paths = [path async for path in self.inner.validation_paths(validation_context)]
+            self._paths = (validation_context, paths)
+        for path in self._paths[1]:
+            yield path
 
 
 def _tsa_valid_until(token: cms.ContentInfo) -> datetime:
@@ -303,7 +360,8 @@ def seal_mandate(
         validation_context=sealer.trust.validation_context(now),
     )
     timestamper = _RecordingTimeStamper(sealer.timestamper)
-    pdf_signer = _Pdf17Signer(metadata, signer=sealer.key.signer, timestamper=timestamper)
+    pdf_signer = _Pdf17Signer(metadata, signer=sealer.key.seal_signer,
+                              timestamper=timestamper)
     reserve = _signature_reserve(pdf_signer, sealer, pdf)
     output = run_sync(lambda: pdf_signer.async_sign_pdf(writer, bytes_reserved=reserve))
     # The tokens come in order: the seal's signature timestamp, then the archive timestamp.

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from asn1crypto import cms, core, tsp
+from asn1crypto import algos, cms, core, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -47,8 +47,19 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+
+
 class _TokenBuilder(DummyTimeStamper):
-    """pyHanko's token builder, signing with a key loaded once (RSA loading is slow)."""
+    """pyHanko's token builder, with what is constant per TSA key prepared once.
+
+    The key is loaded once (RSA loading is slow), and the parts of a token that depend only on
+    the TSA's certificate (its signing-certificate attribute, signer identifier, signature
+    algorithm and certificate set) are encoded once and reloaded per token: asn1crypto
+    re-encodes a freshly built nested value many times over (a few milliseconds a token),
+    while a parsed one keeps its encoding.
+    """
 
     def __init__(self, credential: CertifiedKey, chain: SimpleCertificateStore) -> None:
         super().__init__(tsa_cert=credential.asn1_certificate,
@@ -57,21 +68,55 @@ class _TokenBuilder(DummyTimeStamper):
         if not isinstance(key, rsa.RSAPrivateKey):
             raise TypeError("the local timestamp authority signs with an RSA key")
         self._key = key
+        self._content_type = simple_cms_attribute("content_type", "tst_info").dump()
+        self._signing_certificate = simple_cms_attribute(
+            "signing_certificate", as_signing_certificate(self.tsa_cert)).dump()
+        self._signer_id = cms.SignerIdentifier({
+            "issuer_and_serial_number": cms.IssuerAndSerialNumber({
+                "issuer": self.tsa_cert.issuer, "serial_number": self.tsa_cert.serial_number,
+            })}).dump()
+        self._signature_algorithm = algos.SignedDigestAlgorithm(
+            {"algorithm": "rsassa_pkcs1v15"}).dump()
+        self._certificates = cms.CertificateSet(
+            cms.CertificateChoices(name="certificate", value=certificate)
+            for certificate in {*self.certs_to_embed, self.tsa_cert}).dump()
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime
                        ) -> tuple[bytes, cms.CMSAttributes]:
-        algorithm = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                     "sha512": hashes.SHA512()}[md_algorithm.lower()]
+        algorithm = _HASHES[md_algorithm.lower()]()
         digest = hashes.Hash(algorithm)
         digest.update(tst_info_data)
         signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute("content_type", "tst_info"),
+            cms.CMSAttribute.load(self._content_type),
             simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-            simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+            cms.CMSAttribute.load(self._signing_certificate),
             simple_cms_attribute("message_digest", digest.finalize()),
-        ])
-        signature = self._key.sign(signed_attrs.dump(), padding.PKCS1v15(), algorithm)
-        return signature, signed_attrs
+        ]).dump()
+        signature = self._key.sign(signed_attrs, padding.PKCS1v15(), algorithm)
+        return signature, cms.CMSAttributes.load(signed_attrs)
+
+    def _build_signed_data(self, tst_info_data: bytes, md_algorithm: str, signature: bytes,
+                           signed_attrs: cms.CMSAttributes) -> dict[str, object]:
+        digest_algorithm = algos.DigestAlgorithm({"algorithm": md_algorithm}).dump()
+        signer_info = cms.SignerInfo({
+            "version": "v1",
+            "sid": cms.SignerIdentifier.load(self._signer_id),
+            "digest_algorithm": algos.DigestAlgorithm.load(digest_algorithm),
+            "signature_algorithm": algos.SignedDigestAlgorithm.load(self._signature_algorithm),
+            "signed_attrs": signed_attrs,
+            "signature": signature,
+        })
+        return {
+            "version": "v3",  # for an EncapsulatedContentInfo of type TSTInfo
+            "digest_algorithms": cms.DigestAlgorithms(
+                [algos.DigestAlgorithm.load(digest_algorithm)]),
+            "encap_content_info": cms.EncapsulatedContentInfo({
+                "content_type": cms.ContentType("tst_info"),
+                "content": cms.ParsableOctetString(tst_info_data),
+            }),
+            "certificates": cms.CertificateSet.load(self._certificates),
+            "signer_infos": [signer_info],
+        }
 
 
 class LocalTimestampAuthority(TimeStamper):
