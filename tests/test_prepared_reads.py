@@ -26,6 +26,7 @@ from portal.db import RowRead, state
 from portal.prepared_reads import owned_connections
 from portal.sign.service import _LINK_STATE
 from tests.factories import make_invitation
+from tests.pgcluster import PostgresCluster, find_pg_bin
 from tests.sign.driver import Journey
 
 #: The owned connection's backend, as the server sees it.
@@ -189,3 +190,23 @@ def test_a_forked_child_makes_its_own_connection(app: Flask) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert int(reported) not in (0, parent)
     assert BACKEND_PID.first(engine).pid == parent  # still open, and still the same
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_first_read_after_a_server_restart_answers() -> None:
+    """Every connection the restart broke is replaced on its next use, none raises."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed")
+    cluster = PostgresCluster(bin_dir).start()
+    engine = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
+    try:
+        before = BACKEND_PID.first(engine).pid
+        cluster.halt()
+        cluster.resume()
+        assert BACKEND_PID.first(engine).pid != before
+        assert owned_connections(engine).count() == 1
+    finally:
+        engine.dispose()
+        cluster.stop()
