@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 import os
 from collections import namedtuple
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, cast
@@ -32,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 from portal.audit.keys import AuditKeyring
 from portal.console.passwords import passwords_from_config
 from portal.crypto import FieldCipher
+from portal.prepared_reads import NotPreparable, PreparedRead, close_owned, owned_connections
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -175,17 +176,24 @@ class DatabaseState:
         return self._reads
 
     def dispose(self) -> None:
+        """Close every connection: the pools' and the threads' own (``RowRead`` on
+        PostgreSQL), which would otherwise keep the database from being dropped."""
         if self._reads is not None and self._reads is not self.engine:
             self._reads.dispose()
+            close_owned(self._reads)  # disposing closed them already; a guard, at no cost
         self.engine.dispose()
+        close_owned(self.engine)
 
 
 class RowRead:
-    """One SELECT, for the hottest single-row reads: compiled once per dialect and run straight
-    on a pooled DBAPI connection, its values converted by the columns' own types (aware UTC
-    times, enums, booleans). SQLAlchemy's per-execution machinery (execution context, result
-    objects) costs several times the query itself on SQLite; this skips only that machinery,
-    not the pool (checkout, return, invalidation of a broken connection)."""
+    """One SELECT, for the hottest single-row reads: compiled once per dialect, its values
+    converted by the columns' own types (aware UTC times, enums, booleans). SQLAlchemy's
+    per-execution machinery (execution context, result objects) costs several times the query
+    itself on SQLite; this skips only that machinery. On SQLite it runs straight on a pooled
+    DBAPI connection (the pool checks it out and back in, and invalidates a broken one); on
+    PostgreSQL (psycopg) as a prepared statement on the thread's own connection
+    (``portal.prepared_reads``), where the pool and the cursor cost several times the query.
+    Either way every call reads the database afresh."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
@@ -199,6 +207,14 @@ class RowRead:
         if compiled is None:
             compiled = self._compiled[(dialect.name, dialect.driver)] = _CompiledRead(
                 self.statement, dialect)
+        if compiled.prepared is not None:
+            try:
+                row = owned_connections(engine).first(compiled.prepared,
+                                                      compiled.bound(params))
+            except NotPreparable:
+                compiled.prepared = None  # read through the pool from now on
+            else:
+                return self._row(compiled, row)
         connection = engine.raw_connection()
         cursor = None
         try:
@@ -213,6 +229,9 @@ class RowRead:
             if cursor is not None:
                 cursor.close()
             connection.close()
+        return self._row(compiled, row)
+
+    def _row(self, compiled: _CompiledRead, row: Sequence[Any] | None) -> Any:
         if row is None:
             return None
         return self.Row(*(value if convert is None else convert(value)
@@ -233,10 +252,19 @@ class _CompiledRead:
         self.converters: list[Callable[[Any], Any] | None] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns]
+        #: PostgreSQL through psycopg: the statement as libpq prepares it.
+        self.prepared: PreparedRead | None = None
+        if dialect.name == "postgresql" and dialect.driver == "psycopg":
+            with suppress(NotPreparable):
+                self.prepared = PreparedRead(self.sql)
+
+    def bound(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters as the columns' types bind them."""
+        return {name: value if (convert := self.binds.get(name)) is None else convert(value)
+                for name, value in params.items()}
 
     def parameters(self, params: dict[str, Any]) -> Any:
-        values = {name: value if (convert := self.binds.get(name)) is None else convert(value)
-                  for name, value in params.items()}
+        values = self.bound(params)
         if self.positions is None:
             return values
         return tuple(values[name] for name in self.positions)

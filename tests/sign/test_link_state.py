@@ -1,5 +1,6 @@
-"""The link-state read of a repeat visit (one statement on a pooled DBAPI connection), on both
-databases: the same values and types as the ORM reads, and no stale answer."""
+"""The link-state read of a repeat visit (one statement: on a pooled DBAPI connection on SQLite,
+prepared on the thread's own connection on PostgreSQL), on both databases: the same values and
+types as the ORM reads, and no stale answer."""
 
 from __future__ import annotations
 
