@@ -18,8 +18,8 @@ request (from /proc), which the other processes on the machine disturb far less.
     rate limiting on as in production, counted in a shared Redis by both workers (the limit is
     raised, since all requests come from one address, but every request is counted);
 (b) the sign-and-verify flow through the sandbox provider (6 requests): flows/s, median, p99,
-    the workers' CPU time per flow, and where the time goes (a profile of the same flow
-    in-process).
+    the workers' CPU time per flow, the bench client's own (it shares the cores), and where the
+    time goes (a profile of the same flow in-process).
 Targets: signing page >= 0.6x bare Flask, p99 < 50 ms at 32 connections, no errors; flow p99
 < 300 ms at 8 concurrent flows.
 """
@@ -218,15 +218,16 @@ def measure_in_turns(targets: list[Target], rounds: int, seconds: int,
 
 def flows(server: Gunicorn, paths: list[str], workers: int) -> dict[str, float]:
     base = server.base
-    cpu_before = server.cpu_seconds()
+    cpu_before, client_before = server.cpu_seconds(), time.process_time()
     durations: list[float] = []
     errors: list[str] = []
     queue = list(paths)
     lock = threading.Lock()
 
     def run() -> None:
-        # One client per thread, reused (a new one per flow costs the client, which shares
-        # these cores with the servers, more than the flow's own requests).
+        # One client per thread, reused: the client shares these cores with the servers, so
+        # it is a light one (tests/http_journey.py: plain sockets, cookies, every response
+        # read and checked), about a sixth of httpx's CPU per flow.
         with journey_client(base) as client:
             while True:
                 with lock:
@@ -248,13 +249,15 @@ def flows(server: Gunicorn, paths: list[str], workers: int) -> dict[str, float]:
         thread.join()
     elapsed = time.perf_counter() - started
     cpu = server.cpu_seconds() - cpu_before
+    client_cpu = time.process_time() - client_before
     durations.sort()
     p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))] if durations else 0
     return {"flows_per_s": len(durations) / elapsed,
             "rps": REQUESTS_PER_FLOW * len(durations) / elapsed,
             "p99_ms": p99 * 1000, "median_ms": statistics.median(durations) * 1000
             if durations else 0, "errors": len(errors),
-            "cpu_ms": cpu * 1000 / len(durations) if durations else 0.0}
+            "cpu_ms": cpu * 1000 / len(durations) if durations else 0.0,
+            "client_cpu_ms": client_cpu * 1000 / len(durations) if durations else 0.0}
 
 
 def bare_server(work: Path, page: str) -> Gunicorn:
@@ -427,6 +430,8 @@ def main() -> None:
     for db, flow in flow_results.items():
         figure(f"sign-and-verify flow {db}", flow["flows_per_s"], "flows/s")
         figure(f"sign-and-verify flow {db} worker CPU per flow", flow["cpu_ms"], "ms")
+        figure(f"sign-and-verify flow {db} bench client CPU per flow", flow["client_cpu_ms"],
+               "ms")
         figure(f"sign-and-verify flow {db} median", flow["median_ms"], "ms")
         figure(f"sign-and-verify flow {db} p99", flow["p99_ms"], "ms", below=300)
         figure(f"sign-and-verify flow {db} errors", flow["errors"], "count", below=1)
