@@ -3,6 +3,7 @@ fair baselines measured in the same run on loopback.
 
     .venv/bin/python bench/http.py [--seconds 5] [--rounds 3] [--connections 32] [--flows 120]
                                    [--only page|flows] [--profile-flows 20]
+                                   [--only flows --flow-workers 5]
 
 Baselines (the least work that serves the same bytes, same gunicorn settings): a bare Flask app
 rendering the portal's own signing page with ``render_template`` (compiled once, cached by
@@ -18,8 +19,8 @@ request (from /proc), which the other processes on the machine disturb far less.
     rate limiting on as in production, counted in a shared Redis by both workers (the limit is
     raised, since all requests come from one address, but every request is counted);
 (b) the sign-and-verify flow through the sandbox provider (6 requests): flows/s, median, p99,
-    the workers' CPU time per flow, and where the time goes (a profile of the same flow
-    in-process).
+    the workers' CPU time per flow, the bench client's own (it shares the cores), and where the
+    time goes (a profile of the same flow in-process).
 Targets: signing page >= 0.6x bare Flask, p99 < 50 ms at 32 connections, no errors; flow p99
 < 300 ms at 8 concurrent flows.
 """
@@ -122,13 +123,13 @@ def prepared(process: subprocess.Popen) -> list[str]:
 
 class Gunicorn:
     def __init__(self, app: str, env: dict[str, str], cwd: Path, port: int | None = None, *,
-                 wait: bool = True) -> None:
+                 wait: bool = True, workers: int = 2) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Its log goes to a file: a pipe nobody reads would block the server once full.
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", "2",
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
              "-b", f"127.0.0.1:{self.port}", "--access-logfile", "/dev/null", app],
             env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=self.log, text=True)
         if wait:
@@ -218,15 +219,16 @@ def measure_in_turns(targets: list[Target], rounds: int, seconds: int,
 
 def flows(server: Gunicorn, paths: list[str], workers: int) -> dict[str, float]:
     base = server.base
-    cpu_before = server.cpu_seconds()
+    cpu_before, client_before = server.cpu_seconds(), time.process_time()
     durations: list[float] = []
     errors: list[str] = []
     queue = list(paths)
     lock = threading.Lock()
 
     def run() -> None:
-        # One client per thread, reused (a new one per flow costs the client, which shares
-        # these cores with the servers, more than the flow's own requests).
+        # One client per thread, reused: the client shares these cores with the servers, so
+        # it is a light one (tests/http_journey.py: plain sockets, cookies, every response
+        # read and checked), about a sixth of httpx's CPU per flow.
         with journey_client(base) as client:
             while True:
                 with lock:
@@ -248,13 +250,15 @@ def flows(server: Gunicorn, paths: list[str], workers: int) -> dict[str, float]:
         thread.join()
     elapsed = time.perf_counter() - started
     cpu = server.cpu_seconds() - cpu_before
+    client_cpu = time.process_time() - client_before
     durations.sort()
     p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))] if durations else 0
     return {"flows_per_s": len(durations) / elapsed,
             "rps": REQUESTS_PER_FLOW * len(durations) / elapsed,
             "p99_ms": p99 * 1000, "median_ms": statistics.median(durations) * 1000
             if durations else 0, "errors": len(errors),
-            "cpu_ms": cpu * 1000 / len(durations) if durations else 0.0}
+            "cpu_ms": cpu * 1000 / len(durations) if durations else 0.0,
+            "client_cpu_ms": client_cpu * 1000 / len(durations) if durations else 0.0}
 
 
 def bare_server(work: Path, page: str) -> Gunicorn:
@@ -349,8 +353,14 @@ def main() -> None:
     parser.add_argument("--profile-flows", type=int, default=20, help="0: no in-process profile")
     parser.add_argument("--only", choices=("page", "flows"),
                         help="measure only the signing page, or only the flows (no wrk turns)")
+    parser.add_argument("--flow-workers", type=int, default=2,
+                        help="with --only flows: the portals' gunicorn workers (a side figure, "
+                             "named for it; the production default is 2 x cores + 1)")
     args = parser.parse_args()
     page_turns, flow_runs = args.only != "flows", args.only != "page"
+    if args.flow_workers != 2 and page_turns:
+        sys.exit("--flow-workers needs --only flows (the signing page compares at -w 2)")
+    flow_label = "" if args.flow_workers == 2 else f" at -w {args.flow_workers}"
     if page_turns and not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
@@ -386,7 +396,8 @@ def main() -> None:
                 env = portal_env(instance, url, f"http://127.0.0.1:{port}", limiter_storage)
                 invitations = 1 + (WARMUP_FLOWS + args.flows if flow_runs else 0)
                 preparing[name] = prepare(env, invitations)
-                servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False))
+                servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False,
+                                                  workers=args.flow_workers))
                 portals[name] = (server, [])
             for name, process in preparing.items():
                 portals[name][1].extend(prepared(process))
@@ -424,9 +435,12 @@ def main() -> None:
 
     if page_turns:
         report_page(targets, page, args)
-    for db, flow in flow_results.items():
+    for name, flow in flow_results.items():
+        db = name + flow_label
         figure(f"sign-and-verify flow {db}", flow["flows_per_s"], "flows/s")
         figure(f"sign-and-verify flow {db} worker CPU per flow", flow["cpu_ms"], "ms")
+        figure(f"sign-and-verify flow {db} bench client CPU per flow", flow["client_cpu_ms"],
+               "ms")
         figure(f"sign-and-verify flow {db} median", flow["median_ms"], "ms")
         figure(f"sign-and-verify flow {db} p99", flow["p99_ms"], "ms", below=300)
         figure(f"sign-and-verify flow {db} errors", flow["errors"], "count", below=1)

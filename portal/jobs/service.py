@@ -18,10 +18,12 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.clock import now as clock_now
-from portal.db import affected_rows, current_session, state
+from portal.db import affected_rows, current_session, state, table_of
 from portal.jobs.models import Job, JobStatus
 from portal.logs import request_id
 from portal.metrics import JOB_FAILURES
@@ -97,6 +99,29 @@ def enqueue_jobs(session: Session, jobs: Sequence[NewJob]) -> list[Job]:
                 known[new.dedupe_key] = job
         added.append(job)
     return added
+
+
+def add_jobs(session: Session, jobs: Sequence[NewJob]) -> None:
+    """:func:`enqueue_jobs` for a caller that needs no :class:`Job` back (an activation's PDF
+    and mail): one multi-row INSERT that skips a known ``dedupe_key`` (``ON CONFLICT DO
+    NOTHING`` on its unique index), instead of a lookup and an INSERT per job through the unit
+    of work. A job with the same key added but not yet flushed is kept, as there; the caller's
+    own changes are not flushed by it."""
+    pending = {job.dedupe_key for job in session.new if isinstance(job, Job)}
+    now = clock_now()
+    traced = request_id.get()
+    rows = [{"kind": new.kind, "dedupe_key": new.dedupe_key, "status": JobStatus.PENDING,
+             "payload": new.payload if traced == "-" else {**new.payload,
+                                                           "_request_id": traced},
+             "run_at": new.run_at or now, "attempts": 0, "max_attempts": new.max_attempts,
+             "created_at": now}
+            for new in jobs if new.dedupe_key is None or new.dedupe_key not in pending]
+    if not rows:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    with session.no_autoflush:
+        session.execute(insert(table_of(Job)).values(rows)
+                        .on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
 def backoff(attempts: int) -> timedelta:

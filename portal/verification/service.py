@@ -18,7 +18,7 @@ from portal.db import table_of
 from portal.documents.service import pdf_job
 from portal.events.service import emit_event
 from portal.ids import new_public_id
-from portal.jobs.service import enqueue_jobs
+from portal.jobs.service import add_jobs
 from portal.mail.service import mandate_copy_job
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Invitation, Mandate, MandateStatus, SigningMethod
@@ -285,6 +285,6 @@ def activate_signed_mandate(session: Session, mandate: Mandate, *, actor: str, n
         session.execute(update(Invitation)
                         .where(Invitation.mandate_id == mandate.id, Invitation.used_at.is_(None))
                         .values(used_at=now).execution_options(synchronize_session="evaluate"))
-    enqueue_jobs(session, [pdf_job(mandate), *filter(None, [mandate_copy_job(mandate)])])
+    add_jobs(session, [pdf_job(mandate), *filter(None, [mandate_copy_job(mandate)])])
     MANDATES_SIGNED.labels(mandate.signing_method.value).inc()
     apply_transition(session, mandate, MandateAction.ACTIVATE, actor=actor, now=now, data=data)

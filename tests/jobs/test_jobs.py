@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.clock import utcnow
 from portal.jobs import service
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.service import RetryLater, claim, enqueue, job_handler, run_due_jobs
+from portal.jobs.service import (
+    NewJob,
+    RetryLater,
+    add_jobs,
+    claim,
+    enqueue,
+    job_handler,
+    run_due_jobs,
+)
 
 calls: list[dict] = []
 
@@ -34,6 +43,21 @@ def test_enqueue_with_the_same_key_gives_one_job(session: Session) -> None:
     first = enqueue(session, "test.ok", {"n": 1}, dedupe_key="k")
     session.flush()
     assert enqueue(session, "test.ok", {"n": 2}, dedupe_key="k") is first
+
+
+def test_added_jobs_skip_a_known_key_stored_or_pending_and_keep_the_rest(
+        session: Session) -> None:
+    stored = enqueue(session, "test.ok", {"n": 1}, dedupe_key="stored")
+    session.flush()
+    pending = enqueue(session, "test.ok", {"n": 2}, dedupe_key="pending")
+    add_jobs(session, [NewJob("test.ok", {"n": 3}, "stored"), NewJob("test.ok", {"n": 4},
+                                                                      "pending"),
+                       NewJob("test.ok", {"n": 5}, "new"), NewJob("test.ok", {"n": 6})])
+    session.commit()
+    jobs = {job.payload["n"]: job for job in session.scalars(select(Job))}
+    assert sorted(jobs) == [1, 2, 5, 6] and jobs[1] is stored and jobs[2] is pending
+    assert jobs[5].dedupe_key == "new" and jobs[5].status is JobStatus.PENDING
+    assert jobs[5].attempts == 0 and jobs[5].max_attempts == 8 and jobs[6].dedupe_key is None
 
 
 def test_due_jobs_run_once_and_are_marked_done(app: Flask, session: Session) -> None:
