@@ -75,6 +75,25 @@ SANDBOX_BANK_KEYS = Path(tempfile.mkdtemp(prefix="sandbox-bank-keys-"))
 _development_pki: Path | None = None  # one per test process, see development_pki()
 
 
+#: The longest modules (subprocesses, whole collection cycles, a month's books) are handed to
+#: the xdist workers first, so that neither is left running one of them after the other has
+#: finished (the browser tests come first anyway: xdist starts with the largest group).
+RUN_FIRST = (
+    "tests/production/test_gunicorn_postgres.py",
+    "tests/production/test_gunicorn_preload.py",
+    "tests/collections/test_provider_route.py",
+    "tests/bookkeeping/test_report.py",
+    "tests/test_run_like_make.py",
+    "tests/api/test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of :data:`RUN_FIRST` first, in their order; the rest as collected."""
+    rank = {module: number for number, module in enumerate(RUN_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(RUN_FIRST)))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests in SQLITE_ONLY get ``backend`` parametrised with SQLite alone."""
