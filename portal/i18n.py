@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 
 from babel import Locale, support
 from flask import Flask, current_app, g, request, session
-from flask_babel import Babel, get_locale
+from flask.globals import _cv_app
+from flask_babel import Babel, get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from wtforms.i18n import messages_path
@@ -86,8 +88,50 @@ def _share_wtforms_messages() -> None:
     request.wtforms_translations = _WTFORMS_MESSAGES  # type: ignore[attr-defined]  # Flask-WTF looks here first
 
 
+def request_translations() -> support.NullTranslations:
+    """The translations for the current context's locale, resolved once per context: Flask-Babel
+    looks up the context three times for every string. The cached pair is reused only while the
+    context's locale and domain are the very objects it was made for, so ``force_locale`` (a new
+    Locale) and ``refresh()`` (none) go back to Flask-Babel's own lookup."""
+    app_ctx = _cv_app.get(None)
+    babel_ctx = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    if babel_ctx is not None:
+        known = babel_ctx.__dict__
+        cached = known.get("portal_translations")
+        if (cached is not None and cached[0] is known.get("babel_locale")
+                and cached[1] is known.get("babel_domain")):
+            return cached[2]
+    translations = get_translations()
+    babel_ctx = app_ctx.g.__dict__.get("_flask_babel") if app_ctx is not None else None
+    if babel_ctx is not None:
+        known = babel_ctx.__dict__
+        known["portal_translations"] = (known.get("babel_locale"), known.get("babel_domain"),
+                                        translations)
+    return translations
+
+
+def gettext(string: str, **variables: object) -> str:
+    """Flask-Babel's ``gettext`` (same result, same ``%`` formatting) through
+    :func:`request_translations`."""
+    translated: str = request_translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def lazy_gettext(string: str, **variables: object) -> LazyString:
+    """Flask-Babel's lazy string, translated when used, by :func:`gettext`."""
+    return LazyString(gettext, string, **variables)
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
+    # The templates' gettext, ngettext and pgettext through the once-resolved translations
+    # (Flask-Babel installs the same callables, each resolving them again for every string).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.before_request(_share_wtforms_messages)
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.context_processor(lambda: {"page_locale": str(get_locale()),

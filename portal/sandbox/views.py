@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request
 from flask_babel import format_currency
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 from wtforms import IntegerField, RadioField, StringField
@@ -18,6 +17,7 @@ from wtforms.validators import NumberRange, Optional, ValidationError
 
 from portal.adapters import get_adapters
 from portal.db import cipher_of, get_session
+from portal.i18n import lazy_gettext as _l
 from portal.mandates.models import Mandate
 from portal.mandates.service import IBAN_CONTEXT
 from portal.names import name_problem

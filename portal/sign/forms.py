@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from portal.banks.base import Directory
+from portal.i18n import lazy_gettext as _l
 from portal.mandates.models import SigningMethod
 from portal.names import name_problem
 from portal.sepa import IbanError, validate_iban

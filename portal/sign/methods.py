@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, cast, literal, null, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from portal.banks.base import Bank, BankError
@@ -212,20 +212,56 @@ def bank_attempt(session: Session, mandate: Mandate) -> Attempt | None:
                    outcome.value, row.created_at, row.consumer_message)
 
 
+#: The latest payment and the latest bank transaction of a mandate in one statement (the
+#: signing pages ask for both on every step): (method, status or outcome, created_at, message).
+_LATEST_STATES = union_all(
+    *(select(literal(method.value, String).label("method"), type_coerce(state, String),
+             created_at, message)
+      .where(mandate_id == bindparam("mandate_id")).order_by(row_id.desc()).limit(1)
+      .subquery().select()
+      for method, state, created_at, message, mandate_id, row_id in (
+          (SigningMethod.PAYMENT_VERIFICATION, VerificationPayment.status,
+           VerificationPayment.created_at, cast(null(), String(512)),
+           VerificationPayment.mandate_id, VerificationPayment.id),
+          (SigningMethod.BANK_EMANDATE, BankTransaction.outcome, BankTransaction.created_at,
+           BankTransaction.consumer_message, BankTransaction.mandate_id, BankTransaction.id))))
+
+
+def recorded_attempts(session: Session, mandate: Mandate) -> dict[SigningMethod, Attempt]:
+    """The latest attempt of each method that has one, from the records alone, in one query
+    (as :func:`payment_attempt` and :func:`bank_attempt` give them)."""
+    attempts: dict[SigningMethod, Attempt] = {}
+    for method, value, created_at, message in session.execute(
+            _LATEST_STATES, {"mandate_id": mandate.id}):
+        if method == SigningMethod.PAYMENT_VERIFICATION:
+            status = PaymentStatus(value)
+            attempts[SigningMethod.PAYMENT_VERIFICATION] = Attempt(
+                SigningMethod.PAYMENT_VERIFICATION, _PAYMENT_STATE.get(status, AttemptState.RETRY),
+                status.value, created_at)
+        else:
+            outcome = BankOutcome(value)
+            attempts[SigningMethod.BANK_EMANDATE] = Attempt(
+                SigningMethod.BANK_EMANDATE, _BANK_STATE.get(outcome, AttemptState.RETRY),
+                outcome.value, created_at, message)
+    return attempts
+
+
 def recorded_attempt(session: Session, mandate: Mandate) -> Attempt | None:
     """The newest attempt of either method as recorded, without asking the provider or bank
     (the console's counter screen follows it; the signing pages refresh it first)."""
-    attempts = [attempt for attempt in (payment_attempt(session, mandate),
-                                        bank_attempt(session, mandate)) if attempt is not None]
-    return max(attempts, key=lambda attempt: attempt.created_at, default=None)
+    attempts = recorded_attempts(session, mandate)
+    return max((attempts[method] for method in (SigningMethod.PAYMENT_VERIFICATION,
+                                                SigningMethod.BANK_EMANDATE)
+                if method in attempts), key=lambda attempt: attempt.created_at, default=None)
 
 
 def latest_attempt(session: Session, mandate: Mandate,
                    flows: dict[SigningMethod, SigningFlow]) -> tuple[SigningFlow, Attempt] | None:
-    """The most recent attempt of any method, with its flow (none, without a query, while the
-    mandate is still invited: every method starts after the consent moved it on)."""
+    """The most recent attempt of any method on offer, with its flow, in one query (none,
+    without a query, while the mandate is still invited: every method starts after the consent
+    moved it on). Every flow's ``latest`` reads the records, as this does for all at once."""
     if mandate.status == MandateStatus.INVITED:
         return None
-    attempts = [(flow, attempt) for flow in flows.values()
-                if (attempt := flow.latest(session, mandate)) is not None]
+    recorded = recorded_attempts(session, mandate)
+    attempts = [(flow, recorded[method]) for method, flow in flows.items() if method in recorded]
     return max(attempts, key=lambda pair: pair[1].created_at) if attempts else None
