@@ -29,6 +29,7 @@ from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from portal import pg_connections
 from portal.audit.keys import AuditKeyring
 from portal.console.passwords import passwords_from_config
 from portal.crypto import FieldCipher
@@ -107,7 +108,16 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping: it costs a round trip on every checkout. Connections are recycled hourly, and
     # one that a server restart broke is discarded by the pool when its error surfaces.
-    return create_engine(url, pool_recycle=3600, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_recycle=3600, pool_size=5, max_overflow=10)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "do_connect", _keeps_prepared)
+    return engine
+
+
+def _keeps_prepared(_dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """psycopg connections whose rollback keeps their prepared statements
+    (``portal.pg_connections``: otherwise PostgreSQL planned every statement of a flow)."""
+    return pg_connections.connect(*cargs, **cparams)
 
 
 def _keep_private(database: str | None) -> None:
