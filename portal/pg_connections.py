@@ -23,6 +23,8 @@ import psycopg
 from psycopg import pq
 
 _IN_TRANSACTION = frozenset({pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR})
+#: libpq before 14 has no pipeline mode (nor ``PQpipelineStatus``).
+_PIPELINES = pq.version() >= 140000
 
 
 class KeepsPrepared(psycopg.Connection[Any]):
@@ -31,7 +33,7 @@ class KeepsPrepared(psycopg.Connection[Any]):
     def rollback(self) -> None:
         pgconn = self.pgconn
         if (pgconn.transaction_status not in _IN_TRANSACTION
-                or pgconn.pipeline_status != pq.PipelineStatus.OFF):
+                or (_PIPELINES and pgconn.pipeline_status != pq.PipelineStatus.OFF)):
             super().rollback()
             return
         with self.lock:
