@@ -152,9 +152,12 @@ def create_development_key(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
 ) -> SealingKey:
-    """An EC P-256 seal for development, issued by `ca` (or self-signed); never overwrites."""
+    """An EC P-256 seal for development, issued by `ca` (or self-signed); never overwrites.
+    Issued by `ca`, it is valid from the CA's own start: mandates signed on a clock set back
+    (a demo, a test) since the CA was made can be sealed."""
     now = _utc_now()
-    not_before = not_before or now - timedelta(minutes=5)
+    not_before = not_before or (ca.certificate.not_valid_before_utc if ca is not None
+                                else now - timedelta(minutes=5))
     not_after = not_after or now + DEVELOPMENT_KEY_VALIDITY
     if ca is not None:
         credential = ca.issue_seal(common_name, not_before, not_after)

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,8 @@ _database_numbers = itertools.count()
 #: The sandbox bank's keys, generated once per test process instead of once per test.
 SANDBOX_BANK_KEYS = Path(tempfile.mkdtemp(prefix="sandbox-bank-keys-"))
 _development_pki: Path | None = None  # one per test process, see development_pki()
+#: The suite's development CA and TSA are valid from then (ten years on).
+PKI_SINCE = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 #: The longest modules (subprocesses, whole collection cycles, a month's books) are handed to
@@ -187,10 +190,12 @@ def empty_database_url(request: pytest.FixtureRequest, backend: str, tmp_path: P
 
 @pytest.fixture(scope="session", autouse=True)
 def development_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One development CA and TSA per test process (RSA keys are slow to make per app)."""
+    """One development CA and TSA per test process (RSA keys are slow to make per app), valid
+    from :data:`PKI_SINCE`: tests run on clocks set back (collections in March 2026), and the
+    seals and timestamps they make must be valid then."""
     global _development_pki
     path = tmp_path_factory.mktemp("development-pki")
-    load_or_create_development_pki(path)
+    load_or_create_development_pki(path, now=PKI_SINCE)
     _development_pki = path
     return path
 

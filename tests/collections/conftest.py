@@ -20,10 +20,9 @@ from portal.collections.calendar import BANK_TIMEZONE
 from portal.collections.models import Debit, DebitAttempt, DebitStatus, SeqType
 from portal.collections.routes import Collectors
 from portal.collections.service import DebitRequest, configure_collections, schedule_debit
-from portal.documents.service import PDF_JOB
 from portal.ids import new_public_id
 from portal.jobs.models import Job, JobStatus
-from portal.jobs.service import HANDLERS, run_due_jobs
+from portal.jobs.service import run_due_jobs
 from portal.mandates.lifecycle import MandateAction, apply_transition
 from portal.mandates.models import Mandate, Scheme, SequenceType, SigningMethod
 from portal.mandates.service import set_debtor_account
@@ -177,11 +176,7 @@ def _route():
 
 
 def run_jobs(app: Flask) -> int:
-    """The due jobs, except the mandate PDF. These tests' clock runs months before the day the
-    test instance's development seal was issued (today), so the seal is refused as not yet
-    valid and its job retried on every simulated day: about 150 renders a run, proving
-    nothing about collections. The PDF is proven in tests/documents and tests/signing."""
-    return run_due_jobs(app, limit=500, kinds=tuple(kind for kind in HANDLERS if kind != PDF_JOB))
+    return run_due_jobs(app, limit=500)
 
 
 def pending_jobs(session: Session, kind: str) -> list[Job]:
