@@ -18,7 +18,7 @@ from pypdf import PdfReader
 
 from signing import create_development_key, load_or_create_sealing_key, load_sealing_key
 from signing._async import run_sync
-from signing.pki import OCSP_URL
+from signing.pki import OCSP_URL, load_or_create_development_pki
 from signing.seal import SEAL_FIELD_NAME
 
 
@@ -112,6 +112,16 @@ def test_development_key_is_an_ec_p256_seal_for_ten_years_issued_by_the_developm
     assert key.chain == (pki.ca.certificate,) and key.roots == (pki.ca.certificate,)
     access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     assert access[0].access_location.value == OCSP_URL and ".invalid/" in OCSP_URL
+
+
+def test_a_development_seal_is_valid_from_its_cas_start(tmp_path):
+    """So a mandate signed on a clock set back since the CA was made (a demo, a test) seals."""
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    ca = load_or_create_development_pki(tmp_path / "pki", now=since).ca
+    key = create_development_key(tmp_path / "seal.p12", ca=ca)
+    assert key.certificate.not_valid_before_utc == ca.certificate.not_valid_before_utc
+    assert key.certificate.not_valid_before_utc < since
+    assert key.certificate.not_valid_after_utc > datetime.now(UTC) + timedelta(days=3640)
 
 
 def test_development_key_never_overwrites_an_existing_file(tmp_path):
