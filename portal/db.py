@@ -33,7 +33,7 @@ from portal import pg_connections
 from portal.audit.keys import AuditKeyring
 from portal.console.passwords import passwords_from_config
 from portal.crypto import FieldCipher
-from portal.prepared_reads import NotPreparable, PreparedRead, close_owned, owned_connections
+from portal.prepared_reads import NotPreparable, PreparedRead, owned_connections
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -186,13 +186,12 @@ class DatabaseState:
         return self._reads
 
     def dispose(self) -> None:
-        """Close every connection: the pools' and the threads' own (``RowRead`` on
+        """Close every connection: the pools' and, through the engines' ``engine_disposed``
+        event (``portal.prepared_reads.owned_connections``), the threads' own (``RowRead`` on
         PostgreSQL), which would otherwise keep the database from being dropped."""
         if self._reads is not None and self._reads is not self.engine:
             self._reads.dispose()
-            close_owned(self._reads)  # disposing closed them already; a guard, at no cost
         self.engine.dispose()
-        close_owned(self.engine)
 
 
 class RowRead:

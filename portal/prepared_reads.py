@@ -264,10 +264,3 @@ def owned_connections(engine: Engine) -> OwnedConnections:
                 owner = _owners[engine] = OwnedConnections(engine)
                 event.listen(engine, "engine_disposed", lambda _engine: owner.close())
     return owner
-
-
-def close_owned(engine: Engine) -> None:
-    """Close the engine's owned connections, if it has any."""
-    owner = _owners.get(engine)
-    if owner is not None:
-        owner.close()
