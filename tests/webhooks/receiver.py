@@ -32,7 +32,9 @@ class Received:
 
 class Receiver:
     """Answers ``status`` (200) after ``delay`` seconds; the first ``hang_first`` requests are
-    held until :meth:`release` (or ``hang_seconds``), the next ``fail_first`` get a 500."""
+    held until :meth:`release` (or ``hang_seconds``), the next ``fail_first`` get a 500. With
+    ``hold_until_in_flight`` every request waits (at most ``hold_seconds``) until that many
+    were in flight at once: more than one sender's limit proves that two senders took part."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -44,6 +46,8 @@ class Receiver:
         self.hang_first = 0
         self.hang_seconds = 60.0
         self.delay = 0.0
+        self.hold_until_in_flight = 0
+        self.hold_seconds = 10.0
         #: Per-path answer delays (a slow endpoint among fast ones), else ``delay``.
         self.path_delays: dict[str, float] = {}
         #: Event ids always answered with a 500 (an endpoint choking on particular events).
@@ -96,6 +100,9 @@ class Receiver:
                 self.overlaps.append(received.id)
             self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
             self.arrived.notify_all()
+            if self.hold_until_in_flight:
+                self.arrived.wait_for(lambda: self.max_in_flight >= self.hold_until_in_flight,
+                                      self.hold_seconds)
         try:
             if number <= self.hang_first:
                 self._released.wait(self.hang_seconds)
