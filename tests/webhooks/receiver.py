@@ -33,8 +33,8 @@ class Received:
 class Receiver:
     """Answers ``status`` (200) after ``delay`` seconds; the first ``hang_first`` requests are
     held until :meth:`release` (or ``hang_seconds``), the next ``fail_first`` get a 500. With
-    ``hold_until_in_flight`` every request waits (at most ``hold_seconds``) until that many
-    were in flight at once: more than one sender's limit proves that two senders took part."""
+    ``hold_until_in_flight`` requests wait until that many were in flight at once (more than
+    one sender's limit proves that two senders took part), or once for ``hold_seconds``."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -100,9 +100,10 @@ class Receiver:
                 self.overlaps.append(received.id)
             self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
             self.arrived.notify_all()
-            if self.hold_until_in_flight:
-                self.arrived.wait_for(lambda: self.max_in_flight >= self.hold_until_in_flight,
-                                      self.hold_seconds)
+            if self.hold_until_in_flight and not self.arrived.wait_for(
+                    lambda: self.max_in_flight >= self.hold_until_in_flight, self.hold_seconds):
+                self.hold_until_in_flight = 0  # timed out: held no longer (the test fails)
+                self.arrived.notify_all()
         try:
             if number <= self.hang_first:
                 self._released.wait(self.hang_seconds)

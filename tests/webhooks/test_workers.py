@@ -147,10 +147,11 @@ def test_two_workers_deliver_fifty_events_exactly_once_never_concurrently(
         pg_app: Flask, workers) -> None:
     receiver = Receiver()
     receiver.delay = 0.05
-    # One worker keeps at most WEBHOOK_ENDPOINT_CONCURRENCY (8) requests in flight to an
-    # endpoint: the first requests are held until a ninth arrives, so the second worker takes
-    # part however soon the first could have sent all fifty alone on a slow machine.
-    receiver.hold_until_in_flight = 9
+    # One worker keeps at most WEBHOOK_ENDPOINT_CONCURRENCY requests in flight to an endpoint:
+    # the first are held until one more arrives, so the second worker takes part however soon
+    # the first could have sent all fifty alone on a slow machine.
+    both = pg_app.config["WEBHOOK_ENDPOINT_CONCURRENCY"] + 1
+    receiver.hold_until_in_flight = both
     receiver.start()
     try:
         with state(pg_app).factory() as session:
@@ -165,7 +166,7 @@ def test_two_workers_deliver_fifty_events_exactly_once_never_concurrently(
 
     assert receiver.overlaps == []  # no event id was ever in flight twice at the same time
     assert Counter(receiver.ids()) == Counter(event_ids)  # all 50, each exactly once
-    assert receiver.max_in_flight >= 9  # in flight at once, from both workers
+    assert receiver.max_in_flight >= both  # in flight at once, from both workers
     with state(pg_app).factory() as session:
         workers_used = session.scalars(select(WebhookAttempt.sent_by).distinct()).all()
         attempts = session.scalar(select(func.count()).select_from(WebhookAttempt))
