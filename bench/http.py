@@ -339,8 +339,12 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
 
 
 #: Flows run unmeasured on each portal first (each worker's first pages compile templates, load
-#: catalogs and open connections).
-WARMUP_FLOWS = 4
+#: catalogs and open connections). Enough for each of the two workers to run every statement
+#: of a flow more than five times: psycopg prepares a statement on a connection at its fifth
+#: run, so until then PostgreSQL parses and plans each one. With 4, the first measured flows
+#: were still cold, and on PostgreSQL they were often the slowest of the run, the ones its p99
+#: reads (the figure is the steady state, as a server that has run for a minute sees it).
+WARMUP_FLOWS = 16
 
 
 def main() -> None:
