@@ -338,13 +338,14 @@ def profile_flow(work: Path, flows: int) -> list[tuple[str, float]]:
             *sorted(found.items(), key=lambda item: -item[1])]
 
 
-#: Flows run unmeasured on each portal first (each worker's first pages compile templates, load
-#: catalogs and open connections). Enough for each of the two workers to run every statement
-#: of a flow more than five times: psycopg prepares a statement on a connection at its fifth
-#: run, so until then PostgreSQL parses and plans each one. With 4, the first measured flows
-#: were still cold, and on PostgreSQL they were often the slowest of the run, the ones its p99
-#: reads (the figure is the steady state, as a server that has run for a minute sees it).
-WARMUP_FLOWS = 16
+#: Flows run unmeasured on each portal first, per gunicorn worker (each worker's first pages
+#: compile templates, load catalogs and open connections). Enough for each worker to run every
+#: statement of a flow more than five times: psycopg prepares a statement on a connection at its
+#: fifth run, so until then PostgreSQL parses and plans each one. With 4 flows for two workers,
+#: the first measured flows were still cold, and on PostgreSQL they were often the slowest of
+#: the run, the ones its p99 reads (the figure is the steady state, as a server that has run
+#: for a minute sees it).
+WARMUP_FLOWS_PER_WORKER = 8
 
 
 def main() -> None:
@@ -365,6 +366,7 @@ def main() -> None:
     if args.flow_workers != 2 and page_turns:
         sys.exit("--flow-workers needs --only flows (the signing page compares at -w 2)")
     flow_label = "" if args.flow_workers == 2 else f" at -w {args.flow_workers}"
+    warmup_flows = WARMUP_FLOWS_PER_WORKER * args.flow_workers
     if page_turns and not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
 
@@ -398,7 +400,7 @@ def main() -> None:
                 instance.mkdir(parents=True, exist_ok=True)
                 port = free_port()
                 env = portal_env(instance, url, f"http://127.0.0.1:{port}", limiter_storage)
-                invitations = 1 + (WARMUP_FLOWS + args.flows if flow_runs else 0)
+                invitations = 1 + (warmup_flows + args.flows if flow_runs else 0)
                 preparing[name] = prepare(env, invitations)
                 servers.append(server := Gunicorn("wsgi:app", env, ROOT, port, wait=False,
                                                   workers=args.flow_workers))
@@ -421,8 +423,8 @@ def main() -> None:
                 measure_in_turns(targets, args.rounds, args.seconds, args.connections)
             for name, (server, paths) in portals.items() if flow_runs else ():
                 phase(f"sign-and-verify flows on {name}")
-                warmup, measured = paths[1:1 + WARMUP_FLOWS], paths[1 + WARMUP_FLOWS:]
-                flows(server, warmup, min(WARMUP_FLOWS, args.flow_concurrency))
+                warmup, measured = paths[1:1 + warmup_flows], paths[1 + warmup_flows:]
+                flows(server, warmup, min(warmup_flows, args.flow_concurrency))
                 flow_results[name] = flows(server, measured, args.flow_concurrency)
         if flow_runs and args.profile_flows:
             phase("profiling the flow in-process")
