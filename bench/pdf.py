@@ -11,7 +11,7 @@ page: a cached stylesheet, not one parsed per document). A second figure, withou
 compares with a plain ``HTML(...).write_pdf(stylesheets=[CSS(...)])`` that parses it for each
 render (about a tenth slower).
 
-Usage: .venv/bin/python bench/pdf.py [--n 20]
+Usage: .venv/bin/python bench/pdf.py [--n 40]
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def milliseconds(action: Callable[[int], object], number: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20, help="mandates per variant (default 20)")
+    parser.add_argument("--n", type=int, default=40, help="mandates per variant (default 40)")
     n = parser.parse_args().n
 
     branding = Branding("Sportvereniging Voorbeeld", "#0a7f5a")
